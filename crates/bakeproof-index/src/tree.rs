@@ -1,0 +1,84 @@
+//! The tree digest: one SHA-256 that names the content of a scanned root.
+//!
+//! The attestation binds an AMI to this digest, and the first-boot check
+//! recomputes it, so it must depend only on what an image *is*, never on
+//! how or where it was scanned. It therefore covers path, type, permission
+//! bits, owner, size of regular files, content digest, link target, device
+//! number and the scan state of each entry, and leaves out what changes when
+//! the same tree is copied or mounted elsewhere: mtimes, inode and device
+//! numbers, link counts, directory sizes.
+//!
+//! Canonical form (`bakeproof-tree-v1`), hashed as one byte stream:
+//!
+//! ```text
+//! bakeproof-tree-v1\n
+//! then per entry, sorted by raw path bytes:
+//! PATH \t KIND \t MODE \t UID \t GID \t SIZE \t SHA256 \t TARGET \t RDEV \t STATE \n
+//! ```
+//!
+//! `PATH` and `TARGET` are the raw bytes with `%`, bytes below 0x21, 0x7F and
+//! above escaped as `%XX` (upper-case hex); `KIND` is [`crate::FileKind::as_str`];
+//! `MODE` is 4-digit octal permission bits; `SIZE` is decimal for regular files
+//! and `-` otherwise; `SHA256` is lower-case hex or `-`; `TARGET` is `-` for
+//! non-links; `RDEV` is decimal for devices, `-` otherwise; `STATE` is `ok`,
+//! `skipped:REASON` or `error:CODE`.
+
+use sha2::{Digest, Sha256};
+
+use crate::{Entry, FileKind};
+
+/// Version tag hashed first; bump it when the canonical form changes.
+pub const TREE_DIGEST_VERSION: &str = "bakeproof-tree-v1";
+
+fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        if b == b'%' || !(0x21..0x7f).contains(&b) {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+}
+
+/// Appends the canonical line of one entry.
+pub fn canonical_line(out: &mut Vec<u8>, e: &Entry) {
+    use std::io::Write;
+    escape(out, &e.path);
+    let size = if e.kind == FileKind::Regular {
+        e.size.to_string()
+    } else {
+        "-".into()
+    };
+    let digest = e.sha256.map(hex::encode).unwrap_or_else(|| "-".into());
+    let _ = write!(
+        out,
+        "\t{}\t{:04o}\t{}\t{}\t{}\t{}\t",
+        e.kind, e.mode, e.uid, e.gid, size, digest
+    );
+    match &e.link_target {
+        Some(t) => escape(out, t),
+        None => out.push(b'-'),
+    }
+    let rdev = e.rdev.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
+    let state = match (&e.error, &e.skipped) {
+        (Some(err), _) => format!("error:{}", err.code()),
+        (None, Some(s)) => format!("skipped:{}", s.as_str()),
+        (None, None) => "ok".into(),
+    };
+    let _ = writeln!(out, "\t{rdev}\t{state}");
+}
+
+/// SHA-256 over the canonical form of `entries`, which must be sorted by
+/// path bytes (as [`crate::scan`] returns them).
+pub fn tree_digest(entries: &[Entry]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(TREE_DIGEST_VERSION.as_bytes());
+    h.update(b"\n");
+    let mut line = Vec::with_capacity(256);
+    for e in entries {
+        line.clear();
+        canonical_line(&mut line, e);
+        h.update(&line);
+    }
+    h.finalize().into()
+}

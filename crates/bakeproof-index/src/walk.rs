@@ -1,0 +1,619 @@
+//! The parallel walk.
+//!
+//! One rayon task per directory: it lists the directory through its own file
+//! descriptor, `lstat`s every name relative to that descriptor, spawns a task
+//! per subdirectory, and hashes its regular files (in parallel when there are
+//! several). Directory descriptors are opened with `O_NOFOLLOW` relative to the
+//! parent's descriptor, so the walk cannot be redirected out of the root by a
+//! symlink, even one created while the scan runs.
+
+use std::cell::RefCell;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+use sha2::{Digest, Sha256};
+
+use crate::{Annotation, Entry, EntryError, FileKind, Root, RootError, SkipReason};
+
+/// Bytes read per `read(2)`: large enough to amortise syscalls and let
+/// SHA-NI run at full speed, small enough that memory stays bounded
+/// (one buffer per thread, whatever the file sizes).
+const CHUNK: usize = 256 * 1024;
+
+/// Files larger than this get `POSIX_FADV_SEQUENTIAL` (bigger readahead on a
+/// cold cache).
+const FADVISE_MIN: u64 = 1 << 20;
+
+/// Sees the bytes of regular files as the indexer reads them, so that
+/// consumers of file content (an extra digest for package verification, the
+/// seal secret scan) never read a file a second time.
+pub trait ContentObserver: Send + Sync {
+    /// Stable name, recorded in [`Annotation::observer`].
+    fn name(&self) -> &'static str;
+    /// Called before a file is read; return a sink to see its bytes.
+    /// `path` is the physical path inside the root.
+    fn start(&self, path: &[u8], size: u64) -> Option<Box<dyn ContentSink>>;
+}
+
+/// Per-file state of a [`ContentObserver`].
+pub trait ContentSink: Send {
+    fn update(&mut self, chunk: &[u8]);
+    /// Called once after the last chunk when the read completed without error.
+    /// Returns `(key, value)` annotations.
+    fn finish(self: Box<Self>) -> Vec<(String, String)>;
+}
+
+/// Progress callbacks (called from worker threads).
+pub trait Progress: Send + Sync {
+    /// An entry was recorded; `bytes` were hashed for it.
+    fn entry_done(&self, bytes: u64);
+}
+
+/// What to scan and how.
+#[derive(Clone, Default)]
+pub struct ScanOptions {
+    /// Glob patterns matched against the path inside the root (starting with
+    /// `/`). A pattern without `/` matches a name at any depth. Matching
+    /// entries are neither recorded nor descended into.
+    pub excludes: Vec<String>,
+    /// Descend into other mounted filesystems (kernel pseudo filesystems such
+    /// as proc and sysfs are never scanned).
+    pub cross_mounts: bool,
+    /// Scan `/proc`, `/sys`, `/dev`, `/run` even when the root is the running
+    /// system's `/`.
+    pub include_runtime_dirs: bool,
+    /// Worker threads; `None` = one per core.
+    pub threads: Option<usize>,
+    pub observers: Vec<Arc<dyn ContentObserver>>,
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for ScanOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanOptions")
+            .field("excludes", &self.excludes)
+            .field("cross_mounts", &self.cross_mounts)
+            .field("include_runtime_dirs", &self.include_runtime_dirs)
+            .field("threads", &self.threads)
+            .field("observers", &self.observers.len())
+            .finish()
+    }
+}
+
+/// Totals of one scan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    pub entries: u64,
+    pub files: u64,
+    pub directories: u64,
+    pub symlinks: u64,
+    /// FIFOs, sockets, devices.
+    pub special: u64,
+    pub bytes_hashed: u64,
+    pub errors: u64,
+    pub skipped_dirs: u64,
+    pub elapsed: Duration,
+    pub threads: usize,
+}
+
+/// The index of a root: entries sorted by path bytes.
+#[derive(Clone, Debug)]
+pub struct ScanResult {
+    pub entries: Vec<Entry>,
+    pub stats: ScanStats,
+    /// See [`crate::tree_digest`].
+    pub tree_digest: [u8; 32],
+}
+
+/// Errors that stop a scan before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("invalid --exclude pattern {pattern:?}: {source}")]
+    BadExclude {
+        pattern: String,
+        source: globset::Error,
+    },
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+    #[error(transparent)]
+    Root(#[from] RootError),
+}
+
+struct Ctx<'a> {
+    root_dev: u64,
+    opts: &'a ScanOptions,
+    excludes: GlobSet,
+    skip_runtime: bool,
+    out: Mutex<Vec<Entry>>,
+    bytes: AtomicU64,
+}
+
+/// Builds the exclude matcher: patterns without `/` match at any depth.
+fn build_excludes(patterns: &[String]) -> Result<GlobSet, ScanError> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let pat = if p.contains('/') {
+            p.clone()
+        } else {
+            format!("**/{p}")
+        };
+        let g = GlobBuilder::new(&pat)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|source| ScanError::BadExclude {
+                pattern: p.clone(),
+                source,
+            })?;
+        b.add(g);
+    }
+    b.build().map_err(|source| ScanError::BadExclude {
+        pattern: patterns.join(","),
+        source,
+    })
+}
+
+/// Indexes `root`: every entry below it (the root itself excluded), sorted by
+/// path bytes, with the tree digest.
+pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
+    let start = Instant::now();
+    raise_fd_limit();
+    let ctx = Ctx {
+        root_dev: root.dev(),
+        opts,
+        excludes: build_excludes(&opts.excludes)?,
+        skip_runtime: !opts.include_runtime_dirs && root.is_system_root(),
+        out: Mutex::new(Vec::new()),
+        bytes: AtomicU64::new(0),
+    };
+    let root_fd = rustix::fs::openat(
+        root.fd(),
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        ScanError::Root(RootError::OpenRoot {
+            path: root.host_path().to_owned(),
+            source: e.into(),
+        })
+    })?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .thread_name(|i| format!("bakeproof-index-{i}"))
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let threads = pool.current_num_threads();
+    let names = read_names(&root_fd).map_err(|source| {
+        ScanError::Root(RootError::OpenRoot {
+            path: root.host_path().to_owned(),
+            source,
+        })
+    })?;
+    let ctx_ref = &ctx;
+    pool.scope(move |s| {
+        let root_fd = Arc::new(root_fd);
+        s.spawn(move |s| list_dir(ctx_ref, s, root_fd, Vec::new(), names));
+    });
+    let mut entries = ctx.out.into_inner().unwrap_or_else(|p| p.into_inner());
+    pool.install(|| entries.par_sort_unstable_by(|a, b| a.path.cmp(&b.path)));
+    let mut stats = ScanStats {
+        threads,
+        bytes_hashed: ctx.bytes.load(Ordering::Relaxed),
+        ..ScanStats::default()
+    };
+    for e in &entries {
+        stats.entries += 1;
+        match e.kind {
+            FileKind::Regular => stats.files += 1,
+            FileKind::Directory => stats.directories += 1,
+            FileKind::Symlink => stats.symlinks += 1,
+            _ => stats.special += 1,
+        }
+        if e.error.is_some() {
+            stats.errors += 1;
+        }
+        if e.skipped.is_some() {
+            stats.skipped_dirs += 1;
+        }
+    }
+    let tree_digest = crate::tree_digest(&entries);
+    stats.elapsed = start.elapsed();
+    Ok(ScanResult {
+        entries,
+        stats,
+        tree_digest,
+    })
+}
+
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(dir.len() + 1 + name.len());
+    p.extend_from_slice(dir);
+    p.push(b'/');
+    p.extend_from_slice(name);
+    p
+}
+
+fn entry_from_stat(path: Vec<u8>, st: &rustix::fs::Stat) -> Entry {
+    let kind = FileKind::from_mode(st.st_mode);
+    Entry {
+        path,
+        kind,
+        mode: st.st_mode & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        mtime: st.st_mtime,
+        nlink: st.st_nlink,
+        dev: st.st_dev,
+        ino: st.st_ino,
+        rdev: matches!(kind, FileKind::CharDevice | FileKind::BlockDevice).then_some(st.st_rdev),
+        link_target: None,
+        sha256: None,
+        error: None,
+        skipped: None,
+        annotations: Vec::new(),
+    }
+}
+
+fn vanished(path: Vec<u8>) -> Entry {
+    Entry {
+        path,
+        kind: FileKind::Unknown,
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime: 0,
+        nlink: 0,
+        dev: 0,
+        ino: 0,
+        rdev: None,
+        link_target: None,
+        sha256: None,
+        error: Some(EntryError::Vanished),
+        skipped: None,
+        annotations: Vec::new(),
+    }
+}
+
+/// A directory task: list, stat, spawn subdirectories, hash files.
+/// `dir` is this directory's path (empty for the root).
+fn list_dir<'s>(
+    ctx: &'s Ctx<'s>,
+    s: &rayon::Scope<'s>,
+    fd: Arc<OwnedFd>,
+    dir: Vec<u8>,
+    names: Vec<Vec<u8>>,
+) {
+    let mut batch: Vec<Entry> = Vec::with_capacity(names.len());
+    let mut files: Vec<(Vec<u8>, Entry)> = Vec::new();
+    for name in names {
+        let path = join(&dir, &name);
+        if !ctx.excludes.is_empty() && ctx.excludes.is_match(OsStr::from_bytes(&path)) {
+            continue;
+        }
+        let st = match rustix::fs::statat(&*fd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
+        {
+            Ok(st) => st,
+            Err(Errno::NOENT) => {
+                batch.push(vanished(path));
+                continue;
+            }
+            Err(e) => {
+                let mut v = vanished(path);
+                v.error = Some(EntryError::Unreadable(std::io::Error::from(e).to_string()));
+                batch.push(v);
+                continue;
+            }
+        };
+        let mut entry = entry_from_stat(path, &st);
+        match entry.kind {
+            FileKind::Directory => {
+                if let Some(reason) = skip_reason(ctx, &entry) {
+                    entry.skipped = Some(reason);
+                    batch.push(entry);
+                    continue;
+                }
+                let parent = Arc::clone(&fd);
+                s.spawn(move |s| open_and_list(ctx, s, parent, name, entry));
+            }
+            FileKind::Symlink => {
+                match rustix::fs::readlinkat(&*fd, OsStr::from_bytes(&name), Vec::new()) {
+                    Ok(t) => entry.link_target = Some(t.into_bytes()),
+                    Err(Errno::NOENT) => entry.error = Some(EntryError::Vanished),
+                    Err(e) => {
+                        entry.error =
+                            Some(EntryError::Unreadable(std::io::Error::from(e).to_string()))
+                    }
+                }
+                batch.push(entry);
+            }
+            FileKind::Regular => files.push((name, entry)),
+            // FIFOs, sockets and devices: recorded from lstat, never opened.
+            _ => batch.push(entry),
+        }
+    }
+    if files.len() > 1 {
+        files
+            .par_iter_mut()
+            .for_each(|(name, e)| hash_file(ctx, &fd, name, e));
+    } else if let Some((name, e)) = files.first_mut() {
+        hash_file(ctx, &fd, name, e);
+    }
+    batch.extend(files.into_iter().map(|(_, e)| e));
+    push(ctx, batch);
+}
+
+fn push(ctx: &Ctx<'_>, batch: Vec<Entry>) {
+    if let Some(p) = &ctx.opts.progress {
+        for e in &batch {
+            p.entry_done(if e.sha256.is_some() { e.size } else { 0 });
+        }
+    }
+    match ctx.out.lock() {
+        Ok(mut out) => out.extend(batch),
+        Err(poisoned) => poisoned.into_inner().extend(batch),
+    }
+}
+
+fn open_and_list<'s>(
+    ctx: &'s Ctx<'s>,
+    s: &rayon::Scope<'s>,
+    parent: Arc<OwnedFd>,
+    name: Vec<u8>,
+    mut entry: Entry,
+) {
+    let opened = rustix::fs::openat(
+        &*parent,
+        OsStr::from_bytes(&name),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    );
+    drop(parent);
+    let fd = match opened {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => {
+            entry.error = Some(EntryError::Vanished);
+            push(ctx, vec![entry]);
+            return;
+        }
+        Err(Errno::LOOP) | Err(Errno::NOTDIR) => {
+            entry.error = Some(EntryError::Changed(
+                "directory replaced by another file type".into(),
+            ));
+            push(ctx, vec![entry]);
+            return;
+        }
+        Err(e) => {
+            entry.error = Some(EntryError::UnlistableDirectory(
+                std::io::Error::from(e).to_string(),
+            ));
+            push(ctx, vec![entry]);
+            return;
+        }
+    };
+    if ctx.opts.cross_mounts && entry.dev != ctx.root_dev && is_pseudo_fs(&fd) {
+        entry.skipped = Some(SkipReason::PseudoFilesystem);
+        push(ctx, vec![entry]);
+        return;
+    }
+    match rustix::fs::fstat(&fd) {
+        Ok(st) if st.st_ino == entry.ino && st.st_dev == entry.dev => {}
+        _ => {
+            entry.error = Some(EntryError::Changed("directory replaced".into()));
+            push(ctx, vec![entry]);
+            return;
+        }
+    }
+    match read_names(&fd) {
+        Ok(names) => {
+            let dir = entry.path.clone();
+            push(ctx, vec![entry]);
+            list_dir(ctx, s, Arc::new(fd), dir, names);
+        }
+        Err(e) => {
+            entry.error = Some(EntryError::UnlistableDirectory(e.to_string()));
+            push(ctx, vec![entry]);
+        }
+    }
+}
+
+fn skip_reason(ctx: &Ctx<'_>, e: &Entry) -> Option<SkipReason> {
+    if ctx.skip_runtime && matches!(e.path.as_slice(), b"/proc" | b"/sys" | b"/dev" | b"/run") {
+        return Some(SkipReason::RuntimeDirectory);
+    }
+    if e.dev != ctx.root_dev && !ctx.opts.cross_mounts {
+        return Some(SkipReason::Mount);
+    }
+    None
+}
+
+/// Kernel pseudo filesystems, by `statfs` magic (linux/magic.h).
+fn is_pseudo_fs(fd: &OwnedFd) -> bool {
+    const PSEUDO: &[i64] = &[
+        0x9fa0,      // proc
+        0x6265_6572, // sysfs
+        0x1cd1,      // devpts
+        0x0027_e0eb, // cgroup
+        0x6367_7270, // cgroup2
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0x7363_6673, // securityfs
+        0xcafe_4a11, // bpf
+        0x6165_676c, // pstore
+        0x6265_6570, // configfs
+        0x6573_5543, // fusectl
+        0x1980_0202, // mqueue
+        0x4249_4e4d, // binfmt_misc
+        0xde5e_81e4, // efivarfs
+        0x958458f6,  // hugetlbfs
+    ];
+    match rustix::fs::fstatfs(fd) {
+        #[allow(clippy::unnecessary_cast)]
+        Ok(sfs) => PSEUDO.contains(&(sfs.f_type as i64)),
+        Err(_) => false,
+    }
+}
+
+fn read_names(fd: &OwnedFd) -> Result<Vec<Vec<u8>>, std::io::Error> {
+    let dir = rustix::fs::Dir::read_from(fd)?;
+    let mut names = Vec::new();
+    for ent in dir {
+        let ent = ent?;
+        let n = ent.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(n.to_vec());
+        }
+    }
+    Ok(names)
+}
+
+thread_local! {
+    static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0u8; CHUNK]);
+}
+
+fn hash_file(ctx: &Ctx<'_>, dir: &OwnedFd, name: &[u8], e: &mut Entry) {
+    let base =
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    // O_NOATIME keeps the scan from touching the image's atimes; the kernel
+    // refuses it for files we do not own unless we have CAP_FOWNER.
+    let opened = match rustix::fs::openat(
+        dir,
+        OsStr::from_bytes(name),
+        base | OFlags::NOATIME,
+        Mode::empty(),
+    ) {
+        Err(Errno::PERM) => rustix::fs::openat(dir, OsStr::from_bytes(name), base, Mode::empty()),
+        r => r,
+    };
+    let fd = match opened {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => {
+            e.error = Some(EntryError::Vanished);
+            return;
+        }
+        Err(Errno::LOOP) => {
+            e.error = Some(EntryError::Changed("replaced by a symlink".into()));
+            return;
+        }
+        Err(err) => {
+            e.error = Some(EntryError::Unreadable(
+                std::io::Error::from(err).to_string(),
+            ));
+            return;
+        }
+    };
+    let before = match rustix::fs::fstat(&fd) {
+        Ok(st) => st,
+        Err(err) => {
+            e.error = Some(EntryError::Unreadable(
+                std::io::Error::from(err).to_string(),
+            ));
+            return;
+        }
+    };
+    if FileKind::from_mode(before.st_mode) != FileKind::Regular || before.st_ino != e.ino {
+        e.error = Some(EntryError::Changed(
+            "replaced between listing and reading".into(),
+        ));
+        return;
+    }
+    // Describe the version we are about to read.
+    *e = Entry {
+        path: std::mem::take(&mut e.path),
+        ..entry_from_stat(Vec::new(), &before)
+    };
+    let size = e.size;
+    if size >= FADVISE_MIN {
+        let _ = rustix::fs::fadvise(&fd, 0, None, rustix::fs::Advice::Sequential);
+    }
+    let mut sinks: Vec<(&'static str, Box<dyn ContentSink>)> = ctx
+        .opts
+        .observers
+        .iter()
+        .filter_map(|o| o.start(&e.path, size).map(|s| (o.name(), s)))
+        .collect();
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::from(fd);
+    let mut total: u64 = 0;
+    let read_result: std::io::Result<()> = BUF.with(|b| {
+        let mut buf = b.borrow_mut();
+        loop {
+            let n = match file.read(&mut buf[..]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            let chunk = &buf[..n];
+            hasher.update(chunk);
+            for (_, s) in sinks.iter_mut() {
+                s.update(chunk);
+            }
+            total += n as u64;
+        }
+    });
+    if let Err(err) = read_result {
+        e.error = Some(EntryError::Unreadable(err.to_string()));
+        return;
+    }
+    let after = match rustix::fs::fstat(&file) {
+        Ok(st) => st,
+        Err(err) => {
+            e.error = Some(EntryError::Unreadable(
+                std::io::Error::from(err).to_string(),
+            ));
+            return;
+        }
+    };
+    if after.st_size != before.st_size
+        || after.st_mtime != before.st_mtime
+        || after.st_mtime_nsec != before.st_mtime_nsec
+        || after.st_ctime != before.st_ctime
+        || after.st_ctime_nsec != before.st_ctime_nsec
+        || total != size
+    {
+        e.error = Some(EntryError::Changed(format!(
+            "{size} bytes expected, {total} read; modified while being read"
+        )));
+        return;
+    }
+    ctx.bytes.fetch_add(total, Ordering::Relaxed);
+    e.sha256 = Some(hasher.finalize().into());
+    for (observer, s) in sinks {
+        for (key, value) in s.finish() {
+            e.annotations.push(Annotation {
+                observer,
+                key,
+                value,
+            });
+        }
+    }
+}
+
+/// A large tree needs more descriptors than the usual soft limit of 1024
+/// (one per directory being listed plus one per file being hashed).
+fn raise_fd_limit() {
+    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    if let Some(max) = lim.maximum
+        && lim.current.is_none_or(|c| c < max)
+    {
+        let _ = rustix::process::setrlimit(
+            rustix::process::Resource::Nofile,
+            rustix::process::Rlimit {
+                current: Some(max),
+                maximum: Some(max),
+            },
+        );
+    }
+}
