@@ -1,0 +1,158 @@
+//! CycloneDX 1.5 validation for the end-to-end tests.
+//!
+//! Two independent validators:
+//!
+//! * [`validate_cyclonedx_1_5`]: in-process, the `jsonschema` crate against the OFFICIAL
+//!   schema `schemas/bom-1.5.schema.json` (CycloneDX/specification tag `1.5`, see
+//!   `schemas/README.md`). Draft-07, **format checks ON** (`date-time`, `iri-reference`,
+//!   `uri`; `idn-email` is not checked: the crate's `idna` feature is off to keep
+//!   the build lean), no network: the two schemas it references (`spdx.schema.json`,
+//!   `jsf-0.82.schema.json`) are registered from `schemas/` under their `$id`s and any other
+//!   external reference makes building the validator fail.
+//! * [`python_validate`]: `$BAKEPROOF_PYTHON tests/tools/validate_cyclonedx.py FILE`, i.e.
+//!   cyclonedx-python-lib's `JsonStrictValidator(SchemaVersion.V1_5)` with its own bundled copy
+//!   of the schema. `tests/run-all.sh` creates the venv and exports `BAKEPROOF_PYTHON`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use jsonschema::{Draft, Registry, Resource, Validator};
+use serde_json::Value;
+
+/// `$id` of the CycloneDX 1.5 schema and of the two schemas it references.
+pub const BOM_1_5_ID: &str = "http://cyclonedx.org/schema/bom-1.5.schema.json";
+pub const SPDX_ID: &str = "http://cyclonedx.org/schema/spdx.schema.json";
+pub const JSF_ID: &str = "http://cyclonedx.org/schema/jsf-0.82.schema.json";
+
+/// The repository root (the parent of the `tests/` package directory).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent directory")
+        .to_path_buf()
+}
+
+/// Directory holding the vendored official schemas.
+pub fn schemas_dir() -> PathBuf {
+    repo_root().join("schemas")
+}
+
+fn load_json(name: &str) -> Value {
+    let path = schemas_dir().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+fn registry() -> &'static Registry<'static> {
+    static REGISTRY: OnceLock<Registry<'static>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut builder = Registry::new();
+        for (id, file) in [
+            (SPDX_ID, "spdx.schema.json"),
+            (JSF_ID, "jsf-0.82.schema.json"),
+        ] {
+            let doc = load_json(file);
+            assert_eq!(
+                doc.get("$id").and_then(Value::as_str),
+                Some(id),
+                "schemas/{file} has an unexpected $id"
+            );
+            builder = builder
+                .add(id, Resource::from_contents(doc))
+                .unwrap_or_else(|e| panic!("cannot register schemas/{file}: {e}"));
+        }
+        builder
+            .prepare()
+            .unwrap_or_else(|e| panic!("cannot prepare schema registry: {e}"))
+    })
+}
+
+fn validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema = load_json("bom-1.5.schema.json");
+        assert_eq!(
+            schema.get("$id").and_then(Value::as_str),
+            Some(BOM_1_5_ID),
+            "schemas/bom-1.5.schema.json has an unexpected $id"
+        );
+        jsonschema::options()
+            .with_draft(Draft::Draft7)
+            .should_validate_formats(true)
+            .with_registry(registry())
+            .offline()
+            .build(&schema)
+            .unwrap_or_else(|e| panic!("cannot compile schemas/bom-1.5.schema.json: {e}"))
+    })
+}
+
+/// Validate `doc` against the official CycloneDX 1.5 JSON schema (formats checked).
+///
+/// Returns every error as `"<instance path>: <message>"`.
+pub fn validate_cyclonedx_1_5(doc: &Value) -> Result<(), Vec<String>> {
+    let errors: Vec<String> = validator()
+        .iter_errors(doc)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let path = if path.is_empty() {
+                "/".to_string()
+            } else {
+                path
+            };
+            format!("{path}: {e}")
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Like [`validate_cyclonedx_1_5`] but reads the document from `path`.
+pub fn validate_cyclonedx_1_5_file(path: &Path) -> Result<(), Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| vec![format!("{} is not JSON: {e}", path.display())])?;
+    validate_cyclonedx_1_5(&doc)
+}
+
+/// Path of the Python interpreter from `$BAKEPROOF_PYTHON` (set by `tests/run-all.sh`).
+pub fn bakeproof_python() -> Result<PathBuf, String> {
+    match std::env::var_os("BAKEPROOF_PYTHON") {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => Err(
+            "BAKEPROOF_PYTHON is not set: run the tests through tests/run-all.sh \
+                  (it creates .venv with the pinned cyclonedx-python-lib and exports \
+                  BAKEPROOF_PYTHON=$PWD/.venv/bin/python)"
+                .to_string(),
+        ),
+    }
+}
+
+/// Validate the CycloneDX 1.5 JSON file at `path` with cyclonedx-python-lib
+/// (`tests/tools/validate_cyclonedx.py`). Never skips: without `BAKEPROOF_PYTHON` it fails.
+pub fn python_validate(path: &Path) -> Result<(), String> {
+    let python = bakeproof_python()?;
+    let script = repo_root().join("tests/tools/validate_cyclonedx.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run {} {}: {e}", python.display(), script.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} {} {} exited with {}\n{}{}",
+        python.display(),
+        script.display(),
+        path.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
