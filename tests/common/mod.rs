@@ -1,2 +1,3 @@
 //! Shared helpers for the end-to-end tests.
+pub mod run;
 pub mod schema;

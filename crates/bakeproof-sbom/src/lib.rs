@@ -1,1 +1,16 @@
-//! placeholder
+//! Inventory and CycloneDX encoding.
+//!
+//! [`inventory`] joins the filesystem index (`bakeproof-index`) to the
+//! package databases (`bakeproof-pkgdb`): which package owns which file,
+//! which owned files differ from the digest their package recorded, which
+//! files no package owns. [`cyclonedx`] encodes the result as a CycloneDX
+//! 1.5 JSON SBOM.
+
+pub mod cyclonedx;
+pub mod inventory;
+
+pub use cyclonedx::{EncodeError, IMAGE_REF, ScanMeta, file_ref, rfc3339, to_bom, write_json};
+pub use inventory::{
+    FileVerdict, Inventory, InventoryStats, OwnershipPlan, PKG_DIGEST_OBSERVER, PkgId,
+    VerifyResult, digest_observer,
+};

@@ -1,1 +1,71 @@
-fn main() {}
+//! `bakeproof`: the command-line edge. Parses arguments, wires the library
+//! crates together, renders output, and maps outcomes to exit codes. Format
+//! details live in the libraries; this crate only decides what to print.
+
+mod scan;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (documented in docs/cli.md; a contract for scripts).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// A check found differences (`verify-packages`: a file differs from its
+    /// package or is missing).
+    pub const FINDINGS: u8 = 1;
+    /// Usage error, or a fatal error before any output was written.
+    pub const ERROR: u8 = 2;
+    /// The scan completed and its output was written, but some entries could
+    /// not be indexed (unreadable, vanished, changed during the scan); they
+    /// are recorded in the SBOM.
+    pub const INCOMPLETE: u8 = 3;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bakeproof",
+    version,
+    about = "Prove what is inside a golden VM image, and check it at boot",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Index a root filesystem (or a bare package database) into a CycloneDX SBOM.
+    Scan(scan::ScanArgs),
+    /// Check every file the package databases list against their recorded
+    /// digests; prints `dpkg --verify`'s format. Exit 1 when anything differs.
+    VerifyPackages(scan::VerifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::VerifyPackages(args) => scan::run_verify(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("bakeproof: error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

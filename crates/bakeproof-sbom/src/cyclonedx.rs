@@ -1,0 +1,543 @@
+//! CycloneDX 1.5 JSON encoding of an [`Inventory`], through `cyclonedx-bom`.
+//!
+//! Layout (every `bakeproof:` property is documented in docs/formats.md):
+//! * `metadata.component`: the image (type `container`: the VM analogue of a
+//!   container image), its SHA-256 hash is the tree digest;
+//! * `components`: the operating system, one `library` component per
+//!   package, one `file` component per indexed entry;
+//! * `dependencies`: image → OS and packages; package → the packages its
+//!   `Depends` name, where installed.
+//!
+//! Output is deterministic: components are sorted, and the timestamp and
+//! serial number are derived from `SOURCE_DATE_EPOCH` when it is set.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bakeproof_index::{Entry, FileKind, encode_path, is_path_encoded};
+use bakeproof_pkgdb::{Ecosystem, OsRelease, Package};
+use cyclonedx_bom::external_models::date_time::DateTime;
+use cyclonedx_bom::external_models::normalized_string::NormalizedString;
+use cyclonedx_bom::external_models::uri::Purl;
+use cyclonedx_bom::models::bom::{Bom, UrnUuid};
+use cyclonedx_bom::models::component::{Classification, Component, Components};
+use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
+use cyclonedx_bom::models::hash::{Hash, HashAlgorithm, HashValue, Hashes};
+use cyclonedx_bom::models::license::{LicenseChoice, Licenses};
+use cyclonedx_bom::models::metadata::Metadata;
+use cyclonedx_bom::models::organization::OrganizationalEntity;
+use cyclonedx_bom::models::property::{Properties, Property};
+use cyclonedx_bom::models::tool::Tools;
+use sha2::{Digest, Sha256};
+
+use crate::inventory::{Inventory, PkgId};
+
+/// bom-ref of the image (metadata component).
+pub const IMAGE_REF: &str = "image";
+
+/// What the caller knows about the scan beyond the inventory.
+#[derive(Clone, Debug)]
+pub struct ScanMeta {
+    /// Name given to the image (metadata component name).
+    pub image_name: String,
+    /// What was scanned, as given on the command line.
+    pub source: String,
+    pub tool_name: String,
+    pub tool_version: String,
+    /// Seconds since the epoch for `metadata.timestamp`; `None` = now.
+    pub timestamp: Option<i64>,
+    /// Fixed serial number; `None` = derived (deterministic) when `timestamp`
+    /// is pinned, random otherwise.
+    pub serial: Option<uuid::Uuid>,
+    pub os: Option<OsRelease>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("invalid timestamp {0}")]
+    Timestamp(i64),
+    #[error("cannot write CycloneDX JSON: {0}")]
+    Write(String),
+}
+
+fn prop(name: &str, value: impl AsRef<str>) -> Property {
+    Property::new(name, value.as_ref())
+}
+
+fn ns(s: &str) -> NormalizedString {
+    NormalizedString::new(s)
+}
+
+fn sha256_hash(hex: String) -> Hash {
+    Hash {
+        alg: HashAlgorithm::SHA_256,
+        content: HashValue(hex),
+    }
+}
+
+/// RFC 3339 UTC (`1970-01-01T00:00:00Z`), as CycloneDX wants.
+pub fn rfc3339(secs: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&f).ok()
+}
+
+/// bom-refs of packages: the purl, made unique when two packages share one.
+fn package_refs(inv: &Inventory) -> HashMap<PkgId, String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = HashMap::new();
+    let mut ids: Vec<PkgId> = inv
+        .dbs
+        .iter()
+        .enumerate()
+        .flat_map(|(d, db)| (0..db.packages.len()).map(move |p| (d, p)))
+        .collect();
+    ids.sort_by(|a, b| pkg_sort_key(inv, *a).cmp(&pkg_sort_key(inv, *b)));
+    for id in ids {
+        let purl = inv.dbs[id.0].packages[id.1].purl.clone();
+        let n = seen.entry(purl.clone()).or_insert(0);
+        *n += 1;
+        let r = if *n == 1 { purl } else { format!("{purl}#{n}") };
+        out.insert(id, r);
+    }
+    out
+}
+
+fn pkg_sort_key(inv: &Inventory, id: PkgId) -> (&str, &str, &str, PkgId) {
+    let p = &inv.dbs[id.0].packages[id.1];
+    (&p.name, &p.arch, &p.version, id)
+}
+
+/// The bom-ref of a file component: `file:PATH`, or `file-pct:PATH` when the
+/// path is not UTF-8 and was percent-encoded (so the two forms never collide).
+pub fn file_ref(path: &[u8]) -> String {
+    if is_path_encoded(path) {
+        format!("file-pct:{}", encode_path(path))
+    } else {
+        format!("file:{}", encode_path(path))
+    }
+}
+
+/// Builds the CycloneDX model.
+pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
+    let refs = package_refs(inv);
+    let stats = inv.stats();
+    let tree_hex = hex::encode(inv.scan.tree_digest);
+
+    // ---- metadata --------------------------------------------------------
+    let timestamp = match meta.timestamp {
+        Some(t) => rfc3339(t).ok_or(EncodeError::Timestamp(t))?,
+        None => rfc3339(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        )
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into()),
+    };
+    let serial = match (meta.serial, meta.timestamp) {
+        (Some(u), _) => u,
+        // Pinned time: a reproducible serial derived from what the BOM says.
+        (None, Some(t)) => {
+            let mut h = Sha256::new();
+            h.update(b"bakeproof-serial-v1\n");
+            h.update(tree_hex.as_bytes());
+            h.update(t.to_le_bytes());
+            for db in &inv.dbs {
+                for p in &db.packages {
+                    h.update(p.purl.as_bytes());
+                    h.update(b"\n");
+                }
+            }
+            let d = h.finalize();
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&d[..16]);
+            uuid::Builder::from_random_bytes(b).into_uuid()
+        }
+        (None, None) => uuid::Uuid::new_v4(),
+    };
+
+    let mut tool = Component::new(
+        Classification::Application,
+        &meta.tool_name,
+        &meta.tool_version,
+        None,
+    );
+    tool.purl = Some(
+        format!("pkg:cargo/{}@{}", meta.tool_name, meta.tool_version)
+            .parse::<Purl>()
+            .map_err(|_| EncodeError::Write("tool purl".into()))?,
+    );
+
+    let mut image = Component::new(
+        Classification::Container,
+        &meta.image_name,
+        &format!("sha256:{tree_hex}"),
+        Some(IMAGE_REF.into()),
+    );
+    image.hashes = Some(Hashes(vec![sha256_hash(tree_hex.clone())]));
+    image.description = Some(ns("root filesystem image indexed by bakeproof"));
+    let mut iprops = vec![
+        prop("bakeproof:source", &meta.source),
+        prop("bakeproof:tree-digest", format!("sha256:{tree_hex}")),
+        prop(
+            "bakeproof:tree-digest-version",
+            bakeproof_index::TREE_DIGEST_VERSION,
+        ),
+    ];
+    image.properties = Some(Properties(std::mem::take(&mut iprops)));
+
+    let s = &inv.scan.stats;
+    let mut mprops = vec![
+        prop("bakeproof:scan:entries", s.entries.to_string()),
+        prop("bakeproof:scan:files", s.files.to_string()),
+        prop("bakeproof:scan:directories", s.directories.to_string()),
+        prop("bakeproof:scan:symlinks", s.symlinks.to_string()),
+        prop("bakeproof:scan:special", s.special.to_string()),
+        prop("bakeproof:scan:bytes-hashed", s.bytes_hashed.to_string()),
+        prop("bakeproof:scan:errors", s.errors.to_string()),
+        prop(
+            "bakeproof:scan:skipped-directories",
+            s.skipped_dirs.to_string(),
+        ),
+        prop("bakeproof:scan:packages", stats.packages.to_string()),
+        prop(
+            "bakeproof:scan:owned-entries",
+            stats.owned_entries.to_string(),
+        ),
+        prop(
+            "bakeproof:scan:unowned-entries",
+            stats.unowned_entries.to_string(),
+        ),
+        prop(
+            "bakeproof:scan:unowned-files",
+            stats.unowned_files.to_string(),
+        ),
+        prop("bakeproof:scan:modified", stats.modified.to_string()),
+        prop("bakeproof:scan:missing", stats.missing.to_string()),
+        prop(
+            "bakeproof:scan:unverifiable",
+            stats.unverifiable.to_string(),
+        ),
+    ];
+    for db in &inv.dbs {
+        mprops.push(prop(
+            "bakeproof:package-db",
+            format!("{}:{}", db.kind.as_str(), db.location),
+        ));
+        for w in &db.warnings {
+            mprops.push(prop("bakeproof:package-db:warning", w));
+        }
+    }
+    let metadata = Metadata {
+        timestamp: Some(
+            DateTime::try_from(timestamp).map_err(|e| EncodeError::Write(e.to_string()))?,
+        ),
+        tools: Some(Tools::Object {
+            services: None,
+            components: Some(Components(vec![tool])),
+        }),
+        authors: None,
+        component: Some(image),
+        manufacture: None,
+        supplier: None,
+        licenses: None,
+        properties: Some(Properties(mprops)),
+        lifecycles: None,
+    };
+
+    // ---- components --------------------------------------------------------
+    let mut components = Vec::with_capacity(1 + refs.len() + inv.scan.entries.len());
+    let mut top_deps: Vec<String> = Vec::new();
+    if let Some(os) = &meta.os {
+        let c = os_component(os);
+        if let Some(r) = &c.bom_ref {
+            top_deps.push(r.clone());
+        }
+        components.push(c);
+    }
+
+    let mut ids: Vec<PkgId> = refs.keys().copied().collect();
+    ids.sort_by(|a, b| pkg_sort_key(inv, *a).cmp(&pkg_sort_key(inv, *b)));
+    // Verification counts per package.
+    let mut per_pkg: HashMap<PkgId, (usize, usize, Vec<&[u8]>, Vec<&[u8]>)> = HashMap::new();
+    for v in &inv.verify {
+        let e = per_pkg.entry(v.pkg).or_default();
+        match v.verdict {
+            crate::inventory::FileVerdict::DigestMismatch => e.2.push(&v.listed_path),
+            crate::inventory::FileVerdict::Missing => e.3.push(&v.listed_path),
+            _ => {}
+        }
+        e.0 += 1;
+    }
+    let mut owned_count: HashMap<PkgId, usize> = HashMap::new();
+    for o in &inv.owners {
+        for id in o {
+            *owned_count.entry(*id).or_default() += 1;
+        }
+    }
+    for id in &ids {
+        let p = &inv.dbs[id.0].packages[id.1];
+        let r = &refs[id];
+        let mut c = package_component(p, r);
+        let props = c.properties.get_or_insert_with(|| Properties(Vec::new()));
+        props
+            .0
+            .push(prop("bakeproof:package:files", p.files.len().to_string()));
+        if let Some((checked, _, modified, missing)) = per_pkg.get(id) {
+            props.0.push(prop(
+                "bakeproof:package:verified-files",
+                checked.to_string(),
+            ));
+            for m in modified {
+                props
+                    .0
+                    .push(prop("bakeproof:package:modified", encode_path(m)));
+            }
+            for m in missing {
+                props
+                    .0
+                    .push(prop("bakeproof:package:missing", encode_path(m)));
+            }
+        }
+        components.push(c);
+        top_deps.push(r.clone());
+    }
+
+    for (i, e) in inv.scan.entries.iter().enumerate() {
+        components.push(file_component(inv, i, e, &refs));
+    }
+
+    // ---- dependencies ------------------------------------------------------
+    let mut deps = vec![Dependency {
+        dependency_ref: IMAGE_REF.into(),
+        dependencies: top_deps,
+    }];
+    // name (and provides) → installed packages, per ecosystem
+    let mut by_name: BTreeMap<(&str, &str), Vec<PkgId>> = BTreeMap::new();
+    for id in &ids {
+        let p = &inv.dbs[id.0].packages[id.1];
+        by_name
+            .entry((p.ecosystem.as_str(), &p.name))
+            .or_default()
+            .push(*id);
+        for pr in &p.provides {
+            by_name
+                .entry((p.ecosystem.as_str(), pr))
+                .or_default()
+                .push(*id);
+        }
+    }
+    for id in &ids {
+        let p = &inv.dbs[id.0].packages[id.1];
+        let mut on: Vec<String> = Vec::new();
+        for d in &p.depends {
+            // First installed alternative, as the package manager satisfied it.
+            if let Some(t) = d
+                .alternatives
+                .iter()
+                .find_map(|a| by_name.get(&(p.ecosystem.as_str(), a.as_str())))
+            {
+                for tid in t {
+                    if tid != id {
+                        on.push(refs[tid].clone());
+                    }
+                }
+            }
+        }
+        on.sort();
+        on.dedup();
+        deps.push(Dependency {
+            dependency_ref: refs[id].clone(),
+            dependencies: on,
+        });
+    }
+
+    Ok(Bom {
+        version: 1,
+        spec_version: cyclonedx_bom::models::bom::SpecVersion::V1_5,
+        serial_number: Some(UrnUuid::from(serial)),
+        metadata: Some(metadata),
+        components: Some(Components(components)),
+        services: None,
+        external_references: None,
+        dependencies: Some(Dependencies(deps)),
+        compositions: None,
+        properties: None,
+        vulnerabilities: None,
+        signature: None,
+        annotations: None,
+        formulation: None,
+    })
+}
+
+fn os_component(os: &OsRelease) -> Component {
+    let id = os.id.clone().unwrap_or_else(|| "linux".into());
+    let version = os.version_id.clone().unwrap_or_default();
+    let mut c = Component::new(
+        Classification::OperatingSystem,
+        &id,
+        &version,
+        Some(format!("os:{id}@{version}")),
+    );
+    c.description = os.pretty_name.as_deref().map(ns);
+    let mut props = Vec::new();
+    if let Some(n) = &os.name {
+        props.push(prop("bakeproof:os:name", n));
+    }
+    if let Some(n) = &os.version_codename {
+        props.push(prop("bakeproof:os:version-codename", n));
+    }
+    for l in &os.id_like {
+        props.push(prop("bakeproof:os:id-like", l));
+    }
+    if let Some(n) = &os.cpe_name {
+        props.push(prop("bakeproof:os:cpe-name", n));
+    }
+    if !props.is_empty() {
+        c.properties = Some(Properties(props));
+    }
+    c
+}
+
+fn package_component(p: &Package, bom_ref: &str) -> Component {
+    let mut c = Component::new(
+        Classification::Library,
+        &p.name,
+        &p.version,
+        Some(bom_ref.into()),
+    );
+    c.purl = p.purl.parse::<Purl>().ok();
+    c.description = p.summary.as_deref().map(ns);
+    if let Some(s) = &p.supplier {
+        c.supplier = Some(OrganizationalEntity {
+            name: Some(ns(s)),
+            url: None,
+            contact: None,
+            bom_ref: None,
+        });
+    }
+    if !p.licenses.is_empty() {
+        c.licenses = Some(Licenses(
+            p.licenses
+                .iter()
+                .map(|l| LicenseChoice::license(l))
+                .collect(),
+        ));
+    }
+    let mut props = vec![
+        prop(
+            "bakeproof:package:type",
+            match p.ecosystem {
+                Ecosystem::Deb => "deb",
+                Ecosystem::Rpm => "rpm",
+            },
+        ),
+        prop("bakeproof:package:arch", &p.arch),
+    ];
+    if let Some(e) = p.epoch {
+        props.push(prop("bakeproof:package:epoch", e.to_string()));
+    }
+    if let Some(s) = &p.source_name {
+        props.push(prop("bakeproof:package:source-name", s));
+    }
+    if let Some(s) = &p.source_version {
+        props.push(prop("bakeproof:package:source-version", s));
+    }
+    if let Some(s) = p.installed_size {
+        props.push(prop("bakeproof:package:installed-size", s.to_string()));
+    }
+    if let Some(s) = &p.multi_arch {
+        props.push(prop("bakeproof:package:multi-arch", s));
+    }
+    if let Some(s) = &p.status {
+        props.push(prop("bakeproof:package:status", s));
+    }
+    if let Some(s) = &p.homepage {
+        props.push(prop("bakeproof:package:homepage", s));
+    }
+    c.properties = Some(Properties(props));
+    c
+}
+
+fn file_component(
+    inv: &Inventory,
+    i: usize,
+    e: &Entry,
+    refs: &HashMap<PkgId, String>,
+) -> Component {
+    let name = encode_path(&e.path);
+    let mut c = Component::new(Classification::File, &name, "", Some(file_ref(&e.path)));
+    c.version = None;
+    if let Some(d) = e.sha256 {
+        c.hashes = Some(Hashes(vec![sha256_hash(hex::encode(d))]));
+    }
+    let mut props = Vec::with_capacity(8);
+    props.push(prop("bakeproof:file:type", e.kind.as_str()));
+    if is_path_encoded(&e.path) {
+        props.push(prop("bakeproof:file:path-encoding", "percent"));
+    }
+    if e.kind != FileKind::Unknown {
+        props.push(prop("bakeproof:file:mode", format!("{:04o}", e.mode)));
+        props.push(prop("bakeproof:file:uid", e.uid.to_string()));
+        props.push(prop("bakeproof:file:gid", e.gid.to_string()));
+        props.push(prop("bakeproof:file:mtime", e.mtime.to_string()));
+    }
+    if e.kind == FileKind::Regular {
+        props.push(prop("bakeproof:file:size", e.size.to_string()));
+        if e.nlink > 1 {
+            props.push(prop("bakeproof:file:nlink", e.nlink.to_string()));
+        }
+    }
+    if let Some(t) = &e.link_target {
+        props.push(prop("bakeproof:file:link-target", encode_path(t)));
+    }
+    if let Some(r) = e.rdev {
+        props.push(prop(
+            "bakeproof:file:rdev",
+            format!("{}:{}", rustix_major(r), rustix_minor(r)),
+        ));
+    }
+    let owners = &inv.owners[i];
+    if owners.is_empty() {
+        props.push(prop("bakeproof:file:unowned", "true"));
+    } else {
+        for o in owners {
+            props.push(prop("bakeproof:file:package", &refs[o]));
+        }
+        for a in &inv.aliases[i] {
+            props.push(prop("bakeproof:file:listed-as", encode_path(a)));
+        }
+    }
+    if let Some(v) = inv.entry_verify[i] {
+        let v = &inv.verify[v];
+        props.push(prop("bakeproof:file:verify", v.sbom_value()));
+        if v.config {
+            props.push(prop("bakeproof:file:config", "true"));
+        }
+    }
+    if let Some(err) = &e.error {
+        props.push(prop(
+            "bakeproof:file:error",
+            format!("{}: {err}", err.code()),
+        ));
+    }
+    if let Some(s) = e.skipped {
+        props.push(prop("bakeproof:file:skipped", s.as_str()));
+    }
+    c.properties = Some(Properties(props));
+    c
+}
+
+// Linux's dev_t encoding (glibc's gnu_dev_major/minor).
+fn rustix_major(dev: u64) -> u64 {
+    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff)
+}
+fn rustix_minor(dev: u64) -> u64 {
+    ((dev >> 12) & 0xffff_ff00) | (dev & 0x0000_00ff)
+}
+
+/// Writes the BOM as CycloneDX 1.5 JSON.
+pub fn write_json<W: std::io::Write>(bom: Bom, w: &mut W) -> Result<(), EncodeError> {
+    bom.output_as_json_v1_5(w)
+        .map_err(|e| EncodeError::Write(e.to_string()))
+}

@@ -1,0 +1,436 @@
+//! The inventory: the filesystem index joined to the package databases.
+//!
+//! Package databases name files by the path the package *installed* them
+//! under (`/bin/bzip2`), while the walk sees physical paths
+//! (`/usr/bin/bzip2` on a usrmerged root). Every listed path is therefore
+//! mapped to its physical location once, before the walk, by resolving its
+//! parent directories inside the root ([`Root::canonicalize_parent`]). That
+//! map serves twice: during the walk it tells the [`PackageDigestObserver`]
+//! which files need a digest other than SHA-256 (dpkg's MD5), so package
+//! verification costs no second read; after the walk it ties every entry to
+//! the packages that own it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use bakeproof_index::{ContentObserver, ContentSink, Entry, FileKind, Root, ScanResult};
+use bakeproof_pkgdb::{DigestAlgo, Ecosystem, PackageDb};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+/// Identifies one package: `(database index, package index)`.
+pub type PkgId = (usize, usize);
+
+/// One file a package lists, at its physical location.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub pkg: PkgId,
+    /// Index into the package's `files`.
+    pub file: usize,
+}
+
+/// Pre-scan plan: physical path → the package files that name it.
+#[derive(Debug, Default)]
+pub struct OwnershipPlan {
+    pub by_physical: HashMap<Vec<u8>, Vec<Claim>>,
+    /// The reverse: `(package, file index)` → physical path.
+    pub physical_of: HashMap<(PkgId, usize), Vec<u8>>,
+    /// Paths that could not be resolved (e.g. a symlink loop in a parent).
+    pub unresolvable: Vec<(PkgId, usize, String)>,
+}
+
+impl OwnershipPlan {
+    /// Resolves every listed path of every package inside `root`.
+    pub fn build(root: &Root, dbs: &[PackageDb]) -> OwnershipPlan {
+        let mut plan = OwnershipPlan::default();
+        for (d, db) in dbs.iter().enumerate() {
+            for (p, pkg) in db.packages.iter().enumerate() {
+                for (f, file) in pkg.files.iter().enumerate() {
+                    match root.canonicalize_parent(&file.path) {
+                        Ok(phys) => {
+                            plan.physical_of.insert(((d, p), f), phys.clone());
+                            plan.by_physical.entry(phys).or_default().push(Claim {
+                                pkg: (d, p),
+                                file: f,
+                            });
+                        }
+                        Err(e) => plan.unresolvable.push(((d, p), f, e.to_string())),
+                    }
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// Observer name under which package digests are annotated.
+pub const PKG_DIGEST_OBSERVER: &str = "pkg-digest";
+
+/// Computes, during the walk, the digests package databases store in
+/// algorithms other than SHA-256 (which the indexer computes for every file
+/// anyway): dpkg's MD5, and for rpm MD5, SHA-1, SHA-512 and friends.
+pub struct PackageDigestObserver {
+    wanted: HashMap<Vec<u8>, BTreeSet<AlgoKey>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum AlgoKey {
+    Md5,
+}
+
+impl PackageDigestObserver {
+    pub fn new(plan: &OwnershipPlan, dbs: &[PackageDb]) -> PackageDigestObserver {
+        let mut wanted: HashMap<Vec<u8>, BTreeSet<AlgoKey>> = HashMap::new();
+        for (phys, claims) in &plan.by_physical {
+            for c in claims {
+                let file = &dbs[c.pkg.0].packages[c.pkg.1].files[c.file];
+                if let Some(d) = &file.digest
+                    && let Some(k) = algo_key(d.algo)
+                {
+                    wanted.entry(phys.clone()).or_default().insert(k);
+                }
+            }
+        }
+        PackageDigestObserver { wanted }
+    }
+}
+
+fn algo_key(a: DigestAlgo) -> Option<AlgoKey> {
+    match a {
+        DigestAlgo::Md5 => Some(AlgoKey::Md5),
+        // SHA-256 comes from the indexer itself.
+        _ => None,
+    }
+}
+
+struct Md5Sink(Md5);
+
+impl ContentSink for Md5Sink {
+    fn update(&mut self, chunk: &[u8]) {
+        self.0.update(chunk);
+    }
+    fn finish(self: Box<Self>) -> Vec<(String, String)> {
+        vec![("md5".into(), hex::encode(self.0.finalize()))]
+    }
+}
+
+impl ContentObserver for PackageDigestObserver {
+    fn name(&self) -> &'static str {
+        PKG_DIGEST_OBSERVER
+    }
+    fn start(&self, path: &[u8], _size: u64) -> Option<Box<dyn ContentSink>> {
+        let algos = self.wanted.get(path)?;
+        if algos.contains(&AlgoKey::Md5) {
+            Some(Box::new(Md5Sink(Md5::new())))
+        } else {
+            None
+        }
+    }
+}
+
+/// Result of checking one listed file against the package database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileVerdict {
+    /// The stored digest matches.
+    Ok,
+    /// The content differs from the stored digest.
+    DigestMismatch,
+    /// Listed with a digest, absent on disk.
+    Missing,
+    /// Present but not readable (or changed during the scan): not checked.
+    Unverifiable(String),
+}
+
+/// One line of package verification, in the package manager's order.
+#[derive(Clone, Debug)]
+pub struct VerifyResult {
+    pub pkg: PkgId,
+    /// Path as the package lists it.
+    pub listed_path: Vec<u8>,
+    /// Physical path inside the root.
+    pub physical_path: Vec<u8>,
+    pub config: bool,
+    pub verdict: FileVerdict,
+}
+
+impl VerifyResult {
+    /// The line `dpkg --verify` prints for this result (`None` when it
+    /// prints nothing). Format from dpkg's `verify_output_rpm`:
+    /// nine check columns, the conffile marker, the path.
+    pub fn dpkg_line(&self) -> Option<String> {
+        let flags = match &self.verdict {
+            FileVerdict::Ok => return None,
+            FileVerdict::DigestMismatch => "??5??????",
+            FileVerdict::Missing => "missing  ",
+            FileVerdict::Unverifiable(_) => "??[?]????",
+        };
+        let marker = if self.config { 'c' } else { ' ' };
+        Some(format!(
+            "{flags} {marker} {}",
+            String::from_utf8_lossy(&self.listed_path)
+        ))
+    }
+
+    /// Short text for the SBOM (`bakeproof:file:verify`).
+    pub fn sbom_value(&self) -> String {
+        match &self.verdict {
+            FileVerdict::Ok => "ok".into(),
+            FileVerdict::DigestMismatch => "modified".into(),
+            FileVerdict::Missing => "missing".into(),
+            FileVerdict::Unverifiable(why) => format!("unverifiable: {why}"),
+        }
+    }
+}
+
+/// The joined view of a scanned root.
+#[derive(Debug)]
+pub struct Inventory {
+    pub scan: ScanResult,
+    pub dbs: Vec<PackageDb>,
+    /// For each entry of `scan.entries` (same index): owning packages, sorted.
+    pub owners: Vec<Vec<PkgId>>,
+    /// For each entry: the listed paths that name it when they differ from
+    /// the physical path (usrmerge aliases), sorted.
+    pub aliases: Vec<Vec<Vec<u8>>>,
+    /// Verification results, in package order then listing order.
+    pub verify: Vec<VerifyResult>,
+    /// For each entry: index into `verify` of its result (first claim).
+    pub entry_verify: Vec<Option<usize>>,
+    pub unresolvable: Vec<(PkgId, usize, String)>,
+}
+
+/// Totals for the summary line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InventoryStats {
+    pub packages: usize,
+    pub owned_entries: usize,
+    pub unowned_entries: usize,
+    pub unowned_files: usize,
+    pub modified: usize,
+    pub missing: usize,
+    pub unverifiable: usize,
+}
+
+impl Inventory {
+    /// Joins a finished scan to the package databases. `plan` must be the
+    /// one the scan's [`PackageDigestObserver`] was built from.
+    pub fn join(scan: ScanResult, dbs: Vec<PackageDb>, plan: OwnershipPlan) -> Inventory {
+        let index: HashMap<&[u8], usize> = scan
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.path.as_slice(), i))
+            .collect();
+        let n = scan.entries.len();
+        let mut owners: Vec<Vec<PkgId>> = vec![Vec::new(); n];
+        let mut aliases: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
+        for (phys, claims) in &plan.by_physical {
+            if let Some(&i) = index.get(phys.as_slice()) {
+                for c in claims {
+                    owners[i].push(c.pkg);
+                    let listed = &dbs[c.pkg.0].packages[c.pkg.1].files[c.file].path;
+                    if listed != phys {
+                        aliases[i].push(listed.clone());
+                    }
+                }
+                owners[i].sort();
+                owners[i].dedup();
+                aliases[i].sort();
+                aliases[i].dedup();
+            }
+        }
+
+        // Verification, in the package manager's order: packages by name,
+        // then arch; files in listing order.
+        let mut order: Vec<PkgId> = dbs
+            .iter()
+            .enumerate()
+            .flat_map(|(d, db)| (0..db.packages.len()).map(move |p| (d, p)))
+            .collect();
+        order.sort_by(|a, b| {
+            let pa = &dbs[a.0].packages[a.1];
+            let pb = &dbs[b.0].packages[b.1];
+            (&pa.name, &pa.arch).cmp(&(&pb.name, &pb.arch))
+        });
+        let mut verify = Vec::new();
+        let mut entry_verify: Vec<Option<usize>> = vec![None; n];
+        for id in order {
+            let pkg = &dbs[id.0].packages[id.1];
+            for (f, file) in pkg.files.iter().enumerate() {
+                let Some(digest) = &file.digest else { continue };
+                let Some(phys) = plan.physical_of.get(&(id, f)).cloned() else {
+                    continue;
+                };
+                let verdict = match index.get(phys.as_slice()) {
+                    None => FileVerdict::Missing,
+                    Some(&i) => {
+                        let target = follow_symlink_entry(&scan.entries, &index, i);
+                        let v = check_entry(&scan.entries[target], digest.algo, &digest.hex);
+                        if entry_verify[i].is_none() {
+                            entry_verify[i] = Some(verify.len());
+                        }
+                        v
+                    }
+                };
+                verify.push(VerifyResult {
+                    pkg: id,
+                    listed_path: file.path.clone(),
+                    physical_path: phys,
+                    config: file.config,
+                    verdict,
+                });
+            }
+        }
+        Inventory {
+            scan,
+            dbs,
+            owners,
+            aliases,
+            verify,
+            entry_verify,
+            unresolvable: plan.unresolvable,
+        }
+    }
+
+    pub fn stats(&self) -> InventoryStats {
+        let mut s = InventoryStats {
+            packages: self.dbs.iter().map(|d| d.packages.len()).sum(),
+            ..InventoryStats::default()
+        };
+        for (e, o) in self.scan.entries.iter().zip(&self.owners) {
+            if o.is_empty() {
+                s.unowned_entries += 1;
+                if e.kind == FileKind::Regular {
+                    s.unowned_files += 1;
+                }
+            } else {
+                s.owned_entries += 1;
+            }
+        }
+        for v in &self.verify {
+            match v.verdict {
+                FileVerdict::Ok => {}
+                FileVerdict::DigestMismatch => s.modified += 1,
+                FileVerdict::Missing => s.missing += 1,
+                FileVerdict::Unverifiable(_) => s.unverifiable += 1,
+            }
+        }
+        s
+    }
+
+    /// `dpkg --verify` output for dpkg databases.
+    pub fn dpkg_verify_lines(&self) -> Vec<String> {
+        self.verify
+            .iter()
+            .filter(|v| self.dbs[v.pkg.0].packages[v.pkg.1].ecosystem == Ecosystem::Deb)
+            .filter_map(VerifyResult::dpkg_line)
+            .collect()
+    }
+
+    /// Paths of entries no package owns.
+    pub fn unowned(&self) -> impl Iterator<Item = &Entry> {
+        self.scan
+            .entries
+            .iter()
+            .zip(&self.owners)
+            .filter(|(_, o)| o.is_empty())
+            .map(|(e, _)| e)
+    }
+}
+
+/// A listed file that is a symlink on disk is checked through the link, as
+/// the package managers do (they `open()` the path); the link is resolved
+/// inside the index only, never on the host.
+fn follow_symlink_entry(entries: &[Entry], index: &HashMap<&[u8], usize>, mut i: usize) -> usize {
+    for _ in 0..bakeproof_index::MAX_SYMLINK_HOPS {
+        let e = &entries[i];
+        let Some(target) = (e.kind == FileKind::Symlink)
+            .then_some(())
+            .and(e.link_target.as_ref())
+        else {
+            return i;
+        };
+        let parent = match e.path.iter().rposition(|&b| b == b'/') {
+            Some(p) => &e.path[..p],
+            None => &b""[..],
+        };
+        let joined = if target.first() == Some(&b'/') {
+            target.clone()
+        } else {
+            let mut j = parent.to_vec();
+            j.push(b'/');
+            j.extend_from_slice(target);
+            j
+        };
+        let norm = lexical_normalize(&joined);
+        match index.get(norm.as_slice()) {
+            Some(&n) => i = n,
+            None => return i,
+        }
+    }
+    i
+}
+
+fn lexical_normalize(p: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in p.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::with_capacity(p.len());
+    for c in parts {
+        out.push(b'/');
+        out.extend_from_slice(c);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+fn check_entry(e: &Entry, algo: DigestAlgo, want_hex: &str) -> FileVerdict {
+    if let Some(err) = &e.error {
+        return FileVerdict::Unverifiable(err.to_string());
+    }
+    if e.kind != FileKind::Regular {
+        return FileVerdict::Unverifiable(format!("is a {}, not a regular file", e.kind));
+    }
+    let got = match algo {
+        DigestAlgo::Sha256 => e.sha256.map(hex::encode),
+        DigestAlgo::Md5 => e.annotation(PKG_DIGEST_OBSERVER, "md5").map(str::to_owned),
+        other => {
+            return FileVerdict::Unverifiable(format!("digest algorithm {other:?} not computed"));
+        }
+    };
+    match got {
+        Some(g) if g.eq_ignore_ascii_case(want_hex) => FileVerdict::Ok,
+        Some(_) => FileVerdict::DigestMismatch,
+        None => FileVerdict::Unverifiable("no digest computed".into()),
+    }
+}
+
+/// Builds the digest observer for a plan, ready for [`bakeproof_index::ScanOptions`].
+pub fn digest_observer(plan: &OwnershipPlan, dbs: &[PackageDb]) -> Arc<dyn ContentObserver> {
+    Arc::new(PackageDigestObserver::new(plan, dbs))
+}
+
+/// SHA-256 of arbitrary bytes, hex.
+pub fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(lexical_normalize(b"/usr/bin/../lib/./x"), b"/usr/lib/x");
+        assert_eq!(lexical_normalize(b"/../.."), b"/");
+    }
+}

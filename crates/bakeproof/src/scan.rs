@@ -1,0 +1,445 @@
+//! `bakeproof scan`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bakeproof_index::{Progress, Root, ScanOptions};
+use bakeproof_pkgdb::{OsRelease, PackageDb};
+use bakeproof_sbom::{Inventory, OwnershipPlan, ScanMeta};
+use clap::{Args, ValueEnum};
+
+use crate::exit;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// CycloneDX 1.5 JSON.
+    CyclonedxJson,
+    /// A readable table of packages and totals.
+    Table,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Root filesystem to index (`/` inside a build VM, or a mounted image),
+    /// or a bare package database file (a dpkg `status` file).
+    #[arg(default_value = "/")]
+    pub root: PathBuf,
+    /// Write the output here instead of standard output (written atomically).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::CyclonedxJson)]
+    pub format: Format,
+    /// Skip paths matching GLOB (matched against the path inside ROOT,
+    /// starting with `/`; a pattern without `/` matches a name at any depth;
+    /// a matching directory is not descended). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Descend into other mounted filesystems (kernel pseudo filesystems such
+    /// as proc and sysfs are never scanned).
+    #[arg(long)]
+    pub cross_mounts: bool,
+    /// Also scan /proc, /sys, /dev and /run when ROOT is the running system's `/`.
+    #[arg(long)]
+    pub include_runtime_dirs: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Name of the image in the SBOM (default: the last component of ROOT).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// List the entries no package owns on standard error after the summary.
+    #[arg(long)]
+    pub unowned: bool,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn source_date_epoch() -> Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => {
+            Ok(Some(v.trim().parse::<i64>().with_context(|| {
+                format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds")
+            })?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn image_name(root: &Path) -> String {
+    let canon = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    match canon.file_name() {
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => "root".into(),
+    }
+}
+
+pub fn run(args: ScanArgs) -> Result<u8> {
+    let started = Instant::now();
+    let meta_path = std::fs::metadata(&args.root)
+        .with_context(|| format!("cannot scan {}", args.root.display()))?;
+    let (inventory, os) = if meta_path.is_file() {
+        scan_bare_db(&args)?
+    } else if meta_path.is_dir() {
+        scan_root(&args)?
+    } else {
+        bail!(
+            "{}: neither a directory nor a package database file",
+            args.root.display()
+        );
+    };
+
+    let meta = ScanMeta {
+        image_name: args.name.clone().unwrap_or_else(|| image_name(&args.root)),
+        source: args.root.display().to_string(),
+        tool_name: "bakeproof".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        timestamp: source_date_epoch()?,
+        serial: None,
+        os,
+    };
+
+    let mut out: Vec<u8> = Vec::new();
+    match args.format {
+        Format::CyclonedxJson => {
+            let bom = bakeproof_sbom::to_bom(&inventory, &meta)?;
+            bakeproof_sbom::write_json(bom, &mut out)?;
+            out.push(b'\n');
+        }
+        Format::Table => render_table(&inventory, &mut out)?,
+    }
+    write_output(args.output.as_deref(), &out)?;
+
+    if !args.quiet {
+        print_summary(&inventory, &args.root, started.elapsed());
+    }
+    if args.unowned {
+        let mut err = std::io::stderr().lock();
+        for e in inventory.unowned() {
+            let _ = writeln!(
+                err,
+                "unowned {} {}",
+                e.kind,
+                bakeproof_index::encode_path(&e.path)
+            );
+        }
+    }
+    Ok(if inventory.scan.stats.errors > 0 {
+        exit::INCOMPLETE
+    } else {
+        exit::OK
+    })
+}
+
+fn scan_root(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
+    let root = Root::open(&args.root)?;
+    let os = bakeproof_pkgdb::read_os_release(&root)
+        .with_context(|| format!("reading os-release in {}", args.root.display()))?;
+    let dbs: Vec<PackageDb> = bakeproof_pkgdb::read_root(&root)
+        .with_context(|| format!("reading package databases in {}", args.root.display()))?;
+    let plan = OwnershipPlan::build(&root, &dbs);
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let pb = indicatif::ProgressBar::new(0);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos:>7} entries  {bytes:>10} hashed  {bytes_per_sec:>12}  {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb.enable_steady_tick(Duration::from_millis(120));
+        Arc::new(EntryBar(pb))
+    });
+    let opts = ScanOptions {
+        excludes: args.exclude.clone(),
+        cross_mounts: args.cross_mounts,
+        include_runtime_dirs: args.include_runtime_dirs,
+        threads: args.threads,
+        observers: vec![bakeproof_sbom::digest_observer(&plan, &dbs)],
+        progress: bar.clone().map(|b| b as Arc<dyn Progress>),
+    };
+    let result = bakeproof_index::scan(&root, &opts)?;
+    if let Some(b) = bar {
+        b.0.finish_and_clear();
+    }
+    Ok((Inventory::join(result, dbs, plan), os))
+}
+
+/// Progress: the position counts entries, the byte counters count hashed
+/// bytes (kept in the bar's length so `{bytes}` shows them).
+struct EntryBar(indicatif::ProgressBar);
+
+impl Progress for EntryBar {
+    fn entry_done(&self, bytes: u64) {
+        self.0.inc(1);
+        if bytes > 0 {
+            self.0.inc_length(bytes);
+        }
+    }
+}
+
+fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
+    const LIMIT: u64 = 1 << 30;
+    let size = std::fs::metadata(&args.root)?.len();
+    if size > LIMIT {
+        bail!("{}: larger than {LIMIT} bytes", args.root.display());
+    }
+    let bytes = std::fs::read(&args.root)
+        .with_context(|| format!("cannot read {}", args.root.display()))?;
+    let file_name = args
+        .root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let db = bakeproof_pkgdb::read_bare_file(&bytes, &file_name, None)
+        .with_context(|| format!("{}", args.root.display()))?;
+    let os = db.os.clone();
+    let empty = bakeproof_index::ScanResult {
+        entries: Vec::new(),
+        stats: Default::default(),
+        tree_digest: bakeproof_index::tree_digest(&[]),
+    };
+    Ok((
+        Inventory::join(empty, vec![db], OwnershipPlan::default()),
+        os,
+    ))
+}
+
+fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match path {
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(bytes).context("writing to standard output")?;
+            o.flush().context("writing to standard output")?;
+        }
+        Some(p) if p == Path::new("-") => return write_output(None, bytes),
+        Some(p) => {
+            // Write beside the target, then rename: readers never see a
+            // half-written SBOM, and a failed run leaves the old one intact.
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut tmp = tempfile_in(dir, p)?;
+            tmp.1
+                .write_all(bytes)
+                .with_context(|| format!("writing {}", tmp.0.display()))?;
+            tmp.1.sync_all().ok();
+            std::fs::rename(&tmp.0, p).with_context(|| format!("writing {}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
+    let base = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    for i in 0..100u32 {
+        let p = dir.join(format!(".{base}.{}.{i}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(f) => return Ok((p, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", p.display())),
+        }
+    }
+    bail!("cannot create a temporary file in {}", dir.display())
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn print_summary(inv: &Inventory, root: &Path, elapsed: Duration) {
+    let s = &inv.scan.stats;
+    let i = inv.stats();
+    let kinds: Vec<String> = inv
+        .dbs
+        .iter()
+        .map(|d| format!("{} {}", d.packages.len(), d.kind.as_str()))
+        .collect();
+    eprintln!(
+        "bakeproof: scanned {}: {} packages{}; {} entries ({} files, {} directories, {} symlinks, {} special); {} hashed; {} owned, {} unowned ({} regular files); {} modified, {} missing, {} unverifiable; {} errors, {} directories skipped; {:.2} s",
+        root.display(),
+        i.packages,
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        },
+        s.entries,
+        s.files,
+        s.directories,
+        s.symlinks,
+        s.special,
+        human_bytes(s.bytes_hashed),
+        i.owned_entries,
+        i.unowned_entries,
+        i.unowned_files,
+        i.modified,
+        i.missing,
+        i.unverifiable,
+        s.errors,
+        s.skipped_dirs,
+        elapsed.as_secs_f64(),
+    );
+    for db in &inv.dbs {
+        for w in &db.warnings {
+            eprintln!("bakeproof: warning: {}: {w}", db.location);
+        }
+    }
+    let mut shown = 0;
+    for e in &inv.scan.entries {
+        if let Some(err) = &e.error {
+            if shown < 20 {
+                eprintln!(
+                    "bakeproof: warning: {}: {err}",
+                    bakeproof_index::encode_path(&e.path)
+                );
+            }
+            shown += 1;
+        }
+    }
+    if shown > 20 {
+        eprintln!(
+            "bakeproof: ... and {} more entries with errors (see bakeproof:file:error in the SBOM)",
+            shown - 20
+        );
+    }
+}
+
+fn render_table(inv: &Inventory, out: &mut Vec<u8>) -> Result<()> {
+    let mut rows: Vec<(String, String, String, usize, usize)> = Vec::new();
+    let mut modified: std::collections::HashMap<(usize, usize), usize> = Default::default();
+    for v in &inv.verify {
+        if v.verdict != bakeproof_sbom::FileVerdict::Ok {
+            *modified.entry(v.pkg).or_default() += 1;
+        }
+    }
+    for (d, db) in inv.dbs.iter().enumerate() {
+        for (p, pkg) in db.packages.iter().enumerate() {
+            rows.push((
+                pkg.name.clone(),
+                pkg.version.clone(),
+                pkg.arch.clone(),
+                pkg.files.len(),
+                modified.get(&(d, p)).copied().unwrap_or(0),
+            ));
+        }
+    }
+    rows.sort();
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(7).max(7);
+    let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(4).max(4);
+    writeln!(
+        out,
+        "{:w0$}  {:w1$}  {:w2$}  {:>6}  {:>8}",
+        "NAME", "VERSION", "ARCH", "FILES", "CHANGED"
+    )?;
+    for r in &rows {
+        writeln!(
+            out,
+            "{:w0$}  {:w1$}  {:w2$}  {:>6}  {:>8}",
+            r.0, r.1, r.2, r.3, r.4
+        )?;
+    }
+    let s = &inv.scan.stats;
+    let i = inv.stats();
+    writeln!(out)?;
+    writeln!(out, "packages        {}", i.packages)?;
+    writeln!(
+        out,
+        "entries         {} ({} files, {} directories, {} symlinks, {} special)",
+        s.entries, s.files, s.directories, s.symlinks, s.special
+    )?;
+    writeln!(out, "hashed          {}", human_bytes(s.bytes_hashed))?;
+    writeln!(out, "owned           {}", i.owned_entries)?;
+    writeln!(
+        out,
+        "unowned         {} ({} regular files)",
+        i.unowned_entries, i.unowned_files
+    )?;
+    writeln!(out, "modified        {}", i.modified)?;
+    writeln!(out, "missing         {}", i.missing)?;
+    writeln!(out, "errors          {}", s.errors)?;
+    writeln!(
+        out,
+        "tree digest     sha256:{}",
+        hex_digest(&inv.scan.tree_digest)
+    )?;
+    Ok(())
+}
+
+fn hex_digest(d: &[u8; 32]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Root filesystem whose packages to verify.
+    #[arg(default_value = "/")]
+    pub root: PathBuf,
+    /// Skip paths matching GLOB (as for `scan`).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// `bakeproof verify-packages`: the same index and join as `scan`, printed
+/// as the package manager's own verify output.
+pub fn run_verify(args: VerifyArgs) -> Result<u8> {
+    let scan_args = ScanArgs {
+        root: args.root,
+        output: None,
+        format: Format::Table,
+        exclude: args.exclude,
+        cross_mounts: false,
+        include_runtime_dirs: false,
+        threads: args.threads,
+        name: None,
+        unowned: false,
+        quiet: true,
+    };
+    if !std::fs::metadata(&scan_args.root)
+        .with_context(|| format!("cannot verify {}", scan_args.root.display()))?
+        .is_dir()
+    {
+        bail!("{}: not a directory", scan_args.root.display());
+    }
+    let (inv, _) = scan_root(&scan_args)?;
+    if inv.dbs.is_empty() {
+        bail!("{}: no package database found", scan_args.root.display());
+    }
+    let lines = inv.dpkg_verify_lines();
+    let mut out = std::io::stdout().lock();
+    for l in &lines {
+        writeln!(out, "{l}")?;
+    }
+    out.flush()?;
+    Ok(if lines.is_empty() {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
+}

@@ -1,0 +1,116 @@
+//! Running the `bakeproof` binary and preparing roots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root.
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Path of the `bakeproof` binary of this build profile. The e2e package
+/// cannot name another package's binary with `CARGO_BIN_EXE_*`, so it is
+/// located beside the test executable (`target/<profile>/deps/..`) and
+/// built once if it is missing or older than the test executable.
+pub fn bakeproof_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps")
+            .to_path_buf();
+        let bin = profile_dir.join("bakeproof");
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(workspace())
+            .args(["build", "-q", "-p", "bakeproof"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("run cargo build -p bakeproof");
+        assert!(st.success(), "cargo build -p bakeproof failed");
+        assert!(bin.exists(), "{} missing after build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// Runs `bakeproof ARGS...` with `SOURCE_DATE_EPOCH` pinned and no TTY.
+pub fn bakeproof(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(bakeproof_bin())
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1704067200")
+        .output()
+        .expect("run bakeproof")
+}
+
+/// `bakeproof scan ROOT -o OUT` → (exit code, parsed SBOM, stderr).
+pub fn scan_to_json(root: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "scan".as_ref(),
+        root.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ];
+    args.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
+    let o = bakeproof(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let code = o.status.code().unwrap_or(-1);
+    let bytes =
+        std::fs::read(out).unwrap_or_else(|e| panic!("no SBOM written ({e}); stderr: {stderr}"));
+    let doc = serde_json::from_slice(&bytes).expect("SBOM is JSON");
+    (code, doc, stderr)
+}
+
+/// Path of a file under the repository's `fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    workspace().join("fixtures").join(rel)
+}
+
+/// Extracts a fixture tarball (exact modes, owners, mtimes, hard links)
+/// into a new temporary directory.
+pub fn extract(tarball: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let st = Command::new("tar")
+        .arg("-xzf")
+        .arg(fixture(tarball))
+        .arg("-C")
+        .arg(dir.path())
+        .arg("--numeric-owner")
+        .status()
+        .expect("run tar");
+    assert!(st.success(), "tar failed for {tarball}");
+    dir
+}
+
+/// Components of a CycloneDX document with the given `type`.
+pub fn components<'a>(doc: &'a serde_json::Value, ty: &str) -> Vec<&'a serde_json::Value> {
+    doc["components"]
+        .as_array()
+        .map(|a| a.iter().filter(|c| c["type"] == ty).collect())
+        .unwrap_or_default()
+}
+
+/// All values of property `name` on a component.
+pub fn props<'a>(c: &'a serde_json::Value, name: &str) -> Vec<&'a str> {
+    c["properties"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|p| p["name"] == name)
+                .filter_map(|p| p["value"].as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads an oracle file under fixtures/.
+pub fn oracle(rel: &str) -> String {
+    std::fs::read_to_string(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}

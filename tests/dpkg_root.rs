@@ -1,0 +1,371 @@
+//! `bakeproof scan` and `verify-packages` on the real Debian 12 fixture
+//! root, compared with the outputs of real dpkg-query / dpkg 1.21.22.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bakeproof_e2e::run::{bakeproof, components, extract, oracle, props, scan_to_json};
+use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
+
+/// Package name as dpkg-query -S prints it, without the arch qualifier.
+fn bare(name: &str) -> &str {
+    name.split(':').next().unwrap_or(name)
+}
+
+/// purl → package name, from the SBOM's package components.
+fn purl_names(doc: &serde_json::Value) -> BTreeMap<String, String> {
+    components(doc, "library")
+        .into_iter()
+        .map(|c| {
+            (
+                c["bom-ref"].as_str().unwrap().to_owned(),
+                c["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// path (physical name or listed alias) → (owner names, aliases).
+fn ownership(doc: &serde_json::Value) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let names = purl_names(doc);
+    let mut m = BTreeMap::new();
+    for c in components(doc, "file") {
+        let owners: BTreeSet<String> = props(c, "bakeproof:file:package")
+            .into_iter()
+            .map(|r| names[r].clone())
+            .collect();
+        let aliases: BTreeSet<String> = props(c, "bakeproof:file:listed-as")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        m.insert(c["name"].as_str().unwrap().to_owned(), (owners, aliases));
+    }
+    m
+}
+
+/// package → listed paths, from `dpkg-query -L`.
+fn listed() -> BTreeMap<String, BTreeSet<String>> {
+    let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for l in oracle("dpkgroot/expected-list.tsv").lines() {
+        let (p, path) = l.split_once('\t').unwrap();
+        m.entry(bare(p).to_owned())
+            .or_default()
+            .insert(path.to_owned());
+    }
+    m
+}
+
+#[test]
+fn packages_equal_dpkg_query() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let f = out.path().join("sbom.cdx.json");
+    let (code, doc, stderr) = scan_to_json(root.path(), &f, &[]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // ${Package}\t${Version}\t${Architecture}\t${Source}
+    let mut got: Vec<String> = components(&doc, "library")
+        .iter()
+        .map(|c| {
+            let arch = props(c, "bakeproof:package:arch")[0];
+            let src = match (
+                props(c, "bakeproof:package:source-name").first(),
+                props(c, "bakeproof:package:source-version").first(),
+            ) {
+                (Some(n), Some(v)) => format!("{n} ({v})"),
+                (Some(n), None) => (*n).to_owned(),
+                _ => String::new(),
+            };
+            format!(
+                "{}\t{}\t{arch}\t{src}",
+                c["name"].as_str().unwrap(),
+                c["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<String> = oracle("dpkgroot/expected-packages.tsv")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(got, want);
+
+    // purls per purl-spec, distro from os-release (debian 12)
+    for c in components(&doc, "library") {
+        let purl = c["purl"].as_str().unwrap();
+        assert!(
+            purl.starts_with(&format!("pkg:deb/debian/{}@", c["name"].as_str().unwrap())),
+            "{purl}"
+        );
+        assert!(purl.contains("distro=debian-12"), "{purl}");
+        assert!(purl.contains("arch="), "{purl}");
+    }
+    let os = components(&doc, "operating-system");
+    assert_eq!(os.len(), 1);
+    assert_eq!(os[0]["name"], "debian");
+    assert_eq!(os[0]["version"], "12");
+
+    validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
+    python_validate(&f).unwrap();
+}
+
+#[test]
+fn ownership_equals_dpkg_s_modulo_usrmerge_aliases() {
+    for (tarball, expected) in [
+        ("dpkgroot/clean.tar.gz", "dpkgroot/expected-S-clean.tsv"),
+        (
+            "dpkgroot/tampered.tar.gz",
+            "dpkgroot/expected-S-tampered.tsv",
+        ),
+    ] {
+        let root = extract(tarball);
+        let out = tempfile::tempdir().unwrap();
+        let f = out.path().join("sbom.cdx.json");
+        let (_, doc, _) = scan_to_json(root.path(), &f, &[]);
+        let own = ownership(&doc);
+        let lists = listed();
+        // Reverse view: listed alias → physical component.
+        let mut by_alias: BTreeMap<&str, &str> = BTreeMap::new();
+        for (phys, (_, aliases)) in &own {
+            for a in aliases {
+                by_alias.insert(a, phys);
+            }
+        }
+        let mut checked = 0;
+        for line in oracle(expected).lines() {
+            let (path, answer) = line.split_once('\t').unwrap();
+            let dpkg_owners: BTreeSet<String> = if answer.contains("no path found") {
+                BTreeSet::new()
+            } else {
+                let (names, p) = answer.rsplit_once(": ").unwrap();
+                assert_eq!(p, path);
+                names.split(", ").map(|n| bare(n).to_owned()).collect()
+            };
+            // The component this path names: itself, or the physical file a
+            // listed alias resolves to (usrmerge: /bin/bzip2 is /usr/bin/bzip2).
+            let comp = own
+                .get(path)
+                .or_else(|| by_alias.get(path).and_then(|p| own.get(*p)));
+            let Some((ours, aliases)) = comp else {
+                // Not on disk: only a deleted package file may be missing.
+                assert!(
+                    !dpkg_owners.is_empty() && tarball.contains("tampered"),
+                    "{path} is not in the SBOM but dpkg says {answer}"
+                );
+                continue;
+            };
+            // Ours = dpkg's owners of this very string, plus the owners of
+            // every alias that resolves to the same physical entry.
+            let mut expect = dpkg_owners.clone();
+            if own.contains_key(path) {
+                for a in aliases {
+                    for (pkg, paths) in &lists {
+                        if paths.contains(a) {
+                            expect.insert(pkg.clone());
+                        }
+                    }
+                }
+            } else {
+                expect = ours.clone();
+                assert!(
+                    dpkg_owners.is_subset(ours),
+                    "{path}: dpkg {dpkg_owners:?} ours {ours:?}"
+                );
+            }
+            assert_eq!(ours, &expect, "owners of {path} ({tarball})");
+            checked += 1;
+        }
+        assert!(checked > 150, "only {checked} paths checked");
+        // Unowned: exactly the entries no listed path names.
+        let unowned: BTreeSet<&str> = components(&doc, "file")
+            .into_iter()
+            .filter(|c| props(c, "bakeproof:file:unowned") == ["true"])
+            .map(|c| c["name"].as_str().unwrap())
+            .filter(|n| !n.starts_with("/var/lib/dpkg"))
+            .collect();
+        // dpkg-query -S: "no path found" for an on-disk path that is not
+        // the physical form of any listed alias = unowned.
+        let want: BTreeSet<String> = oracle(expected)
+            .lines()
+            .filter(|l| l.contains("no path found"))
+            .map(|l| l.split('\t').next().unwrap().to_owned())
+            .filter(|p| own.get(p).is_some_and(|(_, aliases)| aliases.is_empty()))
+            .filter(|p| !p.starts_with("/var/lib/dpkg"))
+            .collect();
+        let unowned: BTreeSet<String> = unowned.into_iter().map(str::to_owned).collect();
+        if tarball.contains("tampered") {
+            assert!(
+                want.contains("/opt/extra/notes.txt") && want.contains("/usr/local/bin/local-tool")
+            );
+        }
+        assert_eq!(unowned, want, "{tarball}");
+    }
+}
+
+fn verify_oracle(name: &str) -> String {
+    oracle(name)
+        .lines()
+        .filter(|l| !l.starts_with("# exit status"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn verify_packages_equals_dpkg_verify() {
+    for (tarball, expected, code) in [
+        (
+            "dpkgroot/clean.tar.gz",
+            "dpkgroot/expected-verify-clean.txt",
+            0,
+        ),
+        (
+            "dpkgroot/tampered.tar.gz",
+            "dpkgroot/expected-verify.txt",
+            1,
+        ),
+    ] {
+        let root = extract(tarball);
+        let o = bakeproof(&["verify-packages".as_ref(), root.path().as_os_str()]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            verify_oracle(expected),
+            "{tarball}"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn sbom_records_verification_of_tampered_root() {
+    let root = extract("dpkgroot/tampered.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let f = out.path().join("sbom.cdx.json");
+    let (code, doc, stderr) = scan_to_json(root.path(), &f, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let files: BTreeMap<&str, &serde_json::Value> = components(&doc, "file")
+        .into_iter()
+        .map(|c| (c["name"].as_str().unwrap(), c))
+        .collect();
+    assert_eq!(
+        props(files["/usr/bin/bzgrep"], "bakeproof:file:verify"),
+        ["modified"]
+    );
+    assert_eq!(
+        props(files["/etc/services"], "bakeproof:file:verify"),
+        ["modified"]
+    );
+    assert_eq!(
+        props(files["/etc/services"], "bakeproof:file:config"),
+        ["true"]
+    );
+    assert_eq!(
+        props(files["/usr/bin/bzip2"], "bakeproof:file:verify"),
+        ["ok"]
+    );
+    let bz = components(&doc, "library")
+        .into_iter()
+        .find(|c| c["name"] == "bzip2")
+        .unwrap();
+    assert_eq!(
+        props(bz, "bakeproof:package:missing"),
+        ["/usr/share/man/man1/bzmore.1.gz"]
+    );
+    assert_eq!(props(bz, "bakeproof:package:modified"), ["/bin/bzgrep"]);
+    // Every md5sums entry of the oracle was checked on the tampered root.
+    let checked: usize = components(&doc, "library")
+        .iter()
+        .map(|c| {
+            props(c, "bakeproof:package:verified-files")[0]
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    let md5_lines = oracle("dpkgroot/expected-md5sums.tsv").lines().count();
+    let conffiles = oracle("dpkgroot/expected-conffiles.tsv").lines().count();
+    assert_eq!(checked, md5_lines + conffiles);
+    let meta = &doc["metadata"]["properties"];
+    let get = |n: &str| {
+        meta.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == n)
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(get("bakeproof:scan:modified"), "2");
+    assert_eq!(get("bakeproof:scan:missing"), "1");
+    validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
+    python_validate(&f).unwrap();
+}
+
+#[test]
+fn deterministic_output_and_tree_digest() {
+    let a = extract("dpkgroot/clean.tar.gz");
+    let b = extract("dpkgroot/clean.tar.gz");
+    let t = extract("dpkgroot/tampered.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let run = |root: &std::path::Path, name: &str| {
+        let f = out.path().join(name);
+        let (code, doc, _) = scan_to_json(root, &f, &["--name", "fixture"]);
+        assert_eq!(code, 0);
+        (std::fs::read(&f).unwrap(), doc)
+    };
+    let (a1, da) = run(a.path(), "a1.json");
+    let (a2, _) = run(a.path(), "a2.json");
+    let (b1, db) = run(b.path(), "b1.json");
+    let (_, dt) = run(t.path(), "t1.json");
+    assert!(a1 == a2, "two scans of one tree differ");
+    let digest = |d: &serde_json::Value| {
+        d["metadata"]["component"]["hashes"][0]["content"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Another extraction of the same tarball: same tree, same digest (and,
+    // with the same mtimes from the tarball, the same bytes).
+    assert_eq!(digest(&da), digest(&db));
+    // ... and the same SBOM but for the scanned path.
+    let strip = |mut d: serde_json::Value| {
+        d["metadata"]["component"]["properties"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|p| p["name"] != "bakeproof:source");
+        d["serialNumber"] = serde_json::Value::Null;
+        d
+    };
+    assert!(
+        strip(da.clone()) == strip(db.clone()),
+        "same tree, different SBOM"
+    );
+    let _ = b1;
+    assert_ne!(digest(&da), digest(&dt));
+    assert_eq!(da["metadata"]["timestamp"], "2024-01-01T00:00:00Z");
+}
+
+#[test]
+fn bare_status_file() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let f = out.path().join("sbom.cdx.json");
+    let (code, doc, stderr) = scan_to_json(&root.path().join("var/lib/dpkg/status"), &f, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut names: Vec<&str> = components(&doc, "library")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    let want: Vec<String> = oracle("dpkgroot/expected-packages.tsv")
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, want);
+    assert!(components(&doc, "file").is_empty());
+    validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
+    python_validate(&f).unwrap();
+}
