@@ -174,6 +174,15 @@ fn records(bytes: &[u8], mode: StatusMode, origin: &str) -> (Vec<Record>, Vec<St
         .into_iter()
         .map(|w| format!("{origin}: {w}"))
         .collect();
+    // dpkg ends every stanza with a newline; a file that does not end with
+    // one was cut short (a truncated copy, a full disk), so the last stanza's
+    // last value may be partial. It is kept (its name is still right) but
+    // flagged.
+    if !bytes.ends_with(b"\n") && !bytes.iter().all(u8::is_ascii_whitespace) {
+        warnings.push(format!(
+            "{origin}: does not end with a newline: the last stanza may be truncated"
+        ));
+    }
     let mut out: Vec<Record> = Vec::new();
     let mut with_package = 0;
     for st in &parsed.stanzas {
