@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# tests/run-all.sh: THE test command of bakeproof (CI runs it through .ci/run).
+#
+# On a Debian 12 machine with a Rust toolchain (rustfmt + clippy components) it:
+#   1. installs the Debian packages the tests need, only those missing (dpkg-query):
+#        time          GNU time, /usr/bin/time (benchmarks and timing checks)
+#        python3, python3-venv   only when no usable Python >= 3.9 with venv is found
+#      (apt-get as root; through sudo when not root and sudo exists; else it stops
+#      and names the packages to install);
+#   2. creates/updates the virtualenv .venv with the pinned Python tools from
+#      tests/tools/requirements.txt (cyclonedx-python-lib[json-validation]); skipped
+#      when .venv already matches the requirements file (stamp in .venv);
+#   3. runs, in order, stopping at the first failure:
+#        cargo fmt --all -- --check
+#        cargo clippy --workspace --all-targets -- -D warnings
+#        cargo build --workspace
+#        cargo test --workspace
+#      with BAKEPROOF_PYTHON=$REPO/.venv/bin/python exported, so the Rust tests can run
+#      tests/tools/validate_cyclonedx.py (they fail, never skip, without it).
+#
+# Environment:
+#   PYTHON         interpreter used to create .venv (default: python3 on PATH)
+#   SKIP_SETUP=1   skip steps 1-2 (use the existing .venv as it is)
+#   CARGO_TEST_ARGS  extra arguments appended to `cargo test --workspace`
+# Idempotent; a second run does no installs and no network access.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$REPO"
+
+REQS="tests/tools/requirements.txt"
+VENV="$REPO/.venv"
+STAMP="$VENV/.bakeproof-requirements.sha256"
+
+say()  { printf '\n==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+die()  { printf '\nrun-all.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+START=$(date +%s)
+
+# ---- 1. Debian packages ------------------------------------------------------
+pkg_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+apt_install() {  # apt_install PKG...  (only the missing ones are passed)
+  [ $# -gt 0 ] || return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo=(sudo -n)
+    else
+      die "missing Debian packages: $* (not root and no password-less sudo: install them with 'apt-get install $*')"
+    fi
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "missing packages $* and no apt-get on this machine"
+  note "installing: $*"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    || die "apt-get update failed"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+    || die "apt-get install $* failed"
+}
+
+python_ok() {  # python_ok INTERPRETER: >= 3.9 with working venv + ensurepip
+  "$1" - <<'EOF' >/dev/null 2>&1
+import sys, venv, ensurepip
+sys.exit(0 if sys.version_info >= (3, 9) else 1)
+EOF
+}
+
+if [ "${SKIP_SETUP:-0}" != 1 ]; then
+  say "Debian packages"
+  command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script expects Debian 12"
+  missing=()
+  pkg_installed time || missing+=(time)
+  PYTHON="${PYTHON:-$(command -v python3 || true)}"
+  if [ -z "$PYTHON" ] || ! python_ok "$PYTHON"; then
+    # No usable interpreter: take Debian's (python3-venv brings ensurepip).
+    pkg_installed python3 || missing+=(python3)
+    pkg_installed python3-venv || missing+=(python3-venv)
+    PYTHON=/usr/bin/python3
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
+  else
+    note "nothing to install (python: $PYTHON)"
+  fi
+  [ -x /usr/bin/time ] && /usr/bin/time -f '%e' true >/dev/null 2>&1 \
+    || die "/usr/bin/time is not GNU time"
+  python_ok "$PYTHON" || die "$PYTHON cannot create a virtualenv (need Python >= 3.9 with venv/ensurepip)"
+
+  # ---- 2. Python venv --------------------------------------------------------
+  say "Python venv $VENV ($REQS)"
+  want="$( { sha256sum "$REQS" | cut -d' ' -f1; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+  if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
+     && "$VENV/bin/python" -c 'import cyclonedx.validation.json, jsonschema' >/dev/null 2>&1; then
+    note "up to date"
+  else
+    if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+      note "creating with $PYTHON ($("$PYTHON" --version 2>&1))"
+      rm -rf "$VENV"
+      "$PYTHON" -m venv "$VENV" || die "python -m venv failed"
+    fi
+    note "installing pinned requirements"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQS" \
+      || die "pip install -r $REQS failed"
+    "$VENV/bin/python" -c 'import cyclonedx.validation.json, jsonschema' \
+      || die "cyclonedx-python-lib is not importable from $VENV"
+    echo "$want" > "$STAMP"
+  fi
+  note "$("$VENV/bin/python" -m pip show cyclonedx-python-lib 2>/dev/null | sed -n 's/^Version: /cyclonedx-python-lib /p')"
+fi
+
+[ -x "$VENV/bin/python" ] || die "$VENV/bin/python missing (run without SKIP_SETUP=1)"
+export BAKEPROOF_PYTHON="$VENV/bin/python"
+
+# ---- 3. cargo ------------------------------------------------------------------
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain"
+cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
+cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
+
+run() {
+  say "$*"
+  local t0=$SECONDS
+  "$@" || die "failed: $*"
+  note "ok ($((SECONDS - t0)) s)"
+}
+
+run cargo fmt --all -- --check
+run cargo clippy --workspace --all-targets -- -D warnings
+run cargo build --workspace
+# shellcheck disable=SC2086
+run cargo test --workspace ${CARGO_TEST_ARGS:-}
+
+say "all checks passed in $(( $(date +%s) - START )) s"
