@@ -184,13 +184,14 @@ fn records(bytes: &[u8], mode: StatusMode, origin: &str) -> (Vec<Record>, Vec<St
         ));
     }
     let mut out: Vec<Record> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut with_package = 0;
     for st in &parsed.stanzas {
         if st.get("Package").is_some() {
             with_package += 1;
         }
         match record(st, mode, origin, &mut warnings) {
-            Ok(r) => insert_record(&mut out, r, origin, &mut warnings),
+            Ok(r) => insert_record(&mut out, &mut index, r, origin, &mut warnings),
             Err(why) => warnings.push(format!("{origin}: line {}: stanza skipped: {why}", st.line)),
         }
     }
@@ -199,20 +200,28 @@ fn records(bytes: &[u8], mode: StatusMode, origin: &str) -> (Vec<Record>, Vec<St
 
 /// Adds a record, replacing one with the same name and architecture (dpkg's
 /// key). In one file that is damage (dpkg would refuse the file) and is
-/// warned about; across `status` and `updates/` it is how dpkg's journal
-/// works.
-fn insert_record(out: &mut Vec<Record>, r: Record, origin: &str, warnings: &mut Vec<String>) {
-    if let Some(old) = out
-        .iter_mut()
-        .find(|o| o.pkg.name == r.pkg.name && o.pkg.arch == r.pkg.arch)
-    {
-        warnings.push(format!(
-            "{origin}: package {} ({}) listed twice, the later stanza kept",
-            r.pkg.name, r.pkg.arch
-        ));
-        *old = r;
-    } else {
-        out.push(r);
+/// warned about. `index` maps the key to the record's position, so big
+/// status files (thousands of stanzas) stay linear.
+fn insert_record(
+    out: &mut Vec<Record>,
+    index: &mut HashMap<(String, String), usize>,
+    r: Record,
+    origin: &str,
+    warnings: &mut Vec<String>,
+) {
+    let key = (r.pkg.name.clone(), r.pkg.arch.clone());
+    match index.get(&key) {
+        Some(&i) => {
+            warnings.push(format!(
+                "{origin}: package {} ({}) listed twice, the later stanza kept",
+                r.pkg.name, r.pkg.arch
+            ));
+            out[i] = r;
+        }
+        None => {
+            index.insert(key, out.len());
+            out.push(r);
+        }
     }
 }
 
@@ -546,12 +555,20 @@ fn apply_updates(root: &Root, recs: &mut Vec<Record>, warnings: &mut Vec<String>
         };
         let (new, w, _) = records(&bytes, StatusMode::Status, &show(&path));
         warnings.extend(w);
+        let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+        for (i, o) in recs.iter().enumerate() {
+            index.insert((o.pkg.name.as_str(), o.pkg.arch.as_str()), i);
+        }
+        let mut replaced: Vec<(Option<usize>, Record)> = Vec::new();
         for r in new {
-            match recs
-                .iter_mut()
-                .find(|o| o.pkg.name == r.pkg.name && o.pkg.arch == r.pkg.arch)
-            {
-                Some(old) => *old = r,
+            let at = index
+                .get(&(r.pkg.name.as_str(), r.pkg.arch.as_str()))
+                .copied();
+            replaced.push((at, r));
+        }
+        for (at, r) in replaced {
+            match at {
+                Some(i) => recs[i] = r,
                 None => recs.push(r),
             }
         }
