@@ -106,6 +106,15 @@ fn packages_equal_dpkg_query() {
 
     validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
     python_validate(&f).unwrap();
+    // The cyclonedx-bom crate reads it back, file components included.
+    let bom =
+        cyclonedx_bom::models::bom::Bom::parse_from_json_v1_5(std::fs::File::open(&f).unwrap())
+            .expect("cyclonedx-bom parses the SBOM");
+    let n = bom.components.as_ref().map(|c| c.0.len()).unwrap_or(0);
+    assert_eq!(n, doc["components"].as_array().unwrap().len());
+    use cyclonedx_bom::validation::Validate;
+    let report = bom.validate();
+    assert!(report.passed(), "{report:?}");
 }
 
 #[test]

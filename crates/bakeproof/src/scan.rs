@@ -103,16 +103,15 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         os,
     };
 
-    let mut out: Vec<u8> = Vec::new();
-    match args.format {
+    let format = args.format;
+    write_output(args.output.as_deref(), |w| match format {
         Format::CyclonedxJson => {
-            let bom = bakeproof_sbom::to_bom(&inventory, &meta)?;
-            bakeproof_sbom::write_json(bom, &mut out)?;
-            out.push(b'\n');
+            bakeproof_sbom::write_json(&inventory, &meta, w)?;
+            w.write_all(b"\n")?;
+            Ok(())
         }
-        Format::Table => render_table(&inventory, &mut out)?,
-    }
-    write_output(args.output.as_deref(), &out)?;
+        Format::Table => render_table(&inventory, w),
+    })?;
 
     if !args.quiet {
         print_summary(&inventory, &args.root, started.elapsed());
@@ -208,27 +207,37 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
     ))
 }
 
-fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+/// Streams the output to standard output or, through a temporary file and a
+/// rename, to `path`: readers never see a half-written SBOM, and a failed run
+/// leaves an existing file intact.
+fn write_output(
+    path: Option<&Path>,
+    render: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     match path {
-        None => {
-            let mut o = std::io::stdout().lock();
-            o.write_all(bytes).context("writing to standard output")?;
-            o.flush().context("writing to standard output")?;
-        }
-        Some(p) if p == Path::new("-") => return write_output(None, bytes),
-        Some(p) => {
-            // Write beside the target, then rename: readers never see a
-            // half-written SBOM, and a failed run leaves the old one intact.
+        Some(p) if p != Path::new("-") => {
             let dir = p
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            let mut tmp = tempfile_in(dir, p)?;
-            tmp.1
-                .write_all(bytes)
-                .with_context(|| format!("writing {}", tmp.0.display()))?;
-            tmp.1.sync_all().ok();
-            std::fs::rename(&tmp.0, p).with_context(|| format!("writing {}", p.display()))?;
+            let (tmp, file) = tempfile_in(dir, p)?;
+            let result = (|| -> Result<()> {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+                render(&mut w)?;
+                let file = w.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+                Ok(())
+            })();
+            if let Err(e) = result {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.context(format!("writing {}", p.display())));
+            }
+            std::fs::rename(&tmp, p).with_context(|| format!("writing {}", p.display()))?;
+        }
+        _ => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            render(&mut w).context("writing to standard output")?;
+            w.flush().context("writing to standard output")?;
         }
     }
     Ok(())
@@ -327,7 +336,7 @@ fn print_summary(inv: &Inventory, root: &Path, elapsed: Duration) {
     }
 }
 
-fn render_table(inv: &Inventory, out: &mut Vec<u8>) -> Result<()> {
+fn render_table(inv: &Inventory, out: &mut dyn Write) -> Result<()> {
     let mut rows: Vec<(String, String, String, usize, usize)> = Vec::new();
     let mut modified: std::collections::HashMap<(usize, usize), usize> = Default::default();
     for v in &inv.verify {
