@@ -378,3 +378,46 @@ fn bare_status_file() {
     validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
     python_validate(&f).unwrap();
 }
+
+/// The strongest oracle at hand: this machine's own dpkg database (hundreds
+/// of packages, diversions, usrmerge, conffiles, locally modified files).
+/// `bakeproof verify-packages /` must report exactly what `dpkg --verify`
+/// reports (as a set: dpkg walks packages in its hash-table order).
+#[test]
+fn verify_packages_of_this_machine_equals_dpkg_verify() {
+    let dpkg = std::process::Command::new("dpkg")
+        .arg("--verify")
+        .output()
+        .expect("dpkg (Debian)");
+    // Scratch and build trees hold no package files; skipping them keeps
+    // the scan short. Both runs see the same package files.
+    let ours = bakeproof(&[
+        "verify-packages".as_ref(),
+        "/".as_ref(),
+        "--exclude".as_ref(),
+        "/work".as_ref(),
+        "--exclude".as_ref(),
+        "/tmp".as_ref(),
+    ]);
+    let set = |b: &[u8]| -> BTreeSet<String> {
+        String::from_utf8_lossy(b)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let want = set(&dpkg.stdout);
+    let got = set(&ours.stdout);
+    let missing: Vec<_> = want.difference(&got).take(20).collect();
+    let extra: Vec<_> = got.difference(&want).take(20).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "dpkg only: {missing:#?}\nbakeproof only: {extra:#?}"
+    );
+    let code = ours.status.code();
+    assert_eq!(
+        code,
+        Some(if want.is_empty() { 0 } else { 1 }),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+}

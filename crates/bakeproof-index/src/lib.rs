@@ -29,7 +29,8 @@ mod walk;
 pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, tree_digest};
 pub use walk::{
-    ContentObserver, ContentSink, Progress, ScanError, ScanOptions, ScanResult, ScanStats, scan,
+    ContentObserver, ContentSink, Excludes, Progress, ScanError, ScanOptions, ScanResult,
+    ScanStats, scan,
 };
 
 use std::fmt;

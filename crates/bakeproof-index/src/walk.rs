@@ -112,6 +112,47 @@ pub struct ScanResult {
     pub stats: ScanStats,
     /// See [`crate::tree_digest`].
     pub tree_digest: [u8; 32],
+    /// The exclude patterns the scan applied: a path they match is absent
+    /// from `entries` because it was not looked at, not because it is gone.
+    pub excludes: Excludes,
+}
+
+/// Compiled `--exclude` patterns.
+#[derive(Clone, Debug, Default)]
+pub struct Excludes(GlobSet);
+
+impl Excludes {
+    /// Patterns are matched against the path inside the root (starting with
+    /// `/`); a pattern without `/` matches a name at any depth.
+    pub fn new(patterns: &[String]) -> Result<Excludes, ScanError> {
+        build_excludes(patterns).map(Excludes)
+    }
+
+    /// Whether `path` matches a pattern.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        !self.0.is_empty() && self.0.is_match(OsStr::from_bytes(path))
+    }
+
+    /// Whether `path` or one of its ancestors matches (excluded directories
+    /// are pruned, so everything below them is unscanned too).
+    pub fn covers(&self, path: &[u8]) -> bool {
+        if self.0.is_empty() {
+            return false;
+        }
+        let mut p = path;
+        loop {
+            if p.is_empty() {
+                return false;
+            }
+            if self.matches(p) {
+                return true;
+            }
+            match p.iter().rposition(|&b| b == b'/') {
+                Some(i) => p = &p[..i],
+                None => return false,
+            }
+        }
+    }
 }
 
 /// Errors that stop a scan before it starts.
@@ -131,7 +172,7 @@ pub enum ScanError {
 struct Ctx<'a> {
     root_dev: u64,
     opts: &'a ScanOptions,
-    excludes: GlobSet,
+    excludes: Excludes,
     skip_runtime: bool,
     out: Mutex<Vec<Entry>>,
     bytes: AtomicU64,
@@ -170,7 +211,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     let ctx = Ctx {
         root_dev: root.dev(),
         opts,
-        excludes: build_excludes(&opts.excludes)?,
+        excludes: Excludes::new(&opts.excludes)?,
         skip_runtime: !opts.include_runtime_dirs && root.is_system_root(),
         out: Mutex::new(Vec::new()),
         bytes: AtomicU64::new(0),
@@ -232,6 +273,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         entries,
         stats,
         tree_digest,
+        excludes: ctx.excludes,
     })
 }
 
@@ -299,7 +341,7 @@ fn list_dir<'s>(
     let mut files: Vec<(Vec<u8>, Entry)> = Vec::new();
     for name in names {
         let path = join(&dir, &name);
-        if !ctx.excludes.is_empty() && ctx.excludes.is_match(OsStr::from_bytes(&path)) {
+        if ctx.excludes.matches(&path) {
             continue;
         }
         let st = match rustix::fs::statat(&*fd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)

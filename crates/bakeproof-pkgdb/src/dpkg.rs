@@ -461,6 +461,29 @@ fn parse_info_conffiles(bytes: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Parses dpkg's `diversions` file: groups of three lines (diverted path,
+/// new path, diverting package or `:` for a local diversion).
+pub fn parse_diversions(bytes: &[u8], warnings: &mut Vec<String>) -> Vec<crate::Diversion> {
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.len() % 3 != 0 {
+        warnings.push(format!(
+            "{DPKG_ADMINDIR}/diversions: {} lines, not a multiple of 3; trailing lines ignored",
+            lines.len()
+        ));
+    }
+    lines
+        .chunks_exact(3)
+        .map(|c| crate::Diversion {
+            from: c[0].to_vec(),
+            to: c[1].to_vec(),
+            by: (c[2] != b":").then(|| String::from_utf8_lossy(c[2]).into_owned()),
+        })
+        .collect()
+}
+
 fn join(dir: &str, name: &[u8]) -> Vec<u8> {
     let mut p = dir.as_bytes().to_vec();
     p.push(b'/');
@@ -518,12 +541,22 @@ fn read_status_db(
         .filter(|r| r.installed)
         .map(|r| finish(root, r, os, None, licenses, &mut warnings))
         .collect();
+    let div_path = join(DPKG_ADMINDIR, b"diversions");
+    let diversions = match root.read_file(&div_path, INFO_LIMIT) {
+        Ok(bytes) => parse_diversions(&bytes, &mut warnings),
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => {
+            warnings.push(format!("{DPKG_ADMINDIR}/diversions: {e}"));
+            Vec::new()
+        }
+    };
     Ok(PackageDb {
         kind: DbKind::Dpkg,
         location,
         os: os.cloned(),
         packages,
         warnings,
+        diversions,
     })
 }
 
@@ -615,6 +648,7 @@ fn read_statusd_db(
         os: os.cloned(),
         packages,
         warnings,
+        diversions: Vec::new(),
     }
 }
 
@@ -834,6 +868,7 @@ pub(crate) fn read_bare(
         os: os.cloned(),
         packages: p.packages,
         warnings: p.warnings,
+        diversions: Vec::new(),
     })
 }
 
@@ -928,5 +963,40 @@ mod tests {
             Some("rFR")
         );
         assert_eq!(status_abbrev("install ok"), None);
+    }
+}
+
+#[cfg(test)]
+mod diversion_tests {
+    use super::*;
+
+    #[test]
+    fn parses_diversions_in_threes() {
+        let mut w = Vec::new();
+        let d = parse_diversions(
+            b"/usr/bin/pg_config\n/usr/bin/pg_config.libpq-dev\npostgresql-common\n/etc/x\n/etc/x.orig\n:\n/dangling\n",
+            &mut w,
+        );
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].by.as_deref(), Some("postgresql-common"));
+        assert_eq!(d[1].by, None);
+        assert_eq!(w.len(), 1);
+        let db = PackageDb {
+            kind: DbKind::Dpkg,
+            location: String::new(),
+            os: None,
+            packages: Vec::new(),
+            warnings: Vec::new(),
+            diversions: d,
+        };
+        assert_eq!(
+            db.diverted("libpq-dev", b"/usr/bin/pg_config"),
+            b"/usr/bin/pg_config.libpq-dev"
+        );
+        assert_eq!(
+            db.diverted("postgresql-common", b"/usr/bin/pg_config"),
+            b"/usr/bin/pg_config"
+        );
+        assert_eq!(db.diverted("anything", b"/etc/x"), b"/etc/x.orig");
     }
 }

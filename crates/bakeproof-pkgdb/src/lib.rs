@@ -270,6 +270,32 @@ pub struct PackageDb {
     pub packages: Vec<Package>,
     /// Everything that could not be read, one line each, with its path.
     pub warnings: Vec<String>,
+    /// dpkg diversions (`dpkg-divert`): a package's file installed under
+    /// another name. Empty for other databases.
+    pub diversions: Vec<Diversion>,
+}
+
+/// One dpkg diversion: files listed as `from` by any package other than
+/// `by` live at `to` on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diversion {
+    pub from: Vec<u8>,
+    pub to: Vec<u8>,
+    /// The diverting package; `None` for a local diversion (`:`), which
+    /// diverts every package's file.
+    pub by: Option<String>,
+}
+
+impl PackageDb {
+    /// Where `pkg`'s listed `path` is installed, after diversions.
+    pub fn diverted<'a>(&'a self, pkg: &str, path: &'a [u8]) -> &'a [u8] {
+        for d in &self.diversions {
+            if d.from == path && d.by.as_deref() != Some(pkg) {
+                return &d.to;
+            }
+        }
+        path
+    }
 }
 
 /// Failures that make a whole database unreadable. Per-package damage is a

@@ -46,7 +46,8 @@ impl OwnershipPlan {
         for (d, db) in dbs.iter().enumerate() {
             for (p, pkg) in db.packages.iter().enumerate() {
                 for (f, file) in pkg.files.iter().enumerate() {
-                    match root.canonicalize_parent(&file.path) {
+                    let installed = db.diverted(&pkg.name, &file.path);
+                    match root.canonicalize_parent(installed) {
                         Ok(phys) => {
                             plan.physical_of.insert(((d, p), f), phys.clone());
                             plan.by_physical.entry(phys).or_default().push(Claim {
@@ -162,7 +163,8 @@ impl VerifyResult {
             FileVerdict::Ok => return None,
             FileVerdict::DigestMismatch => "??5??????",
             FileVerdict::Missing => "missing  ",
-            FileVerdict::Unverifiable(_) => "??[?]????",
+            // dpkg has no line for "could not read": reported separately.
+            FileVerdict::Unverifiable(_) => return None,
         };
         let marker = if self.config { 'c' } else { ' ' };
         Some(format!(
@@ -257,13 +259,26 @@ impl Inventory {
         for id in order {
             let pkg = &dbs[id.0].packages[id.1];
             for (f, file) in pkg.files.iter().enumerate() {
-                let Some(digest) = &file.digest else { continue };
                 let Some(phys) = plan.physical_of.get(&(id, f)).cloned() else {
                     continue;
                 };
-                let verdict = match index.get(phys.as_slice()) {
-                    None => FileVerdict::Missing,
-                    Some(&i) => {
+                // `/.` (the first line of every dpkg .list): the root itself,
+                // which is not an entry of the index.
+                if phys == b"/" {
+                    continue;
+                }
+                let verdict = match (index.get(phys.as_slice()), &file.digest) {
+                    // Like dpkg --verify (lstat first): any listed path that
+                    // is gone is missing, digest or not; unless the scan
+                    // never looked there.
+                    (None, _) => {
+                        if !was_scanned(&scan, &index, &phys) {
+                            continue;
+                        }
+                        FileVerdict::Missing
+                    }
+                    (Some(_), None) => continue,
+                    (Some(&i), Some(digest)) => {
                         let target = follow_symlink_entry(&scan.entries, &index, i);
                         let v = check_entry(&scan.entries[target], digest.algo, &digest.hex);
                         if entry_verify[i].is_none() {
@@ -391,6 +406,30 @@ fn lexical_normalize(p: &[u8]) -> Vec<u8> {
         out.push(b'/');
     }
     out
+}
+
+/// Whether the scan looked where `phys` would be: not excluded, and the
+/// nearest recorded ancestor is a directory that was listed.
+fn was_scanned(scan: &ScanResult, index: &HashMap<&[u8], usize>, phys: &[u8]) -> bool {
+    if scan.excludes.covers(phys) {
+        return false;
+    }
+    let mut p = phys;
+    while let Some(i) = p.iter().rposition(|&b| b == b'/') {
+        p = &p[..i];
+        if p.is_empty() {
+            return true;
+        }
+        if let Some(&e) = index.get(p) {
+            let e = &scan.entries[e];
+            return e.skipped.is_none()
+                && !matches!(
+                    e.error,
+                    Some(bakeproof_index::EntryError::UnlistableDirectory(_))
+                );
+        }
+    }
+    true
 }
 
 fn check_entry(e: &Entry, algo: DigestAlgo, want_hex: &str) -> FileVerdict {

@@ -200,6 +200,7 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
         entries: Vec::new(),
         stats: Default::default(),
         tree_digest: bakeproof_index::tree_digest(&[]),
+        excludes: Default::default(),
     };
     Ok((
         Inventory::join(empty, vec![db], OwnershipPlan::default()),
