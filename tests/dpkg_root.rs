@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bakeproof_e2e::run::{bakeproof, components, extract, oracle, props, scan_to_json};
+use bakeproof_e2e::run::{
+    assert_properties_documented, bakeproof, components, extract, oracle, props, scan_to_json,
+};
 use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
 
 /// Package name as dpkg-query -S prints it, without the arch qualifier.
@@ -309,6 +311,7 @@ fn sbom_records_verification_of_tampered_root() {
     };
     assert_eq!(get("bakeproof:scan:modified"), "2");
     assert_eq!(get("bakeproof:scan:missing"), "1");
+    assert_properties_documented(&doc);
     validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
     python_validate(&f).unwrap();
 }

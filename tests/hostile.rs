@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::run::{bakeproof_bin, components, props, scan_to_json};
+use bakeproof_e2e::run::{assert_properties_documented, bakeproof_bin, components, props, scan_to_json};
 use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
 
 fn sha256_of(path: &Path) -> String {
@@ -210,6 +210,7 @@ fn non_utf8_names_are_preserved() {
         })
         .unwrap();
     assert_ne!(plain["bom-ref"], enc["bom-ref"]);
+    assert_properties_documented(&doc);
     validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
     python_validate(&f).unwrap();
 }
@@ -320,6 +321,7 @@ fn unreadable_file_is_recorded_and_exit_code_says_so() {
         .find(|p| p["name"] == "bakeproof:scan:errors")
         .unwrap();
     assert_eq!(errors["value"], "2");
+    assert_properties_documented(&doc);
     validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
 }
 

@@ -114,3 +114,32 @@ pub fn props<'a>(c: &'a serde_json::Value, name: &str) -> Vec<&'a str> {
 pub fn oracle(rel: &str) -> String {
     std::fs::read_to_string(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
+
+/// Every `bakeproof:` property in `doc` is documented in docs/formats.md.
+pub fn assert_properties_documented(doc: &serde_json::Value) {
+    let formats = std::fs::read_to_string(workspace().join("docs/formats.md")).expect("docs/formats.md");
+    let mut names = std::collections::BTreeSet::new();
+    fn collect(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::Array(ps)) = m.get("properties") {
+                    for p in ps {
+                        if let Some(n) = p["name"].as_str() {
+                            out.insert(n.to_owned());
+                        }
+                    }
+                }
+                m.values().for_each(|x| collect(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            _ => {}
+        }
+    }
+    collect(doc, &mut names);
+    let undocumented: Vec<_> = names
+        .iter()
+        .filter(|n| !formats.contains(&format!("`{n}`")))
+        .collect();
+    assert!(undocumented.is_empty(), "not in docs/formats.md: {undocumented:?}");
+    assert!(!names.is_empty());
+}
