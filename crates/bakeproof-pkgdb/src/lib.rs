@@ -24,6 +24,7 @@ pub mod deb822;
 mod dpkg;
 mod os_release;
 mod purl;
+pub mod rpm;
 
 use bakeproof_index::{Root, RootError};
 

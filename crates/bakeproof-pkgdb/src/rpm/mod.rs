@@ -1,0 +1,2 @@
+pub mod bdb;
+pub mod ndb;
