@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::run::{assert_properties_documented, bakeproof_bin, components, props, scan_to_json};
+use bakeproof_e2e::run::{
+    assert_properties_documented, bakeproof_bin, components, props, scan_to_json,
+};
 use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
 
 fn sha256_of(path: &Path) -> String {

@@ -117,7 +117,8 @@ pub fn oracle(rel: &str) -> String {
 
 /// Every `bakeproof:` property in `doc` is documented in docs/formats.md.
 pub fn assert_properties_documented(doc: &serde_json::Value) {
-    let formats = std::fs::read_to_string(workspace().join("docs/formats.md")).expect("docs/formats.md");
+    let formats =
+        std::fs::read_to_string(workspace().join("docs/formats.md")).expect("docs/formats.md");
     let mut names = std::collections::BTreeSet::new();
     fn collect(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
         match v {
@@ -140,6 +141,9 @@ pub fn assert_properties_documented(doc: &serde_json::Value) {
         .iter()
         .filter(|n| !formats.contains(&format!("`{n}`")))
         .collect();
-    assert!(undocumented.is_empty(), "not in docs/formats.md: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "not in docs/formats.md: {undocumented:?}"
+    );
     assert!(!names.is_empty());
 }
