@@ -387,12 +387,13 @@ impl Reader<'_> {
             match data {
                 Err(e) => errors.push(where_(&format!("key {key_num}: data {e}; record skipped"))),
                 Ok(blob) => {
-                    if records.contains_key(&key_num) {
+                    if let std::collections::btree_map::Entry::Vacant(slot) = records.entry(key_num)
+                    {
+                        slot.insert(blob);
+                    } else {
                         errors.push(where_(&format!(
                             "key {key_num} appears twice; the second copy is ignored"
                         )));
-                    } else {
-                        records.insert(key_num, blob);
                     }
                 }
             }

@@ -194,12 +194,12 @@ pub fn read_ndb_packages(bytes: &[u8]) -> Result<BlobSet, NdbError> {
         let area = &bytes[start..start + (blkcnt * BLK_SIZE) as usize];
         match read_blob(area, pkgidx) {
             Ok(blob) => {
-                if records.contains_key(&pkgidx) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = records.entry(pkgidx) {
+                    slot.insert(blob.to_vec());
+                } else {
                     errors.push(what(
                         "package index appears in two slots; the later blob is ignored".into(),
                     ));
-                } else {
-                    records.insert(pkgidx, blob.to_vec());
                 }
             }
             Err(why) => errors.push(what(why)),
