@@ -1,0 +1,7 @@
+//! os-release parser: any bytes, no panic, no hang.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = bakeproof_pkgdb::OsRelease::parse(data);
+});

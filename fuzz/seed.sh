@@ -1,0 +1,54 @@
+#!/bin/sh
+# Build the seed corpora of every fuzz target from the repository's real
+# fixtures (nothing invented): fuzz/corpus/<target>/. Idempotent; the corpus
+# directories are not committed (libFuzzer adds thousands of files to them).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+fx="$here/../fixtures"
+c="$here/corpus"
+mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release"
+
+# Berkeley DB hash: both real Packages files (16 KiB and 92 KiB).
+cp "$fx/rpmdb/centos8-dive/Packages" "$c/bdb/centos8-dive"
+cp "$fx/rpmdb/rhel8-libuuid/Packages" "$c/bdb/rhel8-libuuid"
+
+# NDB: the real file is 1.3 MiB, too big for useful mutation speed. Seeds:
+# the real slot page with the first blob (file order) kept and every other
+# slot freed, plus the first two blobs. Blob bytes are copied unchanged.
+# rpm_header: every real header blob of the NDB file (35 packages).
+python3 - "$fx/rpmdb/sle15-bci/Packages.db" "$c" <<'PY'
+import struct, sys
+src, out = sys.argv[1], sys.argv[2]
+b = open(src, 'rb').read()
+slotnpages = struct.unpack_from('<I', b, 12)[0]
+slots = []
+for off in range(32, slotnpages * 4096, 16):
+    magic, idx, blkoff, blkcnt = struct.unpack_from('<4sIII', b, off)
+    if blkoff:
+        slots.append((blkoff, blkcnt, idx, off))
+slots.sort()
+for idx_blob, (blkoff, blkcnt, idx, _) in enumerate(slots):
+    bloblen = struct.unpack_from('<I', b, blkoff * 16 + 12)[0]
+    open(f'{out}/rpm_header/sle15-{idx}', 'wb').write(b[blkoff * 16 + 16: blkoff * 16 + 16 + bloblen])
+for keep in (1, 2):
+    page = bytearray(b[:4096])
+    struct.pack_into('<I', page, 12, 1)          # one slot page
+    kept = slots[:keep]
+    for (_, _, _, off) in slots[keep:]:
+        struct.pack_into('<III', page, off + 4, 0, 0, 0)   # free the slot
+    data = bytearray(page)
+    # move the kept blobs right after the slot page, fixing their slots
+    for (blkoff, blkcnt, idx, off) in kept:
+        new = len(data) // 16
+        data += b[blkoff * 16:(blkoff + blkcnt) * 16]
+        struct.pack_into('<I', data, off + 8, new)
+    open(f'{out}/ndb/sle15-first{keep}', 'wb').write(bytes(data))
+PY
+
+# dpkg status and os-release from the real Debian 12 root.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+tar -xzf "$fx/dpkgroot/clean.tar.gz" -C "$tmp" ./var/lib/dpkg/status ./usr/lib/os-release
+cp "$tmp/var/lib/dpkg/status" "$c/dpkg_status/debian12-status"
+cp "$tmp/usr/lib/os-release" "$c/os_release/debian12"
+echo "seeded $(find "$c" -type f | wc -l) files under $c"
