@@ -304,6 +304,7 @@ fn record(
             provides,
             files: Vec::new(),
             db_key,
+            properties: Vec::new(),
             source_name,
             source_version,
             name,

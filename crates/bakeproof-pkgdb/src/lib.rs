@@ -34,7 +34,9 @@ pub use dpkg::{
     parse_dpkg_status_detailed, parse_md5sums, read_dpkg,
 };
 pub use os_release::{OS_RELEASE_LIMIT, OS_RELEASE_PATHS, OsRelease, read_os_release};
-pub use purl::{build as build_purl, deb_purl, encode_component as purl_encode};
+pub use purl::{
+    build as build_purl, deb_purl, encode_component as purl_encode, rpm_namespace, rpm_purl,
+};
 
 /// Which package manager a package belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -146,6 +148,17 @@ pub struct PackageFile {
     pub link_target: Option<Vec<u8>>,
     /// rpm: `RPMFILE_*` flags (config, doc, ghost, ...), raw.
     pub flags: Option<u32>,
+    /// rpm: `FILERDEVS` (device number of a device node, 0 otherwise).
+    pub rdev: Option<u32>,
+    /// rpm: `FILECAPS` (`cap_to_text` form), `None` when empty/absent.
+    pub caps: Option<String>,
+    /// rpm: `FILEVERIFYFLAGS` (`RPMVERIFY_*` bits `rpm -V` checks), raw.
+    pub verify_flags: Option<u32>,
+    /// rpm: `FILESTATES` (0 normal, 1 replaced, 2 not installed, 3 net
+    /// shared, 4 wrong color, -1 missing), raw byte.
+    pub state: Option<u8>,
+    /// rpm: `FILEINODES` (build-time inode, groups hard links), raw.
+    pub inode: Option<u32>,
 }
 
 impl PackageFile {
@@ -210,7 +223,17 @@ pub struct Package {
     /// The package's key in its database: dpkg `name:arch` for
     /// `Multi-Arch: same`, else `name`. This is the stem of its `info/` files
     /// and the name `dpkg-query` prints for `${binary:Package}` and `-S`.
+    /// rpm: the NEVRA `name-[epoch:]version-release.arch`, as `rpm -q`
+    /// prints `%{NEVRA}` (the database's own record number is the
+    /// `rpm:dbkey` property).
     pub db_key: String,
+    /// Raw package-manager values with no field of their own, as
+    /// `(key, value)` in a fixed order. Empty for dpkg. For rpm see
+    /// [`rpm::package_from_header`]: keys `rpm:version`, `rpm:release`,
+    /// `rpm:arch`, `rpm:sourcerpm`, `rpm:license`, `rpm:vendor`, ... each
+    /// present exactly when the header has the tag (so `(none)` and an
+    /// empty value stay distinguishable).
+    pub properties: Vec<(String, String)>,
 }
 
 impl Package {
@@ -242,6 +265,12 @@ pub enum DbKind {
     /// `/var/lib/dpkg/status.d/`: one file per package, as distroless images
     /// ship them (no `dpkg` binary, often no `Status:` field).
     DpkgDistroless,
+    /// rpm's sqlite backend, `rpmdb.sqlite` (rpm >= 4.16 default).
+    RpmSqlite,
+    /// rpm's Berkeley DB hash `Packages` (rpm < 4.16).
+    RpmBdb,
+    /// rpm's NDB backend, `Packages.db` (SUSE).
+    RpmNdb,
 }
 
 impl DbKind {
@@ -249,12 +278,16 @@ impl DbKind {
         match self {
             DbKind::Dpkg => "dpkg",
             DbKind::DpkgDistroless => "dpkg-distroless",
+            DbKind::RpmSqlite => "rpm-sqlite",
+            DbKind::RpmBdb => "rpm-bdb",
+            DbKind::RpmNdb => "rpm-ndb",
         }
     }
 
     pub fn ecosystem(self) -> Ecosystem {
         match self {
             DbKind::Dpkg | DbKind::DpkgDistroless => Ecosystem::Deb,
+            DbKind::RpmSqlite | DbKind::RpmBdb | DbKind::RpmNdb => Ecosystem::Rpm,
         }
     }
 }
@@ -316,6 +349,10 @@ pub enum PkgDbError {
     /// A bare file that is not a package database this crate reads.
     #[error("{file}: not a dpkg status file: {reason}")]
     NotADatabase { file: String, reason: String },
+    /// An rpm database that cannot be read at all (not sqlite / BDB / NDB,
+    /// no `Packages` table, corrupt beyond the first record, ...).
+    #[error("{file}: unreadable rpm database: {reason}")]
+    Rpm { file: String, reason: String },
     /// A recognised database format that is not implemented yet.
     #[error("{file}: {format} databases are not supported yet")]
     Unsupported { file: String, format: &'static str },
@@ -332,8 +369,10 @@ impl PkgDbError {
 
 /// Finds and reads every package database in the root: dpkg's
 /// `/var/lib/dpkg/status` (with `info/*.list`, `*.md5sums`, `*.conffiles`
-/// and pending `updates/`) and distroless `/var/lib/dpkg/status.d/`.
-/// `Ok(vec![])` when there is none.
+/// and pending `updates/`), distroless `/var/lib/dpkg/status.d/`, and rpm's
+/// databases in `/var/lib/rpm`, `/usr/lib/sysimage/rpm` and `/usr/share/rpm`
+/// (`rpmdb.sqlite` with its `-wal`, `Packages.db`, `Packages`; see
+/// [`rpm::read_rpm`]). `Ok(vec![])` when there is none.
 ///
 /// os-release is read once and attached to every database (it decides the
 /// purl namespace); an unreadable os-release is a warning, not an error.
@@ -343,6 +382,7 @@ pub fn read_root(root: &Root) -> Result<Vec<PackageDb>, PkgDbError> {
         Err(e) => (None, Some(format!("os-release: {e}"))),
     };
     let mut dbs = dpkg::read_dpkg(root, os.as_ref())?;
+    dbs.extend(rpm::read_rpm(root, os.as_ref())?);
     for db in &mut dbs {
         if let Some(w) = &os_warning {
             db.warnings.insert(0, w.clone());
@@ -351,48 +391,49 @@ pub fn read_root(root: &Root) -> Result<Vec<PackageDb>, PkgDbError> {
     Ok(dbs)
 }
 
-/// Reads a bare database file given on the command line (for now a dpkg
-/// `status` file, or one `status.d/` stanza file). `os` sets the purl
-/// namespace and `distro` qualifier when known.
+/// Reads a bare database file given on the command line: an rpm database
+/// (sqlite, NDB or Berkeley DB hash, recognised by magic), a dpkg `status`
+/// file, or one `status.d/` stanza file. `os` sets the purl namespace and
+/// `distro` qualifier when known (for rpm without `os`, see
+/// [`rpm_namespace`]).
 ///
-/// Without the surrounding root there are no `info/` files, so each package's
-/// `files` are only its conffiles (from `Conffiles:`), and `licenses` is
-/// empty. A file in which no stanza has a `Status:` field is taken for a
-/// distroless `status.d` file ([`DbKind::DpkgDistroless`], every stanza
-/// installed); otherwise stanzas without `Status:` are not installed, as
-/// for dpkg.
+/// From bytes alone an sqlite database's `-wal` file cannot be found:
+/// transactions still only in it are missing. [`rpm::read_bare_rpm_file`]
+/// takes a path and reads the `-wal` beside it; prefer it for files on disk.
 ///
-/// Errors: rpm databases (recognised by their magic numbers, not supported
-/// yet) and files in which no stanza has a `Package:` field.
+/// dpkg: without the surrounding root there are no `info/` files, so each
+/// package's `files` are only its conffiles (from `Conffiles:`), and
+/// `licenses` is empty. A file in which no stanza has a `Status:` field is
+/// taken for a distroless `status.d` file ([`DbKind::DpkgDistroless`], every
+/// stanza installed); otherwise stanzas without `Status:` are not installed,
+/// as for dpkg.
+///
+/// Errors: an rpm database that cannot be read at all, and (dpkg) files in
+/// which no stanza has a `Package:` field.
 pub fn read_bare_file(
     bytes: &[u8],
     file_name: &str,
     os: Option<&OsRelease>,
 ) -> Result<PackageDb, PkgDbError> {
-    if let Some(format) = sniff_rpm(bytes) {
-        return Err(PkgDbError::Unsupported {
+    if let Some(kind) = rpm::sniff(bytes) {
+        return rpm::read_rpm_bytes(kind, bytes, None, file_name, os);
+    }
+    if sniff_bdb_other(bytes) {
+        return Err(PkgDbError::Rpm {
             file: file_name.to_owned(),
-            format,
+            reason: "Berkeley DB file that is not a hash database (rpm's Packages is one)".into(),
         });
     }
     dpkg::read_bare(bytes, file_name, os)
 }
 
-/// Recognises rpm database formats by magic, so that handing one to the dpkg
-/// parser yields "not supported" instead of a page of syntax warnings.
-fn sniff_rpm(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"SQLite format 3\0") {
-        return Some("rpm sqlite");
-    }
-    if bytes.starts_with(b"RpmP") {
-        return Some("rpm NDB");
-    }
-    // Berkeley DB hash/btree: magic at offset 12, either byte order.
-    let magic = bytes.get(12..16)?;
+/// Berkeley DB btree magic at offset 12 (either byte order): not something
+/// rpm writes as `Packages`, but not a dpkg file either.
+fn sniff_bdb_other(bytes: &[u8]) -> bool {
+    let Some(magic) = bytes.get(12..16) else {
+        return false;
+    };
     let le = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
     let be = u32::from_be_bytes([magic[0], magic[1], magic[2], magic[3]]);
-    [0x0006_1561u32, 0x0005_3162]
-        .iter()
-        .any(|m| *m == le || *m == be)
-        .then_some("rpm Berkeley DB")
+    le == 0x0005_3162 || be == 0x0005_3162
 }

@@ -100,6 +100,97 @@ pub fn deb_purl(name: &str, version: &str, arch: &str, os: Option<&OsRelease>) -
     )
 }
 
+/// The purl namespace of an rpm package.
+///
+/// * With os-release: its `ID`, lower-cased, mapped as syft maps it
+///   (`syft/pkg/cataloger/redhat/package.go`): `rhel` and `hummingbird` ->
+///   `redhat`, any `opensuse*` (`opensuse-leap`, `opensuse-tumbleweed`) ->
+///   `opensuse`; every other ID is used as is (`fedora`, `centos`, `rocky`,
+///   `almalinux`, `amzn`, `ol`, `sles`, `mariner`, `azurelinux`, ...).
+/// * Without os-release (a bare database file): from the package's `VENDOR`
+///   tag when it names a distribution unambiguously, giving the namespace
+///   that distribution's os-release would give (`Red Hat, Inc.` -> `redhat`,
+///   `CentOS` -> `centos`, `Fedora Project` -> `fedora`, `SUSE LLC ...` /
+///   `SUSE LINUX ...` -> `sles`, `openSUSE` -> `opensuse`, `Amazon ...` ->
+///   `amzn`, `Rocky Enterprise Software Foundation` -> `rocky`, `AlmaLinux`
+///   -> `almalinux`, `Oracle America` -> `ol`); otherwise no namespace at
+///   all (the rpm purl type allows that), never a guess.
+pub fn rpm_namespace(os: Option<&OsRelease>, vendor: Option<&str>) -> Option<String> {
+    if let Some(id) = os.and_then(|o| o.id.as_deref()).filter(|i| !i.is_empty()) {
+        let id = id.to_ascii_lowercase();
+        return Some(match id.as_str() {
+            "rhel" | "hummingbird" => "redhat".to_owned(),
+            _ if id.starts_with("opensuse") => "opensuse".to_owned(),
+            _ => id,
+        });
+    }
+    let v = vendor?.trim().to_ascii_lowercase();
+    let table: [(&str, &str); 10] = [
+        ("red hat", "redhat"),
+        ("centos", "centos"),
+        ("fedora project", "fedora"),
+        ("opensuse", "opensuse"),
+        ("suse", "sles"),
+        ("amazon", "amzn"),
+        ("rocky enterprise software foundation", "rocky"),
+        ("almalinux", "almalinux"),
+        ("oracle america", "ol"),
+        ("rocky linux", "rocky"),
+    ];
+    table
+        .iter()
+        .find(|(prefix, _)| v.starts_with(prefix))
+        .map(|(_, ns)| (*ns).to_owned())
+}
+
+/// The purl of an installed rpm package, per the purl-spec `rpm` type:
+/// `pkg:rpm/<namespace>/<name>@<version>-<release>?arch=<arch>&distro=<ID>-<VERSION_ID>&epoch=<n>`.
+///
+/// * Namespace: [`rpm_namespace`].
+/// * Version: `VERSION-RELEASE` (the epoch is a qualifier in purl, not part
+///   of the version), percent-encoded by [`encode_component`]: `~` is an
+///   unreserved character and stays (`2.1~rc1`), `^` becomes `%5E`, `+`
+///   `%2B`.
+/// * `epoch` only when the header has an `EPOCH` tag (so `Epoch: 0` gives
+///   `epoch=0`, and no tag gives none).
+/// * `distro` is the raw os-release `<ID>-<VERSION_ID>` (`rhel-9.4`),
+///   omitted without os-release or without `VERSION_ID`.
+/// * Qualifiers sorted by key; empty ones (e.g. `arch` of `gpg-pubkey`)
+///   dropped.
+pub fn rpm_purl(
+    name: &str,
+    version: Option<&str>,
+    release: Option<&str>,
+    epoch: Option<u64>,
+    arch: &str,
+    os: Option<&OsRelease>,
+    vendor: Option<&str>,
+) -> String {
+    let namespace = rpm_namespace(os, vendor);
+    let mut v = version.unwrap_or("").to_owned();
+    if let Some(r) = release {
+        v.push('-');
+        v.push_str(r);
+    }
+    let distro = os.and_then(|o| {
+        let id = o.id.as_deref().filter(|i| !i.is_empty())?;
+        let ver = o.version_id.as_deref().filter(|i| !i.is_empty())?;
+        Some(format!("{}-{ver}", id.to_ascii_lowercase()))
+    });
+    let epoch = epoch.map(|e| e.to_string());
+    build(
+        "rpm",
+        namespace.as_deref(),
+        name,
+        Some(&v),
+        &[
+            ("arch", arch),
+            ("distro", distro.as_deref().unwrap_or("")),
+            ("epoch", epoch.as_deref().unwrap_or("")),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +214,73 @@ mod tests {
                 Some(&debian12())
             ),
             "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&distro=debian-12"
+        );
+    }
+
+    #[test]
+    fn rpm_purls() {
+        let rhel = OsRelease {
+            id: Some("rhel".into()),
+            version_id: Some("9.4".into()),
+            ..OsRelease::default()
+        };
+        assert_eq!(
+            rpm_purl(
+                "fx-base",
+                Some("1.0"),
+                Some("1"),
+                Some(3),
+                "noarch",
+                Some(&rhel),
+                None
+            ),
+            "pkg:rpm/redhat/fx-base@1.0-1?arch=noarch&distro=rhel-9.4&epoch=3"
+        );
+        assert_eq!(
+            rpm_purl(
+                "fx-data",
+                Some("1.0^git1"),
+                Some("2"),
+                None,
+                "noarch",
+                None,
+                None
+            ),
+            "pkg:rpm/fx-data@1.0%5Egit1-2?arch=noarch"
+        );
+        assert_eq!(
+            rpm_purl(
+                "t",
+                Some("2.1~rc1"),
+                Some("1"),
+                Some(0),
+                "x86_64",
+                None,
+                Some("SUSE LLC <https://www.suse.com/>")
+            ),
+            "pkg:rpm/sles/t@2.1~rc1-1?arch=x86_64&epoch=0"
+        );
+        let leap = OsRelease {
+            id: Some("opensuse-leap".into()),
+            version_id: Some("15.5".into()),
+            ..OsRelease::default()
+        };
+        assert_eq!(
+            rpm_purl(
+                "gpg-pubkey",
+                Some("a"),
+                Some("b"),
+                None,
+                "",
+                Some(&leap),
+                Some("Red Hat, Inc.")
+            ),
+            "pkg:rpm/opensuse/gpg-pubkey@a-b?distro=opensuse-leap-15.5"
+        );
+        assert_eq!(rpm_namespace(None, Some("Microsoft Corporation")), None);
+        assert_eq!(
+            rpm_namespace(None, Some("Red Hat, Inc.")).as_deref(),
+            Some("redhat")
         );
     }
 

@@ -321,7 +321,7 @@ fn binary_garbage() {
     ));
     assert!(matches!(
         read_bare_file(b"SQLite format 3\0rest", "rpmdb.sqlite", None),
-        Err(PkgDbError::Unsupported { .. })
+        Err(PkgDbError::Rpm { .. })
     ));
     // An empty status file is a valid, empty database.
     assert!(

@@ -1,0 +1,728 @@
+//! rpm header blobs, as the rpm database stores them (sqlite `Packages.blob`,
+//! a Berkeley DB `Packages` value, an NDB blob): the header *without* the
+//! 8-byte magic/reserved prefix that package files carry.
+//!
+//! Layout (all integers big-endian), as librpm's `hdrblobInit` reads it:
+//!
+//! ```text
+//! il: u32, dl: u32, il × { tag: i32, type: u32, offset: i32, count: u32 }, dl data bytes
+//! ```
+//!
+//! # Why not the `rpm` crate
+//!
+//! The `rpm` crate (0.30) was checked (its registry source): `Header::parse`
+//! is `pub(crate)`, so a database blob could only go through it wrapped as a
+//! whole package stream (a synthesized 96-byte lead plus an empty signature
+//! header, copied for every record). More importantly its parser is not safe
+//! on hostile input, which this is (images are untrusted, and this function
+//! is fuzzed): it allocates `dl + il * 16` bytes straight from the two
+//! untrusted `u32`s before checking them against anything, adds them without
+//! overflow checks, and slices the store with `bytes[entry.offset as usize..]`
+//! without bounds checks (a panic for any offset past the store). It also
+//! knows nothing of rpmdb region trailers and "dribble" entries. So the index
+//! is parsed here, in ~300 lines that bound every read by the blob, allocate
+//! nothing per tag (the index is scanned once into a fixed table of the tags
+//! we use) and cap every allocation by the blob's own length.
+//!
+//! # Rules followed (librpm's)
+//!
+//! * Region: when the first entry is a region tag (61 `HEADERIMAGE`, 62
+//!   `HEADERSIGNATURES`, 63 `HEADERIMMUTABLE`), it must be `BIN` with count
+//!   16, and its offset must point at a 16-byte trailer inside the data whose
+//!   tag is the region tag, type `BIN`, count 16 and offset `-(ril * 16)` with
+//!   `1 <= ril <= il`; anything else is a corrupt header (librpm says "region
+//!   trailer: BAD"). Entries after the region are the "dribble" entries rpm
+//!   adds at install time; as in librpm they replace region entries with the
+//!   same tag (and a dribble `BASENAMES` hides `OLDFILENAMES`). Without a
+//!   region tag the whole index is one legacy header.
+//! * `RPMTAG_NOT_FOUND`: a tag that is absent, or present with a type the
+//!   reader cannot use (e.g. `NAME` stored as `INT32`), is "not found":
+//!   `None` / empty, which `rpm --qf` prints as `(none)`. A wrong type and a
+//!   per-file array whose count differs from the number of files also add a
+//!   line to [`RpmHeader::warnings`]. Only a missing `NAME`, a malformed
+//!   index or region, or an entry pointing outside the data is an error.
+//! * Strings: `STRING` must have count 1; `STRING_ARRAY`/`I18NSTRING` hold
+//!   `count` NUL-terminated strings. A scalar string read from an array type
+//!   (`SUMMARY` is `I18NSTRING`) takes its first element, the C locale.
+//!   Text that is not UTF-8 (old Latin-1 headers) is converted lossily; file
+//!   paths and link targets are kept as bytes.
+//! * `FILEDIGESTALGO` absent means MD5 (rpm's default, `PGPHASHALGO_MD5`).
+
+use std::fmt;
+
+/// Why a header blob could not be read at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("rpm header: {0}")]
+pub struct HeaderError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, HeaderError> {
+    Err(HeaderError(msg.into()))
+}
+
+// Tag numbers (rpmtag.h).
+const HEADERIMAGE: u32 = 61;
+const HEADERSIGNATURES: u32 = 62;
+const HEADERIMMUTABLE: u32 = 63;
+
+// Entry types (rpmtag.h `rpmTagType`).
+const T_CHAR: u32 = 1;
+const T_INT8: u32 = 2;
+const T_INT16: u32 = 3;
+const T_INT32: u32 = 4;
+const T_INT64: u32 = 5;
+const T_STRING: u32 = 6;
+const T_BIN: u32 = 7;
+const T_STRING_ARRAY: u32 = 8;
+const T_I18NSTRING: u32 = 9;
+
+/// rpm's `RPMFILE_CONFIG` bit of `FILEFLAGS`.
+pub const RPMFILE_CONFIG: u32 = 1 << 0;
+/// rpm's `RPMFILE_GHOST` bit of `FILEFLAGS` (listed, never on disk).
+pub const RPMFILE_GHOST: u32 = 1 << 6;
+
+// `RPMSENSE_*` comparison bits of `REQUIREFLAGS`.
+const SENSE_LESS: u32 = 1 << 1;
+const SENSE_GREATER: u32 = 1 << 2;
+const SENSE_EQUAL: u32 = 1 << 3;
+
+/// The tags read, each with its slot in the lookup table.
+macro_rules! tags {
+    ($($name:ident = $num:expr),* $(,)?) => {
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[derive(Clone, Copy)]
+        #[repr(usize)]
+        enum Tag { $($name),* }
+        const TAG_COUNT: usize = [$(Tag::$name),*].len();
+        fn slot(tag: u32) -> Option<usize> {
+            match tag { $($num => Some(Tag::$name as usize),)* _ => None }
+        }
+        fn tag_name(t: Tag) -> &'static str {
+            match t { $(Tag::$name => stringify!($name),)* }
+        }
+    };
+}
+
+tags! {
+    SIGMD5 = 261,
+    SHA256HEADER = 273,
+    NAME = 1000,
+    VERSION = 1001,
+    RELEASE = 1002,
+    EPOCH = 1003,
+    SUMMARY = 1004,
+    BUILDTIME = 1006,
+    INSTALLTIME = 1008,
+    SIZE = 1009,
+    DISTRIBUTION = 1010,
+    VENDOR = 1011,
+    LICENSE = 1014,
+    URL = 1020,
+    ARCH = 1022,
+    OLDFILENAMES = 1027,
+    FILESIZES = 1028,
+    FILESTATES = 1029,
+    FILEMODES = 1030,
+    FILERDEVS = 1033,
+    FILEMTIMES = 1034,
+    FILEDIGESTS = 1035,
+    FILELINKTOS = 1036,
+    FILEFLAGS = 1037,
+    FILEUSERNAME = 1039,
+    FILEGROUPNAME = 1040,
+    SOURCERPM = 1044,
+    FILEVERIFYFLAGS = 1045,
+    PROVIDENAME = 1047,
+    REQUIREFLAGS = 1048,
+    REQUIRENAME = 1049,
+    REQUIREVERSION = 1050,
+    FILEINODES = 1096,
+    DIRINDEXES = 1116,
+    BASENAMES = 1117,
+    DIRNAMES = 1118,
+    LONGFILESIZES = 5008,
+    LONGSIZE = 5009,
+    FILECAPS = 5010,
+    FILEDIGESTALGO = 5011,
+    MODULARITYLABEL = 5096,
+}
+
+/// One `Requires:` entry (`REQUIRENAME`, `REQUIREFLAGS`, `REQUIREVERSION`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RpmDependency {
+    /// The required capability (a package name, a soname such as
+    /// `libc.so.6()(64bit)`, a path, `rpmlib(...)`).
+    pub name: String,
+    /// Raw `RPMSENSE_*` flags.
+    pub flags: u32,
+    /// The EVR compared against, empty when unversioned.
+    pub version: String,
+}
+
+impl RpmDependency {
+    /// rpm's `%{REQUIRENEVRS}` rendering: `name`, then ` <`/` >=`/... when
+    /// a comparison flag is set, then ` EVR` when there is one.
+    pub fn nevr(&self) -> String {
+        let mut s = self.name.clone();
+        let sense = self.flags & (SENSE_LESS | SENSE_GREATER | SENSE_EQUAL);
+        if sense != 0 {
+            s.push(' ');
+            if sense & SENSE_LESS != 0 {
+                s.push('<');
+            }
+            if sense & SENSE_GREATER != 0 {
+                s.push('>');
+            }
+            if sense & SENSE_EQUAL != 0 {
+                s.push('=');
+            }
+        }
+        if !self.version.is_empty() {
+            s.push(' ');
+            s.push_str(&self.version);
+        }
+        s
+    }
+}
+
+/// One file entry of a header. Per-file tags that are absent (or whose count
+/// does not match the file count) are `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RpmFile {
+    /// `DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`, or `OLDFILENAMES[i]`.
+    pub path: Vec<u8>,
+    /// `FILEDIGESTS[i]` as stored (hex, empty for directories, links, ghosts).
+    pub digest: String,
+    pub mode: Option<u16>,
+    /// `LONGFILESIZES[i]` when present, else `FILESIZES[i]`.
+    pub size: Option<u64>,
+    pub flags: Option<u32>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub mtime: Option<u32>,
+    /// `FILELINKTOS[i]` (empty for non-links).
+    pub link_to: Option<Vec<u8>>,
+    pub rdev: Option<u16>,
+    /// `FILECAPS[i]` (empty when the file has none).
+    pub caps: Option<String>,
+    pub verify_flags: Option<u32>,
+    pub state: Option<u8>,
+    pub inode: Option<u32>,
+}
+
+/// What this crate reads from one rpm header. Absent tags are `None`;
+/// present but empty strings are `Some("")` (rpm prints `(none)` for the
+/// first and an empty field for the second).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RpmHeader {
+    pub name: String,
+    pub epoch: Option<u32>,
+    pub version: Option<String>,
+    pub release: Option<String>,
+    pub arch: Option<String>,
+    pub source_rpm: Option<String>,
+    pub license: Option<String>,
+    pub vendor: Option<String>,
+    pub summary: Option<String>,
+    pub distribution: Option<String>,
+    pub url: Option<String>,
+    pub build_time: Option<u32>,
+    pub install_time: Option<u32>,
+    /// `LONGSIZE` when present, else `SIZE`: installed size in bytes.
+    pub size: Option<u64>,
+    /// `SIGMD5` (16 bytes: MD5 of header + payload), raw.
+    pub sigmd5: Option<Vec<u8>>,
+    /// `SHA256HEADER` (hex text).
+    pub sha256_header: Option<String>,
+    pub modularity_label: Option<String>,
+    /// Raw `FILEDIGESTALGO` (`None` when absent: then digests are MD5).
+    pub file_digest_algo: Option<u32>,
+    pub requires: Vec<RpmDependency>,
+    pub provides: Vec<String>,
+    pub files: Vec<RpmFile>,
+    /// Tags that were present but unusable, in index order.
+    pub warnings: Vec<String>,
+}
+
+impl RpmHeader {
+    /// rpm's `%{EPOCHNUM}`: the epoch, 0 when there is none.
+    pub fn epoch_num(&self) -> u32 {
+        self.epoch.unwrap_or(0)
+    }
+
+    /// `FILEDIGESTALGO` with rpm's default (1 = MD5) when absent.
+    pub fn digest_algo_num(&self) -> u32 {
+        self.file_digest_algo.unwrap_or(1)
+    }
+
+    /// The digest algorithm of `files[].digest` (`None` for a number rpm
+    /// does not define).
+    pub fn digest_algo(&self) -> Option<crate::DigestAlgo> {
+        digest_algo(self.digest_algo_num())
+    }
+
+    /// `[epoch:]version-release`, as rpm's `%{EVR}` prints it.
+    pub fn evr(&self) -> String {
+        let mut s = String::new();
+        if let Some(e) = self.epoch {
+            s.push_str(&e.to_string());
+            s.push(':');
+        }
+        s.push_str(self.version.as_deref().unwrap_or(""));
+        if let Some(r) = &self.release {
+            s.push('-');
+            s.push_str(r);
+        }
+        s
+    }
+}
+
+/// rpm's `PGPHASHALGO_*` numbers.
+pub fn digest_algo(n: u32) -> Option<crate::DigestAlgo> {
+    use crate::DigestAlgo::*;
+    Some(match n {
+        1 => Md5,
+        2 => Sha1,
+        8 => Sha256,
+        9 => Sha384,
+        10 => Sha512,
+        11 => Sha224,
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    ty: u32,
+    offset: usize,
+    count: usize,
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Parsed index plus data store; all accessors bounds-check.
+struct Index<'a> {
+    data: &'a [u8],
+    slots: [Option<Entry>; TAG_COUNT],
+}
+
+impl fmt::Debug for Index<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Index")
+            .field("dl", &self.data.len())
+            .finish()
+    }
+}
+
+/// Parses one header blob (see the module documentation for the rules).
+/// Never panics; allocations are bounded by `blob.len()`.
+pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
+    let Some(il) = be32(blob, 0) else {
+        return err(format!(
+            "{} bytes: too short for the index header",
+            blob.len()
+        ));
+    };
+    let dl = be32(blob, 4).unwrap_or(0);
+    if blob.len() < 8 {
+        return err(format!(
+            "{} bytes: too short for the index header",
+            blob.len()
+        ));
+    }
+    let il = il as usize;
+    let dl = dl as usize;
+    let index_len = match il.checked_mul(16) {
+        Some(n) if n <= blob.len() - 8 => n,
+        _ => {
+            return err(format!(
+                "index of {il} entries does not fit in {} bytes",
+                blob.len()
+            ));
+        }
+    };
+    if il == 0 {
+        return err("empty index");
+    }
+    let data_start = 8 + index_len;
+    if dl > blob.len() - data_start {
+        return err(format!(
+            "data of {dl} bytes does not fit in {} bytes after the index",
+            blob.len() - data_start
+        ));
+    }
+    let index = &blob[8..data_start];
+    let data = &blob[data_start..data_start + dl];
+
+    let raw = |i: usize| -> (u32, u32, u32, u32) {
+        let e = &index[i * 16..i * 16 + 16];
+        let w = |k: usize| u32::from_be_bytes([e[k], e[k + 1], e[k + 2], e[k + 3]]);
+        (w(0), w(4), w(8), w(12))
+    };
+
+    // Region (see module docs). `ril` = entries inside the region.
+    let (first_tag, first_ty, first_off, first_count) = raw(0);
+    let mut start = 0;
+    let ril;
+    if matches!(first_tag, HEADERIMAGE | HEADERSIGNATURES | HEADERIMMUTABLE) {
+        if first_ty != T_BIN || first_count != 16 {
+            return err(format!("region tag {first_tag}: bad type/count"));
+        }
+        let off = first_off as usize;
+        let Some(trailer) = data.get(off..off.saturating_add(16)) else {
+            return err(format!("region tag {first_tag}: trailer outside the data"));
+        };
+        let t = |k: usize| {
+            u32::from_be_bytes([trailer[k], trailer[k + 1], trailer[k + 2], trailer[k + 3]])
+        };
+        let (ttag, tty, toff, tcount) = (t(0), t(4), t(8) as i32, t(12));
+        let tag_ok = ttag == first_tag || ttag == HEADERIMAGE;
+        if !tag_ok || tty != T_BIN || tcount != 16 || toff >= 0 || toff % 16 != 0 {
+            return err(format!("region tag {first_tag}: bad trailer"));
+        }
+        ril = (i64::from(toff).unsigned_abs() / 16) as usize;
+        if ril == 0 || ril > il {
+            return err(format!(
+                "region tag {first_tag}: bad region size {ril} of {il}"
+            ));
+        }
+        start = 1;
+    } else {
+        ril = il;
+    }
+
+    let mut slots: [Option<Entry>; TAG_COUNT] = [None; TAG_COUNT];
+    let mut dribble_basenames = false;
+    for i in start..il {
+        let (tag, ty, off, count) = raw(i);
+        if ty > T_I18NSTRING {
+            return err(format!("tag {tag}: unknown type {ty}"));
+        }
+        let off = off as usize;
+        let count = count as usize;
+        if off > dl || (ty != 0 && count == 0) {
+            return err(format!(
+                "tag {tag}: offset {off} / count {count} outside {dl} data bytes"
+            ));
+        }
+        // Every item takes at least one byte.
+        if count > dl - off {
+            return err(format!("tag {tag}: count {count} does not fit in the data"));
+        }
+        if let Some(s) = slot(tag) {
+            // Later entries (dribble, outside the region) replace earlier ones.
+            slots[s] = Some(Entry {
+                ty,
+                offset: off,
+                count,
+            });
+            if i >= ril && tag == 1117 {
+                dribble_basenames = true;
+            }
+        }
+    }
+    if dribble_basenames {
+        slots[Tag::OLDFILENAMES as usize] = None;
+    }
+    let ix = Index { data, slots };
+    let mut warnings = Vec::new();
+    build(&ix, &mut warnings)
+}
+
+impl<'a> Index<'a> {
+    fn get(&self, t: Tag) -> Option<Entry> {
+        self.slots[t as usize]
+    }
+
+    fn wrong_type(&self, t: Tag, e: Entry, w: &mut Vec<String>) {
+        w.push(format!(
+            "tag {} has type {}, not usable: treated as absent",
+            tag_name(t),
+            e.ty
+        ));
+    }
+
+    /// Strings of a STRING / STRING_ARRAY / I18NSTRING entry.
+    fn strings(&self, t: Tag, w: &mut Vec<String>) -> Result<Option<Vec<&'a [u8]>>, HeaderError> {
+        let Some(e) = self.get(t) else {
+            return Ok(None);
+        };
+        if !matches!(e.ty, T_STRING | T_STRING_ARRAY | T_I18NSTRING) {
+            self.wrong_type(t, e, w);
+            return Ok(None);
+        }
+        if e.ty == T_STRING && e.count != 1 {
+            return err(format!(
+                "tag {}: STRING with count {}",
+                tag_name(t),
+                e.count
+            ));
+        }
+        let mut rest = &self.data[e.offset..];
+        // count <= remaining bytes was checked, so this is bounded by the blob.
+        let mut out = Vec::with_capacity(e.count);
+        for _ in 0..e.count {
+            let Some(nul) = rest.iter().position(|&b| b == 0) else {
+                return err(format!("tag {}: unterminated string", tag_name(t)));
+            };
+            out.push(&rest[..nul]);
+            rest = &rest[nul + 1..];
+        }
+        Ok(Some(out))
+    }
+
+    fn string(&self, t: Tag, w: &mut Vec<String>) -> Result<Option<String>, HeaderError> {
+        Ok(self
+            .strings(t, w)?
+            .and_then(|v| v.first().map(|s| String::from_utf8_lossy(s).into_owned())))
+    }
+
+    /// Integers of an INT8/CHAR/INT16/INT32/INT64 entry of the expected width.
+    fn ints(
+        &self,
+        t: Tag,
+        types: &[u32],
+        w: &mut Vec<String>,
+    ) -> Result<Option<Vec<u64>>, HeaderError> {
+        let Some(e) = self.get(t) else {
+            return Ok(None);
+        };
+        if !types.contains(&e.ty) {
+            self.wrong_type(t, e, w);
+            return Ok(None);
+        }
+        let width = match e.ty {
+            T_CHAR | T_INT8 => 1,
+            T_INT16 => 2,
+            T_INT32 => 4,
+            T_INT64 => 8,
+            _ => {
+                self.wrong_type(t, e, w);
+                return Ok(None);
+            }
+        };
+        let Some(bytes) = e
+            .count
+            .checked_mul(width)
+            .and_then(|n| self.data.get(e.offset..e.offset.checked_add(n)?))
+        else {
+            return err(format!(
+                "tag {}: {} items outside the data",
+                tag_name(t),
+                e.count
+            ));
+        };
+        Ok(Some(
+            bytes
+                .chunks_exact(width)
+                .map(|c| c.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+                .collect(),
+        ))
+    }
+
+    fn int(&self, t: Tag, types: &[u32], w: &mut Vec<String>) -> Result<Option<u64>, HeaderError> {
+        Ok(self.ints(t, types, w)?.and_then(|v| v.first().copied()))
+    }
+
+    fn bin(&self, t: Tag, w: &mut Vec<String>) -> Result<Option<&'a [u8]>, HeaderError> {
+        let Some(e) = self.get(t) else {
+            return Ok(None);
+        };
+        if !matches!(e.ty, T_BIN | T_CHAR | T_INT8) {
+            self.wrong_type(t, e, w);
+            return Ok(None);
+        }
+        // count <= dl - offset was checked.
+        Ok(Some(&self.data[e.offset..e.offset + e.count]))
+    }
+}
+
+/// A per-file array: `None` (with a warning) when its length is not `n`.
+fn per_file<T>(v: Option<Vec<T>>, n: usize, t: Tag, w: &mut Vec<String>) -> Option<Vec<T>> {
+    let v = v?;
+    if v.len() != n {
+        w.push(format!(
+            "tag {} has {} entries for {n} files: ignored",
+            tag_name(t),
+            v.len()
+        ));
+        return None;
+    }
+    Some(v)
+}
+
+fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderError> {
+    const I32: &[u32] = &[T_INT32];
+    let lossy = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
+
+    let Some(name) = ix.string(Tag::NAME, w)? else {
+        return err("no NAME tag");
+    };
+    let mut h = RpmHeader {
+        name,
+        epoch: ix.int(Tag::EPOCH, I32, w)?.map(|e| e as u32),
+        version: ix.string(Tag::VERSION, w)?,
+        release: ix.string(Tag::RELEASE, w)?,
+        arch: ix.string(Tag::ARCH, w)?,
+        source_rpm: ix.string(Tag::SOURCERPM, w)?,
+        license: ix.string(Tag::LICENSE, w)?,
+        vendor: ix.string(Tag::VENDOR, w)?,
+        summary: ix.string(Tag::SUMMARY, w)?,
+        distribution: ix.string(Tag::DISTRIBUTION, w)?,
+        url: ix.string(Tag::URL, w)?,
+        build_time: ix.int(Tag::BUILDTIME, I32, w)?.map(|v| v as u32),
+        install_time: ix.int(Tag::INSTALLTIME, I32, w)?.map(|v| v as u32),
+        size: match ix.int(Tag::LONGSIZE, &[T_INT64], w)? {
+            Some(s) => Some(s),
+            None => ix.int(Tag::SIZE, I32, w)?,
+        },
+        sigmd5: ix.bin(Tag::SIGMD5, w)?.map(<[u8]>::to_vec),
+        sha256_header: ix.string(Tag::SHA256HEADER, w)?,
+        modularity_label: ix.string(Tag::MODULARITYLABEL, w)?,
+        file_digest_algo: ix.int(Tag::FILEDIGESTALGO, I32, w)?.map(|v| v as u32),
+        ..RpmHeader::default()
+    };
+
+    // Requires.
+    if let Some(names) = ix.strings(Tag::REQUIRENAME, w)? {
+        let n = names.len();
+        let flags = per_file(ix.ints(Tag::REQUIREFLAGS, I32, w)?, n, Tag::REQUIREFLAGS, w);
+        let vers = per_file(
+            ix.strings(Tag::REQUIREVERSION, w)?,
+            n,
+            Tag::REQUIREVERSION,
+            w,
+        );
+        h.requires = names
+            .iter()
+            .enumerate()
+            .map(|(i, nm)| RpmDependency {
+                name: lossy(nm),
+                flags: flags.as_ref().map_or(0, |f| f[i] as u32),
+                version: vers.as_ref().map_or_else(String::new, |v| lossy(v[i])),
+            })
+            .collect();
+    }
+    if let Some(p) = ix.strings(Tag::PROVIDENAME, w)? {
+        h.provides = p.iter().map(|s| lossy(s)).collect();
+    }
+
+    // File paths: compressed (DIRNAMES/BASENAMES/DIRINDEXES) or old-style.
+    let paths: Vec<Vec<u8>> = if let Some(base) = ix.strings(Tag::BASENAMES, w)? {
+        let dirs = ix.strings(Tag::DIRNAMES, w)?.unwrap_or_default();
+        let Some(idx) = ix.ints(Tag::DIRINDEXES, I32, w)? else {
+            return err("BASENAMES without DIRINDEXES");
+        };
+        if idx.len() != base.len() {
+            return err(format!(
+                "{} DIRINDEXES for {} BASENAMES",
+                idx.len(),
+                base.len()
+            ));
+        }
+        let mut out = Vec::with_capacity(base.len());
+        for (b, &d) in base.iter().zip(&idx) {
+            let Some(dir) = usize::try_from(d).ok().and_then(|d| dirs.get(d)) else {
+                return err(format!("DIRINDEX {d} outside {} DIRNAMES", dirs.len()));
+            };
+            let mut p = Vec::with_capacity(dir.len() + b.len());
+            p.extend_from_slice(dir);
+            p.extend_from_slice(b);
+            out.push(p);
+        }
+        out
+    } else if let Some(old) = ix.strings(Tag::OLDFILENAMES, w)? {
+        old.iter().map(|s| s.to_vec()).collect()
+    } else {
+        Vec::new()
+    };
+    let n = paths.len();
+    if n == 0 {
+        return Ok(finish(h, w));
+    }
+
+    let digests = per_file(ix.strings(Tag::FILEDIGESTS, w)?, n, Tag::FILEDIGESTS, w);
+    let modes = per_file(
+        ix.ints(Tag::FILEMODES, &[T_INT16], w)?,
+        n,
+        Tag::FILEMODES,
+        w,
+    );
+    let sizes = match per_file(
+        ix.ints(Tag::LONGFILESIZES, &[T_INT64], w)?,
+        n,
+        Tag::LONGFILESIZES,
+        w,
+    ) {
+        Some(s) => Some(s),
+        None => per_file(ix.ints(Tag::FILESIZES, I32, w)?, n, Tag::FILESIZES, w),
+    };
+    let flags = per_file(ix.ints(Tag::FILEFLAGS, I32, w)?, n, Tag::FILEFLAGS, w);
+    let users = per_file(ix.strings(Tag::FILEUSERNAME, w)?, n, Tag::FILEUSERNAME, w);
+    let groups = per_file(ix.strings(Tag::FILEGROUPNAME, w)?, n, Tag::FILEGROUPNAME, w);
+    let mtimes = per_file(ix.ints(Tag::FILEMTIMES, I32, w)?, n, Tag::FILEMTIMES, w);
+    let links = per_file(ix.strings(Tag::FILELINKTOS, w)?, n, Tag::FILELINKTOS, w);
+    let rdevs = per_file(
+        ix.ints(Tag::FILERDEVS, &[T_INT16], w)?,
+        n,
+        Tag::FILERDEVS,
+        w,
+    );
+    let caps = per_file(ix.strings(Tag::FILECAPS, w)?, n, Tag::FILECAPS, w);
+    let vflags = per_file(
+        ix.ints(Tag::FILEVERIFYFLAGS, I32, w)?,
+        n,
+        Tag::FILEVERIFYFLAGS,
+        w,
+    );
+    let states = per_file(
+        ix.ints(Tag::FILESTATES, &[T_CHAR, T_INT8], w)?,
+        n,
+        Tag::FILESTATES,
+        w,
+    );
+    let inodes = per_file(ix.ints(Tag::FILEINODES, I32, w)?, n, Tag::FILEINODES, w);
+
+    // User and group names repeat (`root` thousands of times): decode each
+    // distinct byte string once.
+    let mut names: Vec<(&'a [u8], String)> = Vec::new();
+    let mut intern = |b: &'a [u8]| -> String {
+        if let Some((_, s)) = names.iter().find(|(k, _)| *k == b) {
+            return s.clone();
+        }
+        let s = lossy(b);
+        if names.len() < 64 {
+            names.push((b, s.clone()));
+        }
+        s
+    };
+
+    h.files = paths
+        .into_iter()
+        .enumerate()
+        .map(|(i, path)| RpmFile {
+            path,
+            digest: digests.as_ref().map_or_else(String::new, |d| lossy(d[i])),
+            mode: modes.as_ref().map(|m| m[i] as u16),
+            size: sizes.as_ref().map(|s| s[i]),
+            flags: flags.as_ref().map(|f| f[i] as u32),
+            user: users.as_ref().map(|u| intern(u[i])),
+            group: groups.as_ref().map(|g| intern(g[i])),
+            mtime: mtimes.as_ref().map(|m| m[i] as u32),
+            link_to: links.as_ref().map(|l| l[i].to_vec()),
+            rdev: rdevs.as_ref().map(|r| r[i] as u16),
+            caps: caps.as_ref().map(|c| lossy(c[i])),
+            verify_flags: vflags.as_ref().map(|v| v[i] as u32),
+            state: states.as_ref().map(|s| s[i] as u8),
+            inode: inodes.as_ref().map(|v| v[i] as u32),
+        })
+        .collect();
+    Ok(finish(h, w))
+}
+
+fn finish(mut h: RpmHeader, w: &mut Vec<String>) -> RpmHeader {
+    h.warnings = std::mem::take(w);
+    h
+}
