@@ -66,33 +66,49 @@ pub const RPMDB_LIMIT: u64 = 1 << 30;
 
 /// Maps one parsed header into the model (see the module docs for where
 /// every tag goes). `key` is the record's database key (`rpm:dbkey`).
-pub fn package_from_header(h: &RpmHeader, key: u32, os: Option<&OsRelease>) -> Package {
+/// Consumes the header: file paths, names and digests are moved, not copied.
+pub fn package_from_header(h: RpmHeader, key: u32, os: Option<&OsRelease>) -> Package {
     let algo = h.digest_algo();
     let epoch = h.epoch.map(u64::from);
+    let evr = h.evr();
     let arch = h.arch.clone().unwrap_or_default();
     let (source_name, source_version) = h
         .source_rpm
         .as_deref()
         .and_then(parse_srpm)
         .map_or((None, None), |(n, v)| (Some(n), Some(v)));
-    let mut props: Vec<(String, String)> = Vec::new();
+    let purl = rpm_purl(
+        &h.name,
+        h.version.as_deref(),
+        h.release.as_deref(),
+        epoch,
+        &arch,
+        os,
+        h.vendor.as_deref(),
+    );
+    let mut db_key = format!("{}-{evr}", h.name);
+    if let Some(a) = &h.arch {
+        db_key.push('.');
+        db_key.push_str(a);
+    }
+    let mut props: Vec<(String, String)> = Vec::with_capacity(14);
     let mut prop = |k: &str, v: Option<String>| {
         if let Some(v) = v {
             props.push((k.to_owned(), v));
         }
     };
-    prop("rpm:version", h.version.clone());
-    prop("rpm:release", h.release.clone());
-    prop("rpm:arch", h.arch.clone());
-    prop("rpm:sourcerpm", h.source_rpm.clone());
+    prop("rpm:version", h.version);
+    prop("rpm:release", h.release);
+    prop("rpm:arch", h.arch);
+    prop("rpm:sourcerpm", h.source_rpm);
     prop("rpm:license", h.license.clone());
     prop("rpm:vendor", h.vendor.clone());
-    prop("rpm:distribution", h.distribution.clone());
+    prop("rpm:distribution", h.distribution);
     prop("rpm:buildtime", h.build_time.map(|t| t.to_string()));
     prop("rpm:installtime", h.install_time.map(|t| t.to_string()));
     prop("rpm:sigmd5", h.sigmd5.as_deref().map(hex));
-    prop("rpm:sha256header", h.sha256_header.clone());
-    prop("rpm:modularitylabel", h.modularity_label.clone());
+    prop("rpm:sha256header", h.sha256_header);
+    prop("rpm:modularitylabel", h.modularity_label);
     prop(
         "rpm:filedigestalgo",
         h.file_digest_algo.map(|a| a.to_string()),
@@ -101,70 +117,52 @@ pub fn package_from_header(h: &RpmHeader, key: u32, os: Option<&OsRelease>) -> P
 
     let files = h
         .files
-        .iter()
+        .into_iter()
         .map(|f| PackageFile {
-            path: f.path.clone(),
             digest: algo
                 .filter(|_| !f.digest.is_empty())
                 .and_then(|a| FileDigest::from_hex(a, &f.digest)),
             config: f.flags.is_some_and(|x| x & header::RPMFILE_CONFIG != 0),
             mode: f.mode.map(u32::from),
             size: f.size,
-            user: f.user.clone(),
-            group: f.group.clone(),
+            user: f.user,
+            group: f.group,
             mtime: f.mtime.map(i64::from),
-            link_target: f.link_to.clone().filter(|l| !l.is_empty()),
+            link_target: f.link_to.filter(|l| !l.is_empty()),
             flags: f.flags,
             rdev: f.rdev.map(u32::from),
-            caps: f.caps.clone().filter(|c| !c.is_empty()),
+            caps: f.caps.filter(|c| !c.is_empty()),
             verify_flags: f.verify_flags,
             state: f.state,
             inode: f.inode,
+            path: f.path,
         })
         .collect();
-    let mut db_key = format!("{}-{}", h.name, h.evr());
-    if let Some(a) = &h.arch {
-        db_key.push('.');
-        db_key.push_str(a);
-    }
     Package {
         ecosystem: Ecosystem::Rpm,
-        purl: rpm_purl(
-            &h.name,
-            h.version.as_deref(),
-            h.release.as_deref(),
-            epoch,
-            &arch,
-            os,
-            h.vendor.as_deref(),
-        ),
-        name: h.name.clone(),
-        version: h.evr(),
+        purl,
+        name: h.name,
+        version: evr,
         epoch,
         arch,
         source_name,
         source_version,
-        licenses: h
-            .license
-            .iter()
-            .filter(|l| !l.is_empty())
-            .cloned()
-            .collect(),
-        supplier: h.vendor.clone().filter(|v| !v.is_empty()),
-        summary: h.summary.clone().filter(|s| !s.is_empty()),
-        homepage: h.url.clone().filter(|s| !s.is_empty()),
+        licenses: h.license.into_iter().filter(|l| !l.is_empty()).collect(),
+        supplier: h.vendor.filter(|v| !v.is_empty()),
+        summary: h.summary.filter(|s| !s.is_empty()),
+        homepage: h.url.filter(|s| !s.is_empty()),
         installed_size: h.size,
         multi_arch: None,
         status: None,
         depends: h
             .requires
-            .iter()
+            .into_iter()
             .filter(|r| !r.name.starts_with("rpmlib("))
             .map(|r| Dependency {
-                alternatives: vec![r.name.clone()],
+                alternatives: vec![r.name],
             })
             .collect(),
-        provides: h.provides.clone(),
+        provides: h.provides,
         files,
         db_key,
         properties: props,
@@ -211,11 +209,11 @@ pub fn packages_from_blobs(
     let mut packages = Vec::with_capacity(set.records.len());
     for r in &set.records {
         match parse_header_blob(&r.blob) {
-            Ok(h) => {
-                for w in &h.warnings {
+            Ok(mut h) => {
+                for w in std::mem::take(&mut h.warnings) {
                     warnings.push(format!("{location}: record {} ({}): {w}", r.key, h.name));
                 }
-                packages.push(package_from_header(&h, r.key, os));
+                packages.push(package_from_header(h, r.key, os));
             }
             Err(e) => warnings.push(format!("{location}: record {}: {e}", r.key)),
         }
