@@ -574,3 +574,62 @@ fn damaged_headers_never_panic() {
     huge[4..].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(parse_header_blob(&huge).is_err());
 }
+
+#[test]
+fn read_root_finds_every_backend_and_reads_symlinked_dirs_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let r = tmp.path();
+    // Fedora layout: /var/lib/rpm -> ../../usr/lib/sysimage/rpm (sqlite).
+    std::fs::create_dir_all(r.join("usr/lib/sysimage/rpm")).expect("mkdir");
+    std::fs::create_dir_all(r.join("var/lib")).expect("mkdir");
+    std::os::unix::fs::symlink("../../usr/lib/sysimage/rpm", r.join("var/lib/rpm")).expect("ln");
+    std::fs::copy(
+        fixtures().join("rpmdb/cbl-mariner-2.0/rpmdb.sqlite"),
+        r.join("usr/lib/sysimage/rpm/rpmdb.sqlite"),
+    )
+    .expect("copy");
+    // A leftover BDB Packages beside it is named, not read.
+    std::fs::copy(
+        fixtures().join("rpmdb/centos8-dive/Packages"),
+        r.join("usr/lib/sysimage/rpm/Packages"),
+    )
+    .expect("copy");
+    // NDB in /usr/share/rpm.
+    std::fs::create_dir_all(r.join("usr/share/rpm")).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("rpmdb/sle15-bci/Packages.db"),
+        r.join("usr/share/rpm/Packages.db"),
+    )
+    .expect("copy");
+    let root = Root::open(r).expect("root");
+    let dbs = read_root(&root).expect("read_root");
+    let got: Vec<(DbKind, &str)> = dbs.iter().map(|d| (d.kind, d.location.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (DbKind::RpmSqlite, "/var/lib/rpm/rpmdb.sqlite"),
+            (DbKind::RpmNdb, "/usr/share/rpm/Packages.db"),
+        ]
+    );
+    assert_eq!(
+        dbs[0].warnings,
+        ["/var/lib/rpm/Packages: not read: /var/lib/rpm/rpmdb.sqlite is the database in use here"]
+    );
+    let mut sqlite = dbs[0].clone();
+    sqlite.warnings.clear();
+    check_against(&sqlite, "rpmdb/cbl-mariner-2.0");
+    check_against(&dbs[1], "rpmdb/sle15-bci");
+
+    // BDB through a root.
+    let tmp2 = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(tmp2.path().join("var/lib/rpm")).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("rpmdb/rhel8-libuuid/Packages"),
+        tmp2.path().join("var/lib/rpm/Packages"),
+    )
+    .expect("copy");
+    let dbs = read_root(&Root::open(tmp2.path()).expect("root")).expect("read_root");
+    assert_eq!(dbs.len(), 1);
+    assert_eq!(dbs[0].kind, DbKind::RpmBdb);
+    check_against(&dbs[0], "rpmdb/rhel8-libuuid");
+}

@@ -29,7 +29,8 @@
 //! * Region: when the first entry is a region tag (61 `HEADERIMAGE`, 62
 //!   `HEADERSIGNATURES`, 63 `HEADERIMMUTABLE`), it must be `BIN` with count
 //!   16, and its offset must point at a 16-byte trailer inside the data whose
-//!   tag is the region tag, type `BIN`, count 16 and offset `-(ril * 16)` with
+//!   tag is the region tag (or 61, which legacy headers write), type `BIN`,
+//!   count 16 and offset `-(ril * 16)` with
 //!   `1 <= ril <= il`; anything else is a corrupt header (librpm says "region
 //!   trailer: BAD"). Entries after the region are the "dribble" entries rpm
 //!   adds at install time; as in librpm they replace region entries with the
@@ -725,4 +726,105 @@ fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderErr
 fn finish(mut h: RpmHeader, w: &mut Vec<String>) -> RpmHeader {
     h.warnings = std::mem::take(w);
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a blob: `entries` = (tag, type, data, count); with a region
+    /// tag 63 covering the first `ril` entries (plus itself) when `Some`.
+    fn blob(entries: &[(u32, u32, &[u8], u32)], ril: Option<usize>) -> Vec<u8> {
+        let mut data = Vec::new();
+        let mut index = Vec::new();
+        for (tag, ty, d, count) in entries {
+            index.push((*tag, *ty, data.len() as u32, *count));
+            data.extend_from_slice(d);
+        }
+        if let Some(ril) = ril {
+            let off = data.len() as u32;
+            let trailer_off = (-(((ril + 1) * 16) as i32)) as u32;
+            for w in [63u32, T_BIN, trailer_off, 16] {
+                data.extend_from_slice(&w.to_be_bytes());
+            }
+            index.insert(0, (63, T_BIN, off, 16));
+        }
+        let mut out = Vec::new();
+        out.extend_from_slice(&(index.len() as u32).to_be_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        for (t, ty, o, c) in index {
+            for w in [t, ty, o, c] {
+                out.extend_from_slice(&w.to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&data);
+        out
+    }
+
+    #[test]
+    fn region_dribble_and_not_found() {
+        let b = blob(
+            &[
+                (1000, T_STRING, b"old\0", 1),
+                (1001, T_INT32, &[0, 0, 0, 1], 1), // VERSION as INT32: not found
+                (1003, T_INT32, &[0, 0, 0, 7], 1),
+                (1000, T_STRING, b"new\0", 1), // dribble: replaces NAME
+            ],
+            Some(3),
+        );
+        let h = parse_header_blob(&b).expect("parse");
+        assert_eq!(h.name, "new");
+        assert_eq!(h.version, None);
+        assert_eq!(h.epoch, Some(7));
+        assert_eq!(h.warnings.len(), 1, "{:?}", h.warnings);
+        assert_eq!(h.digest_algo_num(), 1);
+        assert_eq!(h.evr(), "7:");
+    }
+
+    #[test]
+    fn bad_region_and_paths() {
+        let mut b = blob(&[(1000, T_STRING, b"x\0", 1)], Some(1));
+        let n = b.len();
+        b[n - 4] = 15; // trailer count
+        assert!(parse_header_blob(&b).is_err());
+        // DIRINDEX outside DIRNAMES.
+        let b = blob(
+            &[
+                (1000, T_STRING, b"x\0", 1),
+                (1117, T_STRING_ARRAY, b"a\0", 1),
+                (1118, T_STRING_ARRAY, b"/d/\0", 1),
+                (1116, T_INT32, &[0, 0, 0, 1], 1),
+            ],
+            None,
+        );
+        assert!(parse_header_blob(&b).is_err());
+        // Old-style file names, per-file array of the wrong length ignored.
+        let b = blob(
+            &[
+                (1000, T_STRING, b"x\0", 1),
+                (1027, T_STRING_ARRAY, b"/a\0/b\0", 2),
+                (1030, T_INT16, &[0x81, 0xa4], 1),
+            ],
+            None,
+        );
+        let h = parse_header_blob(&b).expect("parse");
+        assert_eq!(h.files.len(), 2);
+        assert_eq!(h.files[1].path, b"/b");
+        assert_eq!(h.files[0].mode, None);
+        assert_eq!(h.warnings.len(), 1);
+        // Missing NAME.
+        assert!(parse_header_blob(&blob(&[(1001, T_STRING, b"1\0", 1)], None)).is_err());
+    }
+
+    #[test]
+    fn requires_nevr() {
+        let d = |flags, v: &str| RpmDependency {
+            name: "a".into(),
+            flags,
+            version: v.into(),
+        };
+        assert_eq!(d(0, "").nevr(), "a");
+        assert_eq!(d(SENSE_GREATER | SENSE_EQUAL, "2.0").nevr(), "a >= 2.0");
+        assert_eq!(d(SENSE_LESS | SENSE_EQUAL, "1").nevr(), "a <= 1");
+    }
 }
