@@ -4,6 +4,7 @@
 # On a Debian 12 machine with a Rust toolchain (rustfmt + clippy components) it:
 #   1. installs the Debian packages the tests need, only those missing (dpkg-query):
 #        time          GNU time, /usr/bin/time (benchmarks and timing checks)
+#        rpm           rpm/rpmbuild 4.18 (oracle for the rpm tests: rpm --root -Va)
 #        python3, python3-venv   only when no usable Python >= 3.9 with venv is found
 #      (apt-get as root; through sudo when not root and sudo exists; else it stops
 #      and names the packages to install);
@@ -73,6 +74,7 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script expects Debian 12"
   missing=()
   pkg_installed time || missing+=(time)
+  pkg_installed rpm || missing+=(rpm)   # rpm 4.18: rpmbuild + librpm, the oracle of the rpm tests
   PYTHON="${PYTHON:-$(command -v python3 || true)}"
   if [ -z "$PYTHON" ] || ! python_ok "$PYTHON"; then
     # No usable interpreter: take Debian's (python3-venv brings ensurepip).

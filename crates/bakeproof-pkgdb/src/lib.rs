@@ -382,7 +382,13 @@ pub fn read_root(root: &Root) -> Result<Vec<PackageDb>, PkgDbError> {
         Err(e) => (None, Some(format!("os-release: {e}"))),
     };
     let mut dbs = dpkg::read_dpkg(root, os.as_ref())?;
-    dbs.extend(rpm::read_rpm(root, os.as_ref())?);
+    // A damaged or hostile rpm location (a FIFO named rpmdb.sqlite, a link
+    // loop) must not cost the dpkg packages already read.
+    match rpm::read_rpm(root, os.as_ref()) {
+        Ok(r) => dbs.extend(r),
+        Err(e) if !dbs.is_empty() => dbs[0].warnings.push(format!("rpm database not read: {e}")),
+        Err(e) => return Err(e),
+    }
     for db in &mut dbs {
         if let Some(w) = &os_warning {
             db.warnings.insert(0, w.clone());

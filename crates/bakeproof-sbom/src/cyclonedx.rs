@@ -49,6 +49,9 @@ pub struct ScanMeta {
     /// is pinned, random otherwise.
     pub serial: Option<uuid::Uuid>,
     pub os: Option<OsRelease>,
+    /// Package databases that could not be read at all (the scan went on
+    /// without them).
+    pub db_errors: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +222,9 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
             stats.unverifiable.to_string(),
         ),
     ];
+    for e in &meta.db_errors {
+        mprops.push(prop("bakeproof:package-db:error", e));
+    }
     for db in &inv.dbs {
         mprops.push(prop(
             "bakeproof:package-db",
@@ -269,7 +275,7 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
     for v in &inv.verify {
         let e = per_pkg.entry(v.pkg).or_default();
         match v.verdict {
-            crate::inventory::FileVerdict::DigestMismatch => e.modified.push(&v.listed_path),
+            crate::inventory::FileVerdict::Modified(_) => e.modified.push(&v.listed_path),
             crate::inventory::FileVerdict::Missing => e.missing.push(&v.listed_path),
             _ => {}
         }
@@ -458,6 +464,10 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
     if let Some(s) = &p.homepage {
         props.push(prop("bakeproof:package:homepage", s));
     }
+    // Database-specific raw values (rpm: `rpm:buildtime`, `rpm:sigmd5`, ...).
+    for (k, v) in &p.properties {
+        props.push(prop(&format!("bakeproof:package:{k}"), v));
+    }
     c.properties = Some(Properties(props));
     c
 }
@@ -570,6 +580,9 @@ fn encode_file_component(
     if let Some(v) = inv.entry_verify[i] {
         let v = &inv.verify[v];
         prop(out, f, "bakeproof:file:verify", &v.sbom_value());
+        if let Some(d) = v.detail() {
+            prop(out, f, "bakeproof:file:verify-detail", &d);
+        }
         if v.config {
             prop(out, f, "bakeproof:file:config", "true");
         }

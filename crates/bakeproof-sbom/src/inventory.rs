@@ -74,9 +74,14 @@ pub struct PackageDigestObserver {
     wanted: HashMap<Vec<u8>, BTreeSet<AlgoKey>>,
 }
 
+/// Digest algorithms the observer computes (SHA-256 comes from the indexer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum AlgoKey {
     Md5,
+    Sha1,
+    Sha224,
+    Sha384,
+    Sha512,
 }
 
 impl PackageDigestObserver {
@@ -99,19 +104,45 @@ impl PackageDigestObserver {
 fn algo_key(a: DigestAlgo) -> Option<AlgoKey> {
     match a {
         DigestAlgo::Md5 => Some(AlgoKey::Md5),
-        // SHA-256 comes from the indexer itself.
-        _ => None,
+        DigestAlgo::Sha1 => Some(AlgoKey::Sha1),
+        DigestAlgo::Sha224 => Some(AlgoKey::Sha224),
+        DigestAlgo::Sha384 => Some(AlgoKey::Sha384),
+        DigestAlgo::Sha512 => Some(AlgoKey::Sha512),
+        DigestAlgo::Sha256 => None,
     }
 }
 
-struct Md5Sink(Md5);
+/// One running digest per algorithm a file needs; annotated under the
+/// algorithm's name (`md5`, `sha1`, ...).
+struct DigestSink(Vec<(&'static str, Box<dyn digest_dyn::DynDigest>)>);
 
-impl ContentSink for Md5Sink {
+mod digest_dyn {
+    /// Object-safe view of the RustCrypto hashers used here.
+    pub trait DynDigest: Send {
+        fn update(&mut self, b: &[u8]);
+        fn finish_hex(self: Box<Self>) -> String;
+    }
+    impl<D: sha2::Digest + Send> DynDigest for D {
+        fn update(&mut self, b: &[u8]) {
+            sha2::Digest::update(self, b);
+        }
+        fn finish_hex(self: Box<Self>) -> String {
+            hex::encode((*self).finalize())
+        }
+    }
+}
+
+impl ContentSink for DigestSink {
     fn update(&mut self, chunk: &[u8]) {
-        self.0.update(chunk);
+        for (_, d) in &mut self.0 {
+            d.update(chunk);
+        }
     }
     fn finish(self: Box<Self>) -> Vec<(String, String)> {
-        vec![("md5".into(), hex::encode(self.0.finalize()))]
+        self.0
+            .into_iter()
+            .map(|(name, d)| (name.to_owned(), d.finish_hex()))
+            .collect()
     }
 }
 
@@ -121,11 +152,29 @@ impl ContentObserver for PackageDigestObserver {
     }
     fn start(&self, path: &[u8], _size: u64) -> Option<Box<dyn ContentSink>> {
         let algos = self.wanted.get(path)?;
-        if algos.contains(&AlgoKey::Md5) {
-            Some(Box::new(Md5Sink(Md5::new())))
-        } else {
-            None
-        }
+        let sinks = algos
+            .iter()
+            .map(|a| -> (&'static str, Box<dyn digest_dyn::DynDigest>) {
+                match a {
+                    AlgoKey::Md5 => ("md5", Box::new(Md5::new())),
+                    AlgoKey::Sha1 => ("sha1", Box::new(sha1::Sha1::new())),
+                    AlgoKey::Sha224 => ("sha224", Box::new(sha2::Sha224::new())),
+                    AlgoKey::Sha384 => ("sha384", Box::new(sha2::Sha384::new())),
+                    AlgoKey::Sha512 => ("sha512", Box::new(sha2::Sha512::new())),
+                }
+            })
+            .collect();
+        Some(Box::new(DigestSink(sinks)))
+    }
+}
+
+/// The hex digest of an entry in `algo`, if it was computed.
+fn entry_digest(e: &Entry, algo: DigestAlgo) -> Option<String> {
+    match algo {
+        DigestAlgo::Sha256 => e.sha256.map(hex::encode),
+        other => e
+            .annotation(PKG_DIGEST_OBSERVER, other.as_str())
+            .map(str::to_owned),
     }
 }
 
@@ -134,9 +183,10 @@ impl ContentObserver for PackageDigestObserver {
 pub enum FileVerdict {
     /// The stored digest matches.
     Ok,
-    /// The content differs from the stored digest.
-    DigestMismatch,
-    /// Listed with a digest, absent on disk.
+    /// Differs from the database: the `RPMVERIFY_*` bits of what differs
+    /// (see [`crate::rpmverify::bits`]; dpkg only ever sets `FILEDIGEST`).
+    Modified(u32),
+    /// Listed, absent on disk.
     Missing,
     /// Present but not readable (or changed during the scan): not checked.
     Unverifiable(String),
@@ -151,6 +201,9 @@ pub struct VerifyResult {
     /// Physical path inside the root.
     pub physical_path: Vec<u8>,
     pub config: bool,
+    /// rpm's attribute column (`c`, `d`, `l`, ...) or a space.
+    pub attr: char,
+    pub ecosystem: Ecosystem,
     pub verdict: FileVerdict,
 }
 
@@ -161,7 +214,7 @@ impl VerifyResult {
     pub fn dpkg_line(&self) -> Option<String> {
         let flags = match &self.verdict {
             FileVerdict::Ok => return None,
-            FileVerdict::DigestMismatch => "??5??????",
+            FileVerdict::Modified(_) => "??5??????",
             FileVerdict::Missing => "missing  ",
             // dpkg has no line for "could not read": reported separately.
             FileVerdict::Unverifiable(_) => return None,
@@ -173,11 +226,44 @@ impl VerifyResult {
         ))
     }
 
+    /// The line `rpm -V` prints for this result (`None` when it prints
+    /// nothing): `S.5....T.  c /etc/foo.conf`, `missing   c /etc/bar`.
+    pub fn rpm_line(&self) -> Option<String> {
+        let path = String::from_utf8_lossy(&self.listed_path);
+        match &self.verdict {
+            FileVerdict::Ok | FileVerdict::Unverifiable(_) => None,
+            FileVerdict::Modified(bits) => Some(format!(
+                "{}  {} {path}",
+                crate::rpmverify::verify_string(*bits),
+                self.attr
+            )),
+            FileVerdict::Missing => Some(format!("missing   {} {path}", self.attr)),
+        }
+    }
+
+    /// The package manager's own verify line for this result.
+    pub fn native_line(&self) -> Option<String> {
+        match self.ecosystem {
+            Ecosystem::Deb => self.dpkg_line(),
+            Ecosystem::Rpm => self.rpm_line(),
+        }
+    }
+
+    /// The package manager's check columns (`S.5....T.`, `??5??????`) for
+    /// a modified file.
+    pub fn detail(&self) -> Option<String> {
+        match (&self.verdict, self.ecosystem) {
+            (FileVerdict::Modified(_), Ecosystem::Deb) => Some("??5??????".into()),
+            (FileVerdict::Modified(b), Ecosystem::Rpm) => Some(crate::rpmverify::verify_string(*b)),
+            _ => None,
+        }
+    }
+
     /// Short text for the SBOM (`bakeproof:file:verify`).
     pub fn sbom_value(&self) -> String {
         match &self.verdict {
             FileVerdict::Ok => "ok".into(),
-            FileVerdict::DigestMismatch => "modified".into(),
+            FileVerdict::Modified(_) => "modified".into(),
             FileVerdict::Missing => "missing".into(),
             FileVerdict::Unverifiable(why) => format!("unverifiable: {why}"),
         }
@@ -216,7 +302,12 @@ pub struct InventoryStats {
 impl Inventory {
     /// Joins a finished scan to the package databases. `plan` must be the
     /// one the scan's [`PackageDigestObserver`] was built from.
-    pub fn join(scan: ScanResult, dbs: Vec<PackageDb>, plan: OwnershipPlan) -> Inventory {
+    pub fn join(
+        scan: ScanResult,
+        dbs: Vec<PackageDb>,
+        plan: OwnershipPlan,
+        accounts: &crate::rpmverify::Accounts,
+    ) -> Inventory {
         let index: HashMap<&[u8], usize> = scan
             .entries
             .iter()
@@ -242,18 +333,21 @@ impl Inventory {
             }
         }
 
-        // Verification, in the package manager's order: packages by name,
-        // then arch; files in listing order.
-        let mut order: Vec<PkgId> = dbs
-            .iter()
-            .enumerate()
-            .flat_map(|(d, db)| (0..db.packages.len()).map(move |p| (d, p)))
-            .collect();
-        order.sort_by(|a, b| {
-            let pa = &dbs[a.0].packages[a.1];
-            let pb = &dbs[b.0].packages[b.1];
-            (&pa.name, &pa.arch).cmp(&(&pb.name, &pb.arch))
-        });
+        // Verification, in the package manager's order: dpkg walks
+        // packages by name (then arch), rpm in database order; files in
+        // listing order.
+        let mut order: Vec<PkgId> = Vec::new();
+        for (d, db) in dbs.iter().enumerate() {
+            let mut ids: Vec<PkgId> = (0..db.packages.len()).map(|p| (d, p)).collect();
+            if db.kind.ecosystem() == Ecosystem::Deb {
+                ids.sort_by(|a, b| {
+                    let pa = &dbs[a.0].packages[a.1];
+                    let pb = &dbs[b.0].packages[b.1];
+                    (&pa.name, &pa.arch).cmp(&(&pb.name, &pb.arch))
+                });
+            }
+            order.extend(ids);
+        }
         let mut verify = Vec::new();
         let mut entry_verify: Vec<Option<usize>> = vec![None; n];
         for id in order {
@@ -267,31 +361,66 @@ impl Inventory {
                 if phys == b"/" {
                     continue;
                 }
-                let verdict = match (index.get(phys.as_slice()), &file.digest) {
-                    // Like dpkg --verify (lstat first): any listed path that
-                    // is gone is missing, digest or not; unless the scan
-                    // never looked there.
-                    (None, _) => {
-                        if !was_scanned(&scan, &index, &phys) {
-                            continue;
+                let at = index.get(phys.as_slice()).copied();
+                if at.is_none() && !was_scanned(&scan, &index, &phys) {
+                    // Excluded, or under a skipped mount: not looked at.
+                    continue;
+                }
+                let verdict = match pkg.ecosystem {
+                    Ecosystem::Deb => match (at, &file.digest) {
+                        // Like dpkg --verify (lstat first): any listed path
+                        // that is gone is missing, digest or not.
+                        (None, _) => FileVerdict::Missing,
+                        (Some(_), None) => continue,
+                        (Some(i), Some(digest)) => {
+                            let target = follow_symlink_entry(&scan.entries, &index, i);
+                            check_entry(&scan.entries[target], digest.algo, &digest.hex)
                         }
-                        FileVerdict::Missing
-                    }
-                    (Some(_), None) => continue,
-                    (Some(&i), Some(digest)) => {
-                        let target = follow_symlink_entry(&scan.entries, &index, i);
-                        let v = check_entry(&scan.entries[target], digest.algo, &digest.hex);
-                        if entry_verify[i].is_none() {
-                            entry_verify[i] = Some(verify.len());
+                    },
+                    Ecosystem::Rpm => {
+                        let entry = at.map(|i| &scan.entries[i]);
+                        let followed = at
+                            .map(|i| follow_symlink_entry(&scan.entries, &index, i))
+                            .filter(|&t| Some(t) != at)
+                            .map(|t| &scan.entries[t]);
+                        let digest_hex = match (entry, &file.digest) {
+                            (Some(e), Some(d)) if e.error.is_none() => entry_digest(e, d.algo),
+                            _ => None,
+                        };
+                        let shared = plan
+                            .by_physical
+                            .get(&phys)
+                            .is_some_and(|claims| claims.iter().any(|c| c.pkg != id));
+                        let check = crate::rpmverify::RpmFileCheck {
+                            file,
+                            entry,
+                            followed,
+                            digest_hex: digest_hex.as_deref(),
+                            shared,
+                        };
+                        match crate::rpmverify::verify(&check, accounts) {
+                            crate::rpmverify::RpmOutcome::Skipped => continue,
+                            crate::rpmverify::RpmOutcome::Missing { printed: false } => continue,
+                            crate::rpmverify::RpmOutcome::Missing { printed: true } => {
+                                FileVerdict::Missing
+                            }
+                            crate::rpmverify::RpmOutcome::Checked(0) => FileVerdict::Ok,
+                            crate::rpmverify::RpmOutcome::Checked(b) => FileVerdict::Modified(b),
                         }
-                        v
                     }
                 };
+                if let Some(i) = at
+                    && entry_verify[i].is_none()
+                {
+                    entry_verify[i] = Some(verify.len());
+                }
                 verify.push(VerifyResult {
                     pkg: id,
                     listed_path: file.path.clone(),
                     physical_path: phys,
                     config: file.config,
+                    attr: crate::rpmverify::attr_char(file.flags.unwrap_or(0)),
+                    ecosystem: pkg.ecosystem,
                     verdict,
                 });
             }
@@ -325,7 +454,7 @@ impl Inventory {
         for v in &self.verify {
             match v.verdict {
                 FileVerdict::Ok => {}
-                FileVerdict::DigestMismatch => s.modified += 1,
+                FileVerdict::Modified(_) => s.modified += 1,
                 FileVerdict::Missing => s.missing += 1,
                 FileVerdict::Unverifiable(_) => s.unverifiable += 1,
             }
@@ -333,12 +462,12 @@ impl Inventory {
         s
     }
 
-    /// `dpkg --verify` output for dpkg databases.
-    pub fn dpkg_verify_lines(&self) -> Vec<String> {
+    /// Each package manager's own verify output (`dpkg --verify` lines for
+    /// dpkg databases, `rpm -Va` lines for rpm databases), in its order.
+    pub fn native_verify_lines(&self) -> Vec<String> {
         self.verify
             .iter()
-            .filter(|v| self.dbs[v.pkg.0].packages[v.pkg.1].ecosystem == Ecosystem::Deb)
-            .filter_map(VerifyResult::dpkg_line)
+            .filter_map(VerifyResult::native_line)
             .collect()
     }
 
@@ -448,7 +577,7 @@ fn check_entry(e: &Entry, algo: DigestAlgo, want_hex: &str) -> FileVerdict {
     };
     match got {
         Some(g) if g.eq_ignore_ascii_case(want_hex) => FileVerdict::Ok,
-        Some(_) => FileVerdict::DigestMismatch,
+        Some(_) => FileVerdict::Modified(crate::rpmverify::bits::FILEDIGEST),
         None => FileVerdict::Unverifiable("no digest computed".into()),
     }
 }

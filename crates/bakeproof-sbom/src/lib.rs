@@ -8,9 +8,11 @@
 
 pub mod cyclonedx;
 pub mod inventory;
+pub mod rpmverify;
 
 pub use cyclonedx::{EncodeError, IMAGE_REF, ScanMeta, file_ref, rfc3339, to_bom, write_json};
 pub use inventory::{
     FileVerdict, Inventory, InventoryStats, OwnershipPlan, PKG_DIGEST_OBSERVER, PkgId,
     VerifyResult, digest_observer,
 };
+pub use rpmverify::Accounts;

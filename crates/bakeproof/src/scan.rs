@@ -82,7 +82,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
     let meta_path = std::fs::metadata(&args.root)
         .with_context(|| format!("cannot scan {}", args.root.display()))?;
-    let (inventory, os) = if meta_path.is_file() {
+    let (inventory, extra) = if meta_path.is_file() {
         scan_bare_db(&args)?
     } else if meta_path.is_dir() {
         scan_root(&args)?
@@ -100,7 +100,8 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         timestamp: source_date_epoch()?,
         serial: None,
-        os,
+        os: extra.os,
+        db_errors: extra.db_errors.clone(),
     };
 
     let format = args.format;
@@ -116,6 +117,9 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     if !args.quiet {
         print_summary(&inventory, &args.root, started.elapsed());
     }
+    for e in &extra.db_errors {
+        eprintln!("bakeproof: warning: {e}");
+    }
     if args.unowned {
         let mut err = std::io::stderr().lock();
         for e in inventory.unowned() {
@@ -127,19 +131,35 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             );
         }
     }
-    Ok(if inventory.scan.stats.errors > 0 {
-        exit::INCOMPLETE
-    } else {
-        exit::OK
-    })
+    Ok(
+        if inventory.scan.stats.errors > 0 || !extra.db_errors.is_empty() {
+            exit::INCOMPLETE
+        } else {
+            exit::OK
+        },
+    )
 }
 
-fn scan_root(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
+/// What a scan produced besides the inventory.
+struct Extra {
+    os: Option<OsRelease>,
+    db_errors: Vec<String>,
+}
+
+fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
     let root = Root::open(&args.root)?;
-    let os = bakeproof_pkgdb::read_os_release(&root)
-        .with_context(|| format!("reading os-release in {}", args.root.display()))?;
-    let dbs: Vec<PackageDb> = bakeproof_pkgdb::read_root(&root)
-        .with_context(|| format!("reading package databases in {}", args.root.display()))?;
+    let mut db_errors = Vec::new();
+    // A damaged os-release or package database costs its own information,
+    // never the file inventory: recorded, reported, exit code 3.
+    let os = bakeproof_pkgdb::read_os_release(&root).unwrap_or_else(|e| {
+        db_errors.push(format!("os-release: {e}"));
+        None
+    });
+    let dbs: Vec<PackageDb> = bakeproof_pkgdb::read_root(&root).unwrap_or_else(|e| {
+        db_errors.push(format!("package database: {e}"));
+        Vec::new()
+    });
+    let accounts = read_accounts(&root);
     let plan = OwnershipPlan::build(&root, &dbs);
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new(0);
@@ -164,7 +184,18 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
     if let Some(b) = bar {
         b.0.finish_and_clear();
     }
-    Ok((Inventory::join(result, dbs, plan), os))
+    Ok((
+        Inventory::join(result, dbs, plan, &accounts),
+        Extra { os, db_errors },
+    ))
+}
+
+/// The root's own users and groups (rpm -V compares names inside the image).
+fn read_accounts(root: &Root) -> bakeproof_sbom::Accounts {
+    const LIMIT: u64 = 64 << 20;
+    let passwd = root.read_file(b"/etc/passwd", LIMIT).unwrap_or_default();
+    let group = root.read_file(b"/etc/group", LIMIT).unwrap_or_default();
+    bakeproof_sbom::Accounts::parse(&passwd, &group)
 }
 
 /// Progress: the position counts entries, the byte counters count hashed
@@ -180,7 +211,7 @@ impl Progress for EntryBar {
     }
 }
 
-fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
+fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
     const LIMIT: u64 = 1 << 30;
     let size = std::fs::metadata(&args.root)?.len();
     if size > LIMIT {
@@ -193,8 +224,14 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let db = bakeproof_pkgdb::read_bare_file(&bytes, &file_name, None)
-        .with_context(|| format!("{}", args.root.display()))?;
+    // rpm databases by path: an sqlite database's `-wal` beside it holds
+    // transactions not yet in the main file.
+    let db = if bakeproof_pkgdb::rpm::sniff(&bytes).is_some() {
+        bakeproof_pkgdb::rpm::read_bare_rpm_file(&args.root, None)
+    } else {
+        bakeproof_pkgdb::read_bare_file(&bytes, &file_name, None)
+    }
+    .with_context(|| format!("{}", args.root.display()))?;
     let os = db.os.clone();
     let empty = bakeproof_index::ScanResult {
         entries: Vec::new(),
@@ -203,8 +240,16 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Option<OsRelease>)> {
         excludes: Default::default(),
     };
     Ok((
-        Inventory::join(empty, vec![db], OwnershipPlan::default()),
-        os,
+        Inventory::join(
+            empty,
+            vec![db],
+            OwnershipPlan::default(),
+            &Default::default(),
+        ),
+        Extra {
+            os,
+            db_errors: Vec::new(),
+        },
     ))
 }
 
@@ -437,11 +482,14 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
     {
         bail!("{}: not a directory", scan_args.root.display());
     }
-    let (inv, _) = scan_root(&scan_args)?;
+    let (inv, extra) = scan_root(&scan_args)?;
+    for e in &extra.db_errors {
+        eprintln!("bakeproof: error: {e}");
+    }
     if inv.dbs.is_empty() {
         bail!("{}: no package database found", scan_args.root.display());
     }
-    let lines = inv.dpkg_verify_lines();
+    let lines = inv.native_verify_lines();
     let mut out = std::io::stdout().lock();
     for l in &lines {
         writeln!(out, "{l}")?;

@@ -1,0 +1,291 @@
+//! `bakeproof scan` and `verify-packages` on rpm roots, against real librpm:
+//! the committed oracles of the fixture root, and `rpm --root R -Va` run live
+//! on roots built here with Debian's rpm 4.18.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use bakeproof_e2e::run::{
+    assert_properties_documented, bakeproof, components, extract, fixture, oracle, props,
+    scan_to_json,
+};
+use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
+
+fn verify_oracle(name: &str) -> String {
+    oracle(name)
+        .lines()
+        .filter(|l| !l.starts_with("# exit status"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn verify_packages_equals_rpm_va_on_fixture_roots() {
+    for (tarball, expected, code) in [
+        ("rpmroot/clean.tar.gz", "rpmroot/expected-Va-clean.txt", 0),
+        ("rpmroot/tampered.tar.gz", "rpmroot/expected-Va.txt", 1),
+    ] {
+        let root = extract(tarball);
+        let o = bakeproof(&["verify-packages".as_ref(), root.path().as_os_str()]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            verify_oracle(expected),
+            "{tarball}"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// NEVRA as `rpm -qf --qf '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}'`.
+fn nevra(c: &serde_json::Value) -> String {
+    let name = c["name"].as_str().unwrap();
+    let evr = c["version"].as_str().unwrap();
+    let evr = if evr.contains(':') {
+        evr.to_owned()
+    } else {
+        format!("0:{evr}")
+    };
+    format!("{name}-{evr}.{}", props(c, "bakeproof:package:arch")[0])
+}
+
+#[test]
+fn ownership_and_unowned_equal_rpm_qf() {
+    for (tarball, expected) in [
+        ("rpmroot/clean.tar.gz", "rpmroot/expected-qf-clean.tsv"),
+        (
+            "rpmroot/tampered.tar.gz",
+            "rpmroot/expected-qf-tampered.tsv",
+        ),
+    ] {
+        let root = extract(tarball);
+        let out = tempfile::tempdir().unwrap();
+        let f = out.path().join("sbom.cdx.json");
+        let (code, doc, stderr) = scan_to_json(root.path(), &f, &[]);
+        assert_eq!(code, 0, "{stderr}");
+        let by_ref: BTreeMap<&str, String> = components(&doc, "library")
+            .into_iter()
+            .map(|c| (c["bom-ref"].as_str().unwrap(), nevra(c)))
+            .collect();
+        let files: BTreeMap<&str, &serde_json::Value> = components(&doc, "file")
+            .into_iter()
+            .map(|c| (c["name"].as_str().unwrap(), c))
+            .collect();
+        let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for l in oracle(expected).lines() {
+            let (p, owner) = l.split_once('\t').unwrap();
+            let e = want.entry(p.to_owned()).or_default();
+            if owner != "-" {
+                e.insert(owner.to_owned());
+            }
+        }
+        let bz: BTreeMap<String, &serde_json::Value> = components(&doc, "library")
+            .into_iter()
+            .map(|c| (c["name"].as_str().unwrap().to_owned(), c))
+            .collect();
+        for (path, owners) in &want {
+            match files.get(path.as_str()) {
+                Some(c) => {
+                    let ours: BTreeSet<String> = props(c, "bakeproof:file:package")
+                        .into_iter()
+                        .map(|r| by_ref[r].clone())
+                        .collect();
+                    assert_eq!(&ours, owners, "owners of {path} ({tarball})");
+                    let unowned = props(c, "bakeproof:file:unowned") == ["true"];
+                    assert_eq!(unowned, owners.is_empty(), "{path}");
+                }
+                None => {
+                    // Not on disk: the deleted big.bin and the %ghost log.
+                    assert!(tarball.contains("tampered"), "{path} missing from the SBOM");
+                    assert_eq!(owners.len(), 1, "{path}");
+                    if path.ends_with("big.bin") {
+                        assert_eq!(
+                            props(bz["fx-data"], "bakeproof:package:missing"),
+                            [path.as_str()]
+                        );
+                    }
+                }
+            }
+        }
+        validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
+        python_validate(&f).unwrap();
+        assert_properties_documented(&doc);
+        if tarball.contains("tampered") {
+            let c = files["/etc/fx/base.conf"];
+            assert_eq!(props(c, "bakeproof:file:verify"), ["modified"]);
+            assert_eq!(props(c, "bakeproof:file:verify-detail"), ["S.5....T."]);
+            // --unowned lists exactly the oracle's unowned regular files
+            let o = bakeproof(&[
+                "scan".as_ref(),
+                root.path().as_os_str(),
+                "-o".as_ref(),
+                out.path().join("x.json").as_os_str(),
+                "--unowned".as_ref(),
+            ]);
+            let listed: BTreeSet<String> = String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter_map(|l| l.strip_prefix("unowned file "))
+                .map(str::to_owned)
+                .filter(|p| !p.starts_with("/var/lib/rpm"))
+                .collect();
+            let expect: BTreeSet<String> = want
+                .iter()
+                .filter(|(p, o)| {
+                    o.is_empty()
+                        && files
+                            .get(p.as_str())
+                            .is_some_and(|c| props(c, "bakeproof:file:type") == ["file"])
+                })
+                .map(|(p, _)| p.clone())
+                .filter(|p| !p.starts_with("/var/lib/rpm"))
+                .collect();
+            assert_eq!(listed, expect);
+            assert!(listed.contains("/opt/fx-extra/notes.txt"));
+        }
+    }
+}
+
+#[test]
+fn bare_rpm_databases_scan_to_valid_sboms() {
+    for (db, expected) in [
+        (
+            "rpmdb/cbl-mariner-2.0/rpmdb.sqlite",
+            "rpmdb/cbl-mariner-2.0/expected-packages.tsv",
+        ),
+        (
+            "rpmdb/rhel8-libuuid/Packages",
+            "rpmdb/rhel8-libuuid/expected-packages.tsv",
+        ),
+        (
+            "rpmdb/centos8-dive/Packages",
+            "rpmdb/centos8-dive/expected-packages.tsv",
+        ),
+        (
+            "rpmdb/sle15-bci/Packages.db",
+            "rpmdb/sle15-bci/expected-packages.tsv",
+        ),
+    ] {
+        // A private copy: the fixture directory may be read-only.
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join(Path::new(db).file_name().unwrap());
+        std::fs::copy(fixture(db), &copy).unwrap();
+        let f = t.path().join("sbom.cdx.json");
+        let (code, doc, stderr) = scan_to_json(&copy, &f, &[]);
+        assert_eq!(code, 0, "{db}: {stderr}");
+        let mut got: Vec<String> = components(&doc, "library")
+            .iter()
+            .map(|c| {
+                let evr = c["version"].as_str().unwrap();
+                let evr = evr.split_once(':').map(|(_, v)| v).unwrap_or(evr);
+                format!(
+                    "{}\t{evr}\t{}",
+                    c["name"].as_str().unwrap(),
+                    props(c, "bakeproof:package:arch")[0]
+                )
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = oracle(expected)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                format!("{}\t{}-{}\t{}", f[0], f[2], f[3], f[4])
+            })
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{db}");
+        for c in components(&doc, "library") {
+            assert!(c["purl"].as_str().unwrap().starts_with("pkg:rpm/"), "{db}");
+        }
+        validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("{db}: schema: {e:#?}"));
+        python_validate(&f).unwrap();
+        assert_properties_documented(&doc);
+    }
+}
+
+fn rpm_available() {
+    let ok = Command::new("rpm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "Debian's `rpm` is needed (tests/run-all.sh installs it)"
+    );
+}
+
+/// Installs the fixture rpms into a fresh root with real rpm 4.18, then
+/// changes it in every way rpm -V can see, and compares `bakeproof
+/// verify-packages` with `rpm --root R -Va` run live on the same root.
+#[test]
+fn verify_packages_equals_live_rpm_va_on_a_root_built_here() {
+    rpm_available();
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path().join("root");
+    std::fs::create_dir_all(&r).unwrap();
+    let rpms: Vec<_> = std::fs::read_dir(fixture("rpmroot/rpms"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let st = Command::new("rpm")
+        .arg("--root")
+        .arg(&r)
+        .args(["--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts"])
+        .args(&rpms)
+        .status()
+        .unwrap();
+    assert!(st.success(), "rpm -i into a test root");
+    // M: mode; U/G: owner; L: link target; 5+S: content; T: mtime;
+    // missing; a %config file removed; a file replaced by a directory.
+    std::fs::set_permissions(
+        r.join("usr/bin/fx-hello"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(
+        r.join("usr/share/fx-data/hardlink-a"),
+        Some(4321),
+        Some(4321),
+    )
+    .unwrap();
+    std::fs::remove_file(r.join("usr/bin/fx-hi")).unwrap();
+    symlink("elsewhere", r.join("usr/bin/fx-hi")).unwrap();
+    std::fs::write(r.join("usr/lib/fx/empty.dat"), b"no longer empty").unwrap();
+    std::fs::remove_file(r.join("etc/fx/tools.conf")).unwrap();
+    std::fs::remove_file(r.join("usr/share/fx-base/file with space.txt")).unwrap();
+    std::fs::create_dir(r.join("usr/share/fx-base/file with space.txt")).unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(r.join("usr/share/fx/COMMON"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(r.join("usr/share/doc/fx-docs-0.1/README"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    let live = Command::new("rpm")
+        .arg("--root")
+        .arg(&r)
+        .args(["--dbpath", "/var/lib/rpm", "-Va"])
+        .output()
+        .unwrap();
+    let ours = bakeproof(&["verify-packages".as_ref(), r.as_os_str()]);
+    let want = String::from_utf8_lossy(&live.stdout).into_owned();
+    assert!(
+        want.lines().count() >= 7,
+        "the changes are visible to rpm: {want}"
+    );
+    assert_eq!(String::from_utf8_lossy(&ours.stdout), want);
+    assert_eq!(ours.status.code(), live.status.code());
+}
