@@ -290,11 +290,10 @@ pub fn verify(c: &RpmFileCheck<'_>, accounts: &Accounts) -> RpmOutcome {
         let is_chr = |m: u32| m & 0o170000 == 0o020000;
         let is_blk = |m: u32| m & 0o170000 == 0o060000;
         let dmode = type_bits(sb.kind);
-        if is_chr(fmode) != is_chr(dmode) || is_blk(fmode) != is_blk(dmode) {
-            vfy |= bits::RDEV;
-        } else if (is_chr(fmode) || is_blk(fmode))
-            && (sb.rdev.unwrap_or(0) & 0xffff) as u32 != f.rdev.unwrap_or(0) & 0xffff
-        {
+        let type_differs = is_chr(fmode) != is_chr(dmode) || is_blk(fmode) != is_blk(dmode);
+        let is_dev = is_chr(fmode) || is_blk(fmode);
+        let rdev_differs = (sb.rdev.unwrap_or(0) & 0xffff) as u32 != f.rdev.unwrap_or(0) & 0xffff;
+        if type_differs || (is_dev && rdev_differs) {
             vfy |= bits::RDEV;
         }
     }
