@@ -25,6 +25,7 @@ mod dpkg;
 mod os_release;
 mod purl;
 pub mod rpm;
+pub mod version;
 
 use bakeproof_index::{Root, RootError};
 

@@ -7,6 +7,7 @@
 //! 1.5 JSON SBOM.
 
 pub mod cyclonedx;
+pub mod diff;
 pub mod inventory;
 pub mod rpmverify;
 

@@ -2,7 +2,11 @@
 //! crates together, renders output, and maps outcomes to exit codes. Format
 //! details live in the libraries; this crate only decides what to print.
 
+mod attest;
+mod diff;
 mod scan;
+mod seal;
+mod seal_apply;
 
 use std::process::ExitCode;
 
@@ -40,8 +44,21 @@ enum Command {
     /// Index a root filesystem (or a bare package database) into a CycloneDX SBOM.
     Scan(scan::ScanArgs),
     /// Check every file the package databases list against their recorded
-    /// digests; prints `dpkg --verify`'s format. Exit 1 when anything differs.
+    /// digests; prints `dpkg --verify`'s or `rpm -Va`'s format. Exit 1 when
+    /// anything differs.
     VerifyPackages(scan::VerifyArgs),
+    /// Check (read-only) or apply the seal of an image root.
+    #[command(subcommand)]
+    Seal(seal::SealCommand),
+    /// Compare two SBOMs (or two AMIs' attested SBOMs).
+    Diff(diff::DiffArgs),
+    /// Manage signing keys (cosign-compatible).
+    #[command(subcommand)]
+    Key(attest::KeyCommand),
+    /// Sign the SBOM and seal report as in-toto attestations bound to AMIs.
+    Attest(attest::AttestArgs),
+    /// Verify Sigstore bundles written by `bakeproof attest`.
+    VerifyAttestation(attest::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +77,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::VerifyPackages(args) => scan::run_verify(args),
+        Command::Seal(cmd) => seal::run(cmd),
+        Command::Diff(args) => diff::run(args),
+        Command::Key(cmd) => attest::run_key(cmd),
+        Command::Attest(args) => attest::run_attest(args),
+        Command::VerifyAttestation(args) => attest::run_verify(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

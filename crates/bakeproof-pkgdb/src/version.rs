@@ -1,0 +1,1 @@
+//! Version ordering of rpm and dpkg (stub).

@@ -1,0 +1,1 @@
+//! Seal operations (stub).

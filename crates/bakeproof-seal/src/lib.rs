@@ -1,0 +1,4 @@
+//! Seal checks and seal operations for image roots.
+
+pub mod apply;
+pub mod check;
