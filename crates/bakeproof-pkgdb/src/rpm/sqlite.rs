@@ -79,6 +79,10 @@ fn read_copy(path: &std::path::Path) -> Result<BlobSet, SqliteError> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
+    // Map the private copy instead of one pread(2) per page (600+ for a
+    // 3.6 MB database: a fifth of the whole run). The copy is ours, no one
+    // truncates it while mapped.
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
     // Busy: the copy is ours alone, never wait.
     let mut set = BlobSet::default();
     let mut stmt = conn.prepare("SELECT hnum, blob FROM Packages")?;
