@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bakeproof_e2e::run::{
     assert_properties_documented, bakeproof, components, extract, oracle, props, scan_to_json,
+    verify_oracle,
 };
 use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
 
@@ -210,14 +211,6 @@ fn ownership_equals_dpkg_s_modulo_usrmerge_aliases() {
         }
         assert_eq!(unowned, want, "{tarball}");
     }
-}
-
-fn verify_oracle(name: &str) -> String {
-    oracle(name)
-        .lines()
-        .filter(|l| !l.starts_with("# exit status"))
-        .map(|l| format!("{l}\n"))
-        .collect()
 }
 
 #[test]

@@ -8,17 +8,9 @@ use std::process::Command;
 
 use bakeproof_e2e::run::{
     assert_properties_documented, bakeproof, components, extract, fixture, oracle, props,
-    scan_to_json,
+    scan_to_json, verify_oracle,
 };
 use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
-
-fn verify_oracle(name: &str) -> String {
-    oracle(name)
-        .lines()
-        .filter(|l| !l.starts_with("# exit status"))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
 
 #[test]
 fn verify_packages_equals_rpm_va_on_fixture_roots() {

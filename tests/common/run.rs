@@ -147,3 +147,13 @@ pub fn assert_properties_documented(doc: &serde_json::Value) {
     );
     assert!(!names.is_empty());
 }
+
+/// An oracle of a verify command (`expected-verify*.txt`, `expected-Va*.txt`)
+/// without its trailing `# exit status N` line.
+pub fn verify_oracle(rel: &str) -> String {
+    oracle(rel)
+        .lines()
+        .filter(|l| !l.starts_with("# exit status"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
