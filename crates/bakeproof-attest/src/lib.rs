@@ -1,1 +1,139 @@
-//! Attestations (stub).
+//! Signed in-toto attestations about AMIs: cosign-compatible keys ([`keys`]),
+//! DSSE envelopes ([`dsse`]), in-toto statements ([`statement`]), Sigstore
+//! bundles and their verification ([`verify`]). Formats: docs/attest.md.
+
+pub mod dsse;
+pub mod keys;
+pub mod statement;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+pub use keys::{KeyError, PrivateKey, PublicKey};
+pub use statement::{AmiRef, InputError, PredicateKind};
+pub use verify::{SbomRef, VerifiedStatement, VerifyError, VerifyPolicy, verify_bundle};
+
+/// File names written by [`attest`].
+pub const SBOM_BUNDLE_FILE: &str = "sbom.sigstore.json";
+pub const SEAL_BUNDLE_FILE: &str = "seal.sigstore.json";
+pub const SBOM_COPY_FILE: &str = "sbom.cdx.json";
+pub const INDEX_FILE: &str = "index.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttestError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+/// What to attest.
+pub struct AttestRequest<'a> {
+    /// The exact bytes of the CycloneDX SBOM.
+    pub sbom: &'a [u8],
+    /// The exact bytes of the seal report (JSON).
+    pub seal: &'a [u8],
+    pub amis: &'a [AmiRef],
+    pub key: &'a PrivateKey,
+    /// SBOMs larger than this are carried as a digest-pinned reference.
+    pub inline_sbom_max: u64,
+    /// `bakeproof`'s version, for the index.
+    pub tool_version: &'a str,
+    /// RFC 3339 creation time, for the index.
+    pub created: String,
+}
+
+/// One written file.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub file: String,
+    pub predicate_type: Option<String>,
+}
+
+/// Writes into `out_dir`: `sbom.sigstore.json` and `seal.sigstore.json` (one
+/// bundle per statement), `sbom.cdx.json` (a copy of the SBOM) when it is
+/// referenced rather than inlined, and `index.json`. Returns the index.
+pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestError> {
+    let sbom: Value =
+        serde_json::from_slice(req.sbom).map_err(|e| InputError::Sbom(format!("not JSON: {e}")))?;
+    let tree = statement::tree_digest_of_sbom(&sbom)?;
+    let seal: Value =
+        serde_json::from_slice(req.seal).map_err(|e| InputError::Seal(format!("not JSON: {e}")))?;
+    statement::check_seal_report(&seal)?;
+    if req.amis.is_empty() {
+        return Err(InputError::Ami("(none given)".into()).into());
+    }
+    let subjects = statement::subjects(req.amis, &tree);
+
+    let (sbom_type, sbom_predicate, copy) = if req.sbom.len() as u64 > req.inline_sbom_max {
+        (
+            statement::SBOM_REF_PREDICATE_TYPE,
+            statement::sbom_ref_predicate(SBOM_COPY_FILE, req.sbom, &tree),
+            true,
+        )
+    } else {
+        (statement::SBOM_PREDICATE_TYPE, sbom, false)
+    };
+    let sbom_st = statement::statement(subjects.clone(), sbom_type, sbom_predicate);
+    let seal_st = statement::statement(subjects.clone(), statement::SEAL_PREDICATE_TYPE, seal);
+
+    std::fs::create_dir_all(out_dir).map_err(|e| AttestError::Io(out_dir.into(), e))?;
+    let write = |name: &str, bytes: &[u8]| -> Result<(), AttestError> {
+        let p = out_dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| AttestError::Io(p, e))
+    };
+    let mut files = Vec::new();
+    for (name, st, pt) in [
+        (SBOM_BUNDLE_FILE, &sbom_st, sbom_type),
+        (SEAL_BUNDLE_FILE, &seal_st, statement::SEAL_PREDICATE_TYPE),
+    ] {
+        let bundle = verify::sign_bundle(st, req.key);
+        let bytes = serde_json::to_vec_pretty(&bundle).expect("serializable");
+        write(name, &bytes)?;
+        files.push(json!({
+            "file": name,
+            "kind": "bundle",
+            "predicateType": pt,
+            "sha256": statement::sha256_hex(&bytes),
+        }));
+    }
+    if copy {
+        write(SBOM_COPY_FILE, req.sbom)?;
+        files.push(json!({
+            "file": SBOM_COPY_FILE,
+            "kind": "sbom",
+            "mediaType": statement::CYCLONEDX_MEDIA_TYPE,
+            "sha256": statement::sha256_hex(req.sbom),
+            "size": req.sbom.len(),
+        }));
+    }
+    let index = json!({
+        "bakeproofAttestIndex": 1,
+        "tool": {"name": "bakeproof", "version": req.tool_version},
+        "created": req.created,
+        "keyid": req.key.public_key().keyid(),
+        "treeDigest": {"sha256": tree},
+        "subjects": subjects,
+        "files": files,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&index).expect("serializable");
+    bytes.push(b'\n');
+    write(INDEX_FILE, &bytes)?;
+    Ok(index)
+}
+
+/// RFC 3339 UTC time of `SOURCE_DATE_EPOCH` when set, else now.
+pub fn created_time() -> String {
+    let t = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("formattable")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,314 @@
+//! in-toto Statement v1 about AMIs: subjects, predicates, AMI references,
+//! Packer manifests, the SBOM's tree digest.
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+/// The CycloneDX SBOM carried inline.
+pub const SBOM_PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";
+/// A digest-pinned reference to a CycloneDX SBOM too large to inline.
+pub const SBOM_REF_PREDICATE_TYPE: &str = "https://bakeproof.dev/sbom-ref/v1";
+/// The seal report of `bakeproof seal check --format json`.
+pub const SEAL_PREDICATE_TYPE: &str = "https://bakeproof.dev/seal-report/v1";
+/// Media type recorded in an SBOM reference.
+pub const CYCLONEDX_MEDIA_TYPE: &str = "application/vnd.cyclonedx+json";
+/// SBOMs up to this size (bytes) are carried inline.
+pub const DEFAULT_INLINE_SBOM_MAX: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(
+        "malformed AMI reference {0:?}: expected REGION:AMI-ID, e.g. us-east-1:ami-0123456789abcdef0"
+    )]
+    Ami(String),
+    #[error("Packer manifest: {0}")]
+    Manifest(String),
+    #[error("SBOM: {0}")]
+    Sbom(String),
+    #[error("seal report: {0}")]
+    Seal(String),
+}
+
+/// What a statement's predicate is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PredicateKind {
+    /// The SBOM, inline or by reference.
+    Sbom,
+    Seal,
+}
+
+impl PredicateKind {
+    pub fn of(predicate_type: &str) -> Option<PredicateKind> {
+        match predicate_type {
+            SBOM_PREDICATE_TYPE | SBOM_REF_PREDICATE_TYPE => Some(PredicateKind::Sbom),
+            SEAL_PREDICATE_TYPE => Some(PredicateKind::Seal),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PredicateKind::Sbom => "sbom",
+            PredicateKind::Seal => "seal",
+        }
+    }
+}
+
+/// An AMI in one region. Subject name: `ami://REGION/AMI-ID`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AmiRef {
+    pub region: String,
+    pub ami_id: String,
+}
+
+fn valid_region(r: &str) -> bool {
+    // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1, ...
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts.last().unwrap().bytes().all(|b| b.is_ascii_digit())
+}
+
+fn valid_ami_id(id: &str) -> bool {
+    id.strip_prefix("ami-").is_some_and(|h| {
+        (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+impl AmiRef {
+    /// `REGION:AMI-ID`, e.g. `us-east-1:ami-0123456789abcdef0`.
+    pub fn parse(s: &str) -> Result<AmiRef, InputError> {
+        let (region, id) = s
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| InputError::Ami(s.to_string()))?;
+        if !valid_region(region) || !valid_ami_id(id) {
+            return Err(InputError::Ami(s.to_string()));
+        }
+        Ok(AmiRef {
+            region: region.to_string(),
+            ami_id: id.to_string(),
+        })
+    }
+
+    /// The subject name `ami://REGION/AMI-ID`.
+    pub fn subject_name(&self) -> String {
+        format!("ami://{}/{}", self.region, self.ami_id)
+    }
+
+    /// Parses a subject name `ami://REGION/AMI-ID`.
+    pub fn from_subject_name(name: &str) -> Option<AmiRef> {
+        let rest = name.strip_prefix("ami://")?;
+        let (region, id) = rest.split_once('/')?;
+        AmiRef::parse(&format!("{region}:{id}")).ok()
+    }
+}
+
+impl std::fmt::Display for AmiRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.region, self.ami_id)
+    }
+}
+
+/// The AMIs of a Packer manifest's last run: every build whose
+/// `packer_run_uuid` is `last_run_uuid` and whose builder is an `amazon-*`
+/// one (or unnamed); `artifact_id` is `REGION:AMI-ID` pairs joined by commas.
+pub fn amis_from_packer_manifest(bytes: &[u8]) -> Result<Vec<AmiRef>, InputError> {
+    let m = |s: String| InputError::Manifest(s);
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| m(format!("not JSON: {e}")))?;
+    let last = doc
+        .get("last_run_uuid")
+        .and_then(Value::as_str)
+        .ok_or_else(|| m("no last_run_uuid".into()))?;
+    let builds = doc
+        .get("builds")
+        .and_then(Value::as_array)
+        .ok_or_else(|| m("no builds array".into()))?;
+    let mut run_builds = 0;
+    let mut amis = Vec::new();
+    for b in builds {
+        if b.get("packer_run_uuid").and_then(Value::as_str) != Some(last) {
+            continue;
+        }
+        run_builds += 1;
+        let builder = b.get("builder_type").and_then(Value::as_str).unwrap_or("");
+        if !builder.is_empty() && !builder.starts_with("amazon-") {
+            continue;
+        }
+        let name = b.get("name").and_then(Value::as_str).unwrap_or("?");
+        let art = b
+            .get("artifact_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| m(format!("build {name:?} has no artifact_id")))?;
+        for pair in art.split(',').filter(|p| !p.trim().is_empty()) {
+            let a = AmiRef::parse(pair).map_err(|_| {
+                m(format!(
+                    "build {name:?}: malformed artifact_id {art:?} (expected REGION:AMI-ID pairs joined by commas)"
+                ))
+            })?;
+            if !amis.contains(&a) {
+                amis.push(a);
+            }
+        }
+    }
+    if run_builds == 0 {
+        return Err(m(format!("no build of run {last} (last_run_uuid)")));
+    }
+    if amis.is_empty() {
+        return Err(m(format!("run {last} produced no AMI")));
+    }
+    Ok(amis)
+}
+
+/// The image's tree digest (lower-case hex) from a bakeproof CycloneDX SBOM:
+/// `metadata.component.hashes[0]` (SHA-256), cross-checked with the
+/// `bakeproof:tree-digest` property when present.
+pub fn tree_digest_of_sbom(sbom: &Value) -> Result<String, InputError> {
+    let e = |s: &str| InputError::Sbom(s.to_string());
+    let h = sbom
+        .pointer("/metadata/component/hashes/0")
+        .ok_or_else(|| e("no metadata.component.hashes[0] (the tree digest)"))?;
+    if h.get("alg").and_then(Value::as_str) != Some("SHA-256") {
+        return Err(e("metadata.component.hashes[0] is not SHA-256"));
+    }
+    let hex_digest = h
+        .get("content")
+        .and_then(Value::as_str)
+        .filter(|c| is_sha256_hex(c))
+        .ok_or_else(|| e("metadata.component.hashes[0].content is not lower-case SHA-256 hex"))?;
+    let props = sbom
+        .pointer("/metadata/properties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for p in props {
+        if p.get("name").and_then(Value::as_str) == Some("bakeproof:tree-digest") {
+            let v = p.get("value").and_then(Value::as_str).unwrap_or("");
+            if v != format!("sha256:{hex_digest}") {
+                return Err(e(
+                    "bakeproof:tree-digest property differs from metadata.component.hashes[0]",
+                ));
+            }
+        }
+    }
+    Ok(hex_digest.to_string())
+}
+
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Checks a seal report: a JSON object with a string `status`.
+pub fn check_seal_report(v: &Value) -> Result<(), InputError> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| InputError::Seal("not a JSON object".into()))?;
+    match obj.get("status") {
+        Some(Value::String(_)) => Ok(()),
+        _ => Err(InputError::Seal("no string \"status\"".into())),
+    }
+}
+
+/// The statement's subjects: one per AMI, all with the tree digest.
+pub fn subjects(amis: &[AmiRef], tree_digest: &str) -> Value {
+    Value::Array(
+        amis.iter()
+            .map(|a| json!({"name": a.subject_name(), "digest": {"sha256": tree_digest}}))
+            .collect(),
+    )
+}
+
+/// An in-toto Statement v1 (keys in the spec's order).
+pub fn statement(subjects: Value, predicate_type: &str, predicate: Value) -> Value {
+    let mut m = Map::new();
+    m.insert("_type".into(), STATEMENT_TYPE.into());
+    m.insert("subject".into(), subjects);
+    m.insert("predicateType".into(), predicate_type.into());
+    m.insert("predicate".into(), predicate);
+    Value::Object(m)
+}
+
+/// The predicate of an SBOM reference: `uri` (relative file name written
+/// beside the bundles), `digest.sha256` and `size` of the exact SBOM bytes,
+/// `mediaType`, and the tree digest the SBOM carries (`treeDigest.sha256`).
+pub fn sbom_ref_predicate(uri: &str, sbom_bytes: &[u8], tree_digest: &str) -> Value {
+    json!({
+        "uri": uri,
+        "digest": {"sha256": sha256_hex(sbom_bytes)},
+        "size": sbom_bytes.len(),
+        "mediaType": CYCLONEDX_MEDIA_TYPE,
+        "treeDigest": {"sha256": tree_digest},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ami_refs() {
+        let a = AmiRef::parse("us-east-1:ami-0123456789abcdef0").unwrap();
+        assert_eq!(a.subject_name(), "ami://us-east-1/ami-0123456789abcdef0");
+        assert_eq!(AmiRef::from_subject_name(&a.subject_name()), Some(a));
+        assert!(AmiRef::parse("us-gov-west-1:ami-12345678").is_ok());
+        for bad in [
+            "",
+            "us-east-1",
+            "ami-0123456789abcdef0",
+            "us-east-1:ami-XYZ",
+            "US-EAST-1:ami-12345678",
+            "us-east-1:ami-123",
+            "us-east-1:snap-12345678",
+            "us-east-1:ami-12345678:x",
+            "../x:ami-12345678",
+        ] {
+            assert!(AmiRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn packer_manifest() {
+        let m = br#"{"builds":[
+            {"name":"old","builder_type":"amazon-ebs","artifact_id":"us-east-1:ami-11111111","packer_run_uuid":"r1"},
+            {"name":"new","builder_type":"amazon-ebs","artifact_id":"us-east-1:ami-22222222,eu-west-1:ami-33333333","packer_run_uuid":"r2"},
+            {"name":"docker","builder_type":"docker","artifact_id":"sha256:abc","packer_run_uuid":"r2"}
+        ],"last_run_uuid":"r2"}"#;
+        let amis = amis_from_packer_manifest(m).unwrap();
+        let s: Vec<String> = amis.iter().map(ToString::to_string).collect();
+        assert_eq!(s, ["us-east-1:ami-22222222", "eu-west-1:ami-33333333"]);
+
+        let unknown = br#"{"builds":[{"artifact_id":"us-east-1:ami-11111111","packer_run_uuid":"r1"}],"last_run_uuid":"r9"}"#;
+        let e = amis_from_packer_manifest(unknown).unwrap_err().to_string();
+        assert!(e.contains("no build of run r9"), "{e}");
+        let none = br#"{"builds":[{"builder_type":"docker","artifact_id":"x","packer_run_uuid":"r1"}],"last_run_uuid":"r1"}"#;
+        let e = amis_from_packer_manifest(none).unwrap_err().to_string();
+        assert!(e.contains("produced no AMI"), "{e}");
+        let bad = br#"{"builds":[{"builder_type":"amazon-ebs","artifact_id":"us-east-1;ami-11111111","packer_run_uuid":"r1"}],"last_run_uuid":"r1"}"#;
+        let e = amis_from_packer_manifest(bad).unwrap_err().to_string();
+        assert!(e.contains("malformed artifact_id"), "{e}");
+        assert!(amis_from_packer_manifest(b"{").is_err());
+        assert!(amis_from_packer_manifest(b"{}").is_err());
+    }
+
+    #[test]
+    fn tree_digest() {
+        let d = "a".repeat(64);
+        let sbom = json!({"metadata": {"component": {"hashes": [{"alg": "SHA-256", "content": d}]},
+            "properties": [{"name": "bakeproof:tree-digest", "value": format!("sha256:{d}")}]}});
+        assert_eq!(tree_digest_of_sbom(&sbom).unwrap(), d);
+        let bad = json!({"metadata": {"component": {"hashes": [{"alg": "SHA-256", "content": d}]},
+            "properties": [{"name": "bakeproof:tree-digest", "value": "sha256:00"}]}});
+        assert!(tree_digest_of_sbom(&bad).is_err());
+        assert!(tree_digest_of_sbom(&json!({})).is_err());
+    }
+}

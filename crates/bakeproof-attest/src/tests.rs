@@ -1,0 +1,307 @@
+//! Round trips and tampering: every case rejected with its own reason.
+
+use super::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use verify::VerifyError as E;
+
+fn sbom() -> Vec<u8> {
+    let d = "ab".repeat(32);
+    serde_json::to_vec(&json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.5",
+        "metadata": {"component": {"type": "container", "name": "img",
+            "hashes": [{"alg": "SHA-256", "content": d}]},
+            "properties": [{"name": "bakeproof:tree-digest", "value": format!("sha256:{d}")}]},
+        "components": []
+    }))
+    .unwrap()
+}
+
+fn amis() -> Vec<AmiRef> {
+    vec![
+        AmiRef::parse("us-east-1:ami-0123456789abcdef0").unwrap(),
+        AmiRef::parse("eu-west-1:ami-11111111").unwrap(),
+    ]
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    key: PrivateKey,
+    sbom: Vec<u8>,
+    seal: Vec<u8>,
+    index: Value,
+}
+
+fn make(inline_max: u64) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate();
+    let sbom = sbom();
+    let seal = br#"{"status":"sealed","checks":[]}"#.to_vec();
+    let amis = amis();
+    let index = attest(
+        &AttestRequest {
+            sbom: &sbom,
+            seal: &seal,
+            amis: &amis,
+            key: &key,
+            inline_sbom_max: inline_max,
+            tool_version: "0.0.0",
+            created: "2024-01-01T00:00:00Z".into(),
+        },
+        dir.path(),
+    )
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        key,
+        sbom,
+        seal,
+        index,
+    }
+}
+
+impl Fixture {
+    fn bundle(&self, name: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self._dir.path().join(name)).unwrap()).unwrap()
+    }
+    fn policy(&self) -> VerifyPolicy {
+        VerifyPolicy::new(self.key.public_key())
+    }
+}
+
+fn check(b: &Value, p: &VerifyPolicy) -> Result<VerifiedStatement, VerifyError> {
+    verify_bundle(&serde_json::to_vec(b).unwrap(), p)
+}
+
+fn payload(b: &Value) -> Vec<u8> {
+    STANDARD
+        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap()
+}
+
+#[test]
+fn round_trip_inline() {
+    let f = make(statement::DEFAULT_INLINE_SBOM_MAX);
+    let b = f.bundle(SBOM_BUNDLE_FILE);
+    assert_eq!(b["mediaType"], verify::BUNDLE_MEDIA_TYPE_V03);
+    assert_eq!(
+        b["verificationMaterial"]["publicKey"]["hint"],
+        f.key.public_key().keyid()
+    );
+    let mut p = f.policy();
+    p.ami = Some(amis()[1].clone());
+    p.kind = Some(PredicateKind::Sbom);
+    p.tree_digest = Some("ab".repeat(32));
+    let v = check(&b, &p).unwrap();
+    assert_eq!(v.predicate_type, statement::SBOM_PREDICATE_TYPE);
+    assert_eq!(v.amis, amis());
+    assert_eq!(
+        v.predicate,
+        serde_json::from_slice::<Value>(&f.sbom).unwrap()
+    );
+    let st: Value = serde_json::from_slice(&payload(&b)).unwrap();
+    assert_eq!(st["_type"], statement::STATEMENT_TYPE);
+    assert_eq!(
+        st["subject"][0]["name"],
+        "ami://us-east-1/ami-0123456789abcdef0"
+    );
+    assert_eq!(st["subject"][0]["digest"]["sha256"], "ab".repeat(32));
+
+    p.kind = Some(PredicateKind::Seal);
+    let s = check(&f.bundle(SEAL_BUNDLE_FILE), &p).unwrap();
+    assert_eq!(
+        s.predicate,
+        serde_json::from_slice::<Value>(&f.seal).unwrap()
+    );
+    assert_eq!(f.index["files"].as_array().unwrap().len(), 2);
+    assert_eq!(f.index["keyid"], f.key.public_key().keyid());
+}
+
+#[test]
+fn round_trip_reference() {
+    let f = make(10);
+    let b = f.bundle(SBOM_BUNDLE_FILE);
+    let v = check(&b, &f.policy()).unwrap();
+    assert_eq!(v.predicate_type, statement::SBOM_REF_PREDICATE_TYPE);
+    let r = v.sbom_ref.unwrap();
+    assert_eq!(r.uri, SBOM_COPY_FILE);
+    let copy = std::fs::read(f._dir.path().join(SBOM_COPY_FILE)).unwrap();
+    assert_eq!(copy, f.sbom);
+    r.check(&copy).unwrap();
+    let mut bad = copy.clone();
+    bad[3] ^= 1;
+    assert!(matches!(r.check(&bad), Err(E::SbomDigestMismatch { .. })));
+}
+
+#[test]
+fn policy_failures() {
+    let f = make(statement::DEFAULT_INLINE_SBOM_MAX);
+    let b = f.bundle(SEAL_BUNDLE_FILE);
+    let mut p = f.policy();
+    p.ami = Some(AmiRef::parse("us-east-2:ami-0123456789abcdef0").unwrap());
+    assert_eq!(
+        check(&b, &p).unwrap_err(),
+        E::AmiNotInSubjects("us-east-2:ami-0123456789abcdef0".into())
+    );
+    let mut p = f.policy();
+    p.kind = Some(PredicateKind::Sbom);
+    assert!(matches!(check(&b, &p), Err(E::WrongKind { .. })));
+    let mut p = f.policy();
+    p.tree_digest = Some("cd".repeat(32));
+    assert!(matches!(check(&b, &p), Err(E::TreeDigestMismatch { .. })));
+    let other = VerifyPolicy::new(PrivateKey::generate().public_key());
+    assert!(matches!(check(&b, &other), Err(E::UnknownKey { .. })));
+}
+
+/// Re-signs a modified statement with the fixture's key (a validly signed
+/// but unacceptable statement).
+fn resign(f: &Fixture, st: &Value) -> Value {
+    verify::sign_bundle(st, &f.key)
+}
+
+#[test]
+fn tampering() {
+    let f = make(statement::DEFAULT_INLINE_SBOM_MAX);
+    let good = f.bundle(SBOM_BUNDLE_FILE);
+    let p = f.policy();
+
+    // A payload byte.
+    let mut b = good.clone();
+    let mut pl = payload(&b);
+    let i = pl.len() / 2;
+    pl[i] ^= 0x01;
+    b["dsseEnvelope"]["payload"] = STANDARD.encode(&pl).into();
+    assert_eq!(check(&b, &p).unwrap_err(), E::BadSignature);
+
+    // The payloadType.
+    let mut b = good.clone();
+    b["dsseEnvelope"]["payloadType"] = "application/json".into();
+    assert_eq!(
+        check(&b, &p).unwrap_err(),
+        E::PayloadType("application/json".into())
+    );
+
+    // A swapped signature (the seal bundle's).
+    let mut b = good.clone();
+    b["dsseEnvelope"]["signatures"] =
+        f.bundle(SEAL_BUNDLE_FILE)["dsseEnvelope"]["signatures"].clone();
+    assert_eq!(check(&b, &p).unwrap_err(), E::BadSignature);
+
+    // A second signature.
+    let mut b = good.clone();
+    let s = b["dsseEnvelope"]["signatures"][0].clone();
+    b["dsseEnvelope"]["signatures"]
+        .as_array_mut()
+        .unwrap()
+        .push(s);
+    assert_eq!(check(&b, &p).unwrap_err(), E::SignatureCount(2));
+    let mut b = good.clone();
+    b["dsseEnvelope"]["signatures"] = json!([]);
+    assert_eq!(check(&b, &p).unwrap_err(), E::SignatureCount(0));
+
+    // Another key, same hint and keyid (only the signature can tell).
+    let other = PrivateKey::generate();
+    let mut b = verify::sign_bundle(&serde_json::from_slice(&payload(&good)).unwrap(), &other);
+    b["verificationMaterial"] = good["verificationMaterial"].clone();
+    b["dsseEnvelope"]["signatures"][0]["keyid"] =
+        good["dsseEnvelope"]["signatures"][0]["keyid"].clone();
+    assert_eq!(check(&b, &p).unwrap_err(), E::BadSignature);
+    // Another key, honest hint.
+    let b = verify::sign_bundle(&serde_json::from_slice(&payload(&good)).unwrap(), &other);
+    assert!(matches!(check(&b, &p).unwrap_err(), E::UnknownKey { .. }));
+
+    // Media types.
+    for mt in [
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "application/vnd.dev.sigstore.bundle+json;version=0.2",
+    ] {
+        let mut b = good.clone();
+        b["mediaType"] = mt.into();
+        check(&b, &p).unwrap();
+    }
+    let mut b = good.clone();
+    b["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.4+json".into();
+    assert!(matches!(
+        check(&b, &p).unwrap_err(),
+        E::UnsupportedMediaType(_)
+    ));
+
+    // Malformed JSON, missing envelope.
+    assert!(matches!(
+        verify_bundle(b"{\"mediaType\":", &p).unwrap_err(),
+        E::MalformedJson(_)
+    ));
+    assert!(matches!(
+        verify_bundle(b"[]", &p).unwrap_err(),
+        E::MalformedJson(_)
+    ));
+    let mut b = good.clone();
+    b.as_object_mut().unwrap().remove("dsseEnvelope");
+    assert!(matches!(check(&b, &p).unwrap_err(), E::MalformedBundle(_)));
+
+    // Signed but wrong statement type / predicate type / subjects / inner digest.
+    let st: Value = serde_json::from_slice(&payload(&good)).unwrap();
+    let mut s = st.clone();
+    s["_type"] = "https://in-toto.io/Statement/v0.1".into();
+    assert!(matches!(
+        check(&resign(&f, &s), &p).unwrap_err(),
+        E::StatementType(_)
+    ));
+    let mut s = st.clone();
+    s["predicateType"] = "https://slsa.dev/provenance/v1".into();
+    assert!(matches!(
+        check(&resign(&f, &s), &p).unwrap_err(),
+        E::PredicateType(_)
+    ));
+    let mut s = st.clone();
+    s["subject"][0]["name"] = "docker://x".into();
+    assert!(matches!(
+        check(&resign(&f, &s), &p).unwrap_err(),
+        E::MalformedStatement(_)
+    ));
+    let mut s = st.clone();
+    s["subject"][0]["digest"]["sha256"] = "cd".repeat(32).into();
+    assert!(matches!(
+        check(&resign(&f, &s), &p).unwrap_err(),
+        E::MalformedStatement(_)
+    ));
+    let mut s = st.clone();
+    s["subject"][0]["digest"]["sha256"] = "cd".repeat(32).into();
+    s["subject"][1]["digest"]["sha256"] = "cd".repeat(32).into();
+    assert!(matches!(
+        check(&resign(&f, &s), &p).unwrap_err(),
+        E::TreeDigestMismatch { .. }
+    ));
+}
+
+#[test]
+fn bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate();
+    let mk = |sbom: &[u8], seal: &[u8], amis: &[AmiRef]| {
+        attest(
+            &AttestRequest {
+                sbom,
+                seal,
+                amis,
+                key: &key,
+                inline_sbom_max: 1 << 20,
+                tool_version: "0",
+                created: String::new(),
+            },
+            dir.path(),
+        )
+    };
+    let e = mk(b"{}", b"{\"status\":\"sealed\"}", &amis())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tree digest"), "{e}");
+    let e = mk(&sbom(), b"{\"checks\":[]}", &amis())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("status"), "{e}");
+    let e = mk(&sbom(), b"{\"status\":\"sealed\"}", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("AMI"), "{e}");
+}

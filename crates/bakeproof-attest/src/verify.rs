@@ -1,0 +1,334 @@
+//! Sigstore bundles holding one DSSE-signed in-toto statement: writing and
+//! fail-closed verification (usable by the boot verifier).
+
+use serde_json::{Map, Value, json};
+
+use crate::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE, b64decode};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::statement::{
+    AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE, SEAL_PREDICATE_TYPE,
+    STATEMENT_TYPE, is_sha256_hex, sha256_hex, tree_digest_of_sbom,
+};
+
+/// The media type bakeproof writes.
+pub const BUNDLE_MEDIA_TYPE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// Media types accepted on verification (v0.1 to v0.3, as the bundle spec names them).
+pub const ACCEPTED_BUNDLE_MEDIA_TYPES: &[&str] = &[
+    "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    BUNDLE_MEDIA_TYPE_V03,
+];
+
+/// A Sigstore bundle (v0.3) with a keyed DSSE envelope and no transparency
+/// log entries; `verificationMaterial.publicKey.hint` is the key id.
+pub fn sign_bundle(statement: &Value, key: &PrivateKey) -> Value {
+    let payload = serde_json::to_vec(statement).expect("serializable");
+    let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &payload, key);
+    json!({
+        "mediaType": BUNDLE_MEDIA_TYPE_V03,
+        "verificationMaterial": {
+            "publicKey": {"hint": key.public_key().keyid()},
+            "tlogEntries": [],
+        },
+        "dsseEnvelope": env,
+    })
+}
+
+/// What a verifier requires.
+#[derive(Clone, Debug)]
+pub struct VerifyPolicy {
+    /// The trusted key.
+    pub key: PublicKey,
+    /// When set, this AMI must be among the subjects.
+    pub ami: Option<AmiRef>,
+    /// When set, the predicate must be of this kind.
+    pub kind: Option<PredicateKind>,
+    /// When set, the subjects' digest must be this tree digest (hex).
+    pub tree_digest: Option<String>,
+}
+
+impl VerifyPolicy {
+    pub fn new(key: PublicKey) -> Self {
+        VerifyPolicy {
+            key,
+            ami: None,
+            kind: None,
+            tree_digest: None,
+        }
+    }
+}
+
+/// A digest-pinned SBOM reference (predicate `https://bakeproof.dev/sbom-ref/v1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SbomRef {
+    pub uri: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl SbomRef {
+    /// Checks the referenced SBOM's bytes against the signed digest and size.
+    pub fn check(&self, bytes: &[u8]) -> Result<(), VerifyError> {
+        let got = sha256_hex(bytes);
+        if got != self.sha256 || bytes.len() as u64 != self.size {
+            return Err(VerifyError::SbomDigestMismatch {
+                expected: self.sha256.clone(),
+                got,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A statement whose signature, types and subjects passed the policy.
+#[derive(Clone, Debug)]
+pub struct VerifiedStatement {
+    pub bundle_media_type: String,
+    pub keyid: String,
+    pub predicate_type: String,
+    pub kind: PredicateKind,
+    /// The AMIs named by the subjects.
+    pub amis: Vec<AmiRef>,
+    /// The tree digest (hex) every subject carries.
+    pub tree_digest: String,
+    pub predicate: Value,
+    /// Set for SBOM references: the caller checks the SBOM with [`SbomRef::check`].
+    pub sbom_ref: Option<SbomRef>,
+}
+
+/// One reason per failure.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("unsupported bundle mediaType {0:?}")]
+    UnsupportedMediaType(String),
+    #[error("malformed bundle: {0}")]
+    MalformedBundle(String),
+    #[error("expected exactly one signature, found {0}")]
+    SignatureCount(usize),
+    #[error("unknown key: signed by key id {found:?}, trusted key id is {expected}")]
+    UnknownKey { expected: String, found: String },
+    #[error("payloadType {0:?} is not application/vnd.in-toto+json")]
+    PayloadType(String),
+    #[error("bad signature")]
+    BadSignature,
+    #[error("statement _type {0:?} is not https://in-toto.io/Statement/v1")]
+    StatementType(String),
+    #[error("unexpected predicateType {0:?}")]
+    PredicateType(String),
+    #[error("predicateType {got:?} is not a {want} predicate")]
+    WrongKind { want: &'static str, got: String },
+    #[error("malformed statement: {0}")]
+    MalformedStatement(String),
+    #[error("AMI {0} is not among the subjects")]
+    AmiNotInSubjects(String),
+    #[error("tree digest {got} is not the expected {expected}")]
+    TreeDigestMismatch { expected: String, got: String },
+    #[error("SBOM digest mismatch: signed sha256 {expected}, file has {got}")]
+    SbomDigestMismatch { expected: String, got: String },
+}
+
+fn bundle_err(s: &str) -> VerifyError {
+    VerifyError::MalformedBundle(s.to_string())
+}
+
+fn stmt_err(s: impl Into<String>) -> VerifyError {
+    VerifyError::MalformedStatement(s.into())
+}
+
+/// Verifies a Sigstore bundle's DSSE envelope with the policy's key, then the
+/// in-toto statement it carries. Nothing from the payload is looked at before
+/// the signature is verified.
+pub fn verify_bundle(
+    bytes: &[u8],
+    policy: &VerifyPolicy,
+) -> Result<VerifiedStatement, VerifyError> {
+    let doc: Value =
+        serde_json::from_slice(bytes).map_err(|e| VerifyError::MalformedJson(e.to_string()))?;
+    let doc = doc
+        .as_object()
+        .ok_or_else(|| VerifyError::MalformedJson("not a JSON object".into()))?;
+    let media_type = doc
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bundle_err("no mediaType"))?;
+    if !ACCEPTED_BUNDLE_MEDIA_TYPES.contains(&media_type) {
+        return Err(VerifyError::UnsupportedMediaType(media_type.to_string()));
+    }
+    let expected_keyid = policy.key.keyid();
+    let vm = doc
+        .get("verificationMaterial")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bundle_err("no verificationMaterial"))?;
+    let pk = vm.get("publicKey").and_then(Value::as_object).ok_or_else(|| {
+        bundle_err("verificationMaterial has no publicKey (certificate-based bundles are not supported)")
+    })?;
+    let hint = pk.get("hint").and_then(Value::as_str).unwrap_or("");
+    if !hint.is_empty() && hint != expected_keyid {
+        return Err(VerifyError::UnknownKey {
+            expected: expected_keyid,
+            found: hint.to_string(),
+        });
+    }
+    let env_v = doc
+        .get("dsseEnvelope")
+        .ok_or_else(|| bundle_err("no dsseEnvelope"))?;
+    let n_sigs = env_v
+        .get("signatures")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bundle_err("dsseEnvelope has no signatures array"))?
+        .len();
+    if n_sigs != 1 {
+        return Err(VerifyError::SignatureCount(n_sigs));
+    }
+    let env: Envelope = serde_json::from_value(env_v.clone())
+        .map_err(|e| bundle_err(&format!("dsseEnvelope: {e}")))?;
+    let sig = &env.signatures[0];
+    if !sig.keyid.is_empty() && sig.keyid != expected_keyid {
+        return Err(VerifyError::UnknownKey {
+            expected: expected_keyid,
+            found: sig.keyid.clone(),
+        });
+    }
+    if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(VerifyError::PayloadType(env.payload_type));
+    }
+    let payload = b64decode(&env.payload).ok_or_else(|| bundle_err("payload is not base64"))?;
+    let sig_der = b64decode(&sig.sig).ok_or_else(|| bundle_err("signature is not base64"))?;
+    if !policy
+        .key
+        .verify(&dsse::pae(&env.payload_type, &payload), &sig_der)
+    {
+        return Err(VerifyError::BadSignature);
+    }
+    let mut v = verify_statement(&payload, policy)?;
+    v.bundle_media_type = media_type.to_string();
+    v.keyid = expected_keyid;
+    Ok(v)
+}
+
+/// Checks a signed in-toto statement against the policy (after the signature).
+fn verify_statement(
+    payload: &[u8],
+    policy: &VerifyPolicy,
+) -> Result<VerifiedStatement, VerifyError> {
+    let st: Map<String, Value> = serde_json::from_slice(payload)
+        .map_err(|e| VerifyError::MalformedJson(format!("statement: {e}")))?;
+    let ty = st.get("_type").and_then(Value::as_str).unwrap_or("");
+    if ty != STATEMENT_TYPE {
+        return Err(VerifyError::StatementType(ty.to_string()));
+    }
+    let pt = st
+        .get("predicateType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| stmt_err("no predicateType"))?;
+    let kind = PredicateKind::of(pt).ok_or_else(|| VerifyError::PredicateType(pt.to_string()))?;
+    if let Some(want) = policy.kind
+        && want != kind
+    {
+        return Err(VerifyError::WrongKind {
+            want: want.name(),
+            got: pt.to_string(),
+        });
+    }
+    let subjects = st
+        .get("subject")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| stmt_err("no subjects"))?;
+    let mut amis = Vec::new();
+    let mut tree: Option<String> = None;
+    for s in subjects {
+        let name = s
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| stmt_err("subject without name"))?;
+        let ami = AmiRef::from_subject_name(name)
+            .ok_or_else(|| stmt_err(format!("subject name {name:?} is not ami://REGION/AMI-ID")))?;
+        let d = s
+            .pointer("/digest/sha256")
+            .and_then(Value::as_str)
+            .filter(|d| is_sha256_hex(d))
+            .ok_or_else(|| stmt_err(format!("subject {name:?} has no sha256 digest")))?;
+        match &tree {
+            Some(t) if t != d => return Err(stmt_err("subjects carry different digests")),
+            _ => tree = Some(d.to_string()),
+        }
+        amis.push(ami);
+    }
+    let tree = tree.expect("at least one subject");
+    if let Some(want) = &policy.ami
+        && !amis.contains(want)
+    {
+        return Err(VerifyError::AmiNotInSubjects(want.to_string()));
+    }
+    if let Some(want) = &policy.tree_digest
+        && *want != tree
+    {
+        return Err(VerifyError::TreeDigestMismatch {
+            expected: want.clone(),
+            got: tree,
+        });
+    }
+    let predicate = st
+        .get("predicate")
+        .filter(|p| p.is_object())
+        .cloned()
+        .ok_or_else(|| stmt_err("predicate is not a JSON object"))?;
+    let mut sbom_ref = None;
+    match pt {
+        SBOM_PREDICATE_TYPE => {
+            let inner = tree_digest_of_sbom(&predicate).map_err(|e| stmt_err(e.to_string()))?;
+            if inner != tree {
+                return Err(VerifyError::TreeDigestMismatch {
+                    expected: tree,
+                    got: inner,
+                });
+            }
+        }
+        SBOM_REF_PREDICATE_TYPE => {
+            let uri = predicate.get("uri").and_then(Value::as_str);
+            let sha = predicate
+                .pointer("/digest/sha256")
+                .and_then(Value::as_str)
+                .filter(|d| is_sha256_hex(d));
+            let size = predicate.get("size").and_then(Value::as_u64);
+            let (Some(uri), Some(sha), Some(size)) = (uri, sha, size) else {
+                return Err(stmt_err("SBOM reference needs uri, digest.sha256 and size"));
+            };
+            if let Some(t) = predicate
+                .pointer("/treeDigest/sha256")
+                .and_then(Value::as_str)
+                && t != tree
+            {
+                return Err(VerifyError::TreeDigestMismatch {
+                    expected: tree,
+                    got: t.to_string(),
+                });
+            }
+            sbom_ref = Some(SbomRef {
+                uri: uri.to_string(),
+                sha256: sha.to_string(),
+                size,
+            });
+        }
+        SEAL_PREDICATE_TYPE => {
+            if !predicate.get("status").is_some_and(Value::is_string) {
+                return Err(stmt_err("seal report has no string status"));
+            }
+        }
+        _ => unreachable!("kind checked"),
+    }
+    Ok(VerifiedStatement {
+        bundle_media_type: String::new(),
+        keyid: String::new(),
+        predicate_type: pt.to_string(),
+        kind,
+        amis,
+        tree_digest: tree,
+        predicate,
+        sbom_ref,
+    })
+}
