@@ -1,1 +1,1325 @@
-//! SBOM diff (stub).
+//! Differences between two CycloneDX JSON SBOMs (`bakeproof diff`).
+//!
+//! Reads any CycloneDX JSON document (bakeproof's own, syft's, trivy's,
+//! cdxgen's; spec 1.4 to 1.6) as plain [`serde_json::Value`], so newer spec
+//! versions and unknown fields are no obstacle. Nested components are
+//! flattened. The rules (documented in docs/diff.md):
+//!
+//! * **Packages** are matched by identity: purl type, namespace (aliases
+//!   normalised: `rhel` = `redhat`, `opensuse-leap` = `opensuse`, ...), name
+//!   and architecture (purl `arch` qualifier or `bakeproof:package:arch`).
+//!   Components without a purl are matched by name and version.
+//! * Matched packages are classified by the package manager's order
+//!   ([`bakeproof_pkgdb::version`]): rpm's EVR order for `pkg:rpm`, dpkg's
+//!   for `pkg:deb`, a generic numeric-aware order otherwise.
+//! * Same version, different content: `rebuilt` (rpm: header SHA-256 or
+//!   header+payload MD5; otherwise the SHA-256s of the package's owned,
+//!   verified file components, where both sides carry them).
+//! * Files (when both sides carry `file` components): added, removed,
+//!   modified (SHA-256 or type), mode changed, became unowned.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use bakeproof_pkgdb::version::{Evr, dpkg_version_cmp, generic_version_cmp, rpmvercmp};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Why a document cannot be diffed.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("not JSON: {0}")]
+    Json(String),
+    #[error("not a CycloneDX JSON document: {0}")]
+    NotCycloneDx(String),
+}
+
+/// A parsed CycloneDX document.
+#[derive(Debug)]
+pub struct Sbom {
+    doc: Value,
+    /// `specVersion`.
+    pub spec_version: String,
+}
+
+/// Parses and checks a CycloneDX JSON document (`bomFormat` `CycloneDX`,
+/// a `specVersion`; `components` may be absent).
+pub fn parse(bytes: &[u8]) -> Result<Sbom, DiffError> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| DiffError::Json(e.to_string()))?;
+    let Some(obj) = doc.as_object() else {
+        return Err(DiffError::NotCycloneDx(
+            "the top level is not an object".into(),
+        ));
+    };
+    match obj.get("bomFormat").and_then(Value::as_str) {
+        Some("CycloneDX") => {}
+        Some(f) => return Err(DiffError::NotCycloneDx(format!("bomFormat is {f:?}"))),
+        None => return Err(DiffError::NotCycloneDx("no bomFormat".into())),
+    }
+    let spec_version = match obj.get("specVersion").and_then(Value::as_str) {
+        Some(v) => v.to_owned(),
+        None => return Err(DiffError::NotCycloneDx("no specVersion".into())),
+    };
+    if let Some(c) = obj.get("components")
+        && !c.is_array()
+    {
+        return Err(DiffError::NotCycloneDx("components is not an array".into()));
+    }
+    Ok(Sbom { doc, spec_version })
+}
+
+// ---------------------------------------------------------------- output --
+
+/// The whole difference, as `--format json` writes it
+/// (`schemas/diff.schema.json`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Diff {
+    pub packages: PackageChanges,
+    pub files: FileChanges,
+    pub seal: SealChanges,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PackageChanges {
+    pub added: Vec<PkgEntry>,
+    pub removed: Vec<PkgEntry>,
+    pub upgraded: Vec<PkgEntry>,
+    pub downgraded: Vec<PkgEntry>,
+    pub rebuilt: Vec<PkgEntry>,
+    pub license_changed: Vec<AttrChange>,
+    pub supplier_changed: Vec<AttrChange>,
+}
+
+/// One package change. `from` is the old full version (absent for
+/// `added`), `to` the new one (absent for `removed`).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PkgEntry {
+    pub name: String,
+    /// The purl of the new side (the old side's for `removed`), `null` when
+    /// the component has none.
+    pub purl: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ptype: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// `rebuilt` only: what differed (`rpm:sha256header`, `rpm:sigmd5`,
+    /// `files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// `rebuilt` with `files` evidence: the paths whose digest differs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+}
+
+/// A license or supplier change of a package present on both sides.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct AttrChange {
+    pub name: String,
+    pub purl: Option<String>,
+    pub version: String,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FileChanges {
+    /// `false` when a side has no `file` components (nothing compared).
+    pub compared: bool,
+    pub added: Vec<FileEntry>,
+    pub removed: Vec<FileEntry>,
+    pub modified: Vec<FileChange>,
+    pub mode_changed: Vec<FileChange>,
+    pub became_unowned: Vec<FileChange>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ftype: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// `true` when the file is `bakeproof:file:unowned`.
+    pub unowned: bool,
+}
+
+/// `from`/`to`: the SHA-256 (or `type:KIND` when the kind changed) for
+/// `modified`, the 4-digit mode for `mode_changed`, the owning package
+/// references and `unowned` for `became_unowned`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Seal-state changes: SBOMs carry no seal report yet, so never compared.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SealChanges {
+    pub compared: bool,
+    pub changes: Vec<Value>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub old: DocSummary,
+    pub new: DocSummary,
+    pub added: usize,
+    pub removed: usize,
+    pub upgraded: usize,
+    pub downgraded: usize,
+    pub rebuilt: usize,
+    pub license_changed: usize,
+    pub supplier_changed: usize,
+    pub added_files: usize,
+    pub removed_files: usize,
+    pub modified_files: usize,
+    pub mode_changes: usize,
+    pub unowned_files: usize,
+    /// Whether anything at all changed.
+    pub changed: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DocSummary {
+    pub spec_version: String,
+    /// First tool named in `metadata.tools`.
+    pub tool: Option<String>,
+    pub packages: usize,
+    pub files: usize,
+}
+
+/// What `--fail-on` can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Upgraded,
+    Downgraded,
+    Rebuilt,
+    License,
+    Supplier,
+    AddedFiles,
+    RemovedFiles,
+    ModifiedFiles,
+    ModeChanges,
+    UnownedFiles,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 12] = [
+        ChangeKind::Added,
+        ChangeKind::Removed,
+        ChangeKind::Upgraded,
+        ChangeKind::Downgraded,
+        ChangeKind::Rebuilt,
+        ChangeKind::License,
+        ChangeKind::Supplier,
+        ChangeKind::AddedFiles,
+        ChangeKind::RemovedFiles,
+        ChangeKind::ModifiedFiles,
+        ChangeKind::ModeChanges,
+        ChangeKind::UnownedFiles,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Upgraded => "upgraded",
+            ChangeKind::Downgraded => "downgraded",
+            ChangeKind::Rebuilt => "rebuilt",
+            ChangeKind::License => "license",
+            ChangeKind::Supplier => "supplier",
+            ChangeKind::AddedFiles => "added-files",
+            ChangeKind::RemovedFiles => "removed-files",
+            ChangeKind::ModifiedFiles => "modified-files",
+            ChangeKind::ModeChanges => "mode-changes",
+            ChangeKind::UnownedFiles => "unowned-files",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl Diff {
+    /// How many changes of `kind` there are.
+    pub fn count(&self, kind: ChangeKind) -> usize {
+        let s = &self.summary;
+        match kind {
+            ChangeKind::Added => s.added,
+            ChangeKind::Removed => s.removed,
+            ChangeKind::Upgraded => s.upgraded,
+            ChangeKind::Downgraded => s.downgraded,
+            ChangeKind::Rebuilt => s.rebuilt,
+            ChangeKind::License => s.license_changed,
+            ChangeKind::Supplier => s.supplier_changed,
+            ChangeKind::AddedFiles => s.added_files,
+            ChangeKind::RemovedFiles => s.removed_files,
+            ChangeKind::ModifiedFiles => s.modified_files,
+            ChangeKind::ModeChanges => s.mode_changes,
+            ChangeKind::UnownedFiles => s.unowned_files,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ model --
+
+/// A package component as the diff sees it.
+#[derive(Debug)]
+struct Pkg<'a> {
+    name: &'a str,
+    purl: Option<&'a str>,
+    bom_ref: Option<&'a str>,
+    /// Lower-case purl type, or `bakeproof:package:type`; empty if unknown.
+    ptype: String,
+    namespace: String,
+    arch: String,
+    /// Full version, epoch included when known (`3:1.0-1`).
+    version: String,
+    licenses: Vec<String>,
+    supplier: Option<&'a str>,
+    /// rpm header digests.
+    sha256header: Option<&'a str>,
+    sigmd5: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FileRec<'a> {
+    ftype: Option<&'a str>,
+    sha256: Option<&'a str>,
+    mode: Option<&'a str>,
+    unowned: bool,
+    verify_ok: bool,
+}
+
+struct Side<'a> {
+    pkgs: Vec<Pkg<'a>>,
+    files: HashMap<&'a str, FileRec<'a>>,
+    /// package bom-ref → (path → sha256) of its owned regular files that
+    /// verify ok (or carry no verification).
+    owned: HashMap<&'a str, BTreeMap<&'a str, &'a str>>,
+    has_files: bool,
+    summary: DocSummary,
+}
+
+fn props<'a>(c: &'a Value) -> impl Iterator<Item = (&'a str, &'a str)> {
+    c.get("properties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p.get("name")?.as_str()?, p.get("value")?.as_str()?)))
+}
+
+fn flatten<'a>(list: Option<&'a Value>, out: &mut Vec<&'a Value>) {
+    if let Some(arr) = list.and_then(Value::as_array) {
+        for c in arr {
+            out.push(c);
+            flatten(c.get("components"), out);
+        }
+    }
+}
+
+const PACKAGE_TYPES: &[&str] = &[
+    "library",
+    "application",
+    "framework",
+    "platform",
+    "device-driver",
+    "firmware",
+];
+
+fn pct_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hexval(b[i + 1]), hexval(b[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hexval(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The parts of a purl the diff needs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PurlParts {
+    pub ptype: String,
+    pub namespace: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub qualifiers: Vec<(String, String)>,
+}
+
+/// Splits `pkg:type/namespace/name@version?qualifiers#subpath`, decoding
+/// each part. `None` when it does not start with `pkg:` or has no name.
+pub fn parse_purl(purl: &str) -> Option<PurlParts> {
+    let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
+    let rest = rest.split_once('#').map_or(rest, |(a, _)| a);
+    let (rest, quals) = match rest.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (rest, ""),
+    };
+    let (path, version) = match rest.rfind('@') {
+        Some(i) if rest[..i].contains('/') => (&rest[..i], Some(pct_decode(&rest[i + 1..]))),
+        _ => (rest, None),
+    };
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    let ptype = segs.next()?.to_ascii_lowercase();
+    let mut segs: Vec<&str> = segs.collect();
+    let name = pct_decode(segs.pop()?);
+    let namespace = segs
+        .iter()
+        .map(|s| pct_decode(s))
+        .collect::<Vec<_>>()
+        .join("/");
+    let qualifiers = quals
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_ascii_lowercase(), pct_decode(v)))
+        .collect();
+    Some(PurlParts {
+        ptype,
+        namespace,
+        name,
+        version,
+        qualifiers,
+    })
+}
+
+/// Namespace aliases: distributions tools spell differently.
+pub fn normalize_namespace(ns: &str) -> String {
+    let ns = ns.to_ascii_lowercase();
+    let n = match ns.as_str() {
+        "rhel" | "redhat" | "red hat" => "redhat",
+        "amzn" | "amazon" | "amazonlinux" | "amazon-linux" => "amazon",
+        "ol" | "oracle" | "oraclelinux" => "oracle",
+        "rocky" | "rockylinux" => "rocky",
+        "alma" | "almalinux" => "almalinux",
+        "mariner" | "cbl-mariner" => "mariner",
+        "azurelinux" | "azure-linux" => "azurelinux",
+        "sles" | "sle" | "suse" | "sled" | "sle-micro" | "sle_hpc" => "sles",
+        "fedora" | "fedoraproject" => "fedora",
+        _ if ns.starts_with("opensuse") => "opensuse",
+        _ => return ns,
+    };
+    n.to_owned()
+}
+
+fn package<'a>(c: &'a Value) -> Option<Pkg<'a>> {
+    let name = c.get("name")?.as_str()?;
+    let purl = c.get("purl").and_then(Value::as_str);
+    let parts = purl.and_then(parse_purl);
+    let mut arch = None;
+    let mut epoch: Option<String> = None;
+    let mut ptype = String::new();
+    let mut namespace = String::new();
+    let mut sha256header = None;
+    let mut sigmd5 = None;
+    if let Some(p) = &parts {
+        ptype = p.ptype.clone();
+        namespace = normalize_namespace(&p.namespace);
+        for (k, v) in &p.qualifiers {
+            match k.as_str() {
+                "arch" if !v.is_empty() => arch = Some(v.clone()),
+                "epoch" if !v.is_empty() => epoch = Some(v.clone()),
+                _ => {}
+            }
+        }
+    }
+    for (k, v) in props(c) {
+        match k {
+            "bakeproof:package:type" if ptype.is_empty() => ptype = v.to_owned(),
+            "bakeproof:package:arch" if arch.is_none() => arch = Some(v.to_owned()),
+            "bakeproof:package:epoch" if epoch.is_none() => epoch = Some(v.to_owned()),
+            "syft:metadata:architecture" if arch.is_none() => arch = Some(v.to_owned()),
+            "syft:metadata:epoch" if epoch.is_none() => epoch = Some(v.to_owned()),
+            "bakeproof:package:rpm:sha256header" => sha256header = Some(v),
+            "bakeproof:package:rpm:sigmd5" => sigmd5 = Some(v),
+            _ => {}
+        }
+    }
+    let raw_version = c
+        .get("version")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| parts.as_ref().and_then(|p| p.version.clone()))
+        .unwrap_or_default();
+    let version = match epoch {
+        Some(e) if Evr::parse(&raw_version).epoch.is_none() && !raw_version.is_empty() => {
+            format!("{e}:{raw_version}")
+        }
+        _ => raw_version,
+    };
+    let mut licenses: Vec<String> = c
+        .get("licenses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let lic = l.get("license");
+            lic.and_then(|x| x.get("id"))
+                .or_else(|| lic.and_then(|x| x.get("name")))
+                .or_else(|| l.get("expression"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    licenses.sort();
+    licenses.dedup();
+    let supplier = c
+        .get("supplier")
+        .and_then(|s| s.get("name"))
+        .or_else(|| c.get("publisher"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    Some(Pkg {
+        name,
+        purl,
+        bom_ref: c.get("bom-ref").and_then(Value::as_str),
+        ptype: ptype.to_ascii_lowercase(),
+        namespace,
+        arch: arch.unwrap_or_default(),
+        version,
+        licenses,
+        supplier,
+        sha256header,
+        sigmd5,
+    })
+}
+
+fn side(sbom: &Sbom) -> Side<'_> {
+    let doc = &sbom.doc;
+    let mut all = Vec::new();
+    flatten(doc.get("components"), &mut all);
+    let mut pkgs = Vec::new();
+    let mut files = HashMap::new();
+    let mut owned: HashMap<&str, BTreeMap<&str, &str>> = HashMap::new();
+    let mut has_files = false;
+    for c in all {
+        let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
+        if ty == "file" {
+            has_files = true;
+            let Some(path) = c.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let sha256 = c
+                .get("hashes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|h| h.get("alg").and_then(Value::as_str) == Some("SHA-256"))
+                .and_then(|h| h.get("content")?.as_str());
+            let mut rec = FileRec {
+                ftype: None,
+                sha256,
+                mode: None,
+                unowned: false,
+                verify_ok: true,
+            };
+            let mut refs: Vec<&str> = Vec::new();
+            for (k, v) in props(c) {
+                match k {
+                    "bakeproof:file:type" => rec.ftype = Some(v),
+                    "bakeproof:file:mode" => rec.mode = Some(v),
+                    "bakeproof:file:unowned" => rec.unowned = v == "true",
+                    "bakeproof:file:verify" => rec.verify_ok = v == "ok",
+                    "bakeproof:file:package" => refs.push(v),
+                    _ => {}
+                }
+            }
+            if let Some(h) = sha256
+                && rec.verify_ok
+            {
+                for r in refs {
+                    owned.entry(r).or_default().insert(path, h);
+                }
+            }
+            files.insert(path, rec);
+        } else if PACKAGE_TYPES.contains(&ty)
+            && let Some(p) = package(c)
+        {
+            pkgs.push(p);
+        }
+    }
+    let tool = doc
+        .pointer("/metadata/tools/components/0/name")
+        .or_else(|| doc.pointer("/metadata/tools/0/name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let summary = DocSummary {
+        spec_version: sbom.spec_version.clone(),
+        tool,
+        packages: pkgs.len(),
+        files: files.len(),
+    };
+    Side {
+        pkgs,
+        files,
+        owned,
+        has_files,
+        summary,
+    }
+}
+
+// ---------------------------------------------------------------- compare --
+
+/// Orders two full versions of a package of purl type `ptype`.
+pub fn version_cmp(ptype: &str, a: &str, b: &str) -> Ordering {
+    match ptype {
+        "rpm" => {
+            let (x, y) = (Evr::parse(a), Evr::parse(b));
+            let ex = x.epoch_num().unwrap_or(u64::MAX);
+            let ey = y.epoch_num().unwrap_or(u64::MAX);
+            ex.cmp(&ey)
+                .then_with(|| rpmvercmp(x.version, y.version))
+                .then_with(|| rpmvercmp(x.release.unwrap_or(""), y.release.unwrap_or("")))
+        }
+        "deb" => dpkg_version_cmp(a, b),
+        _ => generic_version_cmp(a, b),
+    }
+}
+
+type Key = (String, String, String, String);
+
+fn key(p: &Pkg<'_>) -> Key {
+    if p.purl.is_none() && p.ptype.is_empty() {
+        // no identity beyond the name: name + version
+        return (
+            String::new(),
+            String::new(),
+            p.name.to_owned(),
+            p.version.clone(),
+        );
+    }
+    (
+        p.ptype.clone(),
+        p.namespace.clone(),
+        p.name.to_owned(),
+        p.arch.clone(),
+    )
+}
+
+fn entry(p: &Pkg<'_>, from: Option<&Pkg<'_>>, to: Option<&Pkg<'_>>) -> PkgEntry {
+    PkgEntry {
+        name: p.name.to_owned(),
+        purl: p.purl.map(str::to_owned),
+        from: from.map(|x| x.version.clone()),
+        to: to.map(|x| x.version.clone()),
+        ptype: (!p.ptype.is_empty()).then(|| p.ptype.clone()),
+        arch: (!p.arch.is_empty()).then(|| p.arch.clone()),
+        evidence: None,
+        paths: Vec::new(),
+    }
+}
+
+/// Computes the difference from `old` to `new`.
+pub fn diff(old: &Sbom, new: &Sbom) -> Diff {
+    let (a, b) = std::thread::scope(|s| {
+        let h = s.spawn(|| side(old));
+        let b = side(new);
+        (h.join().expect("side() does not panic"), b)
+    });
+    let mut d = Diff::default();
+    let mut groups: BTreeMap<Key, (Vec<&Pkg<'_>>, Vec<&Pkg<'_>>)> = BTreeMap::new();
+    for p in &a.pkgs {
+        groups.entry(key(p)).or_default().0.push(p);
+    }
+    for p in &b.pkgs {
+        groups.entry(key(p)).or_default().1.push(p);
+    }
+    let compare_files = a.has_files && b.has_files;
+    for ((ptype, ..), (mut olds, mut news)) in groups {
+        // pair identical versions first (several installed versions of one
+        // package: kernels, gpg-pubkey), then a single leftover each side
+        let mut pairs = Vec::new();
+        olds.retain(|o| {
+            match news
+                .iter()
+                .position(|n| version_cmp(&ptype, &o.version, &n.version) == Ordering::Equal)
+            {
+                Some(i) => {
+                    pairs.push((*o, news.remove(i)));
+                    false
+                }
+                None => true,
+            }
+        });
+        if olds.len() == 1 && news.len() == 1 {
+            pairs.push((olds.pop().expect("one"), news.pop().expect("one")));
+        }
+        for o in olds {
+            d.packages.removed.push(entry(o, Some(o), None));
+        }
+        for n in news {
+            d.packages.added.push(entry(n, None, Some(n)));
+        }
+        for (o, n) in pairs {
+            match version_cmp(&ptype, &o.version, &n.version) {
+                Ordering::Less => d.packages.upgraded.push(entry(n, Some(o), Some(n))),
+                Ordering::Greater => d.packages.downgraded.push(entry(n, Some(o), Some(n))),
+                Ordering::Equal => {
+                    if let Some(e) = rebuilt(&a, &b, o, n, compare_files) {
+                        d.packages.rebuilt.push(e);
+                    }
+                }
+            }
+            if o.licenses != n.licenses {
+                d.packages.license_changed.push(AttrChange {
+                    name: n.name.to_owned(),
+                    purl: n.purl.map(str::to_owned),
+                    version: n.version.clone(),
+                    before: o.licenses.clone(),
+                    after: n.licenses.clone(),
+                });
+            }
+            if o.supplier != n.supplier {
+                d.packages.supplier_changed.push(AttrChange {
+                    name: n.name.to_owned(),
+                    purl: n.purl.map(str::to_owned),
+                    version: n.version.clone(),
+                    before: o.supplier.map(str::to_owned).into_iter().collect(),
+                    after: n.supplier.map(str::to_owned).into_iter().collect(),
+                });
+            }
+        }
+    }
+    let by_name = |x: &PkgEntry, y: &PkgEntry| {
+        (&x.name, &x.arch, &x.from, &x.to).cmp(&(&y.name, &y.arch, &y.from, &y.to))
+    };
+    for l in [
+        &mut d.packages.added,
+        &mut d.packages.removed,
+        &mut d.packages.upgraded,
+        &mut d.packages.downgraded,
+        &mut d.packages.rebuilt,
+    ] {
+        l.sort_by(by_name);
+    }
+    if compare_files {
+        d.files = files(&a, &b);
+    }
+    let s = &mut d.summary;
+    s.old = a.summary;
+    s.new = b.summary;
+    s.added = d.packages.added.len();
+    s.removed = d.packages.removed.len();
+    s.upgraded = d.packages.upgraded.len();
+    s.downgraded = d.packages.downgraded.len();
+    s.rebuilt = d.packages.rebuilt.len();
+    s.license_changed = d.packages.license_changed.len();
+    s.supplier_changed = d.packages.supplier_changed.len();
+    s.added_files = d.files.added.len();
+    s.removed_files = d.files.removed.len();
+    s.modified_files = d.files.modified.len();
+    s.mode_changes = d.files.mode_changed.len();
+    s.unowned_files =
+        d.files.became_unowned.len() + d.files.added.iter().filter(|f| f.unowned).count();
+    d.summary.changed = ChangeKind::ALL.iter().any(|&k| d.count(k) > 0);
+    d
+}
+
+fn rebuilt(a: &Side<'_>, b: &Side<'_>, o: &Pkg<'_>, n: &Pkg<'_>, files: bool) -> Option<PkgEntry> {
+    let mut e = entry(n, Some(o), Some(n));
+    if let (Some(x), Some(y)) = (o.sha256header, n.sha256header) {
+        if x.eq_ignore_ascii_case(y) {
+            return None;
+        }
+        e.evidence = Some("rpm:sha256header".into());
+        return Some(e);
+    }
+    if let (Some(x), Some(y)) = (o.sigmd5, n.sigmd5) {
+        if x.eq_ignore_ascii_case(y) {
+            return None;
+        }
+        e.evidence = Some("rpm:sigmd5".into());
+        return Some(e);
+    }
+    if !files {
+        return None;
+    }
+    let (fo, fn_) = (
+        o.bom_ref.and_then(|r| a.owned.get(r))?,
+        n.bom_ref.and_then(|r| b.owned.get(r))?,
+    );
+    let paths: Vec<String> = fo
+        .iter()
+        .filter(|(p, h)| fn_.get(*p).is_some_and(|h2| !h2.eq_ignore_ascii_case(h)))
+        .map(|(p, _)| (*p).to_owned())
+        .collect();
+    if paths.is_empty() {
+        return None;
+    }
+    e.evidence = Some("files".into());
+    e.paths = paths;
+    Some(e)
+}
+
+fn files(a: &Side<'_>, b: &Side<'_>) -> FileChanges {
+    let mut fc = FileChanges {
+        compared: true,
+        ..FileChanges::default()
+    };
+    let fe = |p: &str, r: &FileRec<'_>| FileEntry {
+        path: p.to_owned(),
+        ftype: r.ftype.map(str::to_owned),
+        sha256: r.sha256.map(str::to_owned),
+        unowned: r.unowned,
+    };
+    for (p, o) in &a.files {
+        let Some(n) = b.files.get(p) else {
+            fc.removed.push(fe(p, o));
+            continue;
+        };
+        if o.ftype != n.ftype {
+            fc.modified.push(FileChange {
+                path: (*p).to_owned(),
+                from: o.ftype.map(|t| format!("type:{t}")),
+                to: n.ftype.map(|t| format!("type:{t}")),
+            });
+        } else if let (Some(x), Some(y)) = (o.sha256, n.sha256)
+            && !x.eq_ignore_ascii_case(y)
+        {
+            fc.modified.push(FileChange {
+                path: (*p).to_owned(),
+                from: Some(x.to_owned()),
+                to: Some(y.to_owned()),
+            });
+        }
+        if let (Some(x), Some(y)) = (o.mode, n.mode)
+            && x != y
+        {
+            fc.mode_changed.push(FileChange {
+                path: (*p).to_owned(),
+                from: Some(x.to_owned()),
+                to: Some(y.to_owned()),
+            });
+        }
+        if !o.unowned && n.unowned {
+            fc.became_unowned.push(FileChange {
+                path: (*p).to_owned(),
+                from: Some("owned".into()),
+                to: Some("unowned".into()),
+            });
+        }
+    }
+    for (p, n) in &b.files {
+        if !a.files.contains_key(p) {
+            fc.added.push(fe(p, n));
+        }
+    }
+    fc.added.sort_by(|x, y| x.path.cmp(&y.path));
+    fc.removed.sort_by(|x, y| x.path.cmp(&y.path));
+    for l in [
+        &mut fc.modified,
+        &mut fc.mode_changed,
+        &mut fc.became_unowned,
+    ] {
+        l.sort_by(|x, y| x.path.cmp(&y.path));
+    }
+    fc
+}
+
+// -------------------------------------------------------------- rendering --
+
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+fn pkg_line(e: &PkgEntry) -> String {
+    let arch = e
+        .arch
+        .as_deref()
+        .map(|a| format!(" ({a})"))
+        .unwrap_or_default();
+    match (&e.from, &e.to) {
+        (Some(f), Some(t)) if f != t => format!("{} {f} -> {t}{arch}", e.name),
+        (Some(v), _) | (None, Some(v)) => format!("{} {v}{arch}", e.name),
+        _ => e.name.clone(),
+    }
+}
+
+/// Plain text grouped by kind; ANSI colours when `color`.
+pub fn render_text(d: &Diff, color: bool) -> String {
+    let c = |code: &'static str| if color { code } else { "" };
+    let mut out = String::new();
+    let s = &d.summary;
+    let _ = writeln!(
+        out,
+        "{}packages:{} {} added, {} removed, {} upgraded, {} downgraded, {} rebuilt, {} license, {} supplier",
+        c(BOLD),
+        c(RESET),
+        s.added,
+        s.removed,
+        s.upgraded,
+        s.downgraded,
+        s.rebuilt,
+        s.license_changed,
+        s.supplier_changed
+    );
+    if d.files.compared {
+        let _ = writeln!(
+            out,
+            "{}files:{} {} added, {} removed, {} modified, {} mode changes, {} unowned",
+            c(BOLD),
+            c(RESET),
+            s.added_files,
+            s.removed_files,
+            s.modified_files,
+            s.mode_changes,
+            s.unowned_files
+        );
+    } else {
+        let _ = writeln!(out, "files: not compared (a side has no file components)");
+    }
+    let groups: [(&str, &Vec<PkgEntry>, &str, &str); 5] = [
+        ("added", &d.packages.added, "+", GREEN),
+        ("removed", &d.packages.removed, "-", RED),
+        ("upgraded", &d.packages.upgraded, "^", CYAN),
+        ("downgraded", &d.packages.downgraded, "v", YELLOW),
+        ("rebuilt", &d.packages.rebuilt, "*", YELLOW),
+    ];
+    for (title, list, mark, col) in groups {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}{title} ({}){}", c(BOLD), list.len(), c(RESET));
+        for e in list {
+            let ev = e
+                .evidence
+                .as_deref()
+                .map(|x| format!(" [{x}]"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {}{mark} {}{ev}{}", c(col), pkg_line(e), c(RESET));
+        }
+    }
+    for (title, list) in [
+        ("license changed", &d.packages.license_changed),
+        ("supplier changed", &d.packages.supplier_changed),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}{title} ({}){}", c(BOLD), list.len(), c(RESET));
+        for e in list {
+            let _ = writeln!(
+                out,
+                "  ~ {} {}: {} -> {}",
+                e.name,
+                e.version,
+                join_or_none(&e.before),
+                join_or_none(&e.after)
+            );
+        }
+    }
+    let fgroups: [(&str, Vec<String>, &str); 5] = [
+        (
+            "added files",
+            d.files
+                .added
+                .iter()
+                .map(|f| format!("+ {}", f.path))
+                .collect(),
+            GREEN,
+        ),
+        (
+            "removed files",
+            d.files
+                .removed
+                .iter()
+                .map(|f| format!("- {}", f.path))
+                .collect(),
+            RED,
+        ),
+        (
+            "modified files",
+            change_lines("M", &d.files.modified),
+            YELLOW,
+        ),
+        (
+            "mode changes",
+            change_lines("m", &d.files.mode_changed),
+            YELLOW,
+        ),
+        (
+            "became unowned",
+            change_lines("?", &d.files.became_unowned),
+            RED,
+        ),
+    ];
+    for (title, lines, col) in fgroups {
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}{title} ({}){}", c(BOLD), lines.len(), c(RESET));
+        for l in lines {
+            let _ = writeln!(out, "  {}{l}{}", c(col), c(RESET));
+        }
+    }
+    out
+}
+
+fn change_lines(mark: &str, l: &[FileChange]) -> Vec<String> {
+    l.iter()
+        .map(|f| {
+            format!(
+                "{mark} {} ({} -> {})",
+                f.path,
+                f.from.as_deref().map(short).unwrap_or("-"),
+                f.to.as_deref().map(short).unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn short(s: &str) -> &str {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &s[..12]
+    } else {
+        s
+    }
+}
+
+fn join_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Markdown cell: no pipes or newlines, code spans kept simple.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+        .replace('`', "'")
+}
+
+/// How many rows each Markdown file table shows before "... and N more".
+pub const MARKDOWN_FILE_ROWS: usize = 100;
+
+/// Markdown for change records and pull-request comments.
+pub fn render_markdown(d: &Diff) -> String {
+    let s = &d.summary;
+    let mut out = String::from("## SBOM diff\n\n| change | count |\n| --- | ---: |\n");
+    let mut rows = vec![
+        ("packages added", s.added),
+        ("packages removed", s.removed),
+        ("packages upgraded", s.upgraded),
+        ("packages downgraded", s.downgraded),
+        ("packages rebuilt", s.rebuilt),
+        ("license changes", s.license_changed),
+        ("supplier changes", s.supplier_changed),
+    ];
+    if d.files.compared {
+        rows.extend([
+            ("files added", s.added_files),
+            ("files removed", s.removed_files),
+            ("files modified", s.modified_files),
+            ("mode changes", s.mode_changes),
+            ("unowned files", s.unowned_files),
+        ]);
+    }
+    for (k, n) in rows {
+        let _ = writeln!(out, "| {k} | {n} |");
+    }
+    if !d.files.compared {
+        out.push_str("\nFiles not compared: a side has no file components.\n");
+    }
+    let groups: [(&str, &Vec<PkgEntry>); 5] = [
+        ("Added packages", &d.packages.added),
+        ("Removed packages", &d.packages.removed),
+        ("Upgraded packages", &d.packages.upgraded),
+        ("Downgraded packages", &d.packages.downgraded),
+        ("Rebuilt packages", &d.packages.rebuilt),
+    ];
+    for (title, list) in groups {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "\n### {title} ({})\n\n| package | arch | from | to |\n| --- | --- | --- | --- |\n",
+            list.len()
+        );
+        for e in list {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                md(&e.name),
+                md(e.arch.as_deref().unwrap_or("")),
+                e.from
+                    .as_deref()
+                    .map(|v| format!("`{}`", md(v)))
+                    .unwrap_or_default(),
+                e.to.as_deref()
+                    .map(|v| format!("`{}`", md(v)))
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    for (title, list) in [
+        ("License changes", &d.packages.license_changed),
+        ("Supplier changes", &d.packages.supplier_changed),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "\n### {title} ({})\n\n| package | version | before | after |\n| --- | --- | --- | --- |\n",
+            list.len()
+        );
+        for e in list {
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} | {} |",
+                md(&e.name),
+                md(&e.version),
+                md(&join_or_none(&e.before)),
+                md(&join_or_none(&e.after))
+            );
+        }
+    }
+    let ftables: [(&str, Vec<(String, String, String)>); 5] = [
+        (
+            "Added files",
+            d.files
+                .added
+                .iter()
+                .map(|f| {
+                    (
+                        f.path.clone(),
+                        String::new(),
+                        f.sha256.clone().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "Removed files",
+            d.files
+                .removed
+                .iter()
+                .map(|f| {
+                    (
+                        f.path.clone(),
+                        f.sha256.clone().unwrap_or_default(),
+                        String::new(),
+                    )
+                })
+                .collect(),
+        ),
+        ("Modified files", ftriples(&d.files.modified)),
+        ("Mode changes", ftriples(&d.files.mode_changed)),
+        (
+            "Files that became unowned",
+            ftriples(&d.files.became_unowned),
+        ),
+    ];
+    for (title, rows) in ftables {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "\n### {title} ({})\n\n| path | from | to |\n| --- | --- | --- |\n",
+            rows.len()
+        );
+        for (p, f, t) in rows.iter().take(MARKDOWN_FILE_ROWS) {
+            let _ = writeln!(out, "| `{}` | {} | {} |", md(p), md(short(f)), md(short(t)));
+        }
+        if rows.len() > MARKDOWN_FILE_ROWS {
+            let _ = writeln!(
+                out,
+                "\n... and {} more (see `--format json`).",
+                rows.len() - MARKDOWN_FILE_ROWS
+            );
+        }
+    }
+    out
+}
+
+fn ftriples(l: &[FileChange]) -> Vec<(String, String, String)> {
+    l.iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                f.from.clone().unwrap_or_default(),
+                f.to.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The set of `--fail-on` kinds in `spec` (comma-separated; `all` = every
+/// kind). Unknown names are an error naming the valid ones.
+pub fn parse_fail_on(spec: &str) -> Result<BTreeSet<&'static str>, String> {
+    let mut out = BTreeSet::new();
+    for w in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if w == "all" {
+            out.extend(ChangeKind::ALL.iter().map(|k| k.as_str()));
+            continue;
+        }
+        match ChangeKind::parse(w) {
+            Some(k) => {
+                out.insert(k.as_str());
+            }
+            None => {
+                let valid: Vec<&str> = ChangeKind::ALL.iter().map(|k| k.as_str()).collect();
+                return Err(format!(
+                    "unknown --fail-on kind {w:?} (valid: {}, all)",
+                    valid.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(components: Value) -> Sbom {
+        let v = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components});
+        parse(&serde_json::to_vec(&v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn purl_parts() {
+        let p = parse_purl("pkg:rpm/redhat/openssl@1.1.1k-7.el8?arch=x86_64&epoch=1").unwrap();
+        assert_eq!(p.ptype, "rpm");
+        assert_eq!(p.namespace, "redhat");
+        assert_eq!(p.name, "openssl");
+        assert_eq!(p.version.as_deref(), Some("1.1.1k-7.el8"));
+        let p = parse_purl("pkg:rpm/fx-data@1.0%5Egit20240101-2?arch=noarch").unwrap();
+        assert_eq!(p.version.as_deref(), Some("1.0^git20240101-2"));
+        assert_eq!(p.namespace, "");
+        assert!(parse_purl("nope").is_none());
+        assert_eq!(normalize_namespace("rhel"), "redhat");
+        assert_eq!(normalize_namespace("openSUSE-leap"), "opensuse");
+        assert_eq!(normalize_namespace("amzn"), "amazon");
+    }
+
+    #[test]
+    fn epoch_qualifier_equals_epoch_in_version_and_aliases_match() {
+        let a = doc(serde_json::json!([
+            {"type": "library", "name": "openssl", "version": "1.1.1k-7",
+             "purl": "pkg:rpm/rhel/openssl@1.1.1k-7?arch=x86_64&epoch=1"},
+            {"type": "library", "name": "bash", "version": "5.1-1",
+             "purl": "pkg:rpm/rhel/bash@5.1-1?arch=x86_64"},
+            {"type": "library", "name": "gone", "version": "1", "purl": "pkg:deb/debian/gone@1?arch=all"},
+            {"type": "library", "name": "lib", "version": "1.0-1", "purl": "pkg:deb/debian/lib@1.0-1?arch=amd64",
+             "licenses": [{"license": {"id": "MIT"}}]},
+            {"type": "library", "name": "nopurl", "version": "1"}
+        ]));
+        let b = doc(serde_json::json!([
+            {"type": "library", "name": "openssl", "version": "1:1.1.1k-7",
+             "purl": "pkg:rpm/redhat/openssl@1:1.1.1k-7?arch=x86_64"},
+            {"type": "application", "name": "bash", "version": "5.1~rc1-1",
+             "purl": "pkg:rpm/redhat/bash@5.1~rc1-1?arch=x86_64"},
+            {"type": "library", "name": "new", "version": "2", "purl": "pkg:deb/debian/new@2?arch=all"},
+            {"type": "library", "name": "lib", "version": "1.0-1+b1", "purl": "pkg:deb/debian/lib@1.0-1%2Bb1?arch=amd64",
+             "licenses": [{"license": {"name": "Apache-2.0"}}]},
+            {"type": "library", "name": "nopurl", "version": "1", "components": [
+                {"type": "library", "name": "nested", "version": "3"}
+            ]}
+        ]));
+        let d = diff(&a, &b);
+        assert!(
+            d.packages.upgraded.iter().all(|e| e.name == "lib"),
+            "{d:#?}"
+        );
+        assert_eq!(d.packages.upgraded.len(), 1);
+        assert_eq!(d.packages.upgraded[0].from.as_deref(), Some("1.0-1"));
+        assert_eq!(d.packages.upgraded[0].to.as_deref(), Some("1.0-1+b1"));
+        assert_eq!(d.packages.downgraded.len(), 1);
+        assert_eq!(d.packages.downgraded[0].name, "bash");
+        assert_eq!(
+            d.packages
+                .added
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>(),
+            ["nested", "new"]
+        );
+        assert_eq!(d.packages.removed.len(), 1);
+        assert_eq!(d.packages.license_changed.len(), 1);
+        assert!(!d.files.compared);
+        assert!(d.summary.changed);
+    }
+
+    #[test]
+    fn files_and_rebuilds() {
+        let a = doc(serde_json::json!([
+            {"type": "library", "name": "p", "version": "1", "bom-ref": "P", "purl": "pkg:deb/debian/p@1?arch=all"},
+            {"type": "file", "name": "/a", "hashes": [{"alg": "SHA-256", "content": "aa"}],
+             "properties": [{"name": "bakeproof:file:mode", "value": "0644"},
+                            {"name": "bakeproof:file:package", "value": "P"},
+                            {"name": "bakeproof:file:verify", "value": "ok"}]},
+            {"type": "file", "name": "/gone"},
+            {"type": "file", "name": "/b", "properties": [{"name": "bakeproof:file:package", "value": "P"}]}
+        ]));
+        let b = doc(serde_json::json!([
+            {"type": "library", "name": "p", "version": "1", "bom-ref": "Q", "purl": "pkg:deb/debian/p@1?arch=all"},
+            {"type": "file", "name": "/a", "hashes": [{"alg": "SHA-256", "content": "bb"}],
+             "properties": [{"name": "bakeproof:file:mode", "value": "0755"},
+                            {"name": "bakeproof:file:package", "value": "Q"},
+                            {"name": "bakeproof:file:verify", "value": "ok"}]},
+            {"type": "file", "name": "/new", "properties": [{"name": "bakeproof:file:unowned", "value": "true"}]},
+            {"type": "file", "name": "/b", "properties": [{"name": "bakeproof:file:unowned", "value": "true"}]}
+        ]));
+        let d = diff(&a, &b);
+        assert_eq!(d.packages.rebuilt.len(), 1);
+        assert_eq!(d.packages.rebuilt[0].evidence.as_deref(), Some("files"));
+        assert_eq!(d.packages.rebuilt[0].paths, ["/a"]);
+        assert_eq!(d.files.modified.len(), 1);
+        assert_eq!(d.files.mode_changed[0].to.as_deref(), Some("0755"));
+        assert_eq!(d.files.added[0].path, "/new");
+        assert_eq!(d.files.removed[0].path, "/gone");
+        assert_eq!(d.files.became_unowned[0].path, "/b");
+        assert_eq!(d.summary.unowned_files, 2);
+        let t = render_text(&d, false);
+        assert!(t.contains("rebuilt (1)"), "{t}");
+        assert!(!t.contains('\x1b'));
+        assert!(render_text(&d, true).contains('\x1b'));
+        assert!(render_markdown(&d).contains("### Modified files (1)"));
+    }
+
+    #[test]
+    fn rejects_non_cyclonedx() {
+        assert!(matches!(parse(b"{"), Err(DiffError::Json(_))));
+        assert!(matches!(
+            parse(br#"{"spdxVersion": "SPDX-2.3"}"#),
+            Err(DiffError::NotCycloneDx(_))
+        ));
+        assert!(parse_fail_on("added,bogus").is_err());
+        assert_eq!(parse_fail_on("all").unwrap().len(), 12);
+    }
+}
