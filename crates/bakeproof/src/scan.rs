@@ -162,15 +162,15 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
     let accounts = read_accounts(&root);
     let plan = OwnershipPlan::build(&root, &dbs);
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let pb = indicatif::ProgressBar::new(0);
+        let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} {pos:>7} entries  {bytes:>10} hashed  {bytes_per_sec:>12}  {elapsed}",
+                "{spinner} {msg:>16}  {bytes:>10} hashed  {bytes_per_sec:>12}  {elapsed}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
         pb.enable_steady_tick(Duration::from_millis(120));
-        Arc::new(EntryBar(pb))
+        Arc::new(EntryBar(pb, std::sync::atomic::AtomicU64::new(0)))
     });
     let opts = ScanOptions {
         excludes: args.exclude.clone(),
@@ -198,15 +198,19 @@ fn read_accounts(root: &Root) -> bakeproof_sbom::Accounts {
     bakeproof_sbom::Accounts::parse(&passwd, &group)
 }
 
-/// Progress: the position counts entries, the byte counters count hashed
-/// bytes (kept in the bar's length so `{bytes}` shows them).
-struct EntryBar(indicatif::ProgressBar);
+/// Progress: the bar's position is the bytes hashed (so `{bytes}` and
+/// `{bytes_per_sec}` are right); entries are counted beside it and shown in
+/// the message, refreshed every 1024 entries.
+struct EntryBar(indicatif::ProgressBar, std::sync::atomic::AtomicU64);
 
 impl Progress for EntryBar {
     fn entry_done(&self, bytes: u64) {
-        self.0.inc(1);
         if bytes > 0 {
-            self.0.inc_length(bytes);
+            self.0.inc(bytes);
+        }
+        let n = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if n % 1024 == 0 {
+            self.0.set_message(format!("{n} entries"));
         }
     }
 }
