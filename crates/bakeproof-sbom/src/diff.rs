@@ -1013,6 +1013,14 @@ fn join_or_none(v: &[String]) -> String {
     }
 }
 
+/// Pretty JSON (`schemas/diff.schema.json`), newline-terminated.
+pub fn render_json(d: &Diff) -> String {
+    let mut s = serde_json::to_string_pretty(d)
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    s.push('\n');
+    s
+}
+
 /// Markdown cell: no pipes or newlines, code spans kept simple.
 fn md(s: &str) -> String {
     s.replace('|', "\\|")

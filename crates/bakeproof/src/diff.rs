@@ -1,16 +1,128 @@
-//! `bakeproof diff` (CLI side).
+//! `bakeproof diff` (CLI side): reads two CycloneDX JSON SBOMs, prints the
+//! difference (text, JSON or Markdown) and maps `--fail-on` to exit 1.
+//! The comparison itself is `bakeproof_sbom::diff`; see docs/diff.md.
 
-use anyhow::Result;
-use clap::Args;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use bakeproof_sbom::diff::{self, ChangeKind};
+use clap::{Args, ValueEnum};
+
+use crate::exit;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Grouped by kind; coloured on a terminal unless NO_COLOR is set.
+    Text,
+    /// `schemas/diff.schema.json`.
+    Json,
+    /// For change records and pull-request comments.
+    Markdown,
+}
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
-    /// The old SBOM.
+    /// The old SBOM: a CycloneDX JSON file (or `REGION:AMI-ID`, once the
+    /// store exists).
     pub old: String,
     /// The new SBOM.
     pub new: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// Exit 1 when a change of one of these kinds exists (comma-separated):
+    /// added, removed, upgraded, downgraded, rebuilt, license, supplier,
+    /// added-files, removed-files, modified-files, mode-changes,
+    /// unowned-files, or all.
+    #[arg(long, value_name = "KINDS")]
+    pub fail_on: Option<String>,
+    /// Write the output to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Attestation store to look `REGION:AMI-ID` up in (not available yet).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Public key verifying the store's attestations (not available yet).
+    #[arg(long, value_name = "PUB")]
+    pub key: Option<PathBuf>,
 }
 
-pub fn run(_args: DiffArgs) -> Result<u8> {
-    anyhow::bail!("diff: not implemented yet")
+/// `REGION:AMI-ID`, e.g. `eu-west-1:ami-0123456789abcdef0`.
+fn is_ami_ref(s: &str) -> bool {
+    let Some((region, ami)) = s.split_once(':') else {
+        return false;
+    };
+    let region_ok = region.split('-').count() >= 3
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ami_ok = ami
+        .strip_prefix("ami-")
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    region_ok && ami_ok
+}
+
+fn load(arg: &str) -> Result<diff::Sbom> {
+    let path = Path::new(arg);
+    if is_ami_ref(arg) && !path.exists() {
+        bail!(
+            "{arg}: looking up AMIs (REGION:AMI-ID) needs the attestation store, which is not available yet; give CycloneDX JSON files"
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
+    diff::parse(&bytes).with_context(|| format!("{arg}"))
+}
+
+pub fn run(args: DiffArgs) -> Result<u8> {
+    if args.store.is_some() || args.key.is_some() {
+        bail!(
+            "--store/--key: the attestation store is not available yet; give CycloneDX JSON files"
+        );
+    }
+    let fail_on = match &args.fail_on {
+        Some(s) => diff::parse_fail_on(s).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
+    let (old, new) = std::thread::scope(|s| {
+        let h = s.spawn(|| load(&args.old));
+        let new = load(&args.new);
+        (h.join().expect("load does not panic"), new)
+    });
+    let (old, new) = (old?, new?);
+    let d = diff::diff(&old, &new);
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = match args.format {
+        DiffFormat::Text => diff::render_text(&d, color),
+        DiffFormat::Markdown => diff::render_markdown(&d),
+        DiffFormat::Json => diff::render_json(&d),
+    };
+    match &args.output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e).context("cannot write to standard output"),
+            }
+        }
+    }
+    let hit = ChangeKind::ALL
+        .iter()
+        .any(|&k| fail_on.contains(k.as_str()) && d.count(k) > 0);
+    Ok(if hit { exit::FINDINGS } else { exit::OK })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ami_refs() {
+        assert!(super::is_ami_ref("eu-west-1:ami-0123456789abcdef0"));
+        assert!(!super::is_ami_ref("old.json"));
+        assert!(!super::is_ami_ref("C:ami-1"));
+    }
 }
