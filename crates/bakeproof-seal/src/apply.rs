@@ -205,6 +205,20 @@ impl Plan {
         self.changes().map(|s| s.bytes).sum()
     }
 
+    /// The plan as a JSON document (`mode`: `dry-run` or `plan`); see
+    /// docs/seal-apply.md.
+    pub fn to_json(&self, root: &str, mode: &str) -> String {
+        let doc = serde_json::json!({
+            "root": root,
+            "mode": mode,
+            "operations": self.operations,
+            "changes": self.changes().count(),
+            "bytes": self.bytes(),
+            "steps": self.steps,
+        });
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    }
+
     /// Steps refused at planning time (each is a failure of apply).
     pub fn refused(&self) -> usize {
         self.steps
@@ -261,6 +275,20 @@ impl ApplyReport {
                 _ => 0,
             })
             .sum()
+    }
+
+    /// The report as a JSON document; see docs/seal-apply.md.
+    pub fn to_json(&self, root: &str, operations: &[OpId]) -> String {
+        let doc = serde_json::json!({
+            "root": root,
+            "mode": "apply",
+            "operations": operations,
+            "status": if self.ok() { "applied" } else { "failed" },
+            "failures": self.failures(),
+            "bytes_freed": self.bytes_freed(),
+            "results": self.results,
+        });
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
     }
 
     /// True when every change was applied (or its path was already gone).
