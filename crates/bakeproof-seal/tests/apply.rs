@@ -68,7 +68,7 @@ fn keygen(path: &Path, kind: &str) {
     assert!(st.success());
 }
 
-const PACKER_KEY: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDfakefakefakefakefakefakefake packer_6650f8d2-2b1c-4d8a-9f0e-1c2d3e4f5a6b\n";
+const PACKER_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOdrPgxur9cbJEpOJPXddcy7YwD8rMkaYLZsKEUMZUci packer_6650f8d2-2b1c-4d8a-9f0e-1c2d3e4f5a6b\n";
 
 /// A root as a build VM leaves it, unsealed.
 fn dirty_root(r: &Path) {
@@ -633,4 +633,41 @@ fn machine_id_absent_stays_absent_and_symlink_is_refused() {
     let report = seal(r, &only);
     assert_eq!(report.failures(), 1);
     assert_eq!(fs::read_to_string(r.join("outside")).unwrap(), "x\n");
+}
+
+#[test]
+fn check_apply_check_passes_every_check_apply_owns() {
+    use bakeproof_seal::check::{CheckOptions, Status, check_root};
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    dirty_root(r);
+    let copts = CheckOptions {
+        threads: Some(1),
+        ..CheckOptions::default()
+    };
+    let before = check_root(&Root::open(r).unwrap(), &copts).unwrap();
+    for op in OpId::ALL {
+        if op == OpId::NetworkIdentity || op == OpId::PackageCache {
+            continue; // checked after apply only (decoys may differ)
+        }
+        let c = before.check(op.as_str()).expect("check exists");
+        assert_ne!(c.status, Status::Pass, "{op} passes on a dirty root");
+    }
+    // root's own authorized_keys are emptied only when root is listed.
+    let opts = ApplyOptions {
+        users: Some(vec!["root".into(), "ec2-user".into(), "alice".into()]),
+        ..ApplyOptions::default()
+    };
+    let report = seal(r, &opts);
+    assert!(report.ok());
+    let after = check_root(&Root::open(r).unwrap(), &copts).unwrap();
+    for op in OpId::ALL {
+        let c = after.check(op.as_str()).expect("check exists");
+        assert_eq!(
+            c.status,
+            Status::Pass,
+            "{op} after apply: {:#?}",
+            c.findings
+        );
+    }
 }
