@@ -3,10 +3,12 @@
 //! details live in the libraries; this crate only decides what to print.
 
 mod attest;
+mod boot;
 mod diff;
 mod scan;
 mod seal;
 mod seal_apply;
+mod store_cmd;
 
 use std::process::ExitCode;
 
@@ -59,6 +61,12 @@ enum Command {
     Attest(attest::AttestArgs),
     /// Verify Sigstore bundles written by `bakeproof attest`.
     VerifyAttestation(attest::VerifyArgs),
+    /// Publish the output of `bakeproof attest` to a store (S3 or a directory).
+    Publish(store_cmd::PublishArgs),
+    /// Fetch an AMI's attestations from a store.
+    Fetch(store_cmd::FetchArgs),
+    /// First-boot check: this instance runs an attested, sealed, untampered image.
+    Verify(boot::BootVerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +90,9 @@ fn main() -> ExitCode {
         Command::Key(cmd) => attest::run_key(cmd),
         Command::Attest(args) => attest::run_attest(args),
         Command::VerifyAttestation(args) => attest::run_verify(args),
+        Command::Publish(args) => store_cmd::run_publish(args),
+        Command::Fetch(args) => store_cmd::run_fetch(args),
+        Command::Verify(args) => boot::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

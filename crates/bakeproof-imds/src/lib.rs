@@ -1,0 +1,1 @@
+//! IMDSv2 client and emulator (being written).
