@@ -75,6 +75,7 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   missing=()
   pkg_installed time || missing+=(time)
   pkg_installed rpm || missing+=(rpm)   # rpm 4.18: rpmbuild + librpm, the oracle of the rpm tests
+  pkg_installed openssh-client || missing+=(openssh-client)   # ssh-keygen: real keys and the fingerprint oracle of the seal tests
   PYTHON="${PYTHON:-$(command -v python3 || true)}"
   if [ -z "$PYTHON" ] || ! python_ok "$PYTHON"; then
     # No usable interpreter: take Debian's (python3-venv brings ensurepip).

@@ -156,3 +156,24 @@ pub fn python_validate(path: &Path) -> Result<(), String> {
         String::from_utf8_lossy(&out.stderr)
     ))
 }
+
+/// Validates `doc` against `schemas/<schema_file>` (its own `$schema`
+/// draft, formats checked, offline). Returns every error as
+/// `"<instance path>: <message>"`.
+pub fn validate_with_schema(schema_file: &str, doc: &Value) -> Result<(), Vec<String>> {
+    let schema = load_json(schema_file);
+    let v = jsonschema::options()
+        .should_validate_formats(true)
+        .offline()
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("cannot compile schemas/{schema_file}: {e}"));
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
