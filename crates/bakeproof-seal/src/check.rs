@@ -239,7 +239,7 @@ pub fn check_root(root: &Root, opts: &CheckOptions) -> Result<SealReport, SealEr
         threads: opts.threads,
         observers: vec![
             bakeproof_sbom::digest_observer(&plan, &dbs),
-            secrets::SealObserver::new(),
+            secrets::SealObserver::shared(),
         ],
         ..Default::default()
     };

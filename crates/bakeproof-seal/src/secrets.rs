@@ -57,7 +57,8 @@ pub mod kind {
 pub struct SealObserver;
 
 impl SealObserver {
-    pub fn new() -> Arc<dyn ContentObserver> {
+    /// The observer, ready for [`bakeproof_index::ScanOptions::observers`].
+    pub fn shared() -> Arc<dyn ContentObserver> {
         Arc::new(SealObserver)
     }
 }
@@ -329,7 +330,6 @@ impl ContentSink for Sink {
         }
         // Bounded carry: an over-long line is scanned as it goes, keeping an
         // overlap so a pattern across the window boundary is still seen.
-        let mut rest = rest;
         while self.carry.len() + rest.len() > MAX_LINE {
             let take = (MAX_LINE - self.carry.len()).min(rest.len());
             let mut window = std::mem::take(&mut self.carry);
