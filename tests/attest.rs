@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use bakeproof_e2e::run::{bakeproof_bin, extract, scan_to_json};
-use bakeproof_e2e::schema::{bakeproof_python, repo_root};
+use bakeproof_e2e::schema::{bakeproof_python, repo_root, validate_with_schema};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -92,14 +92,19 @@ fn setup() -> Setup {
         .as_str()
         .unwrap()
         .to_string();
-    std::fs::write(
-        dir.path().join("seal.json"),
-        serde_json::to_vec(
-            &json!({"status": "sealed", "checks": [{"id": "ssh-host-keys", "ok": true}]}),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    // The real seal report of the same root.
+    let o = bp(
+        &[
+            OsStr::new("seal"),
+            OsStr::new("check"),
+            root.path().as_os_str(),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+        ],
+        None,
+    );
+    assert!(matches!(code(&o), 0 | 1), "{}", text(&o));
+    std::fs::write(dir.path().join("seal.json"), &o.stdout).unwrap();
     let o = bp(
         &[
             OsStr::new("key"),
@@ -253,6 +258,17 @@ fn keys_attest_verify_round_trip_and_independent_verifiers() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = verify(&s, &bundles[1..], "cosign.pub", &["--type", "seal"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+    // The signed seal predicate is the seal report, valid against its schema.
+    let env = read_json(&bundles[1]);
+    let st: Value = serde_json::from_slice(&base64_decode(
+        env["dsseEnvelope"]["payload"].as_str().unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(st["predicateType"], "https://bakeproof.dev/seal-report/v1");
+    assert_eq!(st["predicate"], read_json(&s.p("seal.json")));
+    if let Err(errors) = validate_with_schema("seal-report.schema.json", &st["predicate"]) {
+        panic!("seal predicate invalid against its schema: {errors:#?}");
+    }
 
     // The SBOM statement carries the SBOM inline; the statements are reproducible.
     let env = read_json(&bundles[0]);

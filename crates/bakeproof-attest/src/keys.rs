@@ -19,14 +19,15 @@
 //!
 //! Key id: lower-case hex SHA-256 of that SubjectPublicKeyInfo DER.
 //!
-//! Why not the `sigstore` crate: the format is small and fully specified, and the
-//! crate, even with `default-features = false`, brings its whole verification
-//! stack (tokio, x509, rsa, ed25519, p384, rustls-webpki, the protobuf specs) into
-//! a binary that also runs at boot, while its bundle code only handles
-//! Fulcio/Rekor bundles, so DSSE and bundles would be ours anyway. The RustCrypto
-//! crates used here (`p256`, `scrypt`, `crypto_secretbox`) are the ones the
-//! `sigstore` crate itself uses for this format; interop with independent
-//! implementations (PyNaCl + hashlib.scrypt, Python `cryptography`) is tested.
+//! Why not the `sigstore` crate: the format is small and fully specified, and
+//! the crate's non-optional dependencies (tokio, chrono, x509-cert, rsa,
+//! ed25519-dalek, p384, its protobuf specs, in the releases looked at) would
+//! come into a binary that also runs at boot, on RustCrypto majors older than
+//! this workspace's. Its bundle code only handles Fulcio/Rekor bundles, so DSSE
+//! and keyed bundles are ours anyway. The RustCrypto crates used here (`p256`,
+//! `scrypt`, `crypto_secretbox`) are the ones the `sigstore` crate itself uses
+//! for this format; interop with independent implementations (PyNaCl +
+//! hashlib.scrypt, Python `cryptography`) is tested in tests/attest.rs.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
