@@ -4,9 +4,9 @@
 //!   beat letters, leading zeros ignored, `~` sorts before everything, `^`
 //!   after the base version but before any other suffix).
 //! * [`rpm_evr_cmp`] / [`rpm_evr_str_cmp`]: rpm's `rpmverCmp()` on
-//!   `[epoch:]version[-release]` (missing epoch = 0; the releases are only
-//!   compared when both sides have one), which is what rpm's Lua
-//!   `rpm.vercmp(a, b)` returns.
+//!   `[epoch:]version[-release]` (missing epoch = 0; a release, even an
+//!   empty or `~` one, sorts after no release), which is what rpm 4.18's
+//!   Lua `rpm.vercmp(a, b)` returns (checked on a generated corpus).
 //! * [`dpkg_version_cmp`]: dpkg's `dpkg_version_compare()` (epoch as a
 //!   number, then `verrevcmp` on upstream version and revision: `~` lowest,
 //!   then the end of the string, then letters, then everything else).
@@ -185,9 +185,10 @@ fn until_nul(s: &[u8]) -> &[u8] {
     }
 }
 
-/// rpm's `rpmverCmp()`: epochs (missing = `0`, compared with
-/// [`rpmvercmp`] as rpm does), then versions, then releases, the releases
-/// only when both sides have one.
+/// rpm 4.18's EVR order, as `rpm.vercmp()` answers it: epochs (missing =
+/// `0`, compared with [`rpmvercmp`] as rpm does), then versions, then
+/// releases, where a present release (even `-` alone or `-~`) sorts after
+/// a missing one.
 pub fn rpm_evr_cmp(a: Evr<'_>, b: Evr<'_>) -> Ordering {
     let ea = a.epoch.filter(|e| !e.is_empty()).unwrap_or("0");
     let eb = b.epoch.filter(|e| !e.is_empty()).unwrap_or("0");
@@ -195,7 +196,9 @@ pub fn rpm_evr_cmp(a: Evr<'_>, b: Evr<'_>) -> Ordering {
         .then_with(|| rpmvercmp(a.version, b.version))
         .then_with(|| match (a.release, b.release) {
             (Some(ra), Some(rb)) => rpmvercmp(ra, rb),
-            _ => Ordering::Equal,
+            (Some(_), None) => Ordering::Greater,
+            (None, Some(_)) => Ordering::Less,
+            (None, None) => Ordering::Equal,
         })
 }
 
@@ -444,7 +447,10 @@ mod tests {
     #[test]
     fn evr_parse_and_cmp() {
         let e = Evr::parse("3:1.0-1");
-        assert_eq!((e.epoch, e.version, e.release), (Some("3"), "1.0", Some("1")));
+        assert_eq!(
+            (e.epoch, e.version, e.release),
+            (Some("3"), "1.0", Some("1"))
+        );
         assert_eq!(e.to_string(), "3:1.0-1");
         let e = Evr::parse("1.0-1-2");
         assert_eq!((e.epoch, e.version, e.release), (None, "1.0-1", Some("2")));
@@ -453,7 +459,8 @@ mod tests {
         assert_eq!(Evr::parse(":1").epoch_num(), Some(0));
         assert_eq!(rpm_evr_str_cmp("0:1.0-1", "1.0-1"), Equal);
         assert_eq!(rpm_evr_str_cmp("1:1.0-1", "2.0-1"), Greater);
-        assert_eq!(rpm_evr_str_cmp("1.0", "1.0-5"), Equal);
+        assert_eq!(rpm_evr_str_cmp("1.0", "1.0-5"), Less);
+        assert_eq!(rpm_evr_str_cmp("1.0-~", "1.0"), Greater);
         assert_eq!(rpm_evr_str_cmp("1.0-2", "1.0-10"), Less);
     }
 
@@ -498,8 +505,27 @@ mod tests {
     #[test]
     fn never_panics() {
         let parts = [
-            "", "~", "^", ":", "-", "0", "00", "1", "a", "Z", "é", "\0", "1:", ":1", "1-", "-1",
-            ".", "+", "99999999999999999999999", "1:2:3", "~~^^",
+            "",
+            "~",
+            "^",
+            ":",
+            "-",
+            "0",
+            "00",
+            "1",
+            "a",
+            "Z",
+            "é",
+            "\0",
+            "1:",
+            ":1",
+            "1-",
+            "-1",
+            ".",
+            "+",
+            "99999999999999999999999",
+            "1:2:3",
+            "~~^^",
         ];
         for x in parts {
             for y in parts {

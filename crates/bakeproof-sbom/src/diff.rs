@@ -22,7 +22,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
-use bakeproof_pkgdb::version::{Evr, dpkg_version_cmp, generic_version_cmp, rpmvercmp};
+use bakeproof_pkgdb::version::{Evr, dpkg_version_cmp, generic_version_cmp, rpm_evr_cmp};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -311,7 +311,7 @@ struct Side<'a> {
     summary: DocSummary,
 }
 
-fn props<'a>(c: &'a Value) -> impl Iterator<Item = (&'a str, &'a str)> {
+fn props(c: &Value) -> impl Iterator<Item = (&str, &str)> {
     c.get("properties")
         .and_then(Value::as_array)
         .into_iter()
@@ -589,14 +589,7 @@ fn side(sbom: &Sbom) -> Side<'_> {
 /// Orders two full versions of a package of purl type `ptype`.
 pub fn version_cmp(ptype: &str, a: &str, b: &str) -> Ordering {
     match ptype {
-        "rpm" => {
-            let (x, y) = (Evr::parse(a), Evr::parse(b));
-            let ex = x.epoch_num().unwrap_or(u64::MAX);
-            let ey = y.epoch_num().unwrap_or(u64::MAX);
-            ex.cmp(&ey)
-                .then_with(|| rpmvercmp(x.version, y.version))
-                .then_with(|| rpmvercmp(x.release.unwrap_or(""), y.release.unwrap_or("")))
-        }
+        "rpm" => rpm_evr_cmp(Evr::parse(a), Evr::parse(b)),
         "deb" => dpkg_version_cmp(a, b),
         _ => generic_version_cmp(a, b),
     }
@@ -1114,7 +1107,7 @@ pub fn render_markdown(d: &Diff) -> String {
             );
         }
     }
-    let ftables: [(&str, Vec<(String, String, String)>); 5] = [
+    let ftables: [(&str, Vec<Row>); 5] = [
         (
             "Added files",
             d.files
@@ -1173,7 +1166,10 @@ pub fn render_markdown(d: &Diff) -> String {
     out
 }
 
-fn ftriples(l: &[FileChange]) -> Vec<(String, String, String)> {
+/// A Markdown file-table row: path, from, to.
+type Row = (String, String, String);
+
+fn ftriples(l: &[FileChange]) -> Vec<Row> {
     l.iter()
         .map(|f| {
             (

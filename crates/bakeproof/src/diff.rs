@@ -71,7 +71,7 @@ fn load(arg: &str) -> Result<diff::Sbom> {
         );
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
-    diff::parse(&bytes).with_context(|| format!("{arg}"))
+    diff::parse(&bytes).with_context(|| arg.to_owned())
 }
 
 pub fn run(args: DiffArgs) -> Result<u8> {
