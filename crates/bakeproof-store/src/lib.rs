@@ -1,10 +1,31 @@
 //! Attestation store: blobs addressed by SHA-256, then a per-AMI index
 //! written last. Backends: a local directory (the embedded default) and S3.
 //!
-//! Contract shared with the boot verifier (`bakeproof verify`); the
-//! implementation is being written.
+//! Contract shared with the boot verifier (`bakeproof verify`). Layout,
+//! create-only semantics, consistency and errors: docs/store.md.
+//!
+//! ```text
+//! <root>/blobs/sha256/<hex>                  create-only, content-addressed
+//! <root>/amis/<region>/<ami-id>/index.json   an AmiIndex, replaced atomically, written last
+//! ```
+//!
+//! Open a store from a URL with [`open`] (`file://DIR`, a plain path, or
+//! `s3://bucket/prefix`); [`publish_attest_dir`] and [`fetch_ami`] are the
+//! two operations of `bakeproof publish` and `bakeproof fetch`.
+
+mod local;
+mod ops;
+mod s3;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use local::LocalStore;
+pub use ops::{
+    FetchReport, FetchedFile, PublishReport, PublishedBlob, STORE_INDEX_FILE, fetch_ami,
+    publish_attest_dir,
+};
+pub use s3::S3Store;
 
 /// One AMI in one region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,11 +39,16 @@ pub struct AmiRef {
 pub struct IndexEntry {
     /// SHA-256 (hex) of the bundle blob.
     pub sha256: String,
-    /// in-toto predicate type of the statement inside.
+    /// in-toto predicate type of the statement inside (empty for a blob that
+    /// is not a bundle, such as the SBOM copy a digest-pinned reference names).
     pub predicate_type: String,
     /// Bundle media type.
     pub media_type: String,
     pub size: u64,
+    /// File name the blob had in the attest output (`sbom.sigstore.json`,
+    /// `seal.sigstore.json`, `sbom.cdx.json`); `fetch` writes it under this name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// The per-AMI index (written after every blob it names).
@@ -44,6 +70,46 @@ pub enum StoreError {
     DigestMismatch(String),
     #[error("{0}")]
     Other(String),
+    /// The store URL or an argument is not usable.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// An index (or other stored JSON) that does not parse or does not match
+    /// what was asked for.
+    #[error("corrupt: {0}")]
+    Corrupt(String),
+    #[error("no such bucket: {0}")]
+    NoSuchBucket(String),
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    #[error("bad credentials: {0}")]
+    BadCredentials(String),
+    /// Network down, connection refused, DNS, timeouts (after the retries).
+    #[error("store unreachable: {0}")]
+    Unreachable(String),
+    #[error("throttled: {0}")]
+    Throttled(String),
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+impl StoreError {
+    /// The store answered, and what it holds is wrong or incomplete: a digest
+    /// mismatch, a corrupt index, or a missing object. (As opposed to a store
+    /// that could not be reached or used.)
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NotFound(_) | StoreError::DigestMismatch(_) | StoreError::Corrupt(_)
+        )
+    }
+}
+
+/// Whether [`Store::put_blob_outcome`] created the blob or found it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobPut {
+    pub sha256: String,
+    /// false: an object with this digest (and verified content) was already there.
+    pub created: bool,
 }
 
 /// A store backend. Synchronous: the S3 backend drives its own runtime.
@@ -56,4 +122,223 @@ pub trait Store: Send + Sync {
     fn put_index(&self, index: &AmiIndex) -> Result<(), StoreError>;
     /// Reads an AMI's index.
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError>;
+
+    /// As [`Store::put_blob`], telling whether the blob was new.
+    fn put_blob_outcome(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
+        self.put_blob(bytes).map(|sha256| BlobPut {
+            sha256,
+            created: true,
+        })
+    }
+    /// Where the store is (for messages): `file:///…`, `s3://bucket/prefix`.
+    fn location(&self) -> String {
+        "store".to_string()
+    }
+    /// Where an AMI's index lives (for messages).
+    fn index_location(&self, ami: &AmiRef) -> String {
+        format!("{}/{}", self.location(), index_key(ami))
+    }
+}
+
+/// Options for [`open_with`].
+#[derive(Clone, Debug, Default)]
+pub struct StoreOptions {
+    /// S3 endpoint (S3-compatible servers); default: `AWS_ENDPOINT_URL_S3`,
+    /// `AWS_ENDPOINT_URL`, else AWS. A custom endpoint uses path-style addressing.
+    pub endpoint_url: Option<String>,
+    /// S3 region; default: `AWS_REGION` / `AWS_DEFAULT_REGION`, the profile's.
+    pub region: Option<String>,
+}
+
+/// Opens a store from a URL: `s3://bucket[/prefix]`, `file:///dir`, or a
+/// plain path. Same as [`open_with`] with default options.
+pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    open_with(url, &StoreOptions::default())
+}
+
+/// Opens a store from a URL with options (endpoint, region for S3).
+pub fn open_with(url: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, StoreError> {
+    if let Some(rest) = url.strip_prefix("s3://") {
+        return Ok(Box::new(S3Store::open(rest, opts)?));
+    }
+    if url.is_empty() {
+        return Err(StoreError::Invalid("empty store URL".into()));
+    }
+    let path = if let Some(rest) = url.strip_prefix("file://") {
+        if !rest.starts_with('/') {
+            return Err(StoreError::Invalid(format!(
+                "{url}: a file URL needs an absolute path (file:///dir)"
+            )));
+        }
+        rest
+    } else if url.contains("://") {
+        return Err(StoreError::Invalid(format!(
+            "{url}: unsupported store URL (s3://bucket/prefix, file:///dir, or a path)"
+        )));
+    } else {
+        url
+    };
+    Ok(Box::new(LocalStore::new(path)))
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// 64 lower-case hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+pub(crate) fn check_hex(s: &str) -> Result<(), StoreError> {
+    if is_sha256_hex(s) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "not a SHA-256 digest (64 lower-case hex digits): {s:?}"
+        )))
+    }
+}
+
+/// Region and AMI ID as they may appear in a key: `[a-z0-9-]` region,
+/// `ami-` and 8 or 17 hex digits.
+pub fn check_ami(ami: &AmiRef) -> Result<(), StoreError> {
+    let r = &ami.region;
+    let region_ok = !r.is_empty()
+        && r.len() <= 32
+        && r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !r.starts_with('-');
+    let id_ok = ami.ami_id.strip_prefix("ami-").is_some_and(|h| {
+        (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    });
+    if region_ok && id_ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "not an AMI (REGION:ami-HEX): {}:{}",
+            ami.region, ami.ami_id
+        )))
+    }
+}
+
+impl AmiRef {
+    /// Parses `REGION:AMI-ID`.
+    pub fn parse(s: &str) -> Result<AmiRef, StoreError> {
+        let (region, id) = s
+            .split_once(':')
+            .ok_or_else(|| StoreError::Invalid(format!("not REGION:AMI-ID: {s:?}")))?;
+        let a = AmiRef {
+            region: region.into(),
+            ami_id: id.into(),
+        };
+        check_ami(&a)?;
+        Ok(a)
+    }
+}
+
+impl std::fmt::Display for AmiRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.region, self.ami_id)
+    }
+}
+
+/// Key (relative path) of a blob: `blobs/sha256/<hex>`.
+pub fn blob_key(sha256_hex: &str) -> String {
+    format!("blobs/sha256/{sha256_hex}")
+}
+
+/// Key (relative path) of an AMI's index: `amis/<region>/<ami-id>/index.json`.
+pub fn index_key(ami: &AmiRef) -> String {
+    format!("amis/{}/{}/index.json", ami.region, ami.ami_id)
+}
+
+impl AmiIndex {
+    /// Checks what a reader relies on: the AMI is the one asked for (when
+    /// given), digests are well-formed, file names are plain names.
+    pub fn validate(&self, expected: Option<&AmiRef>) -> Result<(), StoreError> {
+        let bad = |m: String| Err(StoreError::Corrupt(m));
+        if let Some(e) = expected {
+            if &self.ami != e {
+                return bad(format!("index of {e} names another AMI: {}", self.ami));
+            }
+        }
+        check_ami(&self.ami).or_else(|e| bad(e.to_string()))?;
+        if !self
+            .tree_digest
+            .strip_prefix("sha256:")
+            .is_some_and(is_sha256_hex)
+        {
+            return bad(format!(
+                "index of {}: tree digest is not sha256:<hex>: {:?}",
+                self.ami, self.tree_digest
+            ));
+        }
+        if self.entries.is_empty() {
+            return bad(format!("index of {} lists no bundles", self.ami));
+        }
+        for e in &self.entries {
+            if !is_sha256_hex(&e.sha256) {
+                return bad(format!(
+                    "index of {}: entry digest is not 64 hex digits: {:?}",
+                    self.ami, e.sha256
+                ));
+            }
+            if let Some(f) = &e.file {
+                if !plain_file_name(f) {
+                    return bad(format!(
+                        "index of {}: entry file name is not a plain name: {f:?}",
+                        self.ami
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses and validates stored index bytes.
+    pub fn from_slice(bytes: &[u8], expected: Option<&AmiRef>) -> Result<AmiIndex, StoreError> {
+        let what = expected.map_or_else(|| "index".to_string(), |a| format!("index of {a}"));
+        let idx: AmiIndex = serde_json::from_slice(bytes)
+            .map_err(|e| StoreError::Corrupt(format!("{what}: not a valid index: {e}")))?;
+        idx.validate(expected)?;
+        Ok(idx)
+    }
+
+    /// Canonical stored form (pretty JSON with a final newline).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("serializable");
+        v.push(b'\n');
+        v
+    }
+}
+
+/// A file name without directories, not `.`/`..`, not hidden, printable.
+pub fn plain_file_name(f: &str) -> bool {
+    !f.is_empty()
+        && f.len() <= 255
+        && !f.starts_with('.')
+        && f.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'))
+}
+
+/// Digest check shared by the backends.
+pub(crate) fn verify_digest(
+    bytes: &[u8],
+    sha256_hex: &str,
+    where_: &str,
+) -> Result<(), StoreError> {
+    let got = sha256_hex_of(bytes);
+    if got == sha256_hex {
+        Ok(())
+    } else {
+        Err(StoreError::DigestMismatch(format!(
+            "{where_}: content has sha256 {got}, expected {sha256_hex} (tampered or corrupt object)"
+        )))
+    }
+}
+
+fn sha256_hex_of(bytes: &[u8]) -> String {
+    sha256_hex(bytes)
 }

@@ -1,0 +1,240 @@
+//! `publish` (the output of `bakeproof attest` → a store) and `fetch`
+//! (an AMI's index and blobs → a directory), on any [`Store`].
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{
+    AmiIndex, AmiRef, IndexEntry, Store, StoreError, check_ami, is_sha256_hex, plain_file_name,
+    sha256_hex,
+};
+
+/// The attest output's index (`bakeproof attest -o DIR` writes `DIR/index.json`).
+const ATTEST_INDEX_FILE: &str = "index.json";
+/// File `fetch` writes the AMI's store index to, beside the bundles.
+pub const STORE_INDEX_FILE: &str = "store-index.json";
+/// Media type of the bundles `bakeproof attest` writes, when the bundle does not say.
+const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// One blob `publish` stored.
+#[derive(Clone, Debug)]
+pub struct PublishedBlob {
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+    /// false: it was already in the store (identical content, checked).
+    pub created: bool,
+}
+
+/// What `publish` did.
+#[derive(Clone, Debug)]
+pub struct PublishReport {
+    pub blobs: Vec<PublishedBlob>,
+    /// Each AMI's index and where it was written.
+    pub indexes: Vec<(AmiRef, String)>,
+}
+
+/// One file `fetch` wrote.
+#[derive(Clone, Debug)]
+pub struct FetchedFile {
+    pub path: PathBuf,
+    pub entry: IndexEntry,
+}
+
+/// What `fetch` did.
+#[derive(Clone, Debug)]
+pub struct FetchReport {
+    pub index: AmiIndex,
+    pub files: Vec<FetchedFile>,
+    /// `DIR/store-index.json`.
+    pub index_path: PathBuf,
+}
+
+fn input(dir: &Path, m: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(format!("{}: {m}", dir.join(ATTEST_INDEX_FILE).display()))
+}
+
+fn subject_ami(name: &str) -> Option<AmiRef> {
+    let rest = name.strip_prefix("ami://")?;
+    let (region, id) = rest.split_once('/')?;
+    let a = AmiRef {
+        region: region.into(),
+        ami_id: id.into(),
+    };
+    check_ami(&a).ok().map(|()| a)
+}
+
+/// Reads the attest output in `dir` (its `index.json` and every file it
+/// lists, each checked against the listed digest) and stores every blob,
+/// then one index per AMI subject, written last.
+pub fn publish_attest_dir(store: &dyn Store, dir: &Path) -> Result<PublishReport, StoreError> {
+    let ipath = dir.join(ATTEST_INDEX_FILE);
+    let raw =
+        std::fs::read(&ipath).map_err(|e| StoreError::Io(format!("{}: {e}", ipath.display())))?;
+    let idx: Value =
+        serde_json::from_slice(&raw).map_err(|e| input(dir, format!("not JSON: {e}")))?;
+    if idx["bakeproofAttestIndex"] != 1 {
+        return Err(input(
+            dir,
+            "not the index of `bakeproof attest` (bakeproofAttestIndex: 1 missing)",
+        ));
+    }
+    let tree = idx["treeDigest"]["sha256"]
+        .as_str()
+        .filter(|s| is_sha256_hex(s))
+        .ok_or_else(|| input(dir, "treeDigest.sha256 missing or not hex"))?;
+    let created = idx["created"].as_str().unwrap_or("").to_string();
+    let tool_version = idx["tool"]["version"].as_str().unwrap_or("").to_string();
+    let mut amis = Vec::new();
+    for s in idx["subjects"].as_array().into_iter().flatten() {
+        let name = s["name"].as_str().unwrap_or("");
+        let a = subject_ami(name)
+            .ok_or_else(|| input(dir, format!("subject {name:?} is not ami://REGION/AMI-ID")))?;
+        if !amis.contains(&a) {
+            amis.push(a);
+        }
+    }
+    if amis.is_empty() {
+        return Err(input(dir, "no AMI subjects"));
+    }
+    let files = idx["files"]
+        .as_array()
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| input(dir, "no files listed"))?;
+
+    // Read and check everything before the first upload.
+    let mut blobs: Vec<(IndexEntry, Vec<u8>)> = Vec::new();
+    for f in files {
+        let name = f["file"].as_str().unwrap_or("");
+        if !plain_file_name(name) {
+            return Err(input(
+                dir,
+                format!("file {name:?} is not a plain file name"),
+            ));
+        }
+        let want = f["sha256"].as_str().unwrap_or("");
+        let p = dir.join(name);
+        let bytes =
+            std::fs::read(&p).map_err(|e| StoreError::Io(format!("{}: {e}", p.display())))?;
+        let got = sha256_hex(&bytes);
+        if got != want {
+            return Err(StoreError::DigestMismatch(format!(
+                "{}: sha256 {got}, but {} lists {want:?} (the attest output was changed)",
+                p.display(),
+                ipath.display()
+            )));
+        }
+        let bundle = f["kind"].as_str() == Some("bundle");
+        let media_type = match f["mediaType"].as_str() {
+            Some(m) => m.to_string(),
+            None if bundle => serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+                .unwrap_or_else(|| BUNDLE_MEDIA_TYPE.to_string()),
+            None => "application/octet-stream".to_string(),
+        };
+        blobs.push((
+            IndexEntry {
+                sha256: got,
+                predicate_type: f["predicateType"].as_str().unwrap_or("").to_string(),
+                media_type,
+                size: bytes.len() as u64,
+                file: Some(name.to_string()),
+            },
+            bytes,
+        ));
+    }
+
+    let mut report = PublishReport {
+        blobs: Vec::new(),
+        indexes: Vec::new(),
+    };
+    for (entry, bytes) in &blobs {
+        let put = store.put_blob_outcome(bytes)?;
+        report.blobs.push(PublishedBlob {
+            file: entry.file.clone().unwrap_or_default(),
+            sha256: put.sha256,
+            size: entry.size,
+            created: put.created,
+        });
+    }
+    let entries: Vec<IndexEntry> = blobs.into_iter().map(|(e, _)| e).collect();
+    for ami in amis {
+        let index = AmiIndex {
+            ami: ami.clone(),
+            entries: entries.clone(),
+            tree_digest: format!("sha256:{tree}"),
+            created: created.clone(),
+            tool_version: tool_version.clone(),
+        };
+        store.put_index(&index)?;
+        let loc = store.index_location(&ami);
+        report.indexes.push((ami, loc));
+    }
+    Ok(report)
+}
+
+/// Fetches `ami`'s index and every blob it names (each digest checked)
+/// into `out_dir`: the blobs under their file names (or `<sha256>` when the
+/// index has none), the index as `store-index.json`, written last. Nothing
+/// is written unless everything was fetched and checked.
+pub fn fetch_ami(
+    store: &dyn Store,
+    ami: &AmiRef,
+    out_dir: &Path,
+) -> Result<FetchReport, StoreError> {
+    let index = store.get_index(ami)?;
+    let mut got = Vec::new();
+    let mut names = HashSet::new();
+    for e in &index.entries {
+        let bytes = store.get_blob(&e.sha256).map_err(|err| match err {
+            StoreError::NotFound(m) => StoreError::NotFound(format!(
+                "{m}: named by the index of {ami} ({}) but missing from the store",
+                store.index_location(ami)
+            )),
+            other => other,
+        })?;
+        if bytes.len() as u64 != e.size {
+            return Err(StoreError::Corrupt(format!(
+                "blob sha256:{} has {} bytes, the index of {ami} says {}",
+                e.sha256,
+                bytes.len(),
+                e.size
+            )));
+        }
+        let mut name = e.file.clone().unwrap_or_else(|| e.sha256.clone());
+        if name == STORE_INDEX_FILE || !names.insert(name.clone()) {
+            name = e.sha256.clone();
+            names.insert(name.clone());
+        }
+        got.push((name, e.clone(), bytes));
+    }
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", out_dir.display())))?;
+    let mut files = Vec::new();
+    for (name, entry, bytes) in got {
+        let path = out_dir.join(&name);
+        write_atomic(&path, &bytes)?;
+        files.push(FetchedFile { path, entry });
+    }
+    let index_path = out_dir.join(STORE_INDEX_FILE);
+    write_atomic(&index_path, &index.to_vec())?;
+    Ok(FetchReport {
+        index,
+        files,
+        index_path,
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = path.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
+    let err = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}

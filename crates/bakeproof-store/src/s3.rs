@@ -1,0 +1,394 @@
+//! S3 backend (`s3://bucket/prefix`): `aws-sdk-s3` driven by a private
+//! current-thread tokio runtime. Blobs are uploaded with `If-None-Match: *`
+//! (create-only); a 412 means the object exists, and its content is then
+//! read back and checked against the digest. The index is written last,
+//! after a HEAD of every blob it names.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::{
+    AmiIndex, AmiRef, BlobPut, Store, StoreError, StoreOptions, blob_key, check_ami, check_hex,
+    index_key, sha256_hex, verify_digest,
+};
+
+/// Attempts per request (first try included), with exponential backoff.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// TCP/TLS connect timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One attempt at most.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One operation (all attempts) at most.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An S3 (or S3-compatible) bucket and key prefix.
+pub struct S3Store {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    bucket: String,
+    /// Empty, or ending with `/`.
+    prefix: String,
+    /// For messages: the endpoint when not AWS's.
+    endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+fn env_nonempty(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl S3Store {
+    /// `rest` is the URL after `s3://`: `bucket` or `bucket/prefix`.
+    pub fn open(rest: &str, opts: &StoreOptions) -> Result<S3Store, StoreError> {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !bucket_ok {
+            return Err(StoreError::Invalid(format!(
+                "s3://{rest}: not a bucket name (3-63 of a-z 0-9 . -)"
+            )));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|c| c == "." || c == "..") {
+            return Err(StoreError::Invalid(format!(
+                "s3://{rest}: . and .. are not allowed in the prefix"
+            )));
+        }
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Other(format!("cannot start the S3 runtime: {e}")))?;
+        let endpoint = opts
+            .endpoint_url
+            .clone()
+            .or_else(|| env_nonempty("AWS_ENDPOINT_URL_S3"))
+            .or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
+        // Region: the option, else the environment and the profile. (IMDS
+        // is deliberately not asked here: off EC2 it only adds a timeout.)
+        let region = match &opts.region {
+            Some(r) => RegionProviderChain::first_try(Region::new(r.clone())),
+            None => RegionProviderChain::first_try(
+                aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
+            )
+            .or_else(aws_config::profile::ProfileFileRegionProvider::new()),
+        };
+        let region = rt.block_on(region.region()).ok_or_else(|| {
+            StoreError::Invalid(
+                "no AWS region for the S3 store: set AWS_REGION (or a profile region)".into(),
+            )
+        })?;
+        let retry = RetryConfig::standard()
+            .with_max_attempts(MAX_ATTEMPTS)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(2));
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .retry_config(retry)
+            .timeout_config(timeouts);
+        if let Some(ep) = &endpoint {
+            loader = loader.endpoint_url(ep.clone());
+        }
+        let sdk = rt.block_on(loader.load());
+        let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
+            // The signed payload hash already covers the body; trailing
+            // checksums are not understood by every S3-compatible server.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
+        if endpoint.is_some() {
+            conf = conf.force_path_style(true);
+        }
+        let client = Client::from_conf(conf.build());
+        Ok(S3Store {
+            rt,
+            client,
+            bucket: bucket.to_string(),
+            prefix,
+            endpoint,
+        })
+    }
+
+    fn key(&self, rel: &str) -> String {
+        format!("{}{rel}", self.prefix)
+    }
+
+    fn url_of(&self, rel: &str) -> String {
+        format!("s3://{}/{}{rel}", self.bucket, self.prefix)
+    }
+
+    fn target(&self) -> String {
+        match &self.endpoint {
+            Some(e) => format!("S3 endpoint {e}"),
+            None => "S3".to_string(),
+        }
+    }
+
+    /// One clear error per failure class (after the SDK's retries).
+    fn map_err<E>(&self, e: SdkError<E, HttpResponse>, what: &str) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        let code = e.code().unwrap_or("").to_string();
+        let detail = DisplayErrorContext(&e).to_string();
+        let bucket = &self.bucket;
+        match &e {
+            SdkError::TimeoutError(_) => {
+                return StoreError::Unreachable(format!(
+                    "{what}: {} did not answer in time ({MAX_ATTEMPTS} attempts, {}s at most)",
+                    self.target(),
+                    OPERATION_TIMEOUT.as_secs()
+                ));
+            }
+            SdkError::DispatchFailure(d) => {
+                let lower = detail.to_ascii_lowercase();
+                if lower.contains("credential") {
+                    return StoreError::BadCredentials(format!(
+                        "{what}: no usable AWS credentials (environment, profile, instance role): {detail}"
+                    ));
+                }
+                let kind = if d.is_timeout() {
+                    "timed out"
+                } else if d.is_io() {
+                    "network error (connection refused, DNS, or network down)"
+                } else {
+                    "request failed"
+                };
+                return StoreError::Unreachable(format!(
+                    "{what}: cannot reach {}: {kind} after {MAX_ATTEMPTS} attempts: {detail}",
+                    self.target()
+                ));
+            }
+            SdkError::ConstructionFailure(_) => {
+                return StoreError::Other(format!("{what}: cannot build the request: {detail}"));
+            }
+            _ => {}
+        }
+        match code.as_str() {
+            "NoSuchBucket" => {
+                return StoreError::NoSuchBucket(format!(
+                    "{bucket} (at {}) does not exist",
+                    self.target()
+                ));
+            }
+            "AccessDenied" | "AllAccessDisabled" | "AccountProblem" => {
+                return StoreError::AccessDenied(format!(
+                    "{what}: the credentials in use may not access s3://{bucket} ({code})"
+                ));
+            }
+            "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "InvalidToken"
+            | "TokenRefreshRequired"
+            | "InvalidSecurity"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId" => {
+                return StoreError::BadCredentials(format!(
+                    "{what}: the store rejected the AWS credentials ({code})"
+                ));
+            }
+            "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "RequestThrottled"
+            | "ServiceUnavailable" => {
+                return StoreError::Throttled(format!(
+                    "{what}: the store is throttling requests ({code}) after {MAX_ATTEMPTS} attempts; retry later"
+                ));
+            }
+            "NoSuchKey" | "NotFound" => {
+                return StoreError::NotFound(what.to_string());
+            }
+            _ => {}
+        }
+        match status {
+            Some(404) => StoreError::NotFound(what.to_string()),
+            Some(403) => StoreError::AccessDenied(format!(
+                "{what}: HTTP 403 from s3://{bucket} (access denied or bad credentials)"
+            )),
+            Some(429 | 503) => StoreError::Throttled(format!(
+                "{what}: HTTP {} after {MAX_ATTEMPTS} attempts; retry later",
+                status.unwrap_or(0)
+            )),
+            _ => StoreError::Other(format!("{what}: {detail}")),
+        }
+    }
+
+    async fn get_bytes(&self, rel: &str, what: &str) -> Result<Vec<u8>, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.key(rel))
+            .send()
+            .await
+            .map_err(|e| self.map_err(e, what))?;
+        let body = out.body.collect().await.map_err(|e| {
+            StoreError::Unreachable(format!(
+                "{what}: reading the object failed: {}",
+                DisplayErrorContext(&e)
+            ))
+        })?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    async fn put_blob_async(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
+        let hex = sha256_hex(bytes);
+        let rel = blob_key(&hex);
+        let what = format!("blob {}", self.url_of(&rel));
+        let r = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(&rel))
+            .if_none_match("*")
+            .content_type("application/octet-stream")
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(BlobPut {
+                sha256: hex,
+                created: true,
+            }),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let code = e.code().unwrap_or("");
+                // 412: it exists; 409: a concurrent conditional write of the
+                // same key. Either way the object must hold this content.
+                if status == Some(412)
+                    || status == Some(409)
+                    || code == "PreconditionFailed"
+                    || code == "ConditionalRequestConflict"
+                {
+                    let have = self.get_bytes(&rel, &what).await?;
+                    verify_digest(&have, &hex, &what)?;
+                    Ok(BlobPut {
+                        sha256: hex,
+                        created: false,
+                    })
+                } else {
+                    Err(self.map_err(e, &what))
+                }
+            }
+        }
+    }
+
+    async fn put_index_async(&self, index: &AmiIndex) -> Result<(), StoreError> {
+        index
+            .validate(None)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        for e in &index.entries {
+            let rel = blob_key(&e.sha256);
+            let what = format!(
+                "blob sha256:{} named by the index of {} ({})",
+                e.sha256,
+                index.ami,
+                self.url_of(&rel)
+            );
+            let head = self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(self.key(&rel))
+                .send()
+                .await
+                .map_err(|err| match self.map_err(err, &what) {
+                    StoreError::NotFound(m) => StoreError::NotFound(format!(
+                        "{m}: not writing an index that names a missing blob"
+                    )),
+                    other => other,
+                })?;
+            let len = head.content_length().unwrap_or(-1);
+            if len != e.size as i64 {
+                return Err(StoreError::DigestMismatch(format!(
+                    "{what}: object has {len} bytes, the index says {}",
+                    e.size
+                )));
+            }
+        }
+        let rel = index_key(&index.ami);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(&rel))
+            .content_type("application/json")
+            .body(ByteStream::from(index.to_vec()))
+            .send()
+            .await
+            .map_err(|e| self.map_err(e, &format!("index {}", self.url_of(&rel))))?;
+        Ok(())
+    }
+}
+
+impl Store for S3Store {
+    fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        self.put_blob_outcome(bytes).map(|o| o.sha256)
+    }
+
+    fn put_blob_outcome(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
+        self.rt.block_on(self.put_blob_async(bytes))
+    }
+
+    fn get_blob(&self, sha256_hex: &str) -> Result<Vec<u8>, StoreError> {
+        check_hex(sha256_hex)?;
+        let rel = blob_key(sha256_hex);
+        let what = format!("blob {}", self.url_of(&rel));
+        let bytes = self.rt.block_on(self.get_bytes(&rel, &what))?;
+        verify_digest(&bytes, sha256_hex, &what)?;
+        Ok(bytes)
+    }
+
+    fn put_index(&self, index: &AmiIndex) -> Result<(), StoreError> {
+        self.rt.block_on(self.put_index_async(index))
+    }
+
+    fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError> {
+        check_ami(ami)?;
+        let rel = index_key(ami);
+        let what = format!("no index for {ami} at {}", self.url_of(&rel));
+        let bytes = self.rt.block_on(self.get_bytes(&rel, &what))?;
+        AmiIndex::from_slice(&bytes, Some(ami))
+    }
+
+    fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix.trim_end_matches('/'))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    fn index_location(&self, ami: &AmiRef) -> String {
+        self.url_of(&index_key(ami))
+    }
+}

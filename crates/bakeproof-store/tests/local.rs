@@ -1,0 +1,232 @@
+//! Local directory backend: round trip, create-only, tampering, missing
+//! blobs, concurrent index writers.
+
+use std::sync::Arc;
+
+use bakeproof_store::{
+    AmiIndex, AmiRef, IndexEntry, LocalStore, Store, StoreError, blob_key, index_key, open,
+    sha256_hex,
+};
+
+fn ami() -> AmiRef {
+    AmiRef::parse("eu-west-1:ami-0123456789abcdef0").unwrap()
+}
+
+fn index_for(ami: &AmiRef, blobs: &[&[u8]], tag: &str) -> AmiIndex {
+    AmiIndex {
+        ami: ami.clone(),
+        entries: blobs
+            .iter()
+            .enumerate()
+            .map(|(i, b)| IndexEntry {
+                sha256: sha256_hex(b),
+                predicate_type: format!("https://example.com/p{i}"),
+                media_type: "application/json".into(),
+                size: b.len() as u64,
+                file: Some(format!("f{i}.json")),
+            })
+            .collect(),
+        tree_digest: format!("sha256:{}", sha256_hex(tag.as_bytes())),
+        created: "2024-01-01T00:00:00Z".into(),
+        tool_version: tag.into(),
+    }
+}
+
+#[test]
+fn round_trip_and_layout() {
+    let d = tempfile::tempdir().unwrap();
+    let s = open(d.path().to_str().unwrap()).unwrap();
+    let a = b"bundle a".as_slice();
+    let b = b"bundle b".as_slice();
+    let ha = s.put_blob(a).unwrap();
+    assert_eq!(ha, sha256_hex(a));
+    s.put_blob(b).unwrap();
+    assert!(d.path().join(blob_key(&ha)).is_file());
+    assert_eq!(s.get_blob(&ha).unwrap(), a);
+    let idx = index_for(&ami(), &[a, b], "1");
+    s.put_index(&idx).unwrap();
+    assert!(
+        d.path()
+            .join("amis/eu-west-1/ami-0123456789abcdef0/index.json")
+            .is_file()
+    );
+    assert_eq!(s.get_index(&ami()).unwrap(), idx);
+    // file:// URL opens the same store.
+    let url = format!("file://{}", d.path().display());
+    let s2 = open(&url).unwrap();
+    assert_eq!(s2.get_index(&ami()).unwrap(), idx);
+    assert!(s2.location().starts_with("file:///"));
+    // No temporary files left behind.
+    let leftovers: Vec<_> = walk(d.path())
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap().path();
+        if e.is_dir() {
+            v.extend(walk(&e));
+        } else {
+            v.push(e);
+        }
+    }
+    v
+}
+
+#[test]
+fn create_only_blobs() {
+    let d = tempfile::tempdir().unwrap();
+    let s = LocalStore::new(d.path());
+    let first = s.put_blob_outcome(b"same").unwrap();
+    assert!(first.created);
+    let again = s.put_blob_outcome(b"same").unwrap();
+    assert!(!again.created);
+    assert_eq!(first.sha256, again.sha256);
+    // A blob whose content no longer matches its name is never overwritten:
+    // putting it again reports the mismatch.
+    let p = d.path().join(blob_key(&first.sha256));
+    std::fs::write(&p, b"other").unwrap();
+    let e = s.put_blob(b"same").unwrap_err();
+    assert!(matches!(e, StoreError::DigestMismatch(_)), "{e}");
+    assert_eq!(std::fs::read(&p).unwrap(), b"other");
+}
+
+#[test]
+fn tampered_blob_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let s = LocalStore::new(d.path());
+    let h = s.put_blob(b"genuine").unwrap();
+    std::fs::write(d.path().join(blob_key(&h)), b"forged!").unwrap();
+    let e = s.get_blob(&h).unwrap_err();
+    assert!(matches!(e, StoreError::DigestMismatch(_)), "{e}");
+    assert!(e.is_integrity());
+    assert!(e.to_string().contains(&h), "{e}");
+}
+
+#[test]
+fn missing_blob_and_index() {
+    let d = tempfile::tempdir().unwrap();
+    let s = LocalStore::new(d.path());
+    // Not written: an index naming a blob the store lacks.
+    let idx = index_for(&ami(), &[b"never stored"], "1");
+    let e = s.put_index(&idx).unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+    assert!(e.to_string().contains("missing blob"), "{e}");
+    assert!(!d.path().join(index_key(&ami())).exists());
+    // No index for an AMI.
+    let e = s.get_index(&ami()).unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+    assert!(
+        e.to_string().contains("eu-west-1:ami-0123456789abcdef0"),
+        "{e}"
+    );
+    // An index written by someone else that names a missing blob: fetch fails clearly.
+    std::fs::create_dir_all(d.path().join(index_key(&ami())).parent().unwrap()).unwrap();
+    std::fs::write(d.path().join(index_key(&ami())), idx.to_vec()).unwrap();
+    let out = d.path().join("out");
+    let e = bakeproof_store::fetch_ami(&s, &ami(), &out).unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+    assert!(e.to_string().contains("missing from the store"), "{e}");
+    assert!(!out.exists(), "nothing written on failure");
+}
+
+#[test]
+fn corrupt_or_foreign_index() {
+    let d = tempfile::tempdir().unwrap();
+    let s = LocalStore::new(d.path());
+    let p = d.path().join(index_key(&ami()));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, b"{\"ami\":").unwrap();
+    let e = s.get_index(&ami()).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    // An index stored under this AMI's key that names another AMI.
+    s.put_blob(b"x").unwrap();
+    let other = AmiRef::parse("us-east-1:ami-12345678").unwrap();
+    std::fs::write(&p, index_for(&other, &[b"x"], "1").to_vec()).unwrap();
+    let e = s.get_index(&ami()).unwrap_err();
+    assert!(e.to_string().contains("another AMI"), "{e}");
+}
+
+#[test]
+fn bad_arguments() {
+    let d = tempfile::tempdir().unwrap();
+    let s = LocalStore::new(d.path());
+    assert!(matches!(
+        s.get_blob("../../etc/passwd"),
+        Err(StoreError::Invalid(_))
+    ));
+    let evil = AmiRef {
+        region: "..".into(),
+        ami_id: "ami-12345678".into(),
+    };
+    assert!(matches!(s.get_index(&evil), Err(StoreError::Invalid(_))));
+    assert!(open("ftp://x/y").is_err());
+    assert!(open("file://relative").is_err());
+    assert!(open("s3://A_B").is_err());
+}
+
+#[test]
+fn concurrent_index_writers_never_tear() {
+    let d = tempfile::tempdir().unwrap();
+    let s = Arc::new(LocalStore::new(d.path()));
+    // Large enough indexes that a torn write would show.
+    let blobs: Vec<Vec<u8>> = (0..200).map(|i| format!("blob {i}").into_bytes()).collect();
+    for b in &blobs {
+        s.put_blob(b).unwrap();
+    }
+    let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let first = index_for(&ami(), &refs, "writer-0");
+    s.put_index(&first).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let s = Arc::clone(&s);
+            let idx = index_for(&ami(), &refs[w * 10..], &format!("writer-{w}"));
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    s.put_index(&idx).unwrap();
+                }
+                idx
+            })
+        })
+        .collect();
+    let reader = {
+        let s = Arc::clone(&s);
+        std::thread::spawn(move || {
+            for _ in 0..300 {
+                let got = s.get_index(&ami()).expect("a whole index every time");
+                assert!(got.tool_version.starts_with("writer-"));
+            }
+        })
+    };
+    let written: Vec<AmiIndex> = writers.into_iter().map(|h| h.join().unwrap()).collect();
+    reader.join().unwrap();
+    let last = s.get_index(&ami()).unwrap();
+    assert!(
+        written.contains(&last),
+        "the final index is one complete write"
+    );
+    let dir = d.path().join(index_key(&ami()));
+    let names: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("index.json")]);
+}
+
+#[test]
+fn concurrent_blob_writers() {
+    let d = tempfile::tempdir().unwrap();
+    let s = Arc::new(LocalStore::new(d.path()));
+    let hs: Vec<_> = (0..8)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || s.put_blob_outcome(b"contended").unwrap().created)
+        })
+        .collect();
+    let created = hs.into_iter().filter(|_| true).map(|h| h.join().unwrap());
+    assert_eq!(created.filter(|c| *c).count(), 1, "exactly one creator");
+}
