@@ -712,3 +712,131 @@ fn syft_and_bakeproof_sboms_of_the_same_root_have_no_package_changes() {
         }
     }
 }
+
+/// Builds a one-file `Architecture: all` deb with real dpkg-deb.
+fn dpkg_deb(work: &Path, name: &str, version: &str, maintainer: &str, content: &str) -> PathBuf {
+    let d = work.join(format!("deb-{name}-{version}-{content}"));
+    std::fs::create_dir_all(d.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(d.join(format!("usr/share/{name}"))).unwrap();
+    std::fs::write(
+        d.join("DEBIAN/control"),
+        format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: {maintainer}\nDescription: diff fixture\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join(format!("usr/share/{name}/data.txt")), content).unwrap();
+    let deb = d.with_extension("deb");
+    let o = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "--build"])
+        .arg(&d)
+        .arg(&deb)
+        .output()
+        .expect("Debian's dpkg-deb");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    deb
+}
+
+fn dpkg_root(root: &Path, args: &[&str], debs: &[&Path]) {
+    let o = Command::new("dpkg")
+        .arg(format!("--root={}", root.display()))
+        .arg("--force-all")
+        .args(args)
+        .args(debs)
+        .output()
+        .expect("run dpkg");
+    assert!(
+        o.status.success(),
+        "dpkg {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The dpkg fixture root plus packages built here with dpkg-deb; then a
+/// purge, an install, an upgrade, a downgrade, a same-version rebuild and a
+/// maintainer change, all with real dpkg. The diff reports exactly those.
+#[test]
+fn dpkg_root_changed_with_dpkg_diffs_to_exactly_those_changes() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let r = root.path();
+    let w = tempfile::tempdir().unwrap();
+    let wp = w.path();
+    let before = [
+        dpkg_deb(wp, "fx-up", "1.0-1", "A <a@example.invalid>", "one"),
+        dpkg_deb(wp, "fx-down", "2.0-1", "A <a@example.invalid>", "one"),
+        dpkg_deb(wp, "fx-rb", "1.0-1", "A <a@example.invalid>", "one"),
+        dpkg_deb(wp, "fx-sup", "1.0", "A <a@example.invalid>", "one"),
+    ];
+    dpkg_root(
+        r,
+        &["-i"],
+        &before.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    let a = wp.join("a.json");
+    let (code, _, stderr) = scan_to_json(r, &a, &[]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let after = [
+        dpkg_deb(wp, "fx-up", "1.0-1+b1", "A <a@example.invalid>", "one"),
+        dpkg_deb(wp, "fx-down", "2.0~rc1-1", "A <a@example.invalid>", "one"),
+        dpkg_deb(wp, "fx-rb", "1.0-1", "A <a@example.invalid>", "two"),
+        dpkg_deb(wp, "fx-sup", "1.0", "B <b@example.invalid>", "one"),
+        dpkg_deb(wp, "fx-new", "0.1", "A <a@example.invalid>", "one"),
+    ];
+    dpkg_root(r, &["--purge", "netbase"], &[]);
+    dpkg_root(
+        r,
+        &["-i"],
+        &after.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    let b = wp.join("b.json");
+    let (code, _, stderr) = scan_to_json(r, &b, &[]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, d) = diff_json(&a, &b, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(changes(&d, "added"), set(&[("fx-new", None, Some("0.1"))]));
+    assert_eq!(
+        changes(&d, "removed"),
+        set(&[("netbase", Some("6.4"), None)])
+    );
+    assert_eq!(
+        changes(&d, "upgraded"),
+        set(&[("fx-up", Some("1.0-1"), Some("1.0-1+b1"))])
+    );
+    assert_eq!(
+        changes(&d, "downgraded"),
+        set(&[("fx-down", Some("2.0-1"), Some("2.0~rc1-1"))])
+    );
+    assert_eq!(
+        changes(&d, "rebuilt"),
+        set(&[("fx-rb", Some("1.0-1"), Some("1.0-1"))])
+    );
+    let rb = &d["packages"]["rebuilt"][0];
+    assert_eq!(rb["evidence"], "files");
+    assert_eq!(
+        rb["paths"],
+        serde_json::json!(["/usr/share/fx-rb/data.txt"])
+    );
+    assert!(
+        rb["purl"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:deb/debian/fx-rb@1.0-1")
+    );
+    let sup = d["packages"]["supplier_changed"].as_array().unwrap();
+    assert_eq!(sup.len(), 1, "{sup:?}");
+    assert_eq!(sup[0]["name"], "fx-sup");
+    assert_eq!(sup[0]["before"][0], "A <a@example.invalid>");
+    assert_eq!(sup[0]["after"][0], "B <b@example.invalid>");
+    assert_eq!(d["packages"]["license_changed"], serde_json::json!([]));
+    let removed = paths(&d, "removed");
+    assert!(removed.contains("/etc/services"), "{removed:?}");
+    assert!(paths(&d, "added").contains("/usr/share/fx-new/data.txt"));
+    let modified = paths(&d, "modified");
+    assert!(
+        modified.contains("/usr/share/fx-rb/data.txt"),
+        "{modified:?}"
+    );
+    assert!(!modified.contains("/usr/share/fx-sup/data.txt"));
+}
