@@ -436,7 +436,7 @@ impl Client {
                 });
                 Ok(Some(value))
             }
-            403 | 404 | 405 if self.cfg.allow_v1 => Ok(None),
+            403..=405 if self.cfg.allow_v1 => Ok(None),
             s => Err(ImdsError::Http {
                 method: "PUT",
                 path: "api/token".into(),
