@@ -63,15 +63,14 @@ fn is_ami_ref(s: &str) -> bool {
     region_ok && ami_ok
 }
 
-fn load(arg: &str) -> Result<diff::Sbom> {
+fn read(arg: &str) -> Result<Vec<u8>> {
     let path = Path::new(arg);
     if is_ami_ref(arg) && !path.exists() {
         bail!(
             "{arg}: looking up AMIs (REGION:AMI-ID) needs the attestation store, which is not available yet; give CycloneDX JSON files"
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
-    diff::parse(&bytes).with_context(|| arg.to_owned())
+    std::fs::read(path).with_context(|| format!("cannot read {arg}"))
 }
 
 pub fn run(args: DiffArgs) -> Result<u8> {
@@ -84,13 +83,19 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         Some(s) => diff::parse_fail_on(s).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
+    let (old_bytes, new_bytes) = (read(&args.old)?, read(&args.new)?);
+    // both documents parsed at once (the larger cost for 100k-file SBOMs)
     let (old, new) = std::thread::scope(|s| {
-        let h = s.spawn(|| load(&args.old));
-        let new = load(&args.new);
-        (h.join().expect("load does not panic"), new)
+        let h = s.spawn(|| diff::parse(&old_bytes));
+        let new = diff::parse(&new_bytes);
+        (h.join().expect("parse does not panic"), new)
     });
-    let (old, new) = (old?, new?);
+    let old = old.with_context(|| args.old.clone())?;
+    let new = new.with_context(|| args.new.clone())?;
     let d = diff::diff(&old, &new);
+    // The process ends right after: freeing hundreds of thousands of parsed
+    // components one by one would only cost time.
+    std::mem::forget((old, new));
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let text = match args.format {
@@ -111,6 +116,7 @@ pub fn run(args: DiffArgs) -> Result<u8> {
             }
         }
     }
+    std::mem::forget((old_bytes, new_bytes));
     let hit = ChangeKind::ALL
         .iter()
         .any(|&k| fail_on.contains(k.as_str()) && d.count(k) > 0);
