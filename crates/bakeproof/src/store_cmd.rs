@@ -1,18 +1,124 @@
-//! `bakeproof publish` and `bakeproof fetch` (CLI side).
+//! `bakeproof publish` and `bakeproof fetch` (CLI side). Layout and
+//! semantics: docs/store.md; the work is in `bakeproof-store`.
+//!
+//! Exit codes: 0 done; 1 the store answered but its content is wrong or
+//! incomplete (digest mismatch, an index naming a missing blob, a corrupt
+//! index, no index for the AMI); 2 usage error, unusable input, or a store
+//! that could not be used (unreachable, no such bucket, access denied, bad
+//! credentials, throttled).
+
+use std::path::PathBuf;
 
 use anyhow::Result;
+use bakeproof_store::{AmiRef, StoreError, StoreOptions};
 use clap::Args;
 
-#[derive(Args, Debug)]
-pub struct PublishArgs {}
+use crate::exit;
 
 #[derive(Args, Debug)]
-pub struct FetchArgs {}
-
-pub fn run_publish(_args: PublishArgs) -> Result<u8> {
-    anyhow::bail!("publish: not implemented yet")
+pub struct StoreArgs {
+    /// The store: s3://BUCKET[/PREFIX], file:///DIR, or a directory path.
+    #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
+    store: String,
+    /// S3 endpoint for S3-compatible servers (path-style addressing);
+    /// default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// S3 region (default AWS_REGION / AWS_DEFAULT_REGION, or the profile's).
+    #[arg(long)]
+    region: Option<String>,
 }
 
-pub fn run_fetch(_args: FetchArgs) -> Result<u8> {
-    anyhow::bail!("fetch: not implemented yet")
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The output directory of `bakeproof attest` (bundles and index.json).
+    dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The AMI, REGION:AMI-ID.
+    #[arg(long, value_name = "REGION:AMI-ID")]
+    ami: String,
+    /// Output directory (bundles under their names, and store-index.json).
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+fn open(a: &StoreArgs) -> Result<Box<dyn bakeproof_store::Store>, StoreError> {
+    bakeproof_store::open_with(
+        &a.store,
+        &StoreOptions {
+            endpoint_url: a.endpoint_url.clone(),
+            region: a.region.clone(),
+        },
+    )
+}
+
+fn fail(cmd: &str, e: &StoreError) -> u8 {
+    eprintln!("bakeproof {cmd}: error: {e}");
+    if e.is_integrity() {
+        exit::FINDINGS
+    } else {
+        exit::ERROR
+    }
+}
+
+pub fn run_publish(a: PublishArgs) -> Result<u8> {
+    let store = match open(&a.store) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail("publish", &e)),
+    };
+    match bakeproof_store::publish_attest_dir(store.as_ref(), &a.dir) {
+        Ok(r) => {
+            for b in &r.blobs {
+                println!(
+                    "{} blob sha256:{} {} ({} bytes)",
+                    if b.created { "stored " } else { "present" },
+                    b.sha256,
+                    b.file,
+                    b.size
+                );
+            }
+            for (ami, loc) in &r.indexes {
+                println!("wrote   index {ami} {loc}");
+            }
+            Ok(exit::OK)
+        }
+        Err(e) => Ok(fail("publish", &e)),
+    }
+}
+
+pub fn run_fetch(a: FetchArgs) -> Result<u8> {
+    let ami = match AmiRef::parse(&a.ami) {
+        Ok(x) => x,
+        Err(e) => return Ok(fail("fetch", &e)),
+    };
+    let store = match open(&a.store) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail("fetch", &e)),
+    };
+    match bakeproof_store::fetch_ami(store.as_ref(), &ami, &a.output) {
+        Ok(r) => {
+            for f in &r.files {
+                println!(
+                    "fetched sha256:{} {} {}",
+                    f.entry.sha256,
+                    f.path.display(),
+                    f.entry.predicate_type
+                );
+            }
+            println!(
+                "index   {ami} {} (tree {})",
+                r.index_path.display(),
+                r.index.tree_digest
+            );
+            Ok(exit::OK)
+        }
+        Err(e) => Ok(fail("fetch", &e)),
+    }
 }
