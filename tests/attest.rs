@@ -1,7 +1,8 @@
 //! `bakeproof key generate`, `attest`, `verify-attestation` end to end, on the
 //! SBOM of the Debian fixture root, checked against independent
 //! implementations (tests/tools/attest_interop.py: securesystemslib for DSSE,
-//! PyNaCl + hashlib.scrypt + cryptography for cosign keys).
+//! PyNaCl + hashlib.scrypt + cryptography for cosign keys;
+//! tests/tools/npm/sigstore_verify.cjs: sigstore-js for whole bundles).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,53 @@ fn py(args: &[&OsStr], password: &str) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run attest_interop.py")
+}
+
+/// `target/attest-npm/node_modules` with the pinned sigstore-js of
+/// tests/tools/npm, installed once with `npm ci` (again only when the lock file
+/// changed). Fails, never skips, without node and npm.
+fn node_modules() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).expect("target/<profile>/deps/exe");
+        let dir = target.join("attest-npm");
+        let src = repo_root().join("tests/tools/npm");
+        let lock = std::fs::read(src.join("package-lock.json")).unwrap();
+        let installed = dir
+            .join("node_modules/@sigstore/verify/package.json")
+            .exists()
+            && std::fs::read(dir.join("package-lock.json")).ok().as_deref() == Some(&lock[..]);
+        if !installed {
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in ["package.json", "package-lock.json"] {
+                std::fs::copy(src.join(f), dir.join(f)).unwrap();
+            }
+            let o = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("npm (Node.js) is needed for the sigstore-js interop test: {e}")
+                });
+            assert!(o.status.success(), "npm ci failed: {}", text(&o));
+        }
+        dir.join("node_modules")
+    })
+    .clone()
+}
+
+/// Verifies a bundle with sigstore-js (tests/tools/npm/sigstore_verify.cjs).
+fn node_verify(bundle: &Path, key: &Path) -> Output {
+    Command::new("node")
+        .arg(repo_root().join("tests/tools/npm/sigstore_verify.cjs"))
+        .arg(bundle)
+        .arg(key)
+        .env("NODE_PATH", node_modules())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("node is needed for the sigstore-js interop test: {e}"))
 }
 
 fn py_verify(bundle: &Path, key: &Path) -> Output {
@@ -247,6 +295,9 @@ fn keys_attest_verify_round_trip_and_independent_verifiers() {
         // securesystemslib verifies it with a key whose keyid it computed itself.
         let o = py_verify(b, &s.p("cosign.pub"));
         assert_eq!(code(&o), 0, "{}", text(&o));
+        // So does sigstore-js, as a whole bundle.
+        let o = node_verify(b, &s.p("cosign.pub"));
+        assert_eq!(code(&o), 0, "{}", text(&o));
     }
     // bakeproof verifies them, for each AMI and type.
     for ami in [AMI1, AMI2] {
@@ -341,7 +392,7 @@ fn base64_helpers() {
 }
 
 #[test]
-fn tampering_is_rejected_by_bakeproof_and_securesystemslib() {
+fn tampering_is_rejected_by_bakeproof_securesystemslib_and_sigstore_js() {
     let s = setup();
     let o = attest(&s, "out", "cosign.key", &["--ami", AMI1]);
     assert_eq!(code(&o), 0, "{}", text(&o));
@@ -558,6 +609,8 @@ fn key_written_by_an_independent_implementation_is_used() {
         assert_eq!(code(&o), 0, "{}", text(&o));
         let o = py_verify(b, &s.p("cosign.pub"));
         assert_eq!(code(&o), 1, "{}", text(&o));
+        let o = node_verify(b, &s.p("py.pub"));
+        assert_eq!(code(&o), 0, "{}", text(&o));
     }
     let o = verify(&s, &bundles, "cosign.pub", &[]);
     assert_eq!(code(&o), 1, "{}", text(&o));
@@ -609,6 +662,8 @@ fn large_sbom_is_attested_by_digest_pinned_reference() {
         text(&o)
     );
     let o = py_verify(&b, &s.p("cosign.pub"));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = node_verify(&b, &s.p("cosign.pub"));
     assert_eq!(code(&o), 0, "{}", text(&o));
     // The referenced SBOM altered: rejected; the original given: accepted.
     let mut altered = sbom.clone();
