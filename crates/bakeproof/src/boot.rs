@@ -1,11 +1,731 @@
-//! `bakeproof verify`: the first-boot check (CLI side).
+//! `bakeproof verify`: the first-boot check (CLI side). Rules, exit codes
+//! and the systemd unit: docs/boot.md; result schema:
+//! schemas/boot-result.schema.json.
+//!
+//! Fail-closed: every step that cannot be completed is a failure. Exit 0
+//! verified, 1 failed, 2 usage or configuration error, 3 IMDS or the store
+//! could not be reached (also not verified).
 
-use anyhow::Result;
-use clap::Args;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
+use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
+use bakeproof_store::StoreError;
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+/// Exit codes of `bakeproof verify`.
+pub mod code {
+    pub const VERIFIED: u8 = 0;
+    pub const FAILED: u8 = 1;
+    /// Usage or configuration error (clap, unreadable keys): `main` maps it.
+    #[allow(dead_code)]
+    pub const USAGE: u8 = 2;
+    pub const UNREACHABLE: u8 = 3;
+}
+
+/// Default directory of trusted keys (`*.pub`) on the running system.
+pub const DEFAULT_KEY_DIR: &str = "/etc/bakeproof/keys";
+
+/// Paths that legitimately change between the bake and the boot.
+pub const DEFAULT_MUTABLE: &[&str] = &[
+    "/var/log/**",
+    "/var/tmp/**",
+    "/tmp/**",
+    "/run/**",
+    "/var/run/**",
+    "/var/cache/**",
+    "/var/lib/cloud/**",
+    "/var/lib/systemd/**",
+    "/var/lib/dhcp/**",
+    "/var/lib/apt/lists/**",
+    "/var/spool/**",
+    "/var/mail/**",
+    "/home/**",
+    "/root/**",
+    "/etc/machine-id",
+    "/var/lib/dbus/machine-id",
+    "/etc/ssh/ssh_host_*",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/fstab",
+    "/etc/adjtime",
+    "/etc/netplan/**",
+    "/etc/network/interfaces.d/**",
+    "/etc/cloud/cloud.cfg.d/**",
+    "/etc/systemd/network/**",
+    "/etc/passwd",
+    "/etc/passwd-",
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/group",
+    "/etc/group-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+    "/etc/subuid",
+    "/etc/subgid",
+    "/etc/sudoers.d/90-cloud-init-users",
+    "/boot/grub/grubenv",
+    "/var/lib/bakeproof/**",
+];
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Signatures, subjects, seal report, identity freshness.
+    Attestation,
+    /// ... and the installed packages against the attested SBOM.
+    Packages,
+    /// ... and every attested file's SHA-256.
+    Files,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootFormat {
+    Text,
+    Json,
+}
 
 #[derive(Args, Debug)]
-pub struct BootVerifyArgs {}
+pub struct BootVerifyArgs {
+    /// The attestation store (`s3://BUCKET/PREFIX`, `file:///DIR`, a directory).
+    #[arg(long, env = "BAKEPROOF_STORE", value_name = "URL")]
+    store: String,
+    /// S3 endpoint for S3-compatible servers (default AWS_ENDPOINT_URL_S3 /
+    /// AWS_ENDPOINT_URL, else AWS).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The store bucket's region (default AWS_REGION / AWS_DEFAULT_REGION,
+    /// or the profile's).
+    #[arg(long, value_name = "REGION")]
+    store_region: Option<String>,
+    /// Trusted public keys (cosign.pub); repeatable. Default: every `*.pub`
+    /// in /etc/bakeproof/keys on the running system.
+    #[arg(long, value_name = "PUB")]
+    key: Vec<PathBuf>,
+    /// `auto` (from IMDS) or REGION:AMI-ID.
+    #[arg(long, default_value = "auto", value_name = "auto|REGION:AMI-ID")]
+    ami: String,
+    /// The live root filesystem to check.
+    #[arg(long, default_value = "/")]
+    root: PathBuf,
+    #[arg(long, value_enum, default_value_t = Level::Attestation)]
+    level: Level,
+    #[arg(long, value_enum, default_value_t = BootFormat::Text)]
+    format: BootFormat,
+    /// IMDS endpoint (default: AWS_EC2_METADATA_SERVICE_ENDPOINT, the
+    /// endpoint mode, else http://169.254.169.254).
+    #[arg(long, value_name = "URL")]
+    imds_endpoint: Option<String>,
+    /// Allow IMDSv1 when the token service refuses (off: IMDSv2 only).
+    #[arg(long)]
+    imds_allow_v1: bool,
+    /// AWS identity certificates (PEM) for the instance identity document;
+    /// when given, the document must verify and name this AMI. Repeatable.
+    #[arg(long, value_name = "PEM")]
+    identity_cert: Vec<PathBuf>,
+    /// Seal-check ids whose warnings are tolerated (`all`: any). Failing
+    /// checks are never tolerated.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    allow_warn: Vec<String>,
+    /// Extra expected-mutable path globs (added to the defaults).
+    #[arg(long, value_name = "GLOB")]
+    mutable: Vec<String>,
+    /// Do not use the default expected-mutable globs.
+    #[arg(long)]
+    no_default_mutable: bool,
+}
 
-pub fn run(_args: BootVerifyArgs) -> Result<u8> {
-    anyhow::bail!("verify: not implemented yet")
+/// One check's outcome.
+struct Check {
+    id: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+/// Failure with a class: unreachable (exit 3) or not verified (exit 1).
+enum Stop {
+    Unreachable(String),
+    Failed(&'static str, String),
+}
+
+struct Run {
+    checks: Vec<Check>,
+    ami: Option<AmiRef>,
+    ami_source: &'static str,
+    instance: Option<bakeproof_imds::InstanceInfo>,
+    tree_digest: Option<String>,
+    keyid: Option<String>,
+    packages: Vec<Value>,
+    files: Vec<Value>,
+}
+
+impl Run {
+    fn pass(&mut self, id: &'static str, detail: impl Into<String>) {
+        self.checks.push(Check {
+            id,
+            ok: true,
+            detail: detail.into(),
+        });
+    }
+    fn fail(&mut self, id: &'static str, detail: impl Into<String>) {
+        self.checks.push(Check {
+            id,
+            ok: false,
+            detail: detail.into(),
+        });
+    }
+}
+
+fn load_keys(args: &BootVerifyArgs) -> Result<Vec<PublicKey>> {
+    let paths: Vec<PathBuf> = if args.key.is_empty() {
+        let dir = Path::new(DEFAULT_KEY_DIR);
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("no --key given and {} unreadable", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pub"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        args.key.clone()
+    };
+    if paths.is_empty() {
+        bail!("no trusted keys (--key, or *.pub in {DEFAULT_KEY_DIR})");
+    }
+    paths
+        .iter()
+        .map(|p| {
+            let b = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+            PublicKey::from_pem(&b).with_context(|| format!("{}", p.display()))
+        })
+        .collect()
+}
+
+fn load_certs(args: &BootVerifyArgs) -> Result<Vec<IdentityCert>> {
+    let mut v = Vec::new();
+    for p in &args.identity_cert {
+        let b = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+        v.extend(IdentityCert::from_pem(&p.display().to_string(), &b)?);
+    }
+    Ok(v)
+}
+
+fn store_stop(e: StoreError, what: &str) -> Stop {
+    if e.is_integrity() {
+        Stop::Failed("store", format!("{what}: {e}"))
+    } else if matches!(
+        e,
+        StoreError::Unreachable(_)
+            | StoreError::Throttled(_)
+            | StoreError::BadCredentials(_)
+            | StoreError::AccessDenied(_)
+            | StoreError::NoSuchBucket(_)
+    ) {
+        Stop::Unreachable(format!("store: {what}: {e}"))
+    } else {
+        Stop::Failed("store", format!("{what}: {e}"))
+    }
+}
+
+pub fn run(args: BootVerifyArgs) -> Result<u8> {
+    let started = Instant::now();
+    // Usage/configuration errors: exit 2 before anything is checked.
+    let keys = load_keys(&args)?;
+    let certs = load_certs(&args)?;
+    let mut mutable: Vec<String> = if args.no_default_mutable {
+        Vec::new()
+    } else {
+        DEFAULT_MUTABLE.iter().map(|s| s.to_string()).collect()
+    };
+    mutable.extend(args.mutable.iter().cloned());
+    let mut gb = globset::GlobSetBuilder::new();
+    for g in &mutable {
+        gb.add(
+            globset::GlobBuilder::new(g)
+                .literal_separator(true)
+                .build()
+                .with_context(|| format!("--mutable {g:?}"))?,
+        );
+    }
+    let mutable_set = gb.build()?;
+    let fixed_ami = if args.ami == "auto" {
+        None
+    } else {
+        Some(AmiRef::parse(&args.ami)?)
+    };
+    let imds_cfg = match &args.imds_endpoint {
+        Some(ep) => ImdsConfig::default().with_endpoint(ep)?,
+        None => ImdsConfig::from_env()?,
+    };
+    let imds_cfg = ImdsConfig {
+        allow_v1: args.imds_allow_v1,
+        ..imds_cfg
+    };
+
+    let mut run = Run {
+        checks: Vec::new(),
+        ami: None,
+        ami_source: if fixed_ami.is_some() {
+            "argument"
+        } else {
+            "imds"
+        },
+        instance: None,
+        tree_digest: None,
+        keyid: None,
+        packages: Vec::new(),
+        files: Vec::new(),
+    };
+    let stop = verify(
+        &args,
+        &mut run,
+        fixed_ami,
+        imds_cfg,
+        &keys,
+        &certs,
+        &mutable_set,
+    )
+    .err();
+    let (result, exit) = match &stop {
+        Some(Stop::Unreachable(msg)) => {
+            run.fail("reach", msg.clone());
+            ("unreachable", code::UNREACHABLE)
+        }
+        Some(Stop::Failed(id, msg)) => {
+            run.fail(id, msg.clone());
+            ("failed", code::FAILED)
+        }
+        None if run.checks.iter().all(|c| c.ok) => ("verified", code::VERIFIED),
+        None => ("failed", code::FAILED),
+    };
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        BootFormat::Json => {
+            let doc = json!({
+                "bakeproofBootResult": 1,
+                "result": result,
+                "exitCode": exit,
+                "level": format!("{:?}", args.level).to_lowercase(),
+                "ami": run.ami.as_ref().map(|a| json!({"region": a.region, "amiId": a.ami_id, "source": run.ami_source})),
+                "instance": run.instance.as_ref().map(|i| json!({
+                    "instanceId": i.instance_id,
+                    "identityVerifiedBy": i.identity_verified_by,
+                })),
+                "store": args.store,
+                "treeDigest": run.tree_digest,
+                "keyid": run.keyid,
+                "checks": run.checks.iter().map(|c| json!({
+                    "id": c.id,
+                    "status": if c.ok { "pass" } else { "fail" },
+                    "detail": c.detail,
+                })).collect::<Vec<_>>(),
+                "differences": {"packages": run.packages, "files": run.files},
+                "elapsedMs": elapsed_ms,
+            });
+            let mut s = serde_json::to_string_pretty(&doc)?;
+            s.push('\n');
+            out.write_all(s.as_bytes())?;
+        }
+        BootFormat::Text => {
+            for c in &run.checks {
+                writeln!(
+                    out,
+                    "{} {:<14} {}",
+                    if c.ok { "PASS" } else { "FAIL" },
+                    c.id,
+                    c.detail
+                )?;
+            }
+            for d in run.packages.iter().chain(run.files.iter()).take(50) {
+                writeln!(
+                    out,
+                    "  {} {}",
+                    d["change"].as_str().unwrap_or("?"),
+                    d["path"].as_str().or(d["package"].as_str()).unwrap_or("?")
+                )?;
+            }
+            let more = (run.packages.len() + run.files.len()).saturating_sub(50);
+            if more > 0 {
+                writeln!(out, "  ... {more} more")?;
+            }
+            let ami = run
+                .ami
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "?".into());
+            writeln!(
+                out,
+                "{}: {ami} at level {:?} ({elapsed_ms} ms)",
+                result.to_uppercase(),
+                args.level
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(exit)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify(
+    args: &BootVerifyArgs,
+    run: &mut Run,
+    fixed_ami: Option<AmiRef>,
+    imds_cfg: ImdsConfig,
+    keys: &[PublicKey],
+    certs: &[IdentityCert],
+    mutable: &globset::GlobSet,
+) -> Result<(), Stop> {
+    // 1. Which AMI this is.
+    let ami = match fixed_ami {
+        Some(a) => {
+            run.pass("ami", format!("{a} (given)"));
+            a
+        }
+        None => {
+            let endpoint = imds_cfg.endpoint.clone();
+            let client = Client::new(imds_cfg);
+            let info = client.instance_info(certs).map_err(|e| {
+                if e.is_unreachable() {
+                    Stop::Unreachable(e.to_string())
+                } else {
+                    Stop::Failed("ami", e.to_string())
+                }
+            })?;
+            let a = AmiRef::parse(&format!("{}:{}", info.region, info.ami_id))
+                .map_err(|e| Stop::Failed("ami", format!("IMDS at {endpoint}: {e}")))?;
+            let how = match &info.identity_verified_by {
+                Some(c) => format!("identity document verified by {c}"),
+                None => "identity document not checked (no --identity-cert)".into(),
+            };
+            run.pass(
+                "ami",
+                format!("{a} from IMDS, instance {} ({how})", info.instance_id),
+            );
+            run.instance = Some(info);
+            a
+        }
+    };
+    run.ami = Some(ami.clone());
+
+    // 2. Index and bundles.
+    let store = bakeproof_store::open_with(
+        &args.store,
+        &bakeproof_store::StoreOptions {
+            endpoint_url: args.endpoint_url.clone(),
+            region: args.store_region.clone(),
+        },
+    )
+    .map_err(|e| store_stop(e, "opening the store"))?;
+    let sref = bakeproof_store::AmiRef {
+        region: ami.region.clone(),
+        ami_id: ami.ami_id.clone(),
+    };
+    let index = store
+        .get_index(&sref)
+        .map_err(|e| store_stop(e, &format!("index of {ami}")))?;
+    if index.ami != sref {
+        return Err(Stop::Failed(
+            "store",
+            format!(
+                "index names {}:{}, not {ami}",
+                index.ami.region, index.ami.ami_id
+            ),
+        ));
+    }
+    let mut sbom_st: Option<VerifiedStatement> = None;
+    let mut seal_st: Option<VerifiedStatement> = None;
+    let mut keyids = BTreeSet::new();
+    for entry in index
+        .entries
+        .iter()
+        .filter(|e| !e.predicate_type.is_empty())
+    {
+        let blob = store
+            .get_blob(&entry.sha256)
+            .map_err(|e| store_stop(e, &format!("bundle {}", entry.sha256)))?;
+        let mut last_err = None;
+        let mut verified = None;
+        for k in keys {
+            let mut policy = VerifyPolicy::new(k.clone());
+            policy.ami = Some(ami.clone());
+            match bakeproof_attest::verify_bundle(&blob, &policy) {
+                Ok(v) => {
+                    verified = Some(v);
+                    break;
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        let v = match verified {
+            Some(v) => v,
+            None => {
+                let e = last_err.map(|e| e.to_string()).unwrap_or_default();
+                let id = if e.contains("not among the subjects") {
+                    "subjects"
+                } else {
+                    "signatures"
+                };
+                return Err(Stop::Failed(
+                    id,
+                    format!("bundle {} ({}): {e}", entry.sha256, entry.predicate_type),
+                ));
+            }
+        };
+        keyids.insert(v.keyid.clone());
+        match v.kind {
+            PredicateKind::Seal => seal_st = Some(v),
+            _ => sbom_st = Some(v),
+        }
+    }
+    let (Some(sbom_st), Some(seal_st)) = (sbom_st, seal_st) else {
+        return Err(Stop::Failed(
+            "signatures",
+            "the index does not list both an SBOM and a seal attestation".into(),
+        ));
+    };
+    if sbom_st.tree_digest != seal_st.tree_digest {
+        return Err(Stop::Failed(
+            "signatures",
+            "the SBOM and seal attestations name different tree digests".into(),
+        ));
+    }
+    run.tree_digest = Some(format!("sha256:{}", sbom_st.tree_digest));
+    run.keyid = Some(keyids.iter().cloned().collect::<Vec<_>>().join(","));
+    run.pass(
+        "signatures",
+        format!(
+            "SBOM and seal attestations signed by trusted key {}",
+            run.keyid.as_deref().unwrap_or("")
+        ),
+    );
+    run.pass("subjects", format!("{} is a subject of both", ami));
+
+    // 3. Seal report.
+    let report = &seal_st.predicate;
+    let status = report["status"].as_str().unwrap_or("");
+    let allow_all = args.allow_warn.iter().any(|w| w == "all");
+    let warned: Vec<String> = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "warn")
+        .filter_map(|c| c["id"].as_str().map(String::from))
+        .filter(|id| !allow_all && !args.allow_warn.contains(id))
+        .collect();
+    if status != "sealed" {
+        run.fail(
+            "seal",
+            format!("seal report status is {status:?}, not \"sealed\""),
+        );
+    } else if !warned.is_empty() {
+        run.fail(
+            "seal",
+            format!(
+                "seal checks warn: {} (tolerate with --allow-warn)",
+                warned.join(", ")
+            ),
+        );
+    } else {
+        run.pass("seal", "sealed");
+    }
+
+    // 4. Identity freshness on the live root.
+    let root = bakeproof_index::Root::open(&args.root)
+        .map_err(|e| Stop::Failed("root", format!("{}: {e}", args.root.display())))?;
+    match root.read_file(b"/etc/machine-id", 4096) {
+        Ok(b) => {
+            let s = String::from_utf8_lossy(&b).trim().to_string();
+            if s.is_empty() || s == "uninitialized" {
+                run.fail("machine-id", format!("/etc/machine-id is {s:?}"));
+            } else {
+                run.pass("machine-id", "present");
+            }
+        }
+        Err(e) => run.fail("machine-id", format!("/etc/machine-id: {e}")),
+    }
+    let baked: BTreeMap<String, String> = report["host_keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| {
+            Some((
+                k["fingerprint"].as_str()?.to_string(),
+                k["path"].as_str().unwrap_or("").to_string(),
+            ))
+        })
+        .collect();
+    let mut reused = Vec::new();
+    let mut live = 0;
+    for name in root.read_dir(b"/etc/ssh").unwrap_or_default() {
+        let n = String::from_utf8_lossy(&name).into_owned();
+        if !(n.starts_with("ssh_host_") && n.ends_with(".pub")) {
+            continue;
+        }
+        let Ok(b) = root.read_file(format!("/etc/ssh/{n}").as_bytes(), 1 << 20) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&b);
+        if let Some(info) = bakeproof_seal::sshkey::parse_public_key_line(line.trim()) {
+            live += 1;
+            if let Some(p) = baked.get(&info.fingerprint) {
+                reused.push(format!("/etc/ssh/{n} {} (baked as {p})", info.fingerprint));
+            }
+        }
+    }
+    if reused.is_empty() {
+        run.pass(
+            "ssh-host-keys",
+            format!(
+                "{live} live host key(s), none among the {} baked",
+                baked.len()
+            ),
+        );
+    } else {
+        run.fail(
+            "ssh-host-keys",
+            format!(
+                "baked host key reused (ghost identity): {}",
+                reused.join("; ")
+            ),
+        );
+    }
+
+    // 5. The live root against the attested SBOM.
+    if args.level >= Level::Packages {
+        let sbom_bytes = match &sbom_st.sbom_ref {
+            None => None,
+            Some(r) => {
+                let b = store
+                    .get_blob(&r.sha256)
+                    .map_err(|e| store_stop(e, &format!("SBOM {}", r.sha256)))?;
+                r.check(&b)
+                    .map_err(|e| Stop::Failed("signatures", e.to_string()))?;
+                Some(b)
+            }
+        };
+        let attested: Value = match sbom_bytes {
+            Some(b) => serde_json::from_slice(&b)
+                .map_err(|e| Stop::Failed("packages", format!("attested SBOM: {e}")))?,
+            None => sbom_st.predicate.clone(),
+        };
+        let live_bytes = crate::scan::sbom_of_root(&args.root, &[])
+            .map_err(|e| Stop::Failed("packages", format!("scanning the live root: {e:#}")))?;
+        let live: Value = serde_json::from_slice(&live_bytes)
+            .map_err(|e| Stop::Failed("packages", e.to_string()))?;
+        run.packages = diff_packages(&attested, &live);
+        if run.packages.is_empty() {
+            run.pass("packages", "installed packages match the attested SBOM");
+        } else {
+            run.fail(
+                "packages",
+                format!("{} package difference(s)", run.packages.len()),
+            );
+        }
+        if args.level >= Level::Files {
+            run.files = diff_files(&attested, &live, mutable);
+            if run.files.is_empty() {
+                run.pass(
+                    "files",
+                    "every attested file matches (expected-mutable paths ignored)",
+                );
+            } else {
+                run.fail("files", format!("{} file difference(s)", run.files.len()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn components<'a>(doc: &'a Value, ty: &str) -> impl Iterator<Item = &'a Value> {
+    let ty = ty.to_string();
+    doc["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(move |c| c["type"] == ty.as_str())
+}
+
+/// Packages by purl without version (`pkg:deb/debian/bash`, qualifiers kept) → version.
+fn package_map(doc: &Value) -> BTreeMap<String, String> {
+    components(doc, "library")
+        .filter_map(|c| {
+            let purl = c["purl"].as_str()?;
+            let (base, rest) = purl.split_once('@').unwrap_or((purl, ""));
+            let quals = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
+            Some((
+                format!("{base}?{quals}"),
+                c["version"].as_str().unwrap_or("").to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn diff_packages(attested: &Value, live: &Value) -> Vec<Value> {
+    let a = package_map(attested);
+    let l = package_map(live);
+    let mut out = Vec::new();
+    for (k, v) in &a {
+        match l.get(k) {
+            None => {
+                out.push(json!({"package": k, "change": "missing", "attested": v, "live": null}))
+            }
+            Some(lv) if lv != v => {
+                out.push(json!({"package": k, "change": "version", "attested": v, "live": lv}))
+            }
+            _ => {}
+        }
+    }
+    for (k, v) in &l {
+        if !a.contains_key(k) {
+            out.push(json!({"package": k, "change": "added", "attested": null, "live": v}));
+        }
+    }
+    out
+}
+
+/// Regular files (with a SHA-256) by path.
+fn file_map(doc: &Value) -> BTreeMap<String, Option<String>> {
+    components(doc, "file")
+        .filter_map(|c| {
+            let name = c["name"].as_str()?.to_string();
+            let sha = c["hashes"].as_array().and_then(|h| {
+                h.iter()
+                    .find(|x| x["alg"] == "SHA-256")
+                    .and_then(|x| x["content"].as_str().map(String::from))
+            });
+            Some((name, sha))
+        })
+        .collect()
+}
+
+fn diff_files(attested: &Value, live: &Value, mutable: &globset::GlobSet) -> Vec<Value> {
+    let a = file_map(attested);
+    let l = file_map(live);
+    let mut out = Vec::new();
+    for (p, h) in &a {
+        if mutable.is_match(p) {
+            continue;
+        }
+        match (h, l.get(p)) {
+            (_, None) => {
+                out.push(json!({"path": p, "change": "missing", "attested": h, "live": null}))
+            }
+            (Some(ah), Some(lh)) if Some(ah) != lh.as_ref() => {
+                out.push(json!({"path": p, "change": "modified", "attested": ah, "live": lh}))
+            }
+            _ => {}
+        }
+    }
+    for (p, h) in &l {
+        if h.is_some() && !a.contains_key(p) && !mutable.is_match(p) {
+            out.push(json!({"path": p, "change": "added", "attested": null, "live": h}));
+        }
+    }
+    out
 }

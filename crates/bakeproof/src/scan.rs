@@ -505,3 +505,34 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
         exit::FINDINGS
     })
 }
+
+/// For `bakeproof verify`: the CycloneDX SBOM of a live root, in memory
+/// (same scan and encoding as `bakeproof scan`, quiet).
+pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> {
+    let args = ScanArgs {
+        root: root.to_path_buf(),
+        output: None,
+        format: Format::CyclonedxJson,
+        exclude: excludes.to_vec(),
+        cross_mounts: false,
+        include_runtime_dirs: false,
+        threads: None,
+        name: None,
+        unowned: false,
+        quiet: true,
+    };
+    let (inventory, extra) = scan_root(&args)?;
+    let meta = ScanMeta {
+        image_name: image_name(root),
+        source: root.display().to_string(),
+        tool_name: "bakeproof".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        timestamp: None,
+        serial: None,
+        os: extra.os,
+        db_errors: extra.db_errors,
+    };
+    let mut out = Vec::new();
+    bakeproof_sbom::write_json(&inventory, &meta, &mut out)?;
+    Ok(out)
+}

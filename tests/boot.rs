@@ -1,0 +1,312 @@
+//! `bakeproof verify` end to end: fixture root → scan → seal check → key →
+//! attest → store (local directory, documented layout) → verify against the
+//! IMDS emulator; then each failure with its message.
+
+#[path = "imds_emulator.rs"]
+mod imds_emulator;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use bakeproof_e2e::run::{bakeproof_bin, extract};
+use imds_emulator::{Emulator, dead_endpoint};
+use serde_json::{Value, json};
+
+const AMI: &str = "ami-0123456789abcdef0";
+const REGION: &str = "us-east-1";
+
+fn bp(args: &[&OsStr]) -> Output {
+    Command::new(bakeproof_bin())
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1704067200")
+        .env("COSIGN_PASSWORD", "test-password")
+        .env_remove("BAKEPROOF_STORE")
+        .env_remove("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+        .output()
+        .expect("run bakeproof")
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `bakeproof publish --store STORE ATTEST_DIR`.
+fn publish(attest_dir: &Path, store: &Path) {
+    ok(&bp(&[
+        "publish".as_ref(),
+        "--store".as_ref(),
+        p(store),
+        p(attest_dir),
+    ]));
+}
+
+struct Chain {
+    _tmp: tempfile::TempDir,
+    _root_dir: tempfile::TempDir,
+    root: PathBuf,
+    store: PathBuf,
+    key_pub: PathBuf,
+    other_pub: PathBuf,
+}
+
+fn p(s: &Path) -> &OsStr {
+    s.as_os_str()
+}
+
+/// The bake side. `prepare` may change the root before the scan.
+fn bake(prepare: impl FnOnce(&Path)) -> Chain {
+    let root_dir = extract("dpkgroot/clean.tar.gz");
+    let root = root_dir.path().to_path_buf();
+    prepare(&root);
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let sbom = t.join("sbom.json");
+    ok(&bp(&[
+        "scan".as_ref(),
+        p(&root),
+        "-o".as_ref(),
+        p(&sbom),
+        "-q".as_ref(),
+    ]));
+    let seal = bp(&[
+        "seal".as_ref(),
+        "check".as_ref(),
+        p(&root),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    std::fs::write(t.join("seal.json"), &seal.stdout).unwrap();
+    ok(&bp(&[
+        "key".as_ref(),
+        "generate".as_ref(),
+        "--output-dir".as_ref(),
+        p(t),
+    ]));
+    let other = t.join("other");
+    std::fs::create_dir(&other).unwrap();
+    ok(&bp(&[
+        "key".as_ref(),
+        "generate".as_ref(),
+        "--output-dir".as_ref(),
+        p(&other),
+    ]));
+    let out = t.join("attest");
+    ok(&bp(&[
+        "attest".as_ref(),
+        "--sbom".as_ref(),
+        p(&sbom),
+        "--seal".as_ref(),
+        p(&t.join("seal.json")),
+        "--key".as_ref(),
+        p(&t.join("cosign.key")),
+        "--ami".as_ref(),
+        format!("{REGION}:{AMI}").as_ref(),
+        "-o".as_ref(),
+        p(&out),
+    ]));
+    let store = t.join("store");
+    publish(&out, &store);
+    // First boot: a fresh machine-id.
+    std::fs::write(
+        root.join("etc/machine-id"),
+        "0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+    Chain {
+        root,
+        store,
+        key_pub: t.join("cosign.pub"),
+        other_pub: other.join("cosign.pub"),
+        _tmp: tmp,
+        _root_dir: root_dir,
+    }
+}
+
+fn verify(c: &Chain, endpoint: &str, key: &Path, extra: &[&str]) -> (i32, String, Value) {
+    let mut args: Vec<&OsStr> = vec![
+        "verify".as_ref(),
+        "--store".as_ref(),
+        p(&c.store),
+        "--key".as_ref(),
+        p(key),
+        "--root".as_ref(),
+        p(&c.root),
+        "--imds-endpoint".as_ref(),
+        endpoint.as_ref(),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    let text = bp(&args);
+    args.extend([OsStr::new("--format"), OsStr::new("json")]);
+    let j = bp(&args);
+    let code = j.status.code().unwrap_or(-1);
+    assert_eq!(text.status.code(), Some(code), "text and JSON runs agree");
+    let v: Value = serde_json::from_slice(&j.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&j.stdout),
+            String::from_utf8_lossy(&j.stderr)
+        )
+    });
+    (code, String::from_utf8_lossy(&text.stdout).into_owned(), v)
+}
+
+fn failed_detail(v: &Value, id: &str) -> String {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id && c["status"] == "fail")
+        .map(|c| c["detail"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn chain_passes_then_each_failure_is_clear() {
+    let c = bake(|_| {});
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
+
+    for level in ["attestation", "packages", "files"] {
+        let (code, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", level]);
+        assert_eq!(code, 0, "level {level}: {text}\n{v:#}");
+        assert_eq!(v["result"], "verified");
+        assert_eq!(v["ami"]["amiId"], AMI);
+        assert!(text.contains("VERIFIED"), "{text}");
+    }
+
+    // Foreign AMI: IMDS says another AMI; the store has no index for it.
+    let foreign = Emulator::start(&["--ami-id", "ami-0fedcba9876543210", "--region", REGION]);
+    let (code, text, v) = verify(&c, &foreign.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        failed_detail(&v, "store").contains("ami-0fedcba9876543210"),
+        "{v:#}"
+    );
+
+    // Foreign AMI with an index copied from ours: not among the subjects.
+    let src = c.store.join("amis").join(REGION).join(AMI);
+    let dst = c
+        .store
+        .join("amis")
+        .join(REGION)
+        .join("ami-0fedcba9876543210");
+    std::fs::create_dir_all(&dst).unwrap();
+    let mut idx: Value =
+        serde_json::from_slice(&std::fs::read(src.join("index.json")).unwrap()).unwrap();
+    idx["ami"]["ami_id"] = json!("ami-0fedcba9876543210");
+    std::fs::write(dst.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+    let (code, _, v) = verify(&c, &foreign.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        failed_detail(&v, "subjects").contains("not among the subjects"),
+        "{v:#}"
+    );
+
+    // Another key.
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.other_pub, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        failed_detail(&v, "signatures").contains("unknown key"),
+        "{v:#}"
+    );
+
+    // IMDS down: bounded time, distinct exit code.
+    let t = Instant::now();
+    let (code, text, v) = verify(&c, &dead_endpoint(), &c.key_pub, &[]);
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed()); // two runs
+    assert_eq!(code, 3, "{text}");
+    assert_eq!(v["result"], "unreachable");
+    assert!(
+        failed_detail(&v, "reach").contains("could not reach IMDS"),
+        "{v:#}"
+    );
+
+    // --ami given: no IMDS needed.
+    let (code, text, _) = verify(
+        &c,
+        &dead_endpoint(),
+        &c.key_pub,
+        &["--ami", &format!("{REGION}:{AMI}")],
+    );
+    assert_eq!(code, 0, "{text}");
+
+    // A modified package file in the live root (--level files).
+    let f = c.root.join("etc/debian_version");
+    let orig = std::fs::read(&f).unwrap();
+    std::fs::write(&f, b"13.99\n").unwrap();
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 1);
+    assert!(
+        failed_detail(&v, "files").contains("1 file difference"),
+        "{v:#}"
+    );
+    let d = &v["differences"]["files"][0];
+    assert_eq!(d["path"], "/etc/debian_version");
+    assert_eq!(d["change"], "modified");
+    // ... not seen at the attestation level.
+    let (code, _, _) = verify(&c, &emu.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 0);
+    std::fs::write(&f, orig).unwrap();
+
+    // An empty machine-id at boot.
+    std::fs::write(c.root.join("etc/machine-id"), "").unwrap();
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        failed_detail(&v, "machine-id").contains("machine-id"),
+        "{v:#}"
+    );
+    std::fs::write(
+        c.root.join("etc/machine-id"),
+        "0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+
+    // A tampered blob in the store.
+    let blobs = c.store.join("blobs/sha256");
+    for e in std::fs::read_dir(&blobs).unwrap() {
+        let e = e.unwrap().path();
+        let mut b = std::fs::read(&e).unwrap();
+        let i = b.len() / 2;
+        b[i] ^= 0x20;
+        std::fs::write(&e, b).unwrap();
+    }
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        failed_detail(&v, "store").contains("digest mismatch"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn reused_baked_host_key_fails() {
+    let c = bake(|root| {
+        let ssh = root.join("etc/ssh");
+        std::fs::create_dir_all(&ssh).unwrap();
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "baked", "-f"])
+            .arg(ssh.join("ssh_host_ed25519_key"))
+            .status()
+            .expect("ssh-keygen");
+        assert!(st.success());
+    });
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
+    let (code, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1, "{text}");
+    let d = failed_detail(&v, "ssh-host-keys");
+    assert!(
+        d.contains("baked host key reused") && d.contains("SHA256:"),
+        "{v:#}"
+    );
+    // The seal report itself was not sealed (a baked host key fails the seal).
+    assert!(!failed_detail(&v, "seal").is_empty(), "{v:#}");
+}
