@@ -502,3 +502,55 @@ fn s3_server_not_listening_is_a_bounded_clear_error() {
     assert!(text(&o).contains(&ep), "{}", text(&o));
     assert!(t0.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn s3_wrong_credentials_and_access_denied() {
+    let a = attested();
+    // moto enforces IAM authentication after this many requests.
+    let moto = Moto::start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "6")]);
+    let ep = moto.url();
+    let keys = moto.py(
+        "s3.create_bucket(Bucket='attest')\n\
+         iam.create_user(UserName='publisher')\n\
+         iam.put_user_policy(UserName='publisher', PolicyName='s3', PolicyDocument='{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]}')\n\
+         k = iam.create_access_key(UserName='publisher')['AccessKey']\n\
+         iam.create_user(UserName='nobody')\n\
+         n = iam.create_access_key(UserName='nobody')['AccessKey']\n\
+         print(k['AccessKeyId'], k['SecretAccessKey'], n['AccessKeyId'], n['SecretAccessKey'])",
+    );
+    let k: Vec<&str> = keys.split_whitespace().collect();
+    assert_eq!(k.len(), 4, "{keys}");
+    let run = |id: &str, secret: &str| {
+        let args = [
+            "publish",
+            "--store",
+            "s3://attest",
+            "--endpoint-url",
+            &ep,
+            &a.out(),
+        ];
+        let a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        bp_env(
+            &a,
+            &[("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)],
+        )
+    };
+    // An unknown key id.
+    let o = run(
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bad credentials"), "{}", text(&o));
+    // The right key id with a wrong secret.
+    let o = run(k[0], "wrong-secret-wrong-secret-wrong-secret00");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bad credentials"), "{}", text(&o));
+    // A valid user without S3 permissions.
+    let o = run(k[2], k[3]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("access denied"), "{}", text(&o));
+    // The publisher's key works.
+    let o = run(k[0], k[1]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

@@ -158,7 +158,7 @@ impl S3Store {
     {
         let status = e.raw_response().map(|r| r.status().as_u16());
         let code = e.code().unwrap_or("").to_string();
-        let detail = DisplayErrorContext(&e).to_string();
+        let detail = error_chain(&e);
         let bucket = &self.bucket;
         match &e {
             SdkError::TimeoutError(_) => {
@@ -183,7 +183,7 @@ impl S3Store {
                     "request failed"
                 };
                 return StoreError::Unreachable(format!(
-                    "{what}: cannot reach {}: {kind} after {MAX_ATTEMPTS} attempts: {detail}",
+                    "{what}: cannot reach {}: {kind} (up to {MAX_ATTEMPTS} attempts): {detail}",
                     self.target()
                 ));
             }
@@ -352,6 +352,20 @@ impl S3Store {
     }
 }
 
+/// The messages of an error and its sources, without repeats.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let m = err.to_string();
+        if !m.is_empty() && !parts.iter().any(|p| p.contains(&m)) {
+            parts.push(m);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
 impl Store for S3Store {
     fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
         self.put_blob_outcome(bytes).map(|o| o.sha256)
@@ -377,8 +391,17 @@ impl Store for S3Store {
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError> {
         check_ami(ami)?;
         let rel = index_key(ami);
-        let what = format!("no index for {ami} at {}", self.url_of(&rel));
-        let bytes = self.rt.block_on(self.get_bytes(&rel, &what))?;
+        let url = self.url_of(&rel);
+        let what = format!("index of {ami} ({url})");
+        let bytes = self
+            .rt
+            .block_on(self.get_bytes(&rel, &what))
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => {
+                    StoreError::NotFound(format!("no index for {ami} at {url}"))
+                }
+                other => other,
+            })?;
         AmiIndex::from_slice(&bytes, Some(ami))
     }
 
