@@ -147,6 +147,11 @@ fn verify(c: &Chain, endpoint: &str, key: &Path, extra: &[&str]) -> (i32, String
     args.extend([OsStr::new("--format"), OsStr::new("json")]);
     let j = bp(&args);
     let code = j.status.code().unwrap_or(-1);
+    if let Ok(v) = serde_json::from_slice::<Value>(&j.stdout)
+        && let Err(e) = bakeproof_e2e::schema::validate_with_schema("boot-result.schema.json", &v)
+    {
+        panic!("result does not match schemas/boot-result.schema.json: {e:?}\n{v:#}");
+    }
     assert_eq!(text.status.code(), Some(code), "text and JSON runs agree");
     let v: Value = serde_json::from_slice(&j.stdout).unwrap_or_else(|e| {
         panic!(
