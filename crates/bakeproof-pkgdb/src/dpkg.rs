@@ -469,7 +469,7 @@ pub fn parse_diversions(bytes: &[u8], warnings: &mut Vec<String>) -> Vec<crate::
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    if lines.len() % 3 != 0 {
+    if !lines.len().is_multiple_of(3) {
         warnings.push(format!(
             "{DPKG_ADMINDIR}/diversions: {} lines, not a multiple of 3; trailing lines ignored",
             lines.len()

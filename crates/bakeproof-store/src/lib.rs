@@ -259,10 +259,10 @@ impl AmiIndex {
     /// given), digests are well-formed, file names are plain names.
     pub fn validate(&self, expected: Option<&AmiRef>) -> Result<(), StoreError> {
         let bad = |m: String| Err(StoreError::Corrupt(m));
-        if let Some(e) = expected {
-            if &self.ami != e {
-                return bad(format!("index of {e} names another AMI: {}", self.ami));
-            }
+        if let Some(e) = expected
+            && &self.ami != e
+        {
+            return bad(format!("index of {e} names another AMI: {}", self.ami));
         }
         check_ami(&self.ami).or_else(|e| bad(e.to_string()))?;
         if !self
@@ -285,13 +285,13 @@ impl AmiIndex {
                     self.ami, e.sha256
                 ));
             }
-            if let Some(f) = &e.file {
-                if !plain_file_name(f) {
-                    return bad(format!(
-                        "index of {}: entry file name is not a plain name: {f:?}",
-                        self.ami
-                    ));
-                }
+            if let Some(f) = &e.file
+                && !plain_file_name(f)
+            {
+                return bad(format!(
+                    "index of {}: entry file name is not a plain name: {f:?}",
+                    self.ami
+                ));
             }
         }
         Ok(())

@@ -74,10 +74,10 @@ impl LocalStore {
     }
 
     fn sync_dir(p: &Path) {
-        if let Some(d) = p.parent() {
-            if let Ok(f) = File::open(d) {
-                let _ = f.sync_all();
-            }
+        if let Some(d) = p.parent()
+            && let Ok(f) = File::open(d)
+        {
+            let _ = f.sync_all();
         }
     }
 

@@ -209,7 +209,7 @@ impl Progress for EntryBar {
             self.0.inc(bytes);
         }
         let n = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             self.0.set_message(format!("{n} entries"));
         }
     }

@@ -237,7 +237,7 @@ fn read_meta(bytes: &[u8], errors: &mut Vec<String>) -> Result<Meta, BdbError> {
     }
     let last_pgno = get32(32)? as u64;
     let file_pages = (bytes.len() / page_size) as u64;
-    if bytes.len() % page_size != 0 {
+    if !bytes.len().is_multiple_of(page_size) {
         errors.push(format!(
             "file size {} is not a multiple of the page size {page_size}: last page {} is truncated",
             bytes.len(),
@@ -329,7 +329,7 @@ impl Reader<'_> {
             ));
             return;
         }
-        if entries % 2 != 0 {
+        if !entries.is_multiple_of(2) {
             errors.push(format!(
                 "page {pgno}: odd number of index entries ({entries}); the unpaired last one is ignored"
             ));

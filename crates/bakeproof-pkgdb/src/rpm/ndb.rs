@@ -125,7 +125,7 @@ pub fn read_ndb_packages(bytes: &[u8]) -> Result<BlobSet, NdbError> {
         }
     };
     let mut errors = Vec::new();
-    if bytes.len() as u64 % BLK_SIZE != 0 {
+    if !(bytes.len() as u64).is_multiple_of(BLK_SIZE) {
         errors.push(format!(
             "file size {} is not a multiple of the {BLK_SIZE}-byte block size (truncated?)",
             bytes.len()
