@@ -315,3 +315,77 @@ fn reused_baked_host_key_fails() {
     // The seal report itself was not sealed (a baked host key fails the seal).
     assert!(!failed_detail(&v, "seal").is_empty(), "{v:#}");
 }
+
+/// `bakeproof diff REGION:AMI-A REGION:AMI-B --store --key`: both SBOMs come
+/// from the store, each verified against the key before use.
+#[test]
+fn diff_two_amis_from_the_store() {
+    let c = bake(|_| {});
+    let t = tempfile::tempdir().unwrap();
+    // A second image: the same root with one file changed, attested as
+    // another AMI and published into the same store.
+    std::fs::write(c.root.join("etc/debian_version"), "12.99\n").unwrap();
+    let sbom = t.path().join("b.json");
+    ok(&bp(&[
+        "scan".as_ref(),
+        p(&c.root),
+        "-o".as_ref(),
+        p(&sbom),
+        "-q".as_ref(),
+    ]));
+    let seal = t.path().join("seal.json");
+    let s = bp(&[
+        "seal".as_ref(),
+        "check".as_ref(),
+        p(&c.root),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    std::fs::write(&seal, &s.stdout).unwrap();
+    let key = c.key_pub.with_file_name("cosign.key");
+    let out = t.path().join("attest");
+    let ami_b = "ami-0bbbbbbbbbbbbbbbb";
+    ok(&bp(&[
+        "attest".as_ref(),
+        "--sbom".as_ref(),
+        p(&sbom),
+        "--seal".as_ref(),
+        p(&seal),
+        "--key".as_ref(),
+        p(&key),
+        "--ami".as_ref(),
+        format!("{REGION}:{ami_b}").as_ref(),
+        "-o".as_ref(),
+        p(&out),
+    ]));
+    publish(&out, &c.store);
+    let a = format!("{REGION}:{AMI}");
+    let b = format!("{REGION}:{ami_b}");
+    let run = |key: &Path| {
+        bp(&[
+            "diff".as_ref(),
+            a.as_ref(),
+            b.as_ref(),
+            "--store".as_ref(),
+            p(&c.store),
+            "--key".as_ref(),
+            p(key),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ])
+    };
+    let o = run(&c.key_pub);
+    ok(&o);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let text = v["files"].to_string();
+    assert!(text.contains("/etc/debian_version"), "{text}");
+    for k in ["added", "removed", "upgraded", "downgraded", "rebuilt"] {
+        assert_eq!(v["summary"][k], 0, "{k}: {v}");
+    }
+    assert_eq!(v["summary"]["modified_files"], 1, "{v}");
+    // Another key: nothing verifies, nothing is used.
+    let o = run(&c.other_pub);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no SBOM attestation verifies"), "{err}");
+}

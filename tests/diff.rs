@@ -623,7 +623,7 @@ fn errors_exit_2_with_a_clear_message() {
         (missing.as_os_str(), "cannot read"),
         (
             "eu-west-1:ami-0123456789abcdef0".as_ref(),
-            "not available yet",
+            "needs --store URL and --key PUB",
         ),
     ] {
         let o = bakeproof(&["diff".as_ref(), old, spdx.as_os_str()]);

@@ -23,8 +23,8 @@ pub enum DiffFormat {
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
-    /// The old SBOM: a CycloneDX JSON file (or `REGION:AMI-ID`, once the
-    /// store exists).
+    /// The old SBOM: a CycloneDX JSON file, or `REGION:AMI-ID` looked up in
+    /// `--store` (its attestation verified with `--key` before use).
     pub old: String,
     /// The new SBOM.
     pub new: String,
@@ -40,10 +40,11 @@ pub struct DiffArgs {
     /// Write the output to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Attestation store to look `REGION:AMI-ID` up in (not available yet).
+    /// Attestation store to look `REGION:AMI-ID` up in (s3://BUCKET[/PREFIX],
+    /// file:///DIR or a directory).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
-    /// Public key verifying the store's attestations (not available yet).
+    /// Public key the AMI's SBOM attestation must be signed with.
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
 }
@@ -63,27 +64,72 @@ fn is_ami_ref(s: &str) -> bool {
     region_ok && ami_ok
 }
 
-fn read(arg: &str) -> Result<Vec<u8>> {
+/// The SBOM bytes of `arg`: a file, or `REGION:AMI-ID` looked up in the
+/// store, its SBOM attestation verified (signature with `key`, the AMI
+/// among the subjects, a referenced SBOM checked against its pinned digest)
+/// before anything of it is used. Fail-closed: any doubt is an error.
+fn read(arg: &str, store: Option<&str>, key: Option<&Path>) -> Result<Vec<u8>> {
     let path = Path::new(arg);
-    if is_ami_ref(arg) && !path.exists() {
-        bail!(
-            "{arg}: looking up AMIs (REGION:AMI-ID) needs the attestation store, which is not available yet; give CycloneDX JSON files"
-        );
+    if !is_ami_ref(arg) || path.exists() {
+        return std::fs::read(path).with_context(|| format!("cannot read {arg}"));
     }
-    std::fs::read(path).with_context(|| format!("cannot read {arg}"))
+    let (Some(url), Some(key)) = (store, key) else {
+        bail!(
+            "{arg}: looking up an AMI needs --store URL and --key PUB (to verify its attestation)"
+        );
+    };
+    let ami = bakeproof_attest::AmiRef::parse(arg).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+    let pem = std::fs::read(key).with_context(|| format!("cannot read {}", key.display()))?;
+    let key = bakeproof_attest::PublicKey::from_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+    let store = bakeproof_store::open(url).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
+    let sref = bakeproof_store::AmiRef {
+        region: ami.region.clone(),
+        ami_id: ami.ami_id.clone(),
+    };
+    let index = store
+        .get_index(&sref)
+        .map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+    let policy = bakeproof_attest::VerifyPolicy {
+        key,
+        ami: Some(ami),
+        kind: Some(bakeproof_attest::PredicateKind::Sbom),
+        tree_digest: None,
+    };
+    let mut last_err = None;
+    for entry in &index.entries {
+        let Ok(blob) = store.get_blob(&entry.sha256) else {
+            continue;
+        };
+        match bakeproof_attest::verify_bundle(&blob, &policy) {
+            Ok(st) => {
+                return match &st.sbom_ref {
+                    Some(r) => {
+                        let b = store
+                            .get_blob(&r.sha256)
+                            .map_err(|e| anyhow::anyhow!("{arg}: referenced SBOM: {e}"))?;
+                        r.check(&b).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+                        Ok(b)
+                    }
+                    None => Ok(serde_json::to_vec(&st.predicate)?),
+                };
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    match last_err {
+        Some(e) => bail!("{arg}: no SBOM attestation verifies: {e}"),
+        None => bail!("{arg}: the store holds no SBOM attestation for this AMI"),
+    }
 }
 
 pub fn run(args: DiffArgs) -> Result<u8> {
-    if args.store.is_some() || args.key.is_some() {
-        bail!(
-            "--store/--key: the attestation store is not available yet; give CycloneDX JSON files"
-        );
-    }
     let fail_on = match &args.fail_on {
         Some(s) => diff::parse_fail_on(s).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
-    let (old_bytes, new_bytes) = (read(&args.old)?, read(&args.new)?);
+    let (store, key) = (args.store.as_deref(), args.key.as_deref());
+    let (old_bytes, new_bytes) = (read(&args.old, store, key)?, read(&args.new, store, key)?);
     // both documents parsed at once (the larger cost for 100k-file SBOMs)
     let (old, new) = std::thread::scope(|s| {
         let h = s.spawn(|| diff::parse(&old_bytes));
