@@ -70,6 +70,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix filters: `bakeproof ... | head` ends quietly when the
+    // reader goes away, instead of a panic from a failed write to stdout
+    // (Rust's runtime ignores SIGPIPE, turning it into EPIPE errors).
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
