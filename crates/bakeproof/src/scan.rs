@@ -59,7 +59,8 @@ pub struct ScanArgs {
     pub quiet: bool,
 }
 
-fn source_date_epoch() -> Result<Option<i64>> {
+/// `SOURCE_DATE_EPOCH` (seconds), which pins every timestamp bakeproof writes.
+pub(crate) fn source_date_epoch() -> Result<Option<i64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => {
             Ok(Some(v.trim().parse::<i64>().with_context(|| {

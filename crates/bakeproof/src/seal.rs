@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bakeproof_index::Root;
 use bakeproof_seal::CheckOptions;
 use clap::{Args, Subcommand, ValueEnum};
@@ -49,22 +49,11 @@ pub fn run(cmd: SealCommand) -> Result<u8> {
     }
 }
 
-fn source_date_epoch() -> Result<Option<i64>> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => {
-            Ok(Some(v.trim().parse::<i64>().with_context(|| {
-                format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds")
-            })?))
-        }
-        _ => Ok(None),
-    }
-}
-
 fn run_check(args: CheckArgs) -> Result<u8> {
     let root = Root::open(&args.root)?;
     let opts = CheckOptions {
         strict: args.strict,
-        timestamp: source_date_epoch()?,
+        timestamp: crate::scan::source_date_epoch()?,
         threads: args.threads,
         source: Some(args.root.display().to_string()),
     };
