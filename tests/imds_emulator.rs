@@ -12,33 +12,7 @@ use std::sync::OnceLock;
 pub fn emulator_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps")
-            .to_path_buf();
-        let bin = profile_dir.join("bakeproof-imds-emulator");
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let ws = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace")
-            .to_path_buf();
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.current_dir(ws).args([
-            "build",
-            "-q",
-            "-p",
-            "bakeproof-imds",
-            "--bin",
-            "bakeproof-imds-emulator",
-        ]);
-        if release {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().expect("cargo build").success());
-        assert!(bin.exists(), "{} missing after build", bin.display());
-        bin
+        bakeproof_e2e::run::workspace_bin("bakeproof-imds", "bakeproof-imds-emulator")
     })
     .clone()
 }

@@ -12,33 +12,37 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of the `bakeproof` binary of this build profile. The e2e package
-/// cannot name another package's binary with `CARGO_BIN_EXE_*`, so it is
-/// located beside the test executable (`target/<profile>/deps/..`) and
-/// built once if it is missing or older than the test executable.
+/// Path of binary `bin` of workspace package `package`, for this build
+/// profile. The e2e package cannot name another package's binary with
+/// `CARGO_BIN_EXE_*`, so it is located beside the test executable
+/// (`target/<profile>/deps/..`) after `cargo build -p PACKAGE --bin BIN`
+/// (a no-op when it is up to date). Callers memoise the result.
+pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .to_path_buf();
+    let path = profile_dir.join(bin);
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace())
+        .args(["build", "-q", "-p", package, "--bin", bin]);
+    if release {
+        cmd.arg("--release");
+    }
+    let st = cmd.status().expect("run cargo build");
+    assert!(st.success(), "cargo build -p {package} --bin {bin} failed");
+    assert!(path.exists(), "{} missing after build", path.display());
+    path
+}
+
+/// Path of the `bakeproof` binary of this build profile (built once).
 pub fn bakeproof_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps")
-            .to_path_buf();
-        let bin = profile_dir.join("bakeproof");
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.current_dir(workspace())
-            .args(["build", "-q", "-p", "bakeproof"]);
-        if release {
-            cmd.arg("--release");
-        }
-        let st = cmd.status().expect("run cargo build -p bakeproof");
-        assert!(st.success(), "cargo build -p bakeproof failed");
-        assert!(bin.exists(), "{} missing after build", bin.display());
-        bin
-    })
-    .clone()
+    BIN.get_or_init(|| workspace_bin("bakeproof", "bakeproof"))
+        .clone()
 }
 
 /// Runs `bakeproof ARGS...` with `SOURCE_DATE_EPOCH` pinned and no TTY.
