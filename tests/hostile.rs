@@ -331,3 +331,68 @@ fn is_root() -> bool {
     let t = tempfile::NamedTempFile::new().unwrap();
     std::os::unix::fs::MetadataExt::uid(&t.as_file().metadata().unwrap()) == 0
 }
+
+/// `-o` naming something that is not a regular file (a FIFO here; `/dev/null`
+/// in real use) is written through, never replaced by the temporary file's
+/// rename: run as root, that rename turned `/dev/null` into a regular file
+/// for the whole machine.
+#[test]
+fn output_to_a_fifo_is_written_through_not_replaced() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/hostname"), b"x\n").unwrap();
+    let fifo = t.path().join("out.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            std::fs::File::open(&fifo)
+                .unwrap()
+                .read_to_end(&mut s)
+                .unwrap();
+            s
+        })
+    };
+    let mut child = Command::new(bakeproof_bin())
+        .args([
+            "scan".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            fifo.as_os_str(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            // Unblock the reader so the test ends.
+            let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+            panic!("scan -o FIFO did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    // Checked before joining: had the FIFO been replaced, the reader would
+    // wait on it forever.
+    let ft = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(ft.is_fifo(), "the FIFO was replaced: {ft:?}");
+    let bytes = reader.join().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("SBOM through the FIFO");
+    assert_eq!(doc["bomFormat"], "CycloneDX");
+}

@@ -39,6 +39,22 @@ die()  { printf '\nrun-all.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 
 START=$(date +%s)
 
+# ---- 0. /dev/null sanity -----------------------------------------------------
+# cargo feeds rustc its probe program on a null stdin; if /dev/null has become
+# a regular file (an old bakeproof renamed `scan -o /dev/null`'s temporary file
+# over it, fixed and tested in tests/hostile.rs), every build fails with
+# nonsense. Repair it when we can, otherwise say exactly what is wrong.
+if [ ! -c /dev/null ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    printf 'run-all.sh: WARNING: /dev/null is not a character device; recreating it\n' >&2
+    rm -f /dev/null && mknod -m 666 /dev/null c 1 3 \
+      || { printf 'run-all.sh: ERROR: cannot recreate /dev/null\n' >&2; exit 1; }
+  else
+    printf 'run-all.sh: ERROR: /dev/null is not a character device (as root: rm /dev/null; mknod -m 666 /dev/null c 1 3)\n' >&2
+    exit 1
+  fi
+fi
+
 # ---- 1. Debian packages ------------------------------------------------------
 pkg_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -261,11 +261,26 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
 /// Streams the output to standard output or, through a temporary file and a
 /// rename, to `path`: readers never see a half-written SBOM, and a failed run
 /// leaves an existing file intact.
+///
+/// The rename is only used when `path` is absent or a regular file. Anything
+/// else (`-o /dev/null`, a FIFO, `/dev/stdout`) is opened and written in
+/// place: renaming over it would replace the device node with a regular file,
+/// which, run as root, silently breaks `/dev/null` for the whole machine.
 fn write_output(
     path: Option<&Path>,
     render: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
     match path {
+        Some(p) if p != Path::new("-") && !is_regular_or_absent(p) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .with_context(|| format!("cannot open {}", p.display()))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            render(&mut w).with_context(|| format!("writing {}", p.display()))?;
+            w.flush()
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
         Some(p) if p != Path::new("-") => {
             let dir = p
                 .parent()
@@ -292,6 +307,16 @@ fn write_output(
         }
     }
     Ok(())
+}
+
+/// True when `p` does not exist or is a regular file: the only cases where
+/// replacing it by rename is what the user means. A symlink is written through
+/// (in place), so the link survives and its target gets the output.
+pub(crate) fn is_regular_or_absent(p: &Path) -> bool {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) => m.is_file(),
+        Err(_) => true,
+    }
 }
 
 fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
