@@ -3,13 +3,13 @@
 //! from tests/tools/requirements.txt, started here on loopback).
 
 use std::ffi::OsStr;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use bakeproof_e2e::moto::{Moto, free_port};
 use bakeproof_e2e::run::{bakeproof_bin, extract, scan_to_json};
-use bakeproof_e2e::schema::{bakeproof_python, validate_with_schema};
+use bakeproof_e2e::schema::validate_with_schema;
 
 const PASSWORD: &str = "store-test-password";
 const AMI_A: &str = "us-east-1:ami-0123456789abcdef0";
@@ -217,97 +217,6 @@ fn local_directory_store_round_trip() {
 }
 
 // ---------------------------------------------------------------- S3 (moto)
-
-/// moto_server on a free loopback port, killed on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-    python: PathBuf,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Moto {
-    fn start(env: &[(&str, &str)]) -> Moto {
-        let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
-        let probe = Command::new(&python)
-            .args(["-c", "import moto.server, boto3"])
-            .output();
-        assert!(
-            probe.as_ref().is_ok_and(|o| o.status.success()),
-            "moto[server] is not installed in {}: run tests/run-all.sh (it installs \
-             tests/tools/requirements.txt into .venv)",
-            python.display()
-        );
-        let port = free_port();
-        let mut c = Command::new(&python);
-        c.args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let child = c.spawn().expect("start moto_server");
-        let m = Moto {
-            child,
-            port,
-            python,
-        };
-        let t0 = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "moto_server did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        m
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Runs boto3 code with `s3` and `iam` clients bound to the server.
-    fn py(&self, code: &str) -> String {
-        let prelude = format!(
-            "import boto3, sys\n\
-             kw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-             s3 = boto3.client('s3', **kw)\n\
-             iam = boto3.client('iam', **kw)\n",
-            self.url()
-        );
-        let o = Command::new(&self.python)
-            .args(["-c", &format!("{prelude}{code}")])
-            .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "python: {}", text(&o));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
-}
 
 fn s3(args: &[&str], endpoint: &str) -> Output {
     let mut a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();

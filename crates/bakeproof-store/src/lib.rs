@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! <root>/blobs/sha256/<hex>                  create-only, content-addressed
-//! <root>/amis/<region>/<ami-id>/index.json   an AmiIndex, replaced atomically, written last
+//! <root>/amis/<region>/<ami-id>/index.json   an AmiIndex, create-only, written last
 //! ```
 //!
 //! Open a store from a URL with [`open`] (`file://DIR`, a plain path, or
@@ -90,6 +90,10 @@ pub enum StoreError {
     Throttled(String),
     #[error("I/O error: {0}")]
     Io(String),
+    /// The store already holds a different index for this AMI (another
+    /// publisher won, or the AMI was attested before).
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 impl StoreError {
@@ -99,7 +103,10 @@ impl StoreError {
     pub fn is_integrity(&self) -> bool {
         matches!(
             self,
-            StoreError::NotFound(_) | StoreError::DigestMismatch(_) | StoreError::Corrupt(_)
+            StoreError::NotFound(_)
+                | StoreError::DigestMismatch(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Conflict(_)
         )
     }
 }
@@ -112,14 +119,47 @@ pub struct BlobPut {
     pub created: bool,
 }
 
+/// How [`Store::put_index`] treats an index that is already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexWrite {
+    /// The default: an AMI is published once. An identical index already
+    /// there is a no-op (a retried publish); a different one is a
+    /// [`StoreError::Conflict`]. Atomic against concurrent publishers
+    /// (`If-None-Match: *` on S3, `link(2)` on a directory): exactly one wins.
+    CreateOnly,
+    /// Supersede whatever is there (`publish --replace`), atomically; the
+    /// last writer wins.
+    Replace,
+}
+
+/// What [`Store::put_index`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexPut {
+    Created,
+    /// An identical index was already there.
+    Unchanged,
+    Replaced,
+}
+
+/// The conflict message shared by the backends.
+pub(crate) fn index_conflict(have: &AmiIndex, want: &AmiIndex, loc: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "{} already has a different index at {loc} (tree {}, created {:?}, tool {}; \
+         this publish: tree {}, created {:?}): an AMI is published once, so another \
+         publisher got there first; `bakeproof publish --replace` supersedes it",
+        want.ami, have.tree_digest, have.created, have.tool_version, want.tree_digest, want.created
+    ))
+}
+
 /// A store backend. Synchronous: the S3 backend drives its own runtime.
 pub trait Store: Send + Sync {
     /// Stores `bytes` under their SHA-256 (create-only); returns the hex digest.
     fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError>;
     /// Reads a blob and checks its digest before returning it.
     fn get_blob(&self, sha256_hex: &str) -> Result<Vec<u8>, StoreError>;
-    /// Writes (replaces) an AMI's index.
-    fn put_index(&self, index: &AmiIndex) -> Result<(), StoreError>;
+    /// Writes an AMI's index after checking that every blob it names is
+    /// there; `mode` says what happens to an index already there.
+    fn put_index(&self, index: &AmiIndex, mode: IndexWrite) -> Result<IndexPut, StoreError>;
     /// Reads an AMI's index.
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError>;
 

@@ -1,7 +1,8 @@
 //! Local directory backend: `blobs/sha256/<hex>` written create-only (an
 //! `O_EXCL` temporary file, fsynced, then hard-linked to its name: `link`
-//! never replaces), `amis/<region>/<ami-id>/index.json` replaced atomically
-//! (temporary file, fsync, `rename`). Readers check every digest.
+//! never replaces), `amis/<region>/<ami-id>/index.json` the same way
+//! (create-only: of two concurrent publishers exactly one links its index;
+//! `--replace` renames over it instead). Readers check every digest.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write as _};
@@ -9,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{
-    AmiIndex, AmiRef, BlobPut, Store, StoreError, blob_key, check_ami, check_hex, index_key,
-    sha256_hex, verify_digest,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, Store, StoreError, blob_key, check_ami,
+    check_hex, index_conflict, index_key, sha256_hex, verify_digest,
 };
 
 /// A store in a local directory (created on the first write).
@@ -140,7 +141,7 @@ impl Store for LocalStore {
         Ok(bytes)
     }
 
-    fn put_index(&self, index: &AmiIndex) -> Result<(), StoreError> {
+    fn put_index(&self, index: &AmiIndex, mode: IndexWrite) -> Result<IndexPut, StoreError> {
         index
             .validate(None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -170,12 +171,41 @@ impl Store for LocalStore {
         }
         let target = self.path(&index_key(&index.ami));
         let tmp = Self::write_temp(&target, &index.to_vec())?;
-        if let Err(e) = fs::rename(&tmp, &target) {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err(&target, e));
-        }
+        let outcome = match mode {
+            IndexWrite::Replace => {
+                let existed = target.exists();
+                if let Err(e) = fs::rename(&tmp, &target) {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(io_err(&target, e));
+                }
+                if existed {
+                    IndexPut::Replaced
+                } else {
+                    IndexPut::Created
+                }
+            }
+            // `link` fails with EEXIST instead of replacing: of concurrent
+            // publishers exactly one creates the index.
+            IndexWrite::CreateOnly => match fs::hard_link(&tmp, &target) {
+                Ok(()) => IndexPut::Created,
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    let _ = fs::remove_file(&tmp);
+                    let have = self.get_index(&index.ami)?;
+                    if &have == index {
+                        IndexPut::Unchanged
+                    } else {
+                        return Err(index_conflict(&have, index, &target.display().to_string()));
+                    }
+                }
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(io_err(&target, e));
+                }
+            },
+        };
+        let _ = fs::remove_file(&tmp);
         Self::sync_dir(&target);
-        Ok(())
+        Ok(outcome)
     }
 
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError> {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::{
-    AmiIndex, AmiRef, IndexEntry, Store, StoreError, check_ami, is_sha256_hex, plain_file_name,
-    sha256_hex,
+    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, Store, StoreError, check_ami,
+    is_sha256_hex, plain_file_name, sha256_hex,
 };
 
 /// The attest output's index (`bakeproof attest -o DIR` writes `DIR/index.json`).
@@ -32,8 +32,8 @@ pub struct PublishedBlob {
 #[derive(Clone, Debug)]
 pub struct PublishReport {
     pub blobs: Vec<PublishedBlob>,
-    /// Each AMI's index and where it was written.
-    pub indexes: Vec<(AmiRef, String)>,
+    /// Each AMI's index, where it was written, and what the write did.
+    pub indexes: Vec<(AmiRef, String, IndexPut)>,
 }
 
 /// One file `fetch` wrote.
@@ -69,7 +69,11 @@ fn subject_ami(name: &str) -> Option<AmiRef> {
 /// Reads the attest output in `dir` (its `index.json` and every file it
 /// lists, each checked against the listed digest) and stores every blob,
 /// then one index per AMI subject, written last.
-pub fn publish_attest_dir(store: &dyn Store, dir: &Path) -> Result<PublishReport, StoreError> {
+pub fn publish_attest_dir(
+    store: &dyn Store,
+    dir: &Path,
+    mode: IndexWrite,
+) -> Result<PublishReport, StoreError> {
     let ipath = dir.join(ATTEST_INDEX_FILE);
     let raw =
         std::fs::read(&ipath).map_err(|e| StoreError::Io(format!("{}: {e}", ipath.display())))?;
@@ -169,9 +173,9 @@ pub fn publish_attest_dir(store: &dyn Store, dir: &Path) -> Result<PublishReport
             created: created.clone(),
             tool_version: tool_version.clone(),
         };
-        store.put_index(&index)?;
+        let put = store.put_index(&index, mode)?;
         let loc = store.index_location(&ami);
-        report.indexes.push((ami, loc));
+        report.indexes.push((ami, loc, put));
     }
     Ok(report)
 }

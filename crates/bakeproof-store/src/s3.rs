@@ -2,7 +2,8 @@
 //! current-thread tokio runtime. Blobs are uploaded with `If-None-Match: *`
 //! (create-only); a 412 means the object exists, and its content is then
 //! read back and checked against the digest. The index is written last,
-//! after a HEAD of every blob it names.
+//! after a HEAD of every blob it names, also with `If-None-Match: *` unless
+//! replacing: of two concurrent publishers exactly one creates it.
 
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::{
-    AmiIndex, AmiRef, BlobPut, Store, StoreError, StoreOptions, blob_key, check_ami, check_hex,
-    index_key, sha256_hex, verify_digest,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, Store, StoreError, StoreOptions, blob_key,
+    check_ami, check_hex, index_conflict, index_key, sha256_hex, verify_digest,
 };
 
 /// Attempts per request (first try included), with exponential backoff.
@@ -305,7 +306,11 @@ impl S3Store {
         }
     }
 
-    async fn put_index_async(&self, index: &AmiIndex) -> Result<(), StoreError> {
+    async fn put_index_async(
+        &self,
+        index: &AmiIndex,
+        mode: IndexWrite,
+    ) -> Result<IndexPut, StoreError> {
         index
             .validate(None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -339,16 +344,75 @@ impl S3Store {
             }
         }
         let rel = index_key(&index.ami);
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.key(&rel))
-            .content_type("application/json")
-            .body(ByteStream::from(index.to_vec()))
-            .send()
-            .await
-            .map_err(|e| self.map_err(e, &format!("index {}", self.url_of(&rel))))?;
-        Ok(())
+        let url = self.url_of(&rel);
+        let what = format!("index {url}");
+        if mode == IndexWrite::Replace {
+            let existed = match self.get_bytes(&rel, &what).await {
+                Ok(_) => true,
+                Err(StoreError::NotFound(_)) => false,
+                Err(e) => return Err(e),
+            };
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.key(&rel))
+                .content_type("application/json")
+                .body(ByteStream::from(index.to_vec()))
+                .send()
+                .await
+                .map_err(|e| self.map_err(e, &what))?;
+            return Ok(if existed {
+                IndexPut::Replaced
+            } else {
+                IndexPut::Created
+            });
+        }
+        // Create-only. A 412 means an index is there: identical is a retried
+        // publish (no-op), different is a conflict. A 409 means a concurrent
+        // conditional write of the same key is in flight: read what it left,
+        // and if nothing is there yet, try again.
+        for attempt in 0..MAX_ATTEMPTS {
+            let r = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.key(&rel))
+                .if_none_match("*")
+                .content_type("application/json")
+                .body(ByteStream::from(index.to_vec()))
+                .send()
+                .await;
+            let e = match r {
+                Ok(_) => return Ok(IndexPut::Created),
+                Err(e) => e,
+            };
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            let code = e.code().unwrap_or("");
+            if !(status == Some(412)
+                || status == Some(409)
+                || code == "PreconditionFailed"
+                || code == "ConditionalRequestConflict")
+            {
+                return Err(self.map_err(e, &what));
+            }
+            match self.get_bytes(&rel, &what).await {
+                Ok(bytes) => {
+                    let have = AmiIndex::from_slice(&bytes, Some(&index.ami))?;
+                    return if &have == index {
+                        Ok(IndexPut::Unchanged)
+                    } else {
+                        Err(index_conflict(&have, index, &url))
+                    };
+                }
+                Err(StoreError::NotFound(_)) => {
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "{what}: concurrent writers kept the conditional write from completing after {MAX_ATTEMPTS} attempts"
+        )))
     }
 }
 
@@ -384,8 +448,8 @@ impl Store for S3Store {
         Ok(bytes)
     }
 
-    fn put_index(&self, index: &AmiIndex) -> Result<(), StoreError> {
-        self.rt.block_on(self.put_index_async(index))
+    fn put_index(&self, index: &AmiIndex, mode: IndexWrite) -> Result<IndexPut, StoreError> {
+        self.rt.block_on(self.put_index_async(index, mode))
     }
 
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError> {

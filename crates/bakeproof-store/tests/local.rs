@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use bakeproof_store::{
-    AmiIndex, AmiRef, IndexEntry, LocalStore, Store, StoreError, blob_key, index_key, open,
-    sha256_hex,
+    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, LocalStore, Store, StoreError, blob_key,
+    index_key, open, sha256_hex,
 };
 
 fn ami() -> AmiRef {
@@ -44,7 +44,21 @@ fn round_trip_and_layout() {
     assert!(d.path().join(blob_key(&ha)).is_file());
     assert_eq!(s.get_blob(&ha).unwrap(), a);
     let idx = index_for(&ami(), &[a, b], "1");
-    s.put_index(&idx).unwrap();
+    assert_eq!(
+        s.put_index(&idx, IndexWrite::CreateOnly).unwrap(),
+        IndexPut::Created
+    );
+    // A retried publish of the same index: a no-op.
+    assert_eq!(
+        s.put_index(&idx, IndexWrite::CreateOnly).unwrap(),
+        IndexPut::Unchanged
+    );
+    // A different index for the same AMI: a conflict, the first one stays.
+    let other = index_for(&ami(), &[a], "2");
+    let e = s.put_index(&other, IndexWrite::CreateOnly).unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    assert!(e.to_string().contains("--replace"), "{e}");
+    assert_eq!(s.get_index(&ami()).unwrap(), idx);
     assert!(
         d.path()
             .join("amis/eu-west-1/ami-0123456789abcdef0/index.json")
@@ -113,7 +127,7 @@ fn missing_blob_and_index() {
     let s = LocalStore::new(d.path());
     // Not written: an index naming a blob the store lacks.
     let idx = index_for(&ami(), &[b"never stored"], "1");
-    let e = s.put_index(&idx).unwrap_err();
+    let e = s.put_index(&idx, IndexWrite::CreateOnly).unwrap_err();
     assert!(matches!(e, StoreError::NotFound(_)), "{e}");
     assert!(e.to_string().contains("missing blob"), "{e}");
     assert!(!d.path().join(index_key(&ami())).exists());
@@ -180,14 +194,14 @@ fn concurrent_index_writers_never_tear() {
     }
     let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
     let first = index_for(&ami(), &refs, "writer-0");
-    s.put_index(&first).unwrap();
+    s.put_index(&first, IndexWrite::CreateOnly).unwrap();
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let s = Arc::clone(&s);
             let idx = index_for(&ami(), &refs[w * 10..], &format!("writer-{w}"));
             std::thread::spawn(move || {
                 for _ in 0..50 {
-                    s.put_index(&idx).unwrap();
+                    s.put_index(&idx, IndexWrite::Replace).unwrap();
                 }
                 idx
             })
@@ -229,4 +243,42 @@ fn concurrent_blob_writers() {
         .collect();
     let created = hs.into_iter().filter(|_| true).map(|h| h.join().unwrap());
     assert_eq!(created.filter(|c| *c).count(), 1, "exactly one creator");
+}
+
+#[test]
+fn concurrent_create_only_publishers_exactly_one_wins() {
+    for round in 0..20 {
+        let d = tempfile::tempdir().unwrap();
+        let s = Arc::new(LocalStore::new(d.path()));
+        let blobs: Vec<Vec<u8>> = (0..8).map(|i| format!("blob {i}").into_bytes()).collect();
+        for b in &blobs {
+            s.put_blob(b).unwrap();
+        }
+        let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let s = Arc::clone(&s);
+                let b = Arc::clone(&barrier);
+                let idx = index_for(&ami(), &refs[w..], &format!("writer-{w}"));
+                std::thread::spawn(move || {
+                    b.wait();
+                    (idx.clone(), s.put_index(&idx, IndexWrite::CreateOnly))
+                })
+            })
+            .collect();
+        let results: Vec<_> = writers.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<&AmiIndex> = results
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok(IndexPut::Created)))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        for (_, r) in &results {
+            if let Err(e) = r {
+                assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+            }
+        }
+        assert_eq!(&s.get_index(&ami()).unwrap(), winners[0]);
+    }
 }

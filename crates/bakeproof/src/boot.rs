@@ -18,14 +18,17 @@ use bakeproof_store::StoreError;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-/// Exit codes of `bakeproof verify`.
+/// Exit codes of `bakeproof verify`, as the first-boot contract fixes them:
+/// 0 verified, 1 failed, 2 could not verify. "Could not verify" covers both
+/// an unreachable IMDS or store and a usage or configuration error (clap,
+/// unreadable keys, mapped by `main`): in both cases nothing was proven, and a
+/// unit or script only has to tell "image bad" (1) from "check impossible" (2).
 pub mod code {
     pub const VERIFIED: u8 = 0;
     pub const FAILED: u8 = 1;
-    /// Usage or configuration error (clap, unreadable keys): `main` maps it.
-    #[allow(dead_code)]
-    pub const USAGE: u8 = 2;
-    pub const UNREACHABLE: u8 = 3;
+    /// IMDS or the store unreachable after bounded retries, the store refused
+    /// (credentials, access, no bucket), or a usage/configuration error.
+    pub const COULD_NOT_VERIFY: u8 = 2;
 }
 
 /// Default directory of trusted keys (`*.pub`) on the running system.
@@ -147,7 +150,7 @@ struct Check {
     detail: String,
 }
 
-/// Failure with a class: unreachable (exit 3) or not verified (exit 1).
+/// Failure with a class: could not verify (exit 2) or not verified (exit 1).
 enum Stop {
     Unreachable(String),
     Failed(&'static str, String),
@@ -294,7 +297,7 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
     let (result, exit) = match &stop {
         Some(Stop::Unreachable(msg)) => {
             run.fail("reach", msg.clone());
-            ("unreachable", code::UNREACHABLE)
+            ("unreachable", code::COULD_NOT_VERIFY)
         }
         Some(Stop::Failed(id, msg)) => {
             run.fail(id, msg.clone());

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use bakeproof_store::{AmiRef, StoreError, StoreOptions};
+use bakeproof_store::{AmiRef, IndexPut, IndexWrite, StoreError, StoreOptions};
 use clap::Args;
 
 use crate::exit;
@@ -35,6 +35,11 @@ pub struct PublishArgs {
     store: StoreArgs,
     /// The output directory of `bakeproof attest` (bundles and index.json).
     dir: PathBuf,
+    /// Supersede an AMI's index that is already in the store with different
+    /// content (default: an AMI is published once; a different index there
+    /// is a conflict, exit 1; an identical one is left as it is).
+    #[arg(long)]
+    replace: bool,
 }
 
 #[derive(Args, Debug)]
@@ -73,7 +78,12 @@ pub fn run_publish(a: PublishArgs) -> Result<u8> {
         Ok(s) => s,
         Err(e) => return Ok(fail("publish", &e)),
     };
-    match bakeproof_store::publish_attest_dir(store.as_ref(), &a.dir) {
+    let mode = if a.replace {
+        IndexWrite::Replace
+    } else {
+        IndexWrite::CreateOnly
+    };
+    match bakeproof_store::publish_attest_dir(store.as_ref(), &a.dir, mode) {
         Ok(r) => {
             for b in &r.blobs {
                 println!(
@@ -84,8 +94,13 @@ pub fn run_publish(a: PublishArgs) -> Result<u8> {
                     b.size
                 );
             }
-            for (ami, loc) in &r.indexes {
-                println!("wrote   index {ami} {loc}");
+            for (ami, loc, put) in &r.indexes {
+                let what = match put {
+                    IndexPut::Created => "wrote  ",
+                    IndexPut::Unchanged => "present",
+                    IndexPut::Replaced => "replaced",
+                };
+                println!("{what} index {ami} {loc}");
             }
             Ok(exit::OK)
         }

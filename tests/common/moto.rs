@@ -1,0 +1,107 @@
+//! A real S3-compatible server for the tests: moto_server (PyPI
+//! `moto[server]`, pinned in tests/tools/requirements.txt and installed into
+//! .venv by tests/run-all.sh) on a free loopback port, one per test so tests
+//! stay independent (some enforce credentials, some stop the server).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::schema::bakeproof_python;
+
+/// moto_server on a free loopback port, killed on drop.
+pub struct Moto {
+    child: Child,
+    port: u16,
+    python: PathBuf,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Moto {
+    pub fn start(env: &[(&str, &str)]) -> Moto {
+        let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
+        let probe = Command::new(&python)
+            .args(["-c", "import moto.server, boto3"])
+            .output();
+        assert!(
+            probe.as_ref().is_ok_and(|o| o.status.success()),
+            "moto[server] is not installed in {}: run tests/run-all.sh (it installs \
+             tests/tools/requirements.txt into .venv)",
+            python.display()
+        );
+        let port = free_port();
+        let mut c = Command::new(&python);
+        c.args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let child = c.spawn().expect("start moto_server");
+        let m = Moto {
+            child,
+            port,
+            python,
+        };
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        m
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs boto3 code with `s3` and `iam` clients bound to the server.
+    pub fn py(&self, code: &str) -> String {
+        let prelude = format!(
+            "import boto3, sys\n\
+             kw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+             s3 = boto3.client('s3', **kw)\n\
+             iam = boto3.client('iam', **kw)\n",
+            self.url()
+        );
+        let o = Command::new(&self.python)
+            .args(["-c", &format!("{prelude}{code}")])
+            .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "python: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+}
