@@ -840,3 +840,557 @@ fn dpkg_root_changed_with_dpkg_diffs_to_exactly_those_changes() {
     );
     assert!(!modified.contains("/usr/share/fx-sup/data.txt"));
 }
+
+// ------------------------------------------------------------ seal state --
+
+/// `bakeproof ARGS...` with a pinned `SOURCE_DATE_EPOCH`, the test key
+/// password and no store or IMDS from the environment.
+fn bp(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(bakeproof_e2e::run::bakeproof_bin())
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1704067200")
+        .env("COSIGN_PASSWORD", "test-password")
+        .env_remove("BAKEPROOF_STORE")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run bakeproof")
+}
+
+fn bp_ok(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let o = bp(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Two images built at test time from the clean dpkg fixture root:
+///
+/// * old: sealed by `seal check`'s rules but with two warnings: a build log
+///   `/var/log/build.log` and a leftover `/tmp/old-scratch`;
+/// * new: no build log, a leftover `/tmp/new-scratch`, a non-empty
+///   `/etc/machine-id` and an ed25519 SSH host key made by real `ssh-keygen`.
+///
+/// Each with its SBOM (`scan`) and seal report (`seal check --format json`,
+/// whose exit code says unsealed = 1 for the new one).
+struct SealPair {
+    _roots: (tempfile::TempDir, tempfile::TempDir),
+    work: tempfile::TempDir,
+    old_root: PathBuf,
+    new_root: PathBuf,
+}
+
+impl SealPair {
+    fn path(&self, name: &str) -> PathBuf {
+        self.work.path().join(name)
+    }
+}
+
+fn seal_pair() -> SealPair {
+    let (old_dir, new_dir) = (
+        extract("dpkgroot/clean.tar.gz"),
+        extract("dpkgroot/clean.tar.gz"),
+    );
+    let (old_root, new_root) = (old_dir.path().to_path_buf(), new_dir.path().to_path_buf());
+    std::fs::create_dir_all(old_root.join("var/log")).unwrap();
+    std::fs::write(old_root.join("var/log/build.log"), "packer: provisioning\n").unwrap();
+    std::fs::write(old_root.join("tmp/old-scratch"), "x\n").unwrap();
+    std::fs::write(new_root.join("tmp/new-scratch"), "y\n").unwrap();
+    std::fs::write(
+        new_root.join("etc/machine-id"),
+        "0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(new_root.join("etc/ssh")).unwrap();
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "root@build", "-f"])
+        .arg(new_root.join("etc/ssh/ssh_host_ed25519_key"))
+        .status()
+        .expect("run ssh-keygen (openssh-client)");
+    assert!(st.success(), "ssh-keygen failed");
+    let work = tempfile::tempdir().unwrap();
+    for (root, name, want_exit) in [(&old_root, "old", 0), (&new_root, "new", 1)] {
+        let sbom = work.path().join(format!("{name}.cdx.json"));
+        bp_ok(&[
+            "scan".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            sbom.as_os_str(),
+            "-q".as_ref(),
+        ]);
+        let o = bp(&[
+            "seal".as_ref(),
+            "check".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(want_exit),
+            "seal check {name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::write(work.path().join(format!("{name}.seal.json")), &o.stdout).unwrap();
+    }
+    SealPair {
+        _roots: (old_dir, new_dir),
+        work,
+        old_root,
+        new_root,
+    }
+}
+
+/// The `seal` object expected from old → new: derived from what
+/// [`seal_pair`] put into the roots and the check table of docs/seal.md.
+fn expected_seal_changes() -> Value {
+    serde_json::json!({
+        "compared": true,
+        "reason": null,
+        "verdict": {"from": "sealed", "to": "unsealed"},
+        "changes": [
+            {"check": "machine-id", "from": "pass", "to": "fail", "direction": "worse",
+             "findings_added": [{"path": "/etc/machine-id", "kind": "machine-id", "severity": "fail"}],
+             "findings_removed": []},
+            {"check": "ssh-host-keys", "from": "pass", "to": "fail", "direction": "worse",
+             "findings_added": [
+                {"path": "/etc/ssh/ssh_host_ed25519_key", "kind": "host-private-key", "severity": "fail"},
+                {"path": "/etc/ssh/ssh_host_ed25519_key.pub", "kind": "host-public-key", "severity": "fail"}],
+             "findings_removed": []},
+            {"check": "logs", "from": "warn", "to": "pass", "direction": "better",
+             "findings_added": [],
+             "findings_removed": [{"path": "/var/log/build.log", "kind": "log", "severity": "warn"}]},
+            {"check": "tmp", "from": "warn", "to": "warn", "direction": "same",
+             "findings_added": [{"path": "/tmp/new-scratch", "kind": "tmp", "severity": "warn"}],
+             "findings_removed": [{"path": "/tmp/old-scratch", "kind": "tmp", "severity": "warn"}]}
+        ]
+    })
+}
+
+/// Every base64 line of the OpenSSH private key in `root`: none may appear
+/// in any diff output.
+fn private_key_lines(root: &Path) -> Vec<String> {
+    std::fs::read_to_string(root.join("etc/ssh/ssh_host_ed25519_key"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn os(s: &Path) -> &std::ffi::OsStr {
+    s.as_os_str()
+}
+
+#[test]
+fn seal_changes_between_two_sealed_reports_are_exactly_what_was_baked_in() {
+    let sp = seal_pair();
+    let (old, new) = (sp.path("old.cdx.json"), sp.path("new.cdx.json"));
+    let (old_seal, new_seal) = (sp.path("old.seal.json"), sp.path("new.seal.json"));
+    let seal_args = |o: &Path, n: &Path| -> Vec<String> {
+        vec![
+            "--old-seal".into(),
+            o.display().to_string(),
+            "--new-seal".into(),
+            n.display().to_string(),
+        ]
+    };
+    let args = seal_args(&old_seal, &new_seal);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, doc) = diff_json(&old, &new, &args);
+    let json = serde_json::to_string(&doc).unwrap();
+    assert_eq!(code, 0, "no --fail-on: exit 0");
+    assert_eq!(doc["seal"], expected_seal_changes(), "{:#}", doc["seal"]);
+    let s = &doc["summary"];
+    assert_eq!(
+        (
+            &s["seal_worse"],
+            &s["seal_better"],
+            &s["seal_findings_added"],
+            &s["seal_findings_removed"],
+            &s["changed"]
+        ),
+        (
+            &Value::from(2),
+            &Value::from(1),
+            &Value::from(4),
+            &Value::from(2),
+            &Value::from(true)
+        )
+    );
+    // the SBOM side of the same diff: no package changes, the baked files
+    for k in ["added", "removed", "upgraded", "downgraded", "rebuilt"] {
+        assert_eq!(s[k], 0, "{k}");
+    }
+    for p in [
+        "/etc/machine-id",
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/tmp/new-scratch",
+    ] {
+        assert!(paths(&doc, "added").contains(p), "{p}");
+    }
+
+    // --fail-on seal: a check got worse (exit 1, both ways: backwards the
+    // build log comes back, logs pass -> warn). A third report of the new
+    // root with one more leftover in /tmp: tmp stays warn, one finding is
+    // added: `seal-findings` fails, `seal` does not; backwards neither.
+    std::fs::write(sp.new_root.join("tmp/third-scratch"), "z\n").unwrap();
+    let o = bp(&[
+        "seal".as_ref(),
+        "check".as_ref(),
+        os(&sp.new_root),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    let third_seal = sp.path("third.seal.json");
+    std::fs::write(&third_seal, &o.stdout).unwrap();
+    let rev = seal_args(&new_seal, &old_seal);
+    let rev: Vec<&str> = rev.iter().map(String::as_str).collect();
+    let more = seal_args(&new_seal, &third_seal);
+    let more: Vec<&str> = more.iter().map(String::as_str).collect();
+    let less = seal_args(&third_seal, &new_seal);
+    let less: Vec<&str> = less.iter().map(String::as_str).collect();
+    for (o, n, seals, kind, want) in [
+        (&old, &new, &args, "seal", 1),
+        (&new, &old, &rev, "seal", 1),
+        (&old, &new, &args, "seal-findings", 1),
+        (&old, &new, &args, "all", 1),
+        (&old, &new, &args, "added,removed", 0),
+        (&new, &new, &more, "seal", 0),
+        (&new, &new, &more, "seal-findings", 1),
+        (&new, &new, &less, "seal,seal-findings", 0),
+    ] {
+        let mut a = seals.clone();
+        a.extend(["--fail-on", kind]);
+        let (code, doc) = diff_json(o, n, &a);
+        assert_eq!(code, want, "--fail-on {kind} {}", doc["seal"]);
+    }
+    let (_, doc3) = diff_json(&new, &new, &more);
+    assert_eq!(
+        doc3["seal"]["changes"],
+        serde_json::json!([{"check": "tmp", "from": "warn", "to": "warn", "direction": "same",
+            "findings_added": [{"path": "/tmp/third-scratch", "kind": "tmp", "severity": "warn"}],
+            "findings_removed": []}])
+    );
+    let (_, doc3) = diff_json(&new, &new, &less);
+    assert_eq!(
+        doc3["seal"]["changes"][0]["findings_removed"][0]["path"],
+        "/tmp/third-scratch"
+    );
+    let (_, back) = diff_json(&new, &old, &rev);
+    assert_eq!(back["seal"]["verdict"]["to"], "sealed");
+    let dirs: Vec<(&str, &str)> = back["seal"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap(),
+                c["direction"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        dirs,
+        [
+            ("machine-id", "better"),
+            ("ssh-host-keys", "better"),
+            ("logs", "worse"),
+            ("tmp", "same")
+        ]
+    );
+    // the same report on both sides: compared, nothing changed, exit 0
+    let same = seal_args(&new_seal, &new_seal);
+    let mut same: Vec<&str> = same.iter().map(String::as_str).collect();
+    same.extend(["--fail-on", "seal,seal-findings"]);
+    let (code, doc) = diff_json(&new, &new, &same);
+    assert_eq!(code, 0);
+    assert_eq!(doc["seal"]["compared"], true);
+    assert_eq!(doc["seal"]["changes"], serde_json::json!([]));
+    assert_eq!(doc["summary"]["changed"], false);
+
+    // text and markdown
+    let run_fmt = |fmt: &str| {
+        let mut a: Vec<&std::ffi::OsStr> = vec![
+            "diff".as_ref(),
+            os(&old),
+            os(&new),
+            "--format".as_ref(),
+            fmt.as_ref(),
+        ];
+        a.extend(args.iter().map(std::ffi::OsStr::new));
+        String::from_utf8(bp_ok(&a).stdout).unwrap()
+    };
+    let text = run_fmt("text");
+    for needle in [
+        "seal: sealed -> unsealed; 2 checks worse, 1 better, 4 findings added, 2 removed\n",
+        "seal checks (4)\n",
+        "  ! machine-id pass -> fail\n      + /etc/machine-id [machine-id]\n",
+        "  ! ssh-host-keys pass -> fail\n      + /etc/ssh/ssh_host_ed25519_key [host-private-key]\n      + /etc/ssh/ssh_host_ed25519_key.pub [host-public-key]\n",
+        "  o logs warn -> pass\n      - /var/log/build.log [log]\n",
+        "  ~ tmp warn -> warn\n      + /tmp/new-scratch [tmp]\n      - /tmp/old-scratch [tmp]\n",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    let md = run_fmt("markdown");
+    for needle in [
+        "| seal checks worse | 2 |",
+        "| seal checks better | 1 |",
+        "Seal verdict: sealed -> unsealed.",
+        "### Seal checks (4)",
+        "| `ssh-host-keys` | pass | fail | worse | 2 | 0 |",
+        "| `logs` | warn | pass | better | 0 | 1 |",
+        "### Seal findings (6)",
+        "| `tmp` | removed | `/tmp/old-scratch` | tmp |",
+    ] {
+        assert!(md.contains(needle), "{needle:?} not in:\n{md}");
+    }
+    // never a secret: no line of the private host key in any output
+    for l in private_key_lines(&sp.new_root) {
+        for out in [&text, &md, &json] {
+            assert!(!out.contains(&l), "private key material in the output");
+        }
+    }
+    assert!(sp.old_root.join("var/log/build.log").exists());
+}
+
+#[test]
+fn seal_on_one_side_only_is_not_compared_and_bad_reports_exit_2() {
+    let sp = seal_pair();
+    let (old, new) = (sp.path("old.cdx.json"), sp.path("new.cdx.json"));
+    let new_seal = sp.path("new.seal.json").display().to_string();
+    let old_seal = sp.path("old.seal.json").display().to_string();
+    for (flag, file, reason) in [
+        (
+            "--new-seal",
+            &new_seal,
+            "only the new side has a seal report",
+        ),
+        (
+            "--old-seal",
+            &old_seal,
+            "only the old side has a seal report",
+        ),
+    ] {
+        let (code, doc) = diff_json(&old, &new, &[flag, file, "--fail-on", "seal,seal-findings"]);
+        assert_eq!(code, 0, "nothing compared, nothing to fail on");
+        assert_eq!(
+            doc["seal"],
+            serde_json::json!({"compared": false, "reason": reason, "verdict": null, "changes": []})
+        );
+        assert_eq!(doc["summary"]["seal_worse"], 0);
+    }
+    let (_, doc) = diff_json(&old, &new, &[]);
+    assert_eq!(doc["seal"]["reason"], "neither side has a seal report");
+    let text = String::from_utf8(bp_ok(&["diff".as_ref(), os(&old), os(&new)]).stdout).unwrap();
+    assert!(
+        text.contains("seal: not compared (neither side has a seal report)"),
+        "{text}"
+    );
+
+    // an SBOM, a missing file, a future report version: exit 2, file named
+    let future = sp.path("future.seal.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&new_seal).unwrap()).unwrap();
+    v["report_version"] = 2.into();
+    std::fs::write(&future, serde_json::to_vec(&v).unwrap()).unwrap();
+    let missing = sp.path("missing.seal.json");
+    for (bad, needle) in [
+        (old.clone(), "not a bakeproof seal report"),
+        (missing.clone(), "cannot read"),
+        (future.clone(), "report_version 2 is not supported"),
+    ] {
+        let o = bp(&[
+            "diff".as_ref(),
+            os(&old),
+            os(&new),
+            "--old-seal".as_ref(),
+            os(&bad),
+            "--new-seal".as_ref(),
+            new_seal.as_ref(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", bad.display());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+        assert!(err.contains(&*bad.display().to_string()), "{err}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+const REGION: &str = "eu-west-1";
+
+/// `bakeproof attest` of `sbom` + `seal` for `ami` with `key` into `out`,
+/// then `publish` into `store`.
+fn attest_and_publish(sbom: &Path, seal: &Path, key: &Path, ami: &str, out: &Path, store: &Path) {
+    bp_ok(&[
+        "attest".as_ref(),
+        "--sbom".as_ref(),
+        os(sbom),
+        "--seal".as_ref(),
+        os(seal),
+        "--key".as_ref(),
+        os(key),
+        "--ami".as_ref(),
+        format!("{REGION}:{ami}").as_ref(),
+        "-o".as_ref(),
+        os(out),
+    ]);
+    bp_ok(&["publish".as_ref(), "--store".as_ref(), os(store), os(out)]);
+}
+
+fn index_path(store: &Path, ami: &str) -> PathBuf {
+    store.join(format!("amis/{REGION}/{ami}/index.json"))
+}
+
+fn seal_predicate_type() -> &'static str {
+    "https://bakeproof.dev/seal-report/v1"
+}
+
+#[test]
+fn seal_attestations_of_amis_in_the_store_are_verified_and_compared() {
+    let sp = seal_pair();
+    let t = sp.work.path();
+    bp_ok(&[
+        "key".as_ref(),
+        "generate".as_ref(),
+        "--output-dir".as_ref(),
+        os(t),
+    ]);
+    let (key, key_pub) = (t.join("cosign.key"), t.join("cosign.pub"));
+    let store = t.join("store");
+    let (a, b, c, d, e) = (
+        "ami-0aaaaaaaaaaaaaaaa",
+        "ami-0bbbbbbbbbbbbbbbb",
+        "ami-0cccccccccccccccc",
+        "ami-0dddddddddddddddd",
+        "ami-0eeeeeeeeeeeeeeee",
+    );
+    let (old, new) = (sp.path("old.cdx.json"), sp.path("new.cdx.json"));
+    let (old_seal, new_seal) = (sp.path("old.seal.json"), sp.path("new.seal.json"));
+    for (ami, sbom, seal) in [
+        (a, &old, &old_seal),
+        (b, &new, &new_seal),
+        (c, &new, &new_seal),
+        (d, &new, &new_seal),
+        (e, &new, &new_seal),
+    ] {
+        attest_and_publish(sbom, seal, &key, ami, &t.join(format!("att-{ami}")), &store);
+    }
+    let index = |ami: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(index_path(&store, ami)).unwrap()).unwrap()
+    };
+    let write_index = |ami: &str, v: &Value| {
+        std::fs::write(
+            index_path(&store, ami),
+            serde_json::to_vec_pretty(v).unwrap(),
+        )
+        .unwrap()
+    };
+    // c: its seal entry names e's seal bundle (signed with the right key, for
+    // another AMI): listed but does not verify for c
+    let e_seal = index(e)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["predicate_type"] == seal_predicate_type())
+        .expect("e has a seal entry")
+        .clone();
+    let mut ic = index(c);
+    for x in ic["entries"].as_array_mut().unwrap() {
+        if x["predicate_type"] == seal_predicate_type() {
+            *x = e_seal.clone();
+        }
+    }
+    write_index(c, &ic);
+    // d: no seal attestation listed
+    let mut id = index(d);
+    id["entries"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|x| x["predicate_type"] != seal_predicate_type());
+    assert!(!id["entries"].as_array().unwrap().is_empty());
+    write_index(d, &id);
+
+    let run = |x: &str, y: &str, extra: &[&str]| {
+        let (x, y) = (format!("{REGION}:{x}"), format!("{REGION}:{y}"));
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "diff".as_ref(),
+            x.as_ref(),
+            y.as_ref(),
+            "--store".as_ref(),
+            os(&store),
+            "--key".as_ref(),
+            os(&key_pub),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        bp(&args)
+    };
+    let parse = |o: &std::process::Output| -> Value {
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&o.stderr)));
+        validate_diff(&v);
+        v
+    };
+    // both AMIs carry verified seal reports: the same changes as the files
+    let o = run(a, b, &["--fail-on", "seal"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(parse(&o)["seal"], expected_seal_changes());
+    // a file given with --new-seal replaces the store's (here: the old one)
+    let o = run(
+        a,
+        b,
+        &[
+            "--new-seal",
+            old_seal.to_str().unwrap(),
+            "--fail-on",
+            "seal",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v = parse(&o);
+    assert_eq!(v["seal"]["compared"], true);
+    assert_eq!(v["seal"]["changes"], serde_json::json!([]));
+    // d lists no seal attestation: that side has no seal report
+    let o = run(a, d, &["--fail-on", "seal"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        parse(&o)["seal"]["reason"],
+        "only the old side has a seal report"
+    );
+    // c lists a seal bundle that does not verify for c: fail-closed, exit 2
+    for (x, y) in [(a, c), (c, a)] {
+        let o = run(x, y, &[]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("{REGION}:{c}: seal attestation"))
+                && err.contains("does not verify"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+    // ... unless its seal report comes from a file: then the store's is not used
+    let o = run(a, c, &["--new-seal", new_seal.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(parse(&o)["seal"], expected_seal_changes());
+}

@@ -18,6 +18,11 @@
 //!   verified file components, where both sides carry them).
 //! * Files (when both sides carry `file` components): added, removed,
 //!   modified (SHA-256 or type), mode changed, became unowned.
+//! * Seal state (when both sides come with a seal report, the JSON of
+//!   `bakeproof seal check`, read through [`parse_seal`]): per check, a
+//!   status change (worse or better) and the findings added or removed by
+//!   (path, kind); the overall verdict. Finding details are never read, so
+//!   nothing of a secret can reach the output.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -154,6 +159,115 @@ pub fn parse(bytes: &[u8]) -> Result<Sbom<'_>, DiffError> {
     })
 }
 
+// ------------------------------------------------------------ seal input --
+
+/// Why a seal report cannot be compared.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealReportError {
+    #[error("not JSON: {0}")]
+    Json(String),
+    #[error("not a bakeproof seal report: {0}")]
+    NotSealReport(String),
+    #[error("seal report_version {0} is not supported (this bakeproof reads 1)")]
+    Version(u64),
+    #[error("seal report lists check {0:?} twice")]
+    DuplicateCheck(String),
+    #[error("seal report has a check with an empty id")]
+    EmptyCheckId,
+}
+
+/// The parts of a seal report (`schemas/seal-report.schema.json`) the diff
+/// reads. Finding details are deliberately not read.
+#[derive(Debug, Deserialize)]
+struct RawSealReport {
+    report_version: u64,
+    status: Verdict,
+    #[serde(default)]
+    strict: bool,
+    checks: Vec<RawSealCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSealCheck {
+    id: String,
+    status: CheckStatus,
+    #[serde(default)]
+    findings: Vec<RawSealFinding>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSealFinding {
+    path: String,
+    kind: String,
+    #[serde(default)]
+    severity: Option<CheckStatus>,
+}
+
+/// A parsed seal report, as far as the diff needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealReport {
+    pub status: Verdict,
+    pub strict: bool,
+    pub checks: Vec<SealCheck>,
+}
+
+/// One check of a seal report: its id, status and findings (path, kind,
+/// severity; sorted, (path, kind) unique: the worst severity is kept).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealCheck {
+    pub id: String,
+    pub status: CheckStatus,
+    pub findings: Vec<SealFindingRef>,
+}
+
+/// Parses a seal report as `bakeproof seal check --format json` writes it
+/// (`report_version` 1; unknown fields are ignored; check ids unique).
+pub fn parse_seal(bytes: &[u8]) -> Result<SealReport, SealReportError> {
+    let raw: RawSealReport = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            SealReportError::NotSealReport(e.to_string())
+        } else {
+            SealReportError::Json(e.to_string())
+        }
+    })?;
+    if raw.report_version != 1 {
+        return Err(SealReportError::Version(raw.report_version));
+    }
+    let mut seen = BTreeSet::new();
+    let mut checks = Vec::with_capacity(raw.checks.len());
+    for c in raw.checks {
+        if c.id.is_empty() {
+            return Err(SealReportError::EmptyCheckId);
+        }
+        if !seen.insert(c.id.clone()) {
+            return Err(SealReportError::DuplicateCheck(c.id));
+        }
+        // (path, kind) → worst severity
+        let mut by_key: BTreeMap<(String, String), Option<CheckStatus>> = BTreeMap::new();
+        for f in c.findings {
+            let e = by_key.entry((f.path, f.kind)).or_insert(f.severity);
+            *e = (*e).max(f.severity);
+        }
+        checks.push(SealCheck {
+            id: c.id,
+            status: c.status,
+            findings: by_key
+                .into_iter()
+                .map(|((path, kind), severity)| SealFindingRef {
+                    path,
+                    kind,
+                    severity,
+                })
+                .collect(),
+        });
+    }
+    Ok(SealReport {
+        status: raw.status,
+        strict: raw.strict,
+        checks,
+    })
+}
+
 // ---------------------------------------------------------------- output --
 
 /// The whole difference, as `--format json` writes it
@@ -244,11 +358,99 @@ pub struct FileChange {
     pub to: Option<String>,
 }
 
-/// Seal-state changes: SBOMs carry no seal report yet, so never compared.
-#[derive(Clone, Debug, Default, Serialize)]
+/// Seal-state changes between the two sides' seal reports.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SealChanges {
+    /// `true` when both sides have a seal report.
     pub compared: bool,
-    pub changes: Vec<Value>,
+    /// Why nothing was compared (`null` when `compared`).
+    pub reason: Option<String>,
+    /// The overall verdict on each side (`null` when not compared).
+    pub verdict: Option<VerdictChange>,
+    /// One entry per check whose status or findings differ, in the order
+    /// of the new report's checks (then checks only the old one has).
+    pub changes: Vec<SealCheckChange>,
+}
+
+/// A seal report's overall status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Sealed,
+    Unsealed,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Sealed => "sealed",
+            Verdict::Unsealed => "unsealed",
+        }
+    }
+}
+
+/// A check's status (or a finding's severity), ordered `pass < warn < fail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "fail",
+        }
+    }
+}
+
+/// The verdict of the old and the new report (equal when it did not change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct VerdictChange {
+    pub from: Verdict,
+    pub to: Verdict,
+}
+
+/// How a check's status moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The status rose (`pass` → `warn`, `warn` → `fail`, ...).
+    Worse,
+    /// The status fell.
+    Better,
+    /// Same status, different findings.
+    Same,
+}
+
+/// One check that changed between the two seal reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SealCheckChange {
+    /// The check id (`machine-id`, `ssh-host-keys`, ...).
+    pub check: String,
+    /// Old status; `null` when the old report has no such check.
+    pub from: Option<CheckStatus>,
+    /// New status; `null` when the new report has no such check.
+    pub to: Option<CheckStatus>,
+    /// `worse`, `better` or `same` (a missing check counts as `pass`).
+    pub direction: Direction,
+    /// Findings, by (path, kind), only in the new report.
+    pub findings_added: Vec<SealFindingRef>,
+    /// Findings, by (path, kind), only in the old report.
+    pub findings_removed: Vec<SealFindingRef>,
+}
+
+/// A finding as the diff names it: path and kind, with its severity; never
+/// its detail.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SealFindingRef {
+    pub path: String,
+    pub kind: String,
+    pub severity: Option<CheckStatus>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -267,6 +469,14 @@ pub struct Summary {
     pub modified_files: usize,
     pub mode_changes: usize,
     pub unowned_files: usize,
+    /// Seal checks whose status got worse (0 when not compared).
+    pub seal_worse: usize,
+    /// Seal checks whose status got better.
+    pub seal_better: usize,
+    /// Seal findings only in the new report.
+    pub seal_findings_added: usize,
+    /// Seal findings only in the old report.
+    pub seal_findings_removed: usize,
     /// Whether anything at all changed.
     pub changed: bool,
 }
@@ -295,10 +505,14 @@ pub enum ChangeKind {
     ModifiedFiles,
     ModeChanges,
     UnownedFiles,
+    /// A seal check got worse, or the verdict went from sealed to unsealed.
+    Seal,
+    /// A seal finding was added (in any check, whatever its status).
+    SealFindings,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 12] = [
+    pub const ALL: [ChangeKind; 14] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Upgraded,
@@ -311,6 +525,8 @@ impl ChangeKind {
         ChangeKind::ModifiedFiles,
         ChangeKind::ModeChanges,
         ChangeKind::UnownedFiles,
+        ChangeKind::Seal,
+        ChangeKind::SealFindings,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -327,6 +543,8 @@ impl ChangeKind {
             ChangeKind::ModifiedFiles => "modified-files",
             ChangeKind::ModeChanges => "mode-changes",
             ChangeKind::UnownedFiles => "unowned-files",
+            ChangeKind::Seal => "seal",
+            ChangeKind::SealFindings => "seal-findings",
         }
     }
 
@@ -352,6 +570,14 @@ impl Diff {
             ChangeKind::ModifiedFiles => s.modified_files,
             ChangeKind::ModeChanges => s.mode_changes,
             ChangeKind::UnownedFiles => s.unowned_files,
+            ChangeKind::Seal => {
+                let verdict_worse = self
+                    .seal
+                    .verdict
+                    .is_some_and(|v| v.from == Verdict::Sealed && v.to == Verdict::Unsealed);
+                s.seal_worse + usize::from(verdict_worse)
+            }
+            ChangeKind::SealFindings => s.seal_findings_added,
         }
     }
 }
@@ -742,8 +968,20 @@ fn entry(p: &Pkg<'_>, from: Option<&Pkg<'_>>, to: Option<&Pkg<'_>>) -> PkgEntry 
     }
 }
 
-/// Computes the difference from `old` to `new`.
+/// Computes the difference from `old` to `new` (seal state not compared:
+/// see [`diff_with_seal`]).
 pub fn diff(old: &Sbom<'_>, new: &Sbom<'_>) -> Diff {
+    diff_with_seal(old, new, None, None)
+}
+
+/// Computes the difference from `old` to `new`, and between their seal
+/// reports when both sides have one ([`diff_seal`]).
+pub fn diff_with_seal(
+    old: &Sbom<'_>,
+    new: &Sbom<'_>,
+    old_seal: Option<&SealReport>,
+    new_seal: Option<&SealReport>,
+) -> Diff {
     let (a, b) = std::thread::scope(|s| {
         let h = s.spawn(|| side(old));
         let b = side(new);
@@ -844,7 +1082,21 @@ pub fn diff(old: &Sbom<'_>, new: &Sbom<'_>) -> Diff {
     s.mode_changes = d.files.mode_changed.len();
     s.unowned_files =
         d.files.became_unowned.len() + d.files.added.iter().filter(|f| f.unowned).count();
-    d.summary.changed = ChangeKind::ALL.iter().any(|&k| d.count(k) > 0);
+    d.seal = diff_seal(old_seal, new_seal);
+    let s = &mut d.summary;
+    for c in &d.seal.changes {
+        match c.direction {
+            Direction::Worse => s.seal_worse += 1,
+            Direction::Better => s.seal_better += 1,
+            Direction::Same => {}
+        }
+        s.seal_findings_added += c.findings_added.len();
+        s.seal_findings_removed += c.findings_removed.len();
+    }
+    let verdict_changed = d.seal.verdict.is_some_and(|v| v.from != v.to);
+    d.summary.changed = ChangeKind::ALL.iter().any(|&k| d.count(k) > 0)
+        || !d.seal.changes.is_empty()
+        || verdict_changed;
     d
 }
 
@@ -949,6 +1201,86 @@ fn files(a: &Side<'_>, b: &Side<'_>) -> FileChanges {
     fc
 }
 
+// ------------------------------------------------------------------ seal --
+
+/// Compares two seal reports. Pure: the same inputs give the same output.
+/// With a report on one side only (or none), nothing is compared and
+/// `reason` says why.
+pub fn diff_seal(old: Option<&SealReport>, new: Option<&SealReport>) -> SealChanges {
+    let (a, b) = match (old, new) {
+        (Some(a), Some(b)) => (a, b),
+        (o, n) => {
+            let reason = match (o.is_some(), n.is_some()) {
+                (true, false) => "only the old side has a seal report",
+                (false, true) => "only the new side has a seal report",
+                _ => "neither side has a seal report",
+            };
+            return SealChanges {
+                compared: false,
+                reason: Some(reason.into()),
+                verdict: None,
+                changes: Vec::new(),
+            };
+        }
+    };
+    let olds: BTreeMap<&str, &SealCheck> = a.checks.iter().map(|c| (c.id.as_str(), c)).collect();
+    let news: BTreeMap<&str, &SealCheck> = b.checks.iter().map(|c| (c.id.as_str(), c)).collect();
+    // the new report's order, then checks only the old one has
+    let ids = b.checks.iter().map(|c| c.id.as_str()).chain(
+        a.checks
+            .iter()
+            .map(|c| c.id.as_str())
+            .filter(|id| !news.contains_key(id)),
+    );
+    let empty: &[SealFindingRef] = &[];
+    let mut changes = Vec::new();
+    for id in ids {
+        let (o, n) = (olds.get(id).copied(), news.get(id).copied());
+        let (from, to) = (o.map(|c| c.status), n.map(|c| c.status));
+        let rank = |s: Option<CheckStatus>| s.unwrap_or(CheckStatus::Pass);
+        let direction = match rank(from).cmp(&rank(to)) {
+            Ordering::Less => Direction::Worse,
+            Ordering::Greater => Direction::Better,
+            Ordering::Equal => Direction::Same,
+        };
+        let fo = o.map_or(empty, |c| c.findings.as_slice());
+        let fn_ = n.map_or(empty, |c| c.findings.as_slice());
+        let key = |f: &SealFindingRef| (f.path.clone(), f.kind.clone());
+        let ko: BTreeSet<(String, String)> = fo.iter().map(key).collect();
+        let kn: BTreeSet<(String, String)> = fn_.iter().map(key).collect();
+        let findings_added: Vec<SealFindingRef> = fn_
+            .iter()
+            .filter(|f| !ko.contains(&key(f)))
+            .cloned()
+            .collect();
+        let findings_removed: Vec<SealFindingRef> = fo
+            .iter()
+            .filter(|f| !kn.contains(&key(f)))
+            .cloned()
+            .collect();
+        if from == to && findings_added.is_empty() && findings_removed.is_empty() {
+            continue;
+        }
+        changes.push(SealCheckChange {
+            check: id.to_owned(),
+            from,
+            to,
+            direction,
+            findings_added,
+            findings_removed,
+        });
+    }
+    SealChanges {
+        compared: true,
+        reason: None,
+        verdict: Some(VerdictChange {
+            from: a.status,
+            to: b.status,
+        }),
+        changes,
+    }
+}
+
 // -------------------------------------------------------------- rendering --
 
 const GREEN: &str = "\x1b[32m";
@@ -1003,6 +1335,29 @@ pub fn render_text(d: &Diff, color: bool) -> String {
         );
     } else {
         let _ = writeln!(out, "files: not compared (a side has no file components)");
+    }
+    match d.seal.verdict {
+        Some(v) => {
+            let _ = writeln!(
+                out,
+                "{}seal:{} {} -> {}; {} checks worse, {} better, {} findings added, {} removed",
+                c(BOLD),
+                c(RESET),
+                v.from.as_str(),
+                v.to.as_str(),
+                s.seal_worse,
+                s.seal_better,
+                s.seal_findings_added,
+                s.seal_findings_removed
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "seal: not compared ({})",
+                d.seal.reason.as_deref().unwrap_or("no seal reports")
+            );
+        }
     }
     let groups: [(&str, &Vec<PkgEntry>, &str, &str); 5] = [
         ("added", &d.packages.added, "+", GREEN),
@@ -1088,7 +1443,41 @@ pub fn render_text(d: &Diff, color: bool) -> String {
             let _ = writeln!(out, "  {}{l}{}", c(col), c(RESET));
         }
     }
+    if !d.seal.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}seal checks ({}){}",
+            c(BOLD),
+            d.seal.changes.len(),
+            c(RESET)
+        );
+        for ch in &d.seal.changes {
+            let (mark, col) = match ch.direction {
+                Direction::Worse => ("!", RED),
+                Direction::Better => ("o", GREEN),
+                Direction::Same => ("~", YELLOW),
+            };
+            let _ = writeln!(
+                out,
+                "  {}{mark} {} {} -> {}{}",
+                c(col),
+                ch.check,
+                status_or_absent(ch.from),
+                status_or_absent(ch.to),
+                c(RESET)
+            );
+            for (m, list) in [("+", &ch.findings_added), ("-", &ch.findings_removed)] {
+                for f in list {
+                    let _ = writeln!(out, "      {m} {} [{}]", f.path, f.kind);
+                }
+            }
+        }
+    }
     out
+}
+
+fn status_or_absent(s: Option<CheckStatus>) -> &'static str {
+    s.map_or("absent", CheckStatus::as_str)
 }
 
 fn change_lines(mark: &str, l: &[FileChange]) -> Vec<String> {
@@ -1160,11 +1549,36 @@ pub fn render_markdown(d: &Diff) -> String {
             ("unowned files", s.unowned_files),
         ]);
     }
+    if d.seal.compared {
+        rows.extend([
+            ("seal checks worse", s.seal_worse),
+            ("seal checks better", s.seal_better),
+            ("seal findings added", s.seal_findings_added),
+            ("seal findings removed", s.seal_findings_removed),
+        ]);
+    }
     for (k, n) in rows {
         let _ = writeln!(out, "| {k} | {n} |");
     }
     if !d.files.compared {
         out.push_str("\nFiles not compared: a side has no file components.\n");
+    }
+    match d.seal.verdict {
+        Some(v) => {
+            let _ = writeln!(
+                out,
+                "\nSeal verdict: {} -> {}.",
+                v.from.as_str(),
+                v.to.as_str()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\nSeal not compared: {}.",
+                md(d.seal.reason.as_deref().unwrap_or("no seal reports"))
+            );
+        }
     }
     let groups: [(&str, &Vec<PkgEntry>); 5] = [
         ("Added packages", &d.packages.added),
@@ -1275,6 +1689,68 @@ pub fn render_markdown(d: &Diff) -> String {
                 "\n... and {} more (see `--format json`).",
                 rows.len() - MARKDOWN_FILE_ROWS
             );
+        }
+    }
+    if !d.seal.changes.is_empty() {
+        let _ = write!(
+            out,
+            "\n### Seal checks ({})\n\n| check | from | to | change | findings added | findings removed |\n| --- | --- | --- | --- | ---: | ---: |\n",
+            d.seal.changes.len()
+        );
+        for ch in &d.seal.changes {
+            let dir = match ch.direction {
+                Direction::Worse => "worse",
+                Direction::Better => "better",
+                Direction::Same => "findings",
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {dir} | {} | {} |",
+                md(&ch.check),
+                status_or_absent(ch.from),
+                status_or_absent(ch.to),
+                ch.findings_added.len(),
+                ch.findings_removed.len()
+            );
+        }
+        let findings: Vec<(&str, &str, &SealFindingRef)> = d
+            .seal
+            .changes
+            .iter()
+            .flat_map(|ch| {
+                let added = ch
+                    .findings_added
+                    .iter()
+                    .map(|f| (ch.check.as_str(), "added", f));
+                let removed = ch
+                    .findings_removed
+                    .iter()
+                    .map(|f| (ch.check.as_str(), "removed", f));
+                added.chain(removed)
+            })
+            .collect();
+        if !findings.is_empty() {
+            let _ = write!(
+                out,
+                "\n### Seal findings ({})\n\n| check | | path | kind |\n| --- | --- | --- | --- |\n",
+                findings.len()
+            );
+            for (check, what, f) in findings.iter().take(MARKDOWN_FILE_ROWS) {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {what} | `{}` | {} |",
+                    md(check),
+                    md(&f.path),
+                    md(&f.kind)
+                );
+            }
+            if findings.len() > MARKDOWN_FILE_ROWS {
+                let _ = writeln!(
+                    out,
+                    "\n... and {} more (see `--format json`).",
+                    findings.len() - MARKDOWN_FILE_ROWS
+                );
+            }
         }
     }
     out
@@ -1433,6 +1909,314 @@ mod tests {
         assert!(render_markdown(&d).contains("### Modified files (1)"));
     }
 
+    /// A seal report with `checks` given as (id, status, [(path, kind,
+    /// severity)]); every finding's detail carries a marker that must never
+    /// reach the output.
+    /// (check id, status, [(path, kind, severity)]).
+    type CheckSpec<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str, &'a str)]);
+
+    fn seal(status: &str, checks: &[CheckSpec<'_>]) -> SealReport {
+        let checks: Vec<Value> = checks
+            .iter()
+            .map(|(id, st, fs)| {
+                let findings: Vec<Value> = fs
+                    .iter()
+                    .map(|(p, k, sev)| {
+                        serde_json::json!({"path": p, "kind": k, "severity": sev,
+                                           "detail": "line 1: DETAIL-MARKER=<redacted>"})
+                    })
+                    .collect();
+                serde_json::json!({"id": id, "status": st, "findings": findings})
+            })
+            .collect();
+        let v = serde_json::json!({"report_version": 1, "status": status, "strict": false,
+            "root": "/r", "summary": {}, "checks": checks, "host_keys": [], "scan": {}});
+        parse_seal(&serde_json::to_vec(&v).unwrap()).unwrap()
+    }
+
+    fn fref(path: &str, kind: &str, sev: CheckStatus) -> SealFindingRef {
+        SealFindingRef {
+            path: path.into(),
+            kind: kind.into(),
+            severity: Some(sev),
+        }
+    }
+
+    #[test]
+    fn seal_changes_per_check_and_verdict() {
+        use CheckStatus::*;
+        let old = seal(
+            "unsealed",
+            &[
+                ("machine-id", "pass", &[]),
+                ("ssh-host-keys", "pass", &[]),
+                ("logs", "warn", &[("/var/log/a.log", "log", "warn")]),
+                (
+                    "tmp",
+                    "warn",
+                    &[("/tmp/x", "tmp", "warn"), ("/tmp/y", "tmp", "warn")],
+                ),
+                (
+                    "secrets",
+                    "fail",
+                    &[
+                        ("/etc/app.env", "secret-assignment", "fail"),
+                        ("/etc/app.env", "secret-assignment", "fail"),
+                    ],
+                ),
+                ("random-seed", "pass", &[]),
+            ],
+        );
+        let new = seal(
+            "sealed",
+            &[
+                (
+                    "machine-id",
+                    "fail",
+                    &[("/etc/machine-id", "machine-id", "fail")],
+                ),
+                (
+                    "ssh-host-keys",
+                    "fail",
+                    &[
+                        ("/etc/ssh/ssh_host_ed25519_key", "host-private-key", "fail"),
+                        (
+                            "/etc/ssh/ssh_host_ed25519_key.pub",
+                            "host-public-key",
+                            "fail",
+                        ),
+                    ],
+                ),
+                ("logs", "pass", &[]),
+                (
+                    "tmp",
+                    "warn",
+                    &[("/tmp/y", "tmp", "warn"), ("/tmp/z", "tmp", "warn")],
+                ),
+                (
+                    "secrets",
+                    "fail",
+                    &[("/etc/app.env", "secret-assignment", "fail")],
+                ),
+                (
+                    "cloud-init",
+                    "warn",
+                    &[("/var/lib/cloud", "symlink", "warn")],
+                ),
+            ],
+        );
+        let c = diff_seal(Some(&old), Some(&new));
+        assert!(c.compared);
+        assert_eq!(c.reason, None);
+        assert_eq!(
+            c.verdict,
+            Some(VerdictChange {
+                from: Verdict::Unsealed,
+                to: Verdict::Sealed
+            })
+        );
+        let want = vec![
+            SealCheckChange {
+                check: "machine-id".into(),
+                from: Some(Pass),
+                to: Some(Fail),
+                direction: Direction::Worse,
+                findings_added: vec![fref("/etc/machine-id", "machine-id", Fail)],
+                findings_removed: vec![],
+            },
+            SealCheckChange {
+                check: "ssh-host-keys".into(),
+                from: Some(Pass),
+                to: Some(Fail),
+                direction: Direction::Worse,
+                findings_added: vec![
+                    fref("/etc/ssh/ssh_host_ed25519_key", "host-private-key", Fail),
+                    fref("/etc/ssh/ssh_host_ed25519_key.pub", "host-public-key", Fail),
+                ],
+                findings_removed: vec![],
+            },
+            SealCheckChange {
+                check: "logs".into(),
+                from: Some(Warn),
+                to: Some(Pass),
+                direction: Direction::Better,
+                findings_added: vec![],
+                findings_removed: vec![fref("/var/log/a.log", "log", Warn)],
+            },
+            SealCheckChange {
+                check: "tmp".into(),
+                from: Some(Warn),
+                to: Some(Warn),
+                direction: Direction::Same,
+                findings_added: vec![fref("/tmp/z", "tmp", Warn)],
+                findings_removed: vec![fref("/tmp/x", "tmp", Warn)],
+            },
+            // secrets: same (path, kind) on both sides: no change;
+            // cloud-init only in the new report, random-seed only in the old
+            SealCheckChange {
+                check: "cloud-init".into(),
+                from: None,
+                to: Some(Warn),
+                direction: Direction::Worse,
+                findings_added: vec![fref("/var/lib/cloud", "symlink", Warn)],
+                findings_removed: vec![],
+            },
+            SealCheckChange {
+                check: "random-seed".into(),
+                from: Some(Pass),
+                to: None,
+                direction: Direction::Same,
+                findings_added: vec![],
+                findings_removed: vec![],
+            },
+        ];
+        assert_eq!(c.changes, want);
+
+        let empty = Sbom {
+            components: Vec::new(),
+            metadata: None,
+            spec_version: "1.5".into(),
+        };
+        let d = diff_with_seal(&empty, &empty, Some(&old), Some(&new));
+        assert_eq!(d.summary.seal_worse, 3);
+        assert_eq!(d.summary.seal_better, 1);
+        assert_eq!(d.summary.seal_findings_added, 5);
+        assert_eq!(d.summary.seal_findings_removed, 2);
+        assert_eq!(d.count(ChangeKind::Seal), 3);
+        assert_eq!(d.count(ChangeKind::SealFindings), 5);
+        assert!(d.summary.changed);
+        let json = render_json(&d);
+        assert!(!json.contains("DETAIL-MARKER"), "{json}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["seal"]["verdict"]["from"], "unsealed");
+        assert_eq!(v["seal"]["changes"][0]["direction"], "worse");
+        assert_eq!(v["seal"]["changes"][4]["from"], Value::Null);
+        let t = render_text(&d, false);
+        assert!(
+            t.contains(
+                "seal: unsealed -> sealed; 3 checks worse, 1 better, 5 findings added, 2 removed"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("  ! machine-id pass -> fail\n      + /etc/machine-id [machine-id]\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("  o logs warn -> pass\n      - /var/log/a.log [log]\n"),
+            "{t}"
+        );
+        assert!(t.contains("  ~ random-seed pass -> absent\n"), "{t}");
+        assert!(!t.contains("DETAIL-MARKER"));
+        let m = render_markdown(&d);
+        assert!(m.contains("| seal checks worse | 3 |"), "{m}");
+        assert!(m.contains("Seal verdict: unsealed -> sealed."), "{m}");
+        assert!(m.contains("### Seal checks (6)"), "{m}");
+        assert!(
+            m.contains("| `tmp` | warn | warn | findings | 1 | 1 |"),
+            "{m}"
+        );
+        assert!(
+            m.contains("| `machine-id` | added | `/etc/machine-id` | machine-id |"),
+            "{m}"
+        );
+
+        // nothing changed: no entries, verdict still given, nothing counted
+        let d = diff_with_seal(&empty, &empty, Some(&old), Some(&old));
+        assert!(d.seal.compared && d.seal.changes.is_empty());
+        assert!(!d.summary.changed);
+        assert_eq!(d.count(ChangeKind::Seal), 0);
+        assert!(render_text(&d, false).contains("seal: unsealed -> unsealed; 0 checks worse"));
+    }
+
+    #[test]
+    fn seal_verdict_worsening_alone_counts_for_fail_on_seal() {
+        let a = seal(
+            "sealed",
+            &[("logs", "warn", &[("/var/log/a", "log", "warn")])],
+        );
+        let mut b = a.clone();
+        b.status = Verdict::Unsealed;
+        b.strict = true;
+        let c = diff_seal(Some(&a), Some(&b));
+        assert!(c.changes.is_empty());
+        let empty = Sbom {
+            components: Vec::new(),
+            metadata: None,
+            spec_version: "1.5".into(),
+        };
+        let d = diff_with_seal(&empty, &empty, Some(&a), Some(&b));
+        assert_eq!(d.count(ChangeKind::Seal), 1);
+        assert_eq!(d.count(ChangeKind::SealFindings), 0);
+        assert!(d.summary.changed);
+        let d = diff_with_seal(&empty, &empty, Some(&b), Some(&a));
+        assert_eq!(d.count(ChangeKind::Seal), 0);
+        assert!(d.summary.changed);
+    }
+
+    #[test]
+    fn seal_one_sided_is_not_compared_with_a_reason() {
+        let a = seal("sealed", &[]);
+        for (o, n, reason) in [
+            (Some(&a), None, "only the old side has a seal report"),
+            (None, Some(&a), "only the new side has a seal report"),
+            (None, None, "neither side has a seal report"),
+        ] {
+            let c = diff_seal(o, n);
+            assert!(!c.compared);
+            assert_eq!(c.reason.as_deref(), Some(reason));
+            assert_eq!(c.verdict, None);
+            assert!(c.changes.is_empty());
+        }
+        let d = diff(&doc(serde_json::json!([])), &doc(serde_json::json!([])));
+        assert!(!d.seal.compared);
+        assert!(
+            render_text(&d, false).contains("seal: not compared (neither side has a seal report)")
+        );
+        assert!(render_markdown(&d).contains("Seal not compared: neither side has a seal report."));
+    }
+
+    #[test]
+    fn parse_seal_rejects_what_is_not_a_v1_report() {
+        assert!(matches!(parse_seal(b"{"), Err(SealReportError::Json(_))));
+        assert!(matches!(
+            parse_seal(br#"{"bomFormat": "CycloneDX", "specVersion": "1.5"}"#),
+            Err(SealReportError::NotSealReport(_))
+        ));
+        assert_eq!(
+            parse_seal(br#"{"report_version": 2, "status": "sealed", "checks": []}"#),
+            Err(SealReportError::Version(2))
+        );
+        assert!(matches!(
+            parse_seal(br#"{"report_version": 1, "status": "maybe", "checks": []}"#),
+            Err(SealReportError::NotSealReport(_))
+        ));
+        assert!(matches!(
+            parse_seal(
+                br#"{"report_version": 1, "status": "sealed", "checks": [{"id": "x", "status": "ok", "findings": []}]}"#
+            ),
+            Err(SealReportError::NotSealReport(_))
+        ));
+        assert_eq!(
+            parse_seal(
+                br#"{"report_version": 1, "status": "sealed", "checks": [{"id": "x", "status": "pass"}, {"id": "x", "status": "pass"}]}"#
+            ),
+            Err(SealReportError::DuplicateCheck("x".into()))
+        );
+        assert_eq!(
+            parse_seal(br#"{"report_version": 1, "status": "sealed", "checks": [{"id": "", "status": "pass"}]}"#),
+            Err(SealReportError::EmptyCheckId)
+        );
+        // the worst severity of one (path, kind) is kept
+        let r = parse_seal(
+            br#"{"report_version": 1, "status": "unsealed", "checks": [{"id": "secrets", "status": "fail",
+                "findings": [{"path": "/a", "kind": "k", "severity": "warn"},
+                             {"path": "/a", "kind": "k", "severity": "fail"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.checks[0].findings, [fref("/a", "k", CheckStatus::Fail)]);
+    }
+
     #[test]
     fn rejects_non_cyclonedx() {
         assert!(matches!(parse(b"{"), Err(DiffError::Json(_))));
@@ -1441,6 +2225,6 @@ mod tests {
             Err(DiffError::NotCycloneDx(_))
         ));
         assert!(parse_fail_on("added,bogus").is_err());
-        assert_eq!(parse_fail_on("all").unwrap().len(), 12);
+        assert_eq!(parse_fail_on("all").unwrap().len(), 14);
     }
 }

@@ -1,6 +1,7 @@
-//! `bakeproof diff` (CLI side): reads two CycloneDX JSON SBOMs, prints the
-//! difference (text, JSON or Markdown) and maps `--fail-on` to exit 1.
-//! The comparison itself is `bakeproof_sbom::diff`; see docs/diff.md.
+//! `bakeproof diff` (CLI side): reads two CycloneDX JSON SBOMs (and, when
+//! given or attested, their seal reports), prints the difference (text,
+//! JSON or Markdown) and maps `--fail-on` to exit 1. The comparison itself
+//! is `bakeproof_sbom::diff`; see docs/diff.md.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -34,9 +35,17 @@ pub struct DiffArgs {
     /// Exit 1 when a change of one of these kinds exists (comma-separated):
     /// added, removed, upgraded, downgraded, rebuilt, license, supplier,
     /// added-files, removed-files, modified-files, mode-changes,
-    /// unowned-files, or all.
+    /// unowned-files, seal (a seal check got worse, or sealed -> unsealed),
+    /// seal-findings (a seal finding was added), or all.
     #[arg(long, value_name = "KINDS")]
     pub fail_on: Option<String>,
+    /// The old side's seal report (`bakeproof seal check --format json`).
+    /// For an AMI, replaces the seal attestation from the store.
+    #[arg(long, value_name = "FILE")]
+    pub old_seal: Option<PathBuf>,
+    /// The new side's seal report.
+    #[arg(long, value_name = "FILE")]
+    pub new_seal: Option<PathBuf>,
     /// Write the output to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -44,7 +53,7 @@ pub struct DiffArgs {
     /// file:///DIR or a directory).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
-    /// Public key the AMI's SBOM attestation must be signed with.
+    /// Public key the AMI's SBOM (and seal) attestations must be signed with.
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
 }
@@ -64,14 +73,23 @@ fn is_ami_ref(s: &str) -> bool {
     region_ok && ami_ok
 }
 
-/// The SBOM bytes of `arg`: a file, or `REGION:AMI-ID` looked up in the
-/// store, its SBOM attestation verified (signature with `key`, the AMI
-/// among the subjects, a referenced SBOM checked against its pinned digest)
-/// before anything of it is used. Fail-closed: any doubt is an error.
-fn read(arg: &str, store: Option<&str>, key: Option<&Path>) -> Result<Vec<u8>> {
+/// One side's input: the SBOM bytes and, for an AMI with a seal
+/// attestation, the verified seal report (JSON bytes).
+struct Side {
+    sbom: Vec<u8>,
+    seal: Option<Vec<u8>>,
+}
+
+/// The SBOM of `arg`: a file, or `REGION:AMI-ID` looked up in the store, its
+/// SBOM attestation verified (signature with `key`, the AMI among the
+/// subjects, a referenced SBOM checked against its pinned digest) before
+/// anything of it is used. For an AMI and `want_seal`, also its seal report
+/// (see [`ami_seal`]). Fail-closed: any doubt is an error.
+fn read(arg: &str, store: Option<&str>, key: Option<&Path>, want_seal: bool) -> Result<Side> {
     let path = Path::new(arg);
     if !is_ami_ref(arg) || path.exists() {
-        return std::fs::read(path).with_context(|| format!("cannot read {arg}"));
+        let sbom = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
+        return Ok(Side { sbom, seal: None });
     }
     let (Some(url), Some(key)) = (store, key) else {
         bail!(
@@ -97,30 +115,89 @@ fn read(arg: &str, store: Option<&str>, key: Option<&Path>) -> Result<Vec<u8>> {
         tree_digest: None,
     };
     let mut last_err = None;
+    let mut found = None;
     for entry in &index.entries {
         let Ok(blob) = store.get_blob(&entry.sha256) else {
             continue;
         };
         match bakeproof_attest::verify_bundle(&blob, &policy) {
             Ok(st) => {
-                return match &st.sbom_ref {
+                let sbom = match &st.sbom_ref {
                     Some(r) => {
                         let b = store
                             .get_blob(&r.sha256)
                             .map_err(|e| anyhow::anyhow!("{arg}: referenced SBOM: {e}"))?;
                         r.check(&b).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
-                        Ok(b)
+                        b
                     }
-                    None => Ok(serde_json::to_vec(&st.predicate)?),
+                    None => serde_json::to_vec(&st.predicate)?,
                 };
+                found = Some((sbom, st.tree_digest));
+                break;
             }
             Err(e) => last_err = Some(e),
         }
     }
-    match last_err {
-        Some(e) => bail!("{arg}: no SBOM attestation verifies: {e}"),
-        None => bail!("{arg}: the store holds no SBOM attestation for this AMI"),
+    let Some((sbom, tree_digest)) = found else {
+        match last_err {
+            Some(e) => bail!("{arg}: no SBOM attestation verifies: {e}"),
+            None => bail!("{arg}: the store holds no SBOM attestation for this AMI"),
+        }
+    };
+    let seal = if want_seal {
+        ami_seal(arg, &*store, &index, policy, &tree_digest)?
+    } else {
+        None
+    };
+    Ok(Side { sbom, seal })
+}
+
+/// The seal report of an AMI: every index entry labelled with the seal
+/// predicate type must verify (signature with the key, seal predicate, the
+/// AMI among the subjects, the same tree digest as the verified SBOM
+/// attestation), else it is an error; no such entry: `None` (that side has
+/// no seal report). Several that verify must carry the same report.
+fn ami_seal(
+    arg: &str,
+    store: &dyn bakeproof_store::Store,
+    index: &bakeproof_store::AmiIndex,
+    mut policy: bakeproof_attest::VerifyPolicy,
+    tree_digest: &str,
+) -> Result<Option<Vec<u8>>> {
+    policy.kind = Some(bakeproof_attest::PredicateKind::Seal);
+    policy.tree_digest = Some(tree_digest.to_owned());
+    let mut report: Option<serde_json::Value> = None;
+    for entry in index
+        .entries
+        .iter()
+        .filter(|e| e.predicate_type == bakeproof_attest::statement::SEAL_PREDICATE_TYPE)
+    {
+        let blob = store
+            .get_blob(&entry.sha256)
+            .map_err(|e| anyhow::anyhow!("{arg}: seal attestation {}: {e}", entry.sha256))?;
+        let st = bakeproof_attest::verify_bundle(&blob, &policy).map_err(|e| {
+            anyhow::anyhow!(
+                "{arg}: seal attestation {} does not verify: {e}",
+                entry.sha256
+            )
+        })?;
+        match &report {
+            Some(r) if *r != st.predicate => {
+                bail!("{arg}: the store holds several seal attestations that disagree")
+            }
+            Some(_) => {}
+            None => report = Some(st.predicate),
+        }
     }
+    report
+        .map(|r| serde_json::to_vec(&r).context("seal report"))
+        .transpose()
+}
+
+/// A seal report for `--old-seal`/`--new-seal` or from an attestation;
+/// `what` names it in errors.
+fn parse_seal(bytes: &[u8], what: &str) -> Result<diff::SealReport> {
+    diff::parse_seal(bytes).with_context(|| what.to_owned())
 }
 
 pub fn run(args: DiffArgs) -> Result<u8> {
@@ -129,7 +206,25 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         None => Default::default(),
     };
     let (store, key) = (args.store.as_deref(), args.key.as_deref());
-    let (old_bytes, new_bytes) = (read(&args.old, store, key)?, read(&args.new, store, key)?);
+    let old_side = read(&args.old, store, key, args.old_seal.is_none())?;
+    let new_side = read(&args.new, store, key, args.new_seal.is_none())?;
+    // a file given with --old-seal/--new-seal wins over the store's
+    let seal_of = |flag: &Option<PathBuf>, side: &Side, arg: &str| -> Result<_> {
+        match flag {
+            Some(p) => {
+                let b = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                parse_seal(&b, &p.display().to_string()).map(Some)
+            }
+            None => side
+                .seal
+                .as_deref()
+                .map(|b| parse_seal(b, &format!("{arg}: attested seal report")))
+                .transpose(),
+        }
+    };
+    let old_seal = seal_of(&args.old_seal, &old_side, &args.old)?;
+    let new_seal = seal_of(&args.new_seal, &new_side, &args.new)?;
+    let (old_bytes, new_bytes) = (old_side.sbom, new_side.sbom);
     // both documents parsed at once (the larger cost for 100k-file SBOMs)
     let (old, new) = std::thread::scope(|s| {
         let h = s.spawn(|| diff::parse(&old_bytes));
@@ -138,7 +233,7 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     });
     let old = old.with_context(|| args.old.clone())?;
     let new = new.with_context(|| args.new.clone())?;
-    let d = diff::diff(&old, &new);
+    let d = diff::diff_with_seal(&old, &new, old_seal.as_ref(), new_seal.as_ref());
     // The process ends right after: freeing hundreds of thousands of parsed
     // components one by one would only cost time.
     std::mem::forget((old, new));
