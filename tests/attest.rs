@@ -679,4 +679,21 @@ fn large_sbom_is_attested_by_digest_pinned_reference() {
         &["--sbom", &s.s("sbom.cdx.json")],
     );
     assert_eq!(code(&o), 0, "{}", text(&o));
+    // The referenced SBOM absent: fail-closed, unless explicitly accepted.
+    std::fs::remove_file(s.p("out/sbom.cdx.json")).unwrap();
+    let o = verify(&s, std::slice::from_ref(&b), "cosign.pub", &[]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(
+        text(&o).contains("INVALID") && text(&o).contains("neither beside the bundle"),
+        "{}",
+        text(&o)
+    );
+    let o = verify(
+        &s,
+        std::slice::from_ref(&b),
+        "cosign.pub",
+        &["--allow-missing-sbom"],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("NOT checked"), "{}", text(&o));
 }

@@ -77,6 +77,11 @@ pub struct VerifyArgs {
     /// referenced file name beside the bundle, when it exists).
     #[arg(long)]
     sbom: Option<PathBuf>,
+    /// Accept a digest-pinned SBOM reference without the SBOM it pins
+    /// (signature, subjects and tree digest only). Without it, a reference
+    /// whose SBOM is neither given nor beside the bundle fails: fail-closed.
+    #[arg(long)]
+    allow_missing_sbom: bool,
 }
 
 fn read(p: &Path) -> Result<Vec<u8>> {
@@ -208,8 +213,18 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
                             }
                             note = format!(", SBOM {} matches", r.uri);
                         }
+                        None if a.allow_missing_sbom => {
+                            note = format!(", SBOM {} NOT checked (--allow-missing-sbom)", r.uri);
+                        }
                         None => {
-                            note = format!(", SBOM {} NOT checked (give --sbom)", r.uri);
+                            invalid += 1;
+                            println!(
+                                "{shown}: INVALID: the statement pins SBOM {} (sha256:{}) by \
+                                 reference and it is neither beside the bundle nor given with \
+                                 --sbom FILE (--allow-missing-sbom accepts the statement alone)",
+                                r.uri, r.sha256
+                            );
+                            continue;
                         }
                     }
                 }
