@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release"
+mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff"
 
 # Berkeley DB hash: both real Packages files (16 KiB and 92 KiB).
 cp "$fx/rpmdb/centos8-dive/Packages" "$c/bdb/centos8-dive"
@@ -51,4 +51,36 @@ trap 'rm -rf "$tmp"' EXIT
 tar -xzf "$fx/dpkgroot/clean.tar.gz" -C "$tmp" ./var/lib/dpkg/status ./usr/lib/os-release
 cp "$tmp/var/lib/dpkg/status" "$c/dpkg_status/debian12-status"
 cp "$tmp/usr/lib/os-release" "$c/os_release/debian12"
+# diff: real SBOMs and seal reports of the clean and tampered rpm fixture
+# roots, written by bakeproof itself (built here if needed), cut to their
+# first 40 components so a seed stays under -max_len, paired as the target
+# expects (u16 LE length of OLD, OLD, NEW).
+bp="${BAKEPROOF:-}"
+if [ -z "$bp" ]; then
+    (cd "$here/.." && cargo build -q --release -p bakeproof)
+    bp="$here/../target/release/bakeproof"
+fi
+for v in clean tampered; do
+    mkdir -p "$tmp/$v"
+    tar -xzf "$fx/rpmroot/$v.tar.gz" -C "$tmp/$v"
+    SOURCE_DATE_EPOCH=1704067200 "$bp" scan "$tmp/$v" -q -o "$tmp/$v.cdx.json" || [ $? -eq 3 ]
+    "$bp" seal check "$tmp/$v" --format json > "$tmp/$v.seal.json" || true
+done
+python3 - "$tmp" "$c/diff" <<'PY'
+import json, struct, sys
+tmp, out = sys.argv[1], sys.argv[2]
+def cut(p):
+    d = json.load(open(p))
+    d["components"] = d.get("components", [])[:40]
+    d.pop("dependencies", None)
+    return json.dumps(d, separators=(",", ":")).encode()
+def pair(a, b):
+    return struct.pack("<H", len(a)) + a + b
+s = {v: cut(f"{tmp}/{v}.cdx.json") for v in ("clean", "tampered")}
+r = {v: open(f"{tmp}/{v}.seal.json", "rb").read() for v in ("clean", "tampered")}
+open(f"{out}/sbom-clean-tampered", "wb").write(pair(s["clean"], s["tampered"]))
+open(f"{out}/sbom-tampered-clean", "wb").write(pair(s["tampered"], s["clean"]))
+open(f"{out}/seal-clean-tampered", "wb").write(pair(r["clean"], r["tampered"]))
+PY
+
 echo "seeded $(find "$c" -type f | wc -l) files under $c"
