@@ -262,6 +262,35 @@ fn chain_passes_then_each_failure_is_clear() {
     assert_eq!(code, 0);
     std::fs::write(&f, orig).unwrap();
 
+    // A package changed in the live root's database (--level packages):
+    // base-files' version bumped, as an unattested upgrade would.
+    let st = c.root.join("var/lib/dpkg/status");
+    let orig_st = std::fs::read_to_string(&st).unwrap();
+    assert!(orig_st.contains("Version: 12.4+deb12u11\n"));
+    std::fs::write(
+        &st,
+        orig_st.replacen("Version: 12.4+deb12u11\n", "Version: 12.4+deb12u99\n", 1),
+    )
+    .unwrap();
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "packages"]);
+    assert_eq!(code, 1);
+    assert!(
+        failed_detail(&v, "packages").contains("1 package difference"),
+        "{v:#}"
+    );
+    let d = &v["differences"]["packages"][0];
+    assert_eq!(d["change"], "version", "{v:#}");
+    assert_eq!(d["attested"], "12.4+deb12u11", "{v:#}");
+    assert_eq!(d["live"], "12.4+deb12u99", "{v:#}");
+    assert!(
+        d["package"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:deb/debian/base-files?"),
+        "{v:#}"
+    );
+    std::fs::write(&st, orig_st).unwrap();
+
     // An empty machine-id at boot.
     std::fs::write(c.root.join("etc/machine-id"), "").unwrap();
     let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &[]);

@@ -6,7 +6,7 @@
 //! verified, 1 failed, 2 usage or configuration error, 3 IMDS or the store
 //! could not be reached (also not verified).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
+use bakeproof_sbom::diff::Sbom;
 use bakeproof_store::StoreError;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -612,15 +613,25 @@ fn verify(
                 Some(b)
             }
         };
-        let attested: Value = match sbom_bytes {
-            Some(b) => serde_json::from_slice(&b)
+        let attested_bytes: Vec<u8> = match sbom_bytes {
+            Some(b) => b,
+            None => serde_json::to_vec(&sbom_st.predicate)
                 .map_err(|e| Stop::Failed("packages", format!("attested SBOM: {e}")))?,
-            None => sbom_st.predicate.clone(),
         };
-        let live_bytes = crate::scan::sbom_of_root(&args.root, &[])
+        // The live scan takes every core for hashing; parsing the attested
+        // SBOM (borrowed model, no generic `Value`) overlaps with it.
+        let (attested, live_bytes) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| bakeproof_sbom::diff::parse(&attested_bytes));
+            let live = crate::scan::sbom_of_root(&args.root, &[]);
+            (h.join(), live)
+        });
+        let attested = attested
+            .map_err(|_| Stop::Failed("packages", "parsing the attested SBOM panicked".into()))?
+            .map_err(|e| Stop::Failed("packages", format!("attested SBOM: {e}")))?;
+        let live_bytes = live_bytes
             .map_err(|e| Stop::Failed("packages", format!("scanning the live root: {e:#}")))?;
-        let live: Value = serde_json::from_slice(&live_bytes)
-            .map_err(|e| Stop::Failed("packages", e.to_string()))?;
+        let live = bakeproof_sbom::diff::parse(&live_bytes)
+            .map_err(|e| Stop::Failed("packages", format!("live SBOM: {e}")))?;
         run.packages = diff_packages(&attested, &live);
         if run.packages.is_empty() {
             run.pass("packages", "installed packages match the attested SBOM");
@@ -645,31 +656,19 @@ fn verify(
     Ok(())
 }
 
-fn components<'a>(doc: &'a Value, ty: &str) -> impl Iterator<Item = &'a Value> {
-    let ty = ty.to_string();
-    doc["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(move |c| c["type"] == ty.as_str())
-}
-
-/// Packages by purl without version (`pkg:deb/debian/bash`, qualifiers kept) → version.
-fn package_map(doc: &Value) -> BTreeMap<String, String> {
-    components(doc, "library")
-        .filter_map(|c| {
-            let purl = c["purl"].as_str()?;
+/// Packages by purl without version (`pkg:deb/debian/bash`, qualifiers
+/// kept) → version.
+fn package_map<'a>(doc: &'a Sbom<'_>) -> BTreeMap<String, &'a str> {
+    doc.package_versions()
+        .map(|(purl, version)| {
             let (base, rest) = purl.split_once('@').unwrap_or((purl, ""));
             let quals = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
-            Some((
-                format!("{base}?{quals}"),
-                c["version"].as_str().unwrap_or("").to_string(),
-            ))
+            (format!("{base}?{quals}"), version)
         })
         .collect()
 }
 
-fn diff_packages(attested: &Value, live: &Value) -> Vec<Value> {
+fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
     let a = package_map(attested);
     let l = package_map(live);
     let mut out = Vec::new();
@@ -692,43 +691,37 @@ fn diff_packages(attested: &Value, live: &Value) -> Vec<Value> {
     out
 }
 
-/// Regular files (with a SHA-256) by path.
-fn file_map(doc: &Value) -> BTreeMap<String, Option<String>> {
-    components(doc, "file")
-        .filter_map(|c| {
-            let name = c["name"].as_str()?.to_string();
-            let sha = c["hashes"].as_array().and_then(|h| {
-                h.iter()
-                    .find(|x| x["alg"] == "SHA-256")
-                    .and_then(|x| x["content"].as_str().map(String::from))
-            });
-            Some((name, sha))
-        })
-        .collect()
+/// Regular files (with a SHA-256) by path. A hash map: two 100k-entry maps
+/// are built and probed once each; the few differences are sorted after.
+fn file_map<'a>(doc: &'a Sbom<'_>) -> HashMap<&'a str, Option<&'a str>> {
+    doc.file_digests().collect()
 }
 
-fn diff_files(attested: &Value, live: &Value, mutable: &globset::GlobSet) -> Vec<Value> {
+fn diff_files(attested: &Sbom<'_>, live: &Sbom<'_>, mutable: &globset::GlobSet) -> Vec<Value> {
     let a = file_map(attested);
     let l = file_map(live);
-    let mut out = Vec::new();
-    for (p, h) in &a {
-        if mutable.is_match(p) {
-            continue;
-        }
+    let mut out: Vec<(&str, Value)> = Vec::new();
+    for (&p, h) in &a {
         match (h, l.get(p)) {
-            (_, None) => {
-                out.push(json!({"path": p, "change": "missing", "attested": h, "live": null}))
-            }
-            (Some(ah), Some(lh)) if Some(ah) != lh.as_ref() => {
-                out.push(json!({"path": p, "change": "modified", "attested": ah, "live": lh}))
-            }
+            (_, None) if !mutable.is_match(p) => out.push((
+                p,
+                json!({"path": p, "change": "missing", "attested": h, "live": null}),
+            )),
+            (Some(ah), Some(lh)) if Some(ah) != lh.as_ref() && !mutable.is_match(p) => out.push((
+                p,
+                json!({"path": p, "change": "modified", "attested": ah, "live": lh}),
+            )),
             _ => {}
         }
     }
-    for (p, h) in &l {
+    for (&p, h) in &l {
         if h.is_some() && !a.contains_key(p) && !mutable.is_match(p) {
-            out.push(json!({"path": p, "change": "added", "attested": null, "live": h}));
+            out.push((
+                p,
+                json!({"path": p, "change": "added", "attested": null, "live": h}),
+            ));
         }
     }
-    out
+    out.sort_by(|x, y| x.0.cmp(y.0));
+    out.into_iter().map(|(_, v)| v).collect()
 }
