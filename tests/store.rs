@@ -462,4 +462,45 @@ fn s3_wrong_credentials_and_access_denied() {
     // The publisher's key works.
     let o = run(k[0], k[1]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // First-boot verify with wrong credentials: could not verify (exit 2),
+    // the reason named; with the right ones it gets past the store.
+    let verify = |id: &str, secret: &str| {
+        let args = [
+            "verify",
+            "--store",
+            "s3://attest",
+            "--endpoint-url",
+            &ep,
+            "--key",
+            &a.s("cosign.pub"),
+            "--ami",
+            AMI_A,
+            "--root",
+            a._root.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        let a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        bp_env(
+            &a,
+            &[("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)],
+        )
+    };
+    let o = verify(k[0], "wrong-secret-wrong-secret-wrong-secret00");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["result"], "unreachable", "{v:#}");
+    assert!(v.to_string().contains("bad credentials"), "{v:#}");
+    let o = verify(k[0], k[1]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_ne!(v["result"], "unreachable", "{v:#}");
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "signatures" && c["status"] == "pass"),
+        "{v:#}"
+    );
 }
