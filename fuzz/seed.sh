@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff"
+mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps"
 
 # Berkeley DB hash: both real Packages files (16 KiB and 92 KiB).
 cp "$fx/rpmdb/centos8-dive/Packages" "$c/bdb/centos8-dive"
@@ -82,5 +82,17 @@ open(f"{out}/sbom-clean-tampered", "wb").write(pair(s["clean"], s["tampered"]))
 open(f"{out}/sbom-tampered-clean", "wb").write(pair(s["tampered"], s["clean"]))
 open(f"{out}/seal-clean-tampered", "wb").write(pair(r["clean"], r["tampered"]))
 PY
+
+# caps: security.capability values written by the real setcap(8) (libcap),
+# and the same sets as text.
+for spec in "cap_net_raw=ep" "cap_setuid=p" "cap_net_admin,cap_net_raw=p cap_sys_nice=i" "cap_bpf=p"; do
+    n=$(printf '%s' "$spec" | tr -c 'a-z0-9' _)
+    : > "$tmp/capfile"
+    if setcap "$spec" "$tmp/capfile" 2>/dev/null; then
+        python3 -c 'import os,sys; open(sys.argv[2],"wb").write(os.getxattr(sys.argv[1],"security.capability"))' \
+            "$tmp/capfile" "$c/caps/xattr-$n"
+    fi
+    printf '%s' "$spec" > "$c/caps/text-$n"
+done
 
 echo "seeded $(find "$c" -type f | wc -l) files under $c"

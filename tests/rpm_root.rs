@@ -281,3 +281,142 @@ fn verify_packages_equals_live_rpm_va_on_a_root_built_here() {
     assert_eq!(String::from_utf8_lossy(&ours.stdout), want);
     assert_eq!(ours.status.code(), live.status.code());
 }
+
+/// File capabilities (`rpm -V`'s `P` column), against live librpm: a package
+/// built here with real rpmbuild and `%caps`, installed with real rpm (which
+/// sets the `security.capability` attributes), then capabilities removed,
+/// changed, and added where the package has none; `bakeproof
+/// verify-packages` must print exactly what `rpm -Va` prints.
+#[test]
+fn file_capabilities_equal_live_rpm_va() {
+    rpm_available();
+    let t = tempfile::tempdir().unwrap();
+    let spec = t.path().join("fx-caps.spec");
+    std::fs::write(
+        &spec,
+        "Name: fx-caps\nVersion: 1.0\nRelease: 1\nSummary: file capabilities\n\
+         License: MIT\nBuildArch: noarch\n\n%description\nFiles with capabilities.\n\n\
+         %install\nmkdir -p %{buildroot}/usr/bin\n\
+         for f in ping setuid multi plain keep; do printf '%s\\n' $f > %{buildroot}/usr/bin/fx-$f; done\n\n\
+         %files\n\
+         %attr(0755,root,root) %caps(cap_net_raw=ep) /usr/bin/fx-ping\n\
+         %attr(0755,root,root) %caps(cap_setuid=p) /usr/bin/fx-setuid\n\
+         %attr(0755,root,root) %caps(cap_net_admin,cap_net_raw=p cap_sys_nice=i) /usr/bin/fx-multi\n\
+         %attr(0755,root,root) %caps(cap_bpf=p) /usr/bin/fx-keep\n\
+         %attr(0755,root,root) /usr/bin/fx-plain\n",
+    )
+    .unwrap();
+    let top = t.path().join("rpmbuild");
+    let o = Command::new("rpmbuild")
+        .arg("-bb")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .args(["--define", "_build_id_links none"])
+        .arg(&spec)
+        .output()
+        .expect("rpmbuild");
+    assert!(
+        o.status.success(),
+        "rpmbuild: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rpm = top.join("RPMS/noarch/fx-caps-1.0-1.noarch.rpm");
+    let r = t.path().join("root");
+    std::fs::create_dir_all(&r).unwrap();
+    let st = Command::new("rpm")
+        .arg("--root")
+        .arg(&r)
+        .args(["--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts"])
+        .arg(&rpm)
+        .status()
+        .unwrap();
+    assert!(st.success(), "rpm -i into a test root");
+    let bin = r.join("usr/bin");
+    // rpm set the capabilities (otherwise this filesystem cannot hold them
+    // and the test proves nothing).
+    let getcap = |f: &str| {
+        let o = Command::new("getcap")
+            .arg(bin.join(f))
+            .output()
+            .expect("getcap");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(
+        getcap("fx-ping").contains("cap_net_raw"),
+        "{}",
+        getcap("fx-ping")
+    );
+    let setcap = |args: &[&str], f: &str| {
+        let st = Command::new("setcap")
+            .args(args)
+            .arg(bin.join(f))
+            .status()
+            .expect("setcap");
+        assert!(st.success(), "setcap {args:?} {f}");
+    };
+    // Before any change: nothing to report, like rpm.
+    let clean = Command::new("rpm")
+        .arg("--root")
+        .arg(&r)
+        .args(["--dbpath", "/var/lib/rpm", "-Va"])
+        .output()
+        .unwrap();
+    let ours = bakeproof(&["verify-packages".as_ref(), r.as_os_str()]);
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&clean.stdout)
+    );
+    // Removed, changed (effective dropped), widened, and added where the
+    // package has none; fx-keep untouched.
+    setcap(&["-r"], "fx-ping");
+    setcap(&["cap_setuid=ep"], "fx-setuid");
+    setcap(
+        &["cap_net_admin,cap_net_raw=p cap_sys_nice,cap_chown=i"],
+        "fx-multi",
+    );
+    setcap(&["cap_sys_admin=ep"], "fx-plain");
+    let live = Command::new("rpm")
+        .arg("--root")
+        .arg(&r)
+        .args(["--dbpath", "/var/lib/rpm", "-Va"])
+        .output()
+        .unwrap();
+    let want = String::from_utf8_lossy(&live.stdout).into_owned();
+    assert_eq!(
+        want.lines()
+            .filter(|l| l.as_bytes().get(8) == Some(&b'P'))
+            .count(),
+        4,
+        "rpm sees four capability changes: {want}"
+    );
+    let ours = bakeproof(&["verify-packages".as_ref(), r.as_os_str()]);
+    assert_eq!(String::from_utf8_lossy(&ours.stdout), want);
+    assert_eq!(ours.status.code(), live.status.code());
+
+    // The SBOM records each file's capabilities as getcap(8) prints them
+    // (single-clause sets; several clauses may be grouped differently).
+    let (code, doc, err) = scan_to_json(&r, &t.path().join("caps.cdx.json"), &[]);
+    assert_eq!(code, 0, "{err}");
+    let caps_of = |path: &str| -> Vec<String> {
+        components(&doc, "file")
+            .into_iter()
+            .filter(|c| c["name"] == path)
+            .flat_map(|c| props(c, "bakeproof:file:capabilities"))
+            .map(str::to_owned)
+            .collect()
+    };
+    for f in ["fx-keep", "fx-plain", "fx-setuid"] {
+        let g = getcap(f);
+        let want = g.split_whitespace().nth(1).expect("getcap prints the set");
+        assert_eq!(
+            caps_of(&format!("/usr/bin/{f}")),
+            vec![want.to_string()],
+            "{g}"
+        );
+    }
+    assert!(
+        caps_of("/usr/bin/fx-ping").is_empty(),
+        "removed with setcap -r"
+    );
+    assert_properties_documented(&doc);
+}

@@ -22,10 +22,12 @@
 //!   while they are read become entries with an [`EntryError`]; the scan goes
 //!   on and the caller decides the exit code.
 
+pub mod caps;
 mod root;
 mod tree;
 mod walk;
 
+pub use caps::{CapsError, FileCaps};
 pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, tree_digest};
 pub use walk::{
@@ -187,6 +189,10 @@ pub struct Entry {
     pub error: Option<EntryError>,
     pub skipped: Option<SkipReason>,
     pub annotations: Vec<Annotation>,
+    /// Raw `security.capability` extended attribute of a regular file that
+    /// has one (read on the descriptor the content is read from; parse it
+    /// with [`FileCaps::from_xattr`]).
+    pub capability: Option<Vec<u8>>,
 }
 
 impl Entry {

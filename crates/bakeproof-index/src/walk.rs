@@ -304,6 +304,7 @@ fn entry_from_stat(path: Vec<u8>, st: &rustix::fs::Stat) -> Entry {
         error: None,
         skipped: None,
         annotations: Vec::new(),
+        capability: None,
     }
 }
 
@@ -325,6 +326,7 @@ fn vanished(path: Vec<u8>) -> Entry {
         error: Some(EntryError::Vanished),
         skipped: None,
         annotations: Vec::new(),
+        capability: None,
     }
 }
 
@@ -575,6 +577,7 @@ fn hash_file(ctx: &Ctx<'_>, dir: &OwnedFd, name: &[u8], e: &mut Entry) {
         path: std::mem::take(&mut e.path),
         ..entry_from_stat(Vec::new(), &before)
     };
+    e.capability = file_capability(&fd);
     let size = e.size;
     if size >= FADVISE_MIN {
         let _ = rustix::fs::fadvise(&fd, 0, None, rustix::fs::Advice::Sequential);
@@ -646,6 +649,17 @@ fn hash_file(ctx: &Ctx<'_>, dir: &OwnedFd, name: &[u8], e: &mut Entry) {
                 value,
             });
         }
+    }
+}
+
+/// The `security.capability` attribute, when the file has one. One
+/// `fgetxattr` on the descriptor already open for reading; a filesystem
+/// without xattrs (or no attribute) is simply no capability.
+fn file_capability(fd: &OwnedFd) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 64];
+    match rustix::fs::fgetxattr(fd, "security.capability", &mut buf[..]) {
+        Ok(n) if n > 0 => Some(buf[..n.min(buf.len())].to_vec()),
+        _ => None,
     }
 }
 

@@ -554,6 +554,19 @@ fn encode_file_component(
         if e.nlink > 1 {
             num(out, f, "bakeproof:file:nlink", e.nlink);
         }
+        // File capabilities grant privileges like setuid does: recorded so
+        // an SBOM shows them and a diff or boot check sees them change.
+        if let Some(raw) = &e.capability {
+            match bakeproof_index::FileCaps::from_xattr(raw) {
+                Ok(c) => prop(out, f, "bakeproof:file:capabilities", &c.to_string()),
+                Err(err) => prop(
+                    out,
+                    f,
+                    "bakeproof:file:capabilities",
+                    &format!("invalid: {err}"),
+                ),
+            }
+        }
     }
     if let Some(t) = &e.link_target {
         prop(out, f, "bakeproof:file:link-target", &encode_path(t));

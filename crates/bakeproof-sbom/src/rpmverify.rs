@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use bakeproof_index::{Entry, FileKind};
+use bakeproof_index::{Entry, FileCaps, FileKind};
 use bakeproof_pkgdb::PackageFile;
 
 /// `RPMVERIFY_*` bits (rpmvf.h).
@@ -248,8 +248,7 @@ pub fn verify(c: &RpmFileCheck<'_>, accounts: &Accounts) -> RpmOutcome {
     if attrs & fflags::GHOST != 0 {
         flags &= !(bits::FILEDIGEST | bits::FILESIZE | bits::MTIME | bits::LINKTO);
     }
-    // Capabilities are not indexed (no xattrs are read): not checked.
-    flags &= !(bits::CAPS | bits::FAILURES);
+    flags &= !bits::FAILURES;
 
     let mut vfy = 0u32;
     if flags & bits::FILEDIGEST != 0 {
@@ -314,6 +313,26 @@ pub fn verify(c: &RpmFileCheck<'_>, accounts: &Accounts) -> RpmOutcome {
         let idmatch = fgroup.and_then(|g| accounts.gid(g)) == Some(sb.gid);
         if !(namematch || idmatch) {
             vfy |= bits::GROUP;
+        }
+    }
+    if flags & bits::CAPS != 0 {
+        // librpm: cap_from_text(FILECAPS) against cap_get_file(), either
+        // falling back to "=" (the empty set) when absent or unusable, then
+        // cap_compare over the effective, permitted and inheritable sets.
+        let want = f
+            .caps
+            .as_deref()
+            .and_then(|t| FileCaps::from_text(t).ok())
+            .unwrap_or_default();
+        let have = sb
+            .capability
+            .as_deref()
+            .and_then(|b| FileCaps::from_xattr(b).ok())
+            .unwrap_or_default();
+        if (want.effective, want.permitted, want.inheritable)
+            != (have.effective, have.permitted, have.inheritable)
+        {
+            vfy |= bits::CAPS;
         }
     }
     if c.shared && vfy & bits::MTIME != 0 {
