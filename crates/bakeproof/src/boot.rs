@@ -714,6 +714,24 @@ fn diff_files(attested: &Sbom<'_>, live: &Sbom<'_>, mutable: &globset::GlobSet) 
             _ => {}
         }
     }
+    // Same content, different capabilities: a privilege change the digest
+    // does not show.
+    let ac: HashMap<&str, &str> = attested.file_capabilities().collect();
+    let lc: HashMap<&str, &str> = live.file_capabilities().collect();
+    for (&p, h) in &a {
+        let (x, y) = (ac.get(p).copied(), lc.get(p).copied());
+        if (x.is_some() || y.is_some())
+            && h.is_some()
+            && l.get(p).is_some_and(|lh| lh == h)
+            && bakeproof_sbom::diff::caps_differ(x, y)
+            && !mutable.is_match(p)
+        {
+            out.push((
+                p,
+                json!({"path": p, "change": "capabilities", "attested": x, "live": y}),
+            ));
+        }
+    }
     for (&p, h) in &l {
         if h.is_some() && !a.contains_key(p) && !mutable.is_match(p) {
             out.push((

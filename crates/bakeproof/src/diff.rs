@@ -35,7 +35,7 @@ pub struct DiffArgs {
     /// Exit 1 when a change of one of these kinds exists (comma-separated):
     /// added, removed, upgraded, downgraded, rebuilt, license, supplier,
     /// added-files, removed-files, modified-files, mode-changes,
-    /// unowned-files, seal (a seal check got worse, or sealed -> unsealed),
+    /// capabilities, unowned-files, seal (a seal check got worse, or sealed -> unsealed),
     /// seal-findings (a seal finding was added), or all.
     #[arg(long, value_name = "KINDS")]
     pub fail_on: Option<String>,
