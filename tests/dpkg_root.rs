@@ -375,6 +375,54 @@ fn bare_status_file() {
     python_validate(&f).unwrap();
 }
 
+/// `scan --packages-only`: the packages of the full scan (purls compared with
+/// the full scan and names with dpkg-query's oracle), no file components, no
+/// tree digest; such an SBOM is refused by `attest` (it proves no image).
+#[test]
+fn packages_only_scan() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let full = out.path().join("full.cdx.json");
+    let po = out.path().join("po.cdx.json");
+    let (code, full_doc, stderr) = scan_to_json(root.path(), &full, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, doc, stderr) = scan_to_json(root.path(), &po, &["--packages-only"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(purl_names(&doc), purl_names(&full_doc));
+    let mut names: Vec<String> = purl_names(&doc).into_values().collect();
+    names.sort();
+    let want: Vec<String> = oracle("dpkgroot/expected-packages.tsv")
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, want);
+    assert!(components(&doc, "file").is_empty());
+    let image = &doc["metadata"]["component"];
+    assert!(image.get("hashes").is_none(), "{image}");
+    assert_eq!(props(image, "bakeproof:scan:mode"), ["packages-only"]);
+    assert!(props(image, "bakeproof:tree-digest").is_empty());
+    validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
+    assert_properties_documented(&doc);
+    // attest refuses it: there is no tree to bind an AMI to.
+    std::fs::write(out.path().join("seal.json"), b"{}").unwrap();
+    let o = bakeproof(&[
+        "attest".as_ref(),
+        "--sbom".as_ref(),
+        po.as_os_str(),
+        "--seal".as_ref(),
+        out.path().join("seal.json").as_os_str(),
+        "--key".as_ref(),
+        out.path().join("none.key").as_os_str(),
+        "--ami".as_ref(),
+        "us-east-1:ami-0123456789abcdef0".as_ref(),
+        "-o".as_ref(),
+        out.path().join("att").as_os_str(),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tree digest"), "{err}");
+}
+
 /// The strongest oracle at hand: this machine's own dpkg database (hundreds
 /// of packages, diversions, usrmerge, conffiles, locally modified files).
 /// `bakeproof verify-packages /` must report exactly what `dpkg --verify`

@@ -171,6 +171,21 @@ pub fn amis_from_packer_manifest(bytes: &[u8]) -> Result<Vec<AmiRef>, InputError
 /// `bakeproof:tree-digest` property when present.
 pub fn tree_digest_of_sbom(sbom: &Value) -> Result<String, InputError> {
     let e = |s: &str| InputError::Sbom(s.to_string());
+    let packages_only = sbom
+        .pointer("/metadata/component/properties")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| {
+            ps.iter().any(|p| {
+                p.get("name").and_then(Value::as_str) == Some("bakeproof:scan:mode")
+                    && p.get("value").and_then(Value::as_str) == Some("packages-only")
+            })
+        });
+    if packages_only {
+        return Err(e(
+            "a packages-only SBOM (scan --packages-only or a bare package database) has no tree \
+             digest and proves no image: attest a full scan",
+        ));
+    }
     let h = sbom
         .pointer("/metadata/component/hashes/0")
         .ok_or_else(|| e("no metadata.component.hashes[0] (the tree digest)"))?;

@@ -52,6 +52,11 @@ pub struct ScanMeta {
     /// Package databases that could not be read at all (the scan went on
     /// without them).
     pub db_errors: Vec<String>,
+    /// `false` when no file tree was indexed (`scan --packages-only`, a bare
+    /// package database): the image component then carries no tree digest,
+    /// so such an SBOM can never be attested as an image, and
+    /// `bakeproof:scan:mode` says `packages-only`.
+    pub files_indexed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,19 +179,30 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
     let mut image = Component::new(
         Classification::Container,
         &meta.image_name,
-        &format!("sha256:{tree_hex}"),
+        &if meta.files_indexed {
+            format!("sha256:{tree_hex}")
+        } else {
+            "packages-only".to_string()
+        },
         Some(IMAGE_REF.into()),
     );
-    image.hashes = Some(Hashes(vec![sha256_hash(tree_hex.clone())]));
-    image.description = Some(ns("root filesystem image indexed by bakeproof"));
-    let mut iprops = vec![
-        prop("bakeproof:source", &meta.source),
-        prop("bakeproof:tree-digest", format!("sha256:{tree_hex}")),
-        prop(
-            "bakeproof:tree-digest-version",
-            bakeproof_index::TREE_DIGEST_VERSION,
-        ),
-    ];
+    let mut iprops = vec![prop("bakeproof:source", &meta.source)];
+    if meta.files_indexed {
+        image.hashes = Some(Hashes(vec![sha256_hash(tree_hex.clone())]));
+        image.description = Some(ns("root filesystem image indexed by bakeproof"));
+        iprops.extend([
+            prop("bakeproof:tree-digest", format!("sha256:{tree_hex}")),
+            prop(
+                "bakeproof:tree-digest-version",
+                bakeproof_index::TREE_DIGEST_VERSION,
+            ),
+        ]);
+    } else {
+        image.description = Some(ns(
+            "packages of a root or package database read by bakeproof; no file tree indexed",
+        ));
+        iprops.push(prop("bakeproof:scan:mode", "packages-only"));
+    }
     image.properties = Some(Properties(std::mem::take(&mut iprops)));
 
     let s = &inv.scan.stats;

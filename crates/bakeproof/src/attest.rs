@@ -136,6 +136,13 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
         }
     };
     let sbom = read(&a.sbom)?;
+    // The SBOM must name an image (a tree digest) before a password is asked
+    // for: a packages-only SBOM proves no image and is refused here.
+    let sbom_json: serde_json::Value =
+        serde_json::from_slice(&sbom).with_context(|| format!("{}: not JSON", a.sbom.display()))?;
+    bakeproof_attest::statement::tree_digest_of_sbom(&sbom_json)
+        .with_context(|| format!("{}", a.sbom.display()))?;
+    drop(sbom_json);
     let seal = read(&a.seal)?;
     let key_pem = read(&a.key)?;
     let password = bakeproof_attest::keys::read_password(false)?;

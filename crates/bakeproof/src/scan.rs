@@ -57,6 +57,11 @@ pub struct ScanArgs {
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Read the package databases only: no walk, no file hashing, no file
+    /// components and no tree digest (an inventory in milliseconds; such an
+    /// SBOM cannot be attested as an image).
+    #[arg(long)]
+    pub packages_only: bool,
 }
 
 /// `SOURCE_DATE_EPOCH` (seconds), which pins every timestamp bakeproof writes.
@@ -103,6 +108,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         serial: None,
         os: extra.os,
         db_errors: extra.db_errors.clone(),
+        files_indexed: meta_path.is_dir() && !args.packages_only,
     };
 
     let format = args.format;
@@ -160,6 +166,18 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
         db_errors.push(format!("package database: {e}"));
         Vec::new()
     });
+    if args.packages_only {
+        let empty = bakeproof_index::ScanResult {
+            entries: Vec::new(),
+            stats: Default::default(),
+            tree_digest: bakeproof_index::tree_digest(&[]),
+            excludes: Default::default(),
+        };
+        return Ok((
+            Inventory::join(empty, dbs, OwnershipPlan::default(), &Default::default()),
+            Extra { os, db_errors },
+        ));
+    }
     let accounts = read_accounts(&root);
     let plan = OwnershipPlan::build(&root, &dbs);
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -505,6 +523,7 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
         name: None,
         unowned: false,
         quiet: true,
+        packages_only: false,
     };
     if !std::fs::metadata(&scan_args.root)
         .with_context(|| format!("cannot verify {}", scan_args.root.display()))?
@@ -546,6 +565,7 @@ pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> 
         name: None,
         unowned: false,
         quiet: true,
+        packages_only: false,
     };
     let (inventory, extra) = scan_root(&args)?;
     let meta = ScanMeta {
@@ -557,6 +577,7 @@ pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> 
         serial: None,
         os: extra.os,
         db_errors: extra.db_errors,
+        files_indexed: true,
     };
     let mut out = Vec::new();
     bakeproof_sbom::write_json(&inventory, &meta, &mut out)?;
