@@ -133,6 +133,34 @@ fn never_reads_outside_the_root() {
     python_validate(&f).unwrap();
 }
 
+/// `bakeproof scan ROOT -o OUT`, killed after 60 s: `None` when it did not
+/// finish in time (a blocked open or write).
+fn scan_with_deadline(root: &Path, out: &Path) -> Option<std::process::ExitStatus> {
+    let mut child = Command::new(bakeproof_bin())
+        .args([
+            "scan".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn fifo_socket_and_device_never_block() {
     let t = tempfile::tempdir().unwrap();
@@ -146,28 +174,7 @@ fn fifo_socket_and_device_never_block() {
     let _sock = std::os::unix::net::UnixListener::bind(root.join("run/sock")).unwrap();
     let f = t.path().join("sbom.cdx.json");
     // Run with a deadline: a scan that opens the FIFO would block forever.
-    let mut child = Command::new(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            f.as_os_str(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("scan blocked on a FIFO");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = scan_with_deadline(&root, &f).unwrap_or_else(|| panic!("scan blocked on a FIFO"));
     assert_eq!(status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
     let kinds: std::collections::BTreeMap<String, String> = components(&doc, "file")
@@ -363,29 +370,10 @@ fn output_to_a_fifo_is_written_through_not_replaced() {
             s
         })
     };
-    let mut child = Command::new(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            fifo.as_os_str(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            // Unblock the reader so the test ends.
-            let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
-            panic!("scan -o FIFO did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = scan_with_deadline(&root, &fifo) else {
+        // Unblock the reader so the test ends.
+        let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+        panic!("scan -o FIFO did not finish");
     };
     assert_eq!(status.code(), Some(0));
     // Checked before joining: had the FIFO been replaced, the reader would

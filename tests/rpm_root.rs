@@ -211,6 +211,29 @@ fn rpm_available() {
     );
 }
 
+/// `rpm --root R -i --nodeps --noscripts RPMS...` with real rpm (the
+/// database at R/var/lib/rpm).
+fn rpm_install(r: &Path, rpms: &[std::path::PathBuf]) {
+    let st = Command::new("rpm")
+        .arg("--root")
+        .arg(r)
+        .args(["--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts"])
+        .args(rpms)
+        .status()
+        .unwrap();
+    assert!(st.success(), "rpm -i into a test root");
+}
+
+/// Live `rpm --root R -Va`, the oracle of the verify tests.
+fn rpm_va(r: &Path) -> std::process::Output {
+    Command::new("rpm")
+        .arg("--root")
+        .arg(r)
+        .args(["--dbpath", "/var/lib/rpm", "-Va"])
+        .output()
+        .unwrap()
+}
+
 /// Installs the fixture rpms into a fresh root with real rpm 4.18, then
 /// changes it in every way rpm -V can see, and compares `bakeproof
 /// verify-packages` with `rpm --root R -Va` run live on the same root.
@@ -225,14 +248,7 @@ fn verify_packages_equals_live_rpm_va_on_a_root_built_here() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    let st = Command::new("rpm")
-        .arg("--root")
-        .arg(&r)
-        .args(["--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts"])
-        .args(&rpms)
-        .status()
-        .unwrap();
-    assert!(st.success(), "rpm -i into a test root");
+    rpm_install(&r, &rpms);
     // M: mode; U/G: owner; L: link target; 5+S: content; T: mtime;
     // missing; a %config file removed; a file replaced by a directory.
     std::fs::set_permissions(
@@ -266,12 +282,7 @@ fn verify_packages_equals_live_rpm_va_on_a_root_built_here() {
         .set_modified(old)
         .unwrap();
 
-    let live = Command::new("rpm")
-        .arg("--root")
-        .arg(&r)
-        .args(["--dbpath", "/var/lib/rpm", "-Va"])
-        .output()
-        .unwrap();
+    let live = rpm_va(&r);
     let ours = bakeproof(&["verify-packages".as_ref(), r.as_os_str()]);
     let want = String::from_utf8_lossy(&live.stdout).into_owned();
     assert!(
@@ -323,14 +334,7 @@ fn file_capabilities_equal_live_rpm_va() {
     let rpm = top.join("RPMS/noarch/fx-caps-1.0-1.noarch.rpm");
     let r = t.path().join("root");
     std::fs::create_dir_all(&r).unwrap();
-    let st = Command::new("rpm")
-        .arg("--root")
-        .arg(&r)
-        .args(["--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts"])
-        .arg(&rpm)
-        .status()
-        .unwrap();
-    assert!(st.success(), "rpm -i into a test root");
+    rpm_install(&r, std::slice::from_ref(&rpm));
     let bin = r.join("usr/bin");
     // rpm set the capabilities (otherwise this filesystem cannot hold them
     // and the test proves nothing).
@@ -355,12 +359,7 @@ fn file_capabilities_equal_live_rpm_va() {
         assert!(st.success(), "setcap {args:?} {f}");
     };
     // Before any change: nothing to report, like rpm.
-    let clean = Command::new("rpm")
-        .arg("--root")
-        .arg(&r)
-        .args(["--dbpath", "/var/lib/rpm", "-Va"])
-        .output()
-        .unwrap();
+    let clean = rpm_va(&r);
     let ours = bakeproof(&["verify-packages".as_ref(), r.as_os_str()]);
     assert_eq!(
         String::from_utf8_lossy(&ours.stdout),
@@ -375,12 +374,7 @@ fn file_capabilities_equal_live_rpm_va() {
         "fx-multi",
     );
     setcap(&["cap_sys_admin=ep"], "fx-plain");
-    let live = Command::new("rpm")
-        .arg("--root")
-        .arg(&r)
-        .args(["--dbpath", "/var/lib/rpm", "-Va"])
-        .output()
-        .unwrap();
+    let live = rpm_va(&r);
     let want = String::from_utf8_lossy(&live.stdout).into_owned();
     assert_eq!(
         want.lines()

@@ -284,15 +284,10 @@ impl S3Store {
                 created: true,
             }),
             Err(e) => {
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                let code = e.code().unwrap_or("");
-                // 412: it exists; 409: a concurrent conditional write of the
-                // same key. Either way the object must hold this content.
-                if status == Some(412)
-                    || status == Some(409)
-                    || code == "PreconditionFailed"
-                    || code == "ConditionalRequestConflict"
-                {
+                // It exists, or a concurrent conditional write of the same
+                // key is in flight: either way the object must hold this
+                // content.
+                if lost_conditional_write(&e) {
                     let have = self.get_bytes(&rel, &what).await?;
                     verify_digest(&have, &hex, &what)?;
                     Ok(BlobPut {
@@ -386,13 +381,7 @@ impl S3Store {
                 Ok(_) => return Ok(IndexPut::Created),
                 Err(e) => e,
             };
-            let status = e.raw_response().map(|r| r.status().as_u16());
-            let code = e.code().unwrap_or("");
-            if !(status == Some(412)
-                || status == Some(409)
-                || code == "PreconditionFailed"
-                || code == "ConditionalRequestConflict")
-            {
+            if !lost_conditional_write(&e) {
                 return Err(self.map_err(e, &what));
             }
             match self.get_bytes(&rel, &what).await {
@@ -414,6 +403,18 @@ impl S3Store {
             "{what}: concurrent writers kept the conditional write from completing after {MAX_ATTEMPTS} attempts"
         )))
     }
+}
+
+/// A `PutObject` with `If-None-Match: *` that lost: 412 Precondition Failed
+/// (the key exists) or 409 ConditionalRequestConflict (a concurrent
+/// conditional write of the same key is in flight). By status, or by error
+/// code when a proxy or an S3-compatible server reports it differently.
+fn lost_conditional_write<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e.code().unwrap_or("");
+    matches!(status, Some(409 | 412))
+        || code == "PreconditionFailed"
+        || code == "ConditionalRequestConflict"
 }
 
 /// The messages of an error and its sources, without repeats.
