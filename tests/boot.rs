@@ -291,6 +291,41 @@ fn chain_passes_then_each_failure_is_clear() {
     let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
     assert_eq!(code, 0, "capability removed again: {v:#}");
 
+    // Same content, a setuid bit added, then another owner (--level files).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bz, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        v["differences"]["files"].as_array().unwrap().len(),
+        1,
+        "{v:#}"
+    );
+    let d = &v["differences"]["files"][0];
+    assert_eq!(
+        (&d["path"], &d["change"], &d["attested"], &d["live"]),
+        (
+            &json!("/usr/bin/bzip2recover"),
+            &json!("mode"),
+            &json!("0755"),
+            &json!("4755")
+        ),
+        "{v:#}"
+    );
+    std::fs::set_permissions(&bz, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&bz, Some(4321), Some(4321)).unwrap();
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = &v["differences"]["files"][0];
+    assert_eq!(
+        (&d["change"], &d["attested"], &d["live"]),
+        (&json!("owner"), &json!("0:0"), &json!("4321:4321")),
+        "{v:#}"
+    );
+    std::os::unix::fs::chown(&bz, Some(0), Some(0)).unwrap();
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 0, "restored: {v:#}");
+
     // A package changed in the live root's database (--level packages):
     // base-files' version bumped, as an unattested upgrade would.
     let st = c.root.join("var/lib/dpkg/status");

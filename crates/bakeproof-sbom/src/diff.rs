@@ -179,6 +179,33 @@ impl<'a> Sbom<'a> {
             })
     }
 
+    /// `(name, mode, "uid:gid")` of every top-level `file` component, from
+    /// `bakeproof:file:mode`, `bakeproof:file:uid` and `bakeproof:file:gid`
+    /// (`None` where the SBOM does not say).
+    pub fn file_permissions(
+        &self,
+    ) -> impl Iterator<Item = (&str, Option<&str>, Option<String>)> + '_ {
+        self.components
+            .iter()
+            .filter(|c| c.ctype.as_deref() == Some("file"))
+            .filter_map(|c| {
+                let (mut mode, mut uid, mut gid) = (None, None, None);
+                for (k, v) in props(c) {
+                    match k {
+                        "bakeproof:file:mode" => mode = Some(v),
+                        "bakeproof:file:uid" => uid = Some(v),
+                        "bakeproof:file:gid" => gid = Some(v),
+                        _ => {}
+                    }
+                }
+                let owner = match (uid, gid) {
+                    (Some(u), Some(g)) => Some(format!("{u}:{g}")),
+                    _ => None,
+                };
+                Some((c.name.as_deref()?, mode, owner))
+            })
+    }
+
     /// `(name, capabilities)` of every top-level `file` component with a
     /// `bakeproof:file:capabilities` property.
     pub fn file_capabilities(&self) -> impl Iterator<Item = (&str, &str)> + '_ {

@@ -732,6 +732,40 @@ fn diff_files(attested: &Sbom<'_>, live: &Sbom<'_>, mutable: &globset::GlobSet) 
             ));
         }
     }
+    // Same content, other permissions: a setuid bit or a new owner is as
+    // much a tampering as new bytes. Regular files attested with a digest
+    // and still holding it (a content change is reported above).
+    let ap: HashMap<&str, (Option<&str>, Option<String>)> = attested
+        .file_permissions()
+        .map(|(p, m, o)| (p, (m, o)))
+        .collect();
+    let lp: HashMap<&str, (Option<&str>, Option<String>)> = live
+        .file_permissions()
+        .map(|(p, m, o)| (p, (m, o)))
+        .collect();
+    for (&p, h) in &a {
+        let (Some(_), Some(lh)) = (h, l.get(p)) else {
+            continue;
+        };
+        if lh != h || mutable.is_match(p) {
+            continue;
+        }
+        let (Some((am, ao)), Some((lm, lo))) = (ap.get(p), lp.get(p)) else {
+            continue;
+        };
+        if am.is_some() && lm.is_some() && am != lm {
+            out.push((
+                p,
+                json!({"path": p, "change": "mode", "attested": am, "live": lm}),
+            ));
+        }
+        if ao.is_some() && lo.is_some() && ao != lo {
+            out.push((
+                p,
+                json!({"path": p, "change": "owner", "attested": ao, "live": lo}),
+            ));
+        }
+    }
     for (&p, h) in &l {
         if h.is_some() && !a.contains_key(p) && !mutable.is_match(p) {
             out.push((
