@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
-use bakeproof_sbom::diff::Sbom;
+use bakeproof_sbom::diff::{FileFacts, Sbom};
 use bakeproof_store::StoreError;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -691,74 +691,53 @@ fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
     out
 }
 
-/// Regular files (with a SHA-256) by path. A hash map: two 100k-entry maps
-/// are built and probed once each; the few differences are sorted after.
-fn file_map<'a>(doc: &'a Sbom<'_>) -> HashMap<&'a str, Option<&'a str>> {
-    doc.file_digests().collect()
+/// Every file component by path.
+fn file_map<'a>(doc: &'a Sbom<'_>) -> HashMap<&'a str, FileFacts<'a>> {
+    doc.file_facts().collect()
 }
 
 fn diff_files(attested: &Sbom<'_>, live: &Sbom<'_>, mutable: &globset::GlobSet) -> Vec<Value> {
     let a = file_map(attested);
     let l = file_map(live);
+    let owner = |f: &FileFacts<'_>| Some(format!("{}:{}", f.uid?, f.gid?));
     let mut out: Vec<(&str, Value)> = Vec::new();
-    for (&p, h) in &a {
-        match (h, l.get(p)) {
-            (_, None) if !mutable.is_match(p) => out.push((
+    for (&p, af) in &a {
+        if mutable.is_match(p) {
+            continue;
+        }
+        let h = af.sha256;
+        let Some(lf) = l.get(p) else {
+            out.push((
                 p,
                 json!({"path": p, "change": "missing", "attested": h, "live": null}),
-            )),
-            (Some(ah), Some(lh)) if Some(ah) != lh.as_ref() && !mutable.is_match(p) => out.push((
+            ));
+            continue;
+        };
+        let Some(ah) = h else { continue };
+        if Some(ah) != lf.sha256 {
+            out.push((
                 p,
-                json!({"path": p, "change": "modified", "attested": ah, "live": lh}),
-            )),
-            _ => {}
+                json!({"path": p, "change": "modified", "attested": ah, "live": lf.sha256}),
+            ));
+            continue;
         }
-    }
-    // Same content, different capabilities: a privilege change the digest
-    // does not show.
-    let ac: HashMap<&str, &str> = attested.file_capabilities().collect();
-    let lc: HashMap<&str, &str> = live.file_capabilities().collect();
-    for (&p, h) in &a {
-        let (x, y) = (ac.get(p).copied(), lc.get(p).copied());
-        if (x.is_some() || y.is_some())
-            && h.is_some()
-            && l.get(p).is_some_and(|lh| lh == h)
-            && bakeproof_sbom::diff::caps_differ(x, y)
-            && !mutable.is_match(p)
-        {
+        // Same content, other capabilities, permissions or owner: a new
+        // privilege (a setuid bit, cap_sys_admin) or a new owner is as much
+        // a tampering as new bytes, and the digest does not show it.
+        let (x, y) = (af.capabilities, lf.capabilities);
+        if (x.is_some() || y.is_some()) && bakeproof_sbom::diff::caps_differ(x, y) {
             out.push((
                 p,
                 json!({"path": p, "change": "capabilities", "attested": x, "live": y}),
             ));
         }
-    }
-    // Same content, other permissions: a setuid bit or a new owner is as
-    // much a tampering as new bytes. Regular files attested with a digest
-    // and still holding it (a content change is reported above).
-    let ap: HashMap<&str, (Option<&str>, Option<String>)> = attested
-        .file_permissions()
-        .map(|(p, m, o)| (p, (m, o)))
-        .collect();
-    let lp: HashMap<&str, (Option<&str>, Option<String>)> = live
-        .file_permissions()
-        .map(|(p, m, o)| (p, (m, o)))
-        .collect();
-    for (&p, h) in &a {
-        let (Some(_), Some(lh)) = (h, l.get(p)) else {
-            continue;
-        };
-        if lh != h || mutable.is_match(p) {
-            continue;
-        }
-        let (Some((am, ao)), Some((lm, lo))) = (ap.get(p), lp.get(p)) else {
-            continue;
-        };
-        if am.is_some() && lm.is_some() && am != lm {
+        if af.mode.is_some() && lf.mode.is_some() && af.mode != lf.mode {
             out.push((
                 p,
-                json!({"path": p, "change": "mode", "attested": am, "live": lm}),
+                json!({"path": p, "change": "mode", "attested": af.mode, "live": lf.mode}),
             ));
         }
+        let (ao, lo) = (owner(af), owner(lf));
         if ao.is_some() && lo.is_some() && ao != lo {
             out.push((
                 p,
@@ -766,11 +745,11 @@ fn diff_files(attested: &Sbom<'_>, live: &Sbom<'_>, mutable: &globset::GlobSet) 
             ));
         }
     }
-    for (&p, h) in &l {
-        if h.is_some() && !a.contains_key(p) && !mutable.is_match(p) {
+    for (&p, lf) in &l {
+        if lf.sha256.is_some() && !a.contains_key(p) && !mutable.is_match(p) {
             out.push((
                 p,
-                json!({"path": p, "change": "added", "attested": null, "live": h}),
+                json!({"path": p, "change": "added", "attested": null, "live": lf.sha256}),
             ));
         }
     }
