@@ -15,6 +15,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::{
@@ -264,19 +265,32 @@ impl S3Store {
         Ok(body.into_bytes().to_vec())
     }
 
+    /// `PutObject` of `body` at `rel`; `create_only` adds `If-None-Match: *`
+    /// (see [`lost_conditional_write`] for how such a write loses).
+    async fn put(
+        &self,
+        rel: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        create_only: bool,
+    ) -> Result<PutObjectOutput, SdkError<PutObjectError, HttpResponse>> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(rel))
+            .set_if_none_match(create_only.then(|| "*".to_string()))
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+    }
+
     async fn put_blob_async(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
         let hex = sha256_hex(bytes);
         let rel = blob_key(&hex);
         let what = format!("blob {}", self.url_of(&rel));
         let r = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.key(&rel))
-            .if_none_match("*")
-            .content_type("application/octet-stream")
-            .body(ByteStream::from(bytes.to_vec()))
-            .send()
+            .put(&rel, "application/octet-stream", bytes.to_vec(), true)
             .await;
         match r {
             Ok(_) => Ok(BlobPut {
@@ -347,13 +361,7 @@ impl S3Store {
                 Err(StoreError::NotFound(_)) => false,
                 Err(e) => return Err(e),
             };
-            self.client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(self.key(&rel))
-                .content_type("application/json")
-                .body(ByteStream::from(index.to_vec()))
-                .send()
+            self.put(&rel, "application/json", index.to_vec(), false)
                 .await
                 .map_err(|e| self.map_err(e, &what))?;
             return Ok(if existed {
@@ -366,17 +374,9 @@ impl S3Store {
         // publish (no-op), different is a conflict. A 409 means a concurrent
         // conditional write of the same key is in flight: read what it left,
         // and if nothing is there yet, try again.
+        let body = index.to_vec();
         for attempt in 0..MAX_ATTEMPTS {
-            let r = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(self.key(&rel))
-                .if_none_match("*")
-                .content_type("application/json")
-                .body(ByteStream::from(index.to_vec()))
-                .send()
-                .await;
+            let r = self.put(&rel, "application/json", body.clone(), true).await;
             let e = match r {
                 Ok(_) => return Ok(IndexPut::Created),
                 Err(e) => e,
