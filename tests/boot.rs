@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::moto::Moto;
-use bakeproof_e2e::run::{bakeproof_bin, extract};
+use bakeproof_e2e::moto::{Moto, test_aws_env};
+use bakeproof_e2e::run::{bakeproof_bin, describe, extract};
 use imds_emulator::{Emulator, dead_endpoint};
 use serde_json::{Value, json};
 
@@ -489,33 +489,16 @@ fn diff_two_amis_from_the_store() {
 /// `bakeproof ARGS` against the moto server at `endpoint`: test credentials,
 /// no AWS config files, the store's region pinned.
 fn bp_s3(args: &[&OsStr], endpoint: &str) -> Output {
-    Command::new(bakeproof_bin())
-        .args(args)
-        .args(["--endpoint-url", endpoint])
-        .env("SOURCE_DATE_EPOCH", "1704067200")
-        .env("COSIGN_PASSWORD", "test-password")
-        .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("BAKEPROOF_STORE")
-        .env_remove("AWS_EC2_METADATA_SERVICE_ENDPOINT")
-        .output()
-        .expect("run bakeproof")
-}
-
-fn out_text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+    test_aws_env(
+        Command::new(bakeproof_bin())
+            .args(args)
+            .args(["--endpoint-url", endpoint]),
     )
+    .env("SOURCE_DATE_EPOCH", "1704067200")
+    .env("COSIGN_PASSWORD", "test-password")
+    .env_remove("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+    .output()
+    .expect("run bakeproof")
 }
 
 /// `bakeproof attest` of the scan and seal report in `t` with `key`.
@@ -588,7 +571,7 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
         "--format".as_ref(),
         "json".as_ref(),
     ]);
-    assert_eq!(seal.status.code(), Some(0), "{}", out_text(&seal));
+    assert_eq!(seal.status.code(), Some(0), "{}", describe(&seal));
     std::fs::write(t.join("seal.json"), &seal.stdout).unwrap();
     ok(&bp(&[
         "key".as_ref(),
@@ -627,7 +610,7 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
         ],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let so = String::from_utf8_lossy(&o.stdout);
     for (r, a) in [("us-east-1", AMI_E), ("eu-west-1", AMI_W)] {
         assert!(
@@ -660,7 +643,7 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
         args.extend(extra.iter().map(OsStr::new));
         let o = bp_s3(&args, &ep);
         let v: Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("JSON ({e}): {}", out_text(&o)));
+            .unwrap_or_else(|e| panic!("JSON ({e}): {}", describe(&o)));
         if let Err(e) = bakeproof_e2e::schema::validate_with_schema("boot-result.schema.json", &v) {
             panic!("result does not match schemas/boot-result.schema.json: {e:?}\n{v:#}");
         }
@@ -696,11 +679,11 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
         })
         .collect();
     for o in at_once(same, &ep) {
-        assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+        assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
         assert!(
             String::from_utf8_lossy(&o.stdout).contains("present index"),
             "{}",
-            out_text(&o)
+            describe(&o)
         );
     }
 
@@ -743,15 +726,15 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
         [Some(1), Some(0)] => 1,
         _ => panic!(
             "exactly one publisher must win:\n{}\n{}",
-            out_text(&outs[0]),
-            out_text(&outs[1])
+            describe(&outs[0]),
+            describe(&outs[1])
         ),
     };
     let loser = &outs[1 - winner];
     assert!(
-        out_text(loser).contains("already has a different index"),
+        describe(loser).contains("already has a different index"),
         "{}",
-        out_text(loser)
+        describe(loser)
     );
     let (win_key, lose_key) = if winner == 0 {
         (key_pub.clone(), other.join("cosign.pub"))
@@ -788,7 +771,7 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
         ],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("replaced index"));
     assert_eq!(race(&lose_key).status.code(), Some(0));
 

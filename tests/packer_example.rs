@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use bakeproof_e2e::run::{bakeproof_bin, extract};
+use bakeproof_e2e::run::{bakeproof_bin, describe, extract};
 use bakeproof_e2e::schema::repo_root;
 
 const PASSWORD: &str = "packer example password";
@@ -956,15 +956,6 @@ fn run_script(script: &Path, envs: &[(&str, &Path)], extra: &[(&str, &str)]) -> 
     c.output().expect("run sh")
 }
 
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn example_runs_end_to_end_on_a_scratch_root() {
     let dir = example_dir();
@@ -1000,7 +991,7 @@ fn example_runs_end_to_end_on_a_scratch_root() {
         .env("COSIGN_PASSWORD", PASSWORD)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", show(&o));
+    assert!(o.status.success(), "{}", describe(&o));
     fs::copy(w.join("release.pub"), stage.join("keys/release.pub")).unwrap();
     for region in ["us-east-1", "eu-west-1"] {
         fs::write(
@@ -1022,7 +1013,7 @@ fn example_runs_end_to_end_on_a_scratch_root() {
             ("BAKEPROOF_STORE_REGION", "us-east-1"),
         ],
     );
-    assert!(o.status.success(), "install-bakeproof.sh: {}", show(&o));
+    assert!(o.status.success(), "install-bakeproof.sh: {}", describe(&o));
     assert!(r.join("usr/local/bin/bakeproof").is_file());
     assert!(r.join("etc/bakeproof/keys/release.pub").is_file());
     assert!(
@@ -1063,7 +1054,7 @@ fn example_runs_end_to_end_on_a_scratch_root() {
         &[("BAKEPROOF_ROOT", r), ("BAKEPROOF_OUT", &out)],
         &[("BAKEPROOF_NAME", "golden"), ("BAKEPROOF_SEAL_STRICT", "1")],
     );
-    assert!(o.status.success(), "seal-and-scan.sh: {}", show(&o));
+    assert!(o.status.success(), "seal-and-scan.sh: {}", describe(&o));
     let seal: serde_json::Value =
         serde_json::from_str(&read(&out.join("seal.json"))).expect("seal.json");
     assert_eq!(seal["status"], "sealed", "{seal:#}");
@@ -1087,11 +1078,16 @@ fn example_runs_end_to_end_on_a_scratch_root() {
         ],
         &[],
     );
-    assert_eq!(o.status.code(), Some(1), "an unsealed image: {}", show(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an unsealed image: {}",
+        describe(&o)
+    );
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("FAIL secrets"),
         "{}",
-        show(&o)
+        describe(&o)
     );
 
     // The "downloads" and the page's example manifest.
@@ -1149,7 +1145,7 @@ fn example_runs_end_to_end_on_a_scratch_root() {
             .env("SOURCE_DATE_EPOCH", "1704067200")
             .output()
             .unwrap();
-        assert!(o.status.success(), "{cmd}: {}", show(&o));
+        assert!(o.status.success(), "{cmd}: {}", describe(&o));
     }
     for pair in artifact.split(',') {
         let (region, ami) = pair.split_once(':').unwrap();
@@ -1186,7 +1182,7 @@ fn example_runs_end_to_end_on_a_scratch_root() {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
 }
 
 #[test]

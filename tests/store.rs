@@ -7,41 +7,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::moto::{Moto, free_port};
-use bakeproof_e2e::run::{bakeproof_bin, extract, scan_to_json};
+use bakeproof_e2e::moto::{Moto, free_port, test_aws_env};
+use bakeproof_e2e::run::{bakeproof_bin, describe, extract, scan_to_json};
 use bakeproof_e2e::schema::validate_with_schema;
 
 const PASSWORD: &str = "store-test-password";
 const AMI_A: &str = "us-east-1:ami-0123456789abcdef0";
 const AMI_B: &str = "eu-west-1:ami-0fedcba9876543210";
 
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// `bakeproof ARGS` with S3 settings for `endpoint` (or none), no AWS
 /// config files, no IMDS.
 fn bp_env(args: &[&OsStr], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bakeproof_bin());
-    c.args(args)
+    test_aws_env(c.args(args))
         .env("COSIGN_PASSWORD", PASSWORD)
         .env("SOURCE_DATE_EPOCH", "1704067200")
-        .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("BAKEPROOF_STORE");
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -83,11 +64,11 @@ fn attested() -> Attested {
         "--format",
         "json",
     ]);
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", describe(&o));
     std::fs::write(dir.path().join("seal.json"), &o.stdout).unwrap();
     let a = Attested { dir, _root: root };
     let o = bp(&["key", "generate", "--output-dir", &a.s("")]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let o = bp(&[
         "attest",
         "--sbom",
@@ -103,7 +84,7 @@ fn attested() -> Attested {
         "-o",
         &a.out(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     a
 }
 
@@ -137,7 +118,7 @@ fn check_fetched(a: &Attested, out: &Path, ami: &str) {
             ami,
             f.to_str().unwrap(),
         ]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     }
 }
 
@@ -146,7 +127,7 @@ fn local_directory_store_round_trip() {
     let a = attested();
     let store = a.s("store");
     let o = bp(&["publish", "--store", &store, &a.out()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let so = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(so.matches("stored  blob").count(), 2, "{so}");
     assert_eq!(so.matches("wrote   index").count(), 2, "{so}");
@@ -166,14 +147,14 @@ fn local_directory_store_round_trip() {
     validate_with_schema("store-index.schema.json", &inst).unwrap();
     // Re-publishing is a no-op for blobs.
     let o = bp(&["publish", "--store", &format!("file://{store}"), &a.out()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout)
             .matches("present blob")
             .count(),
         2,
         "{}",
-        text(&o)
+        describe(&o)
     );
     let out = a.p("fetched");
     let o = bp(&[
@@ -185,7 +166,7 @@ fn local_directory_store_round_trip() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     check_fetched(&a, &out, AMI_B);
     // Unknown AMI: exit 1, clear message.
     let o = bp(&[
@@ -197,11 +178,11 @@ fn local_directory_store_round_trip() {
         "-o",
         a.s("x").as_str(),
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
     assert!(
-        text(&o).contains("no index for us-east-1:ami-11111111"),
+        describe(&o).contains("no index for us-east-1:ami-11111111"),
         "{}",
-        text(&o)
+        describe(&o)
     );
     // Bad AMI argument: exit 2.
     let o = bp(&[
@@ -213,7 +194,7 @@ fn local_directory_store_round_trip() {
         "-o",
         a.s("x").as_str(),
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
 }
 
 // ---------------------------------------------------------------- S3 (moto)
@@ -234,7 +215,7 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
 
     // Round trip.
     let o = s3(&["publish", "--store", store, &a.out()], &ep);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let so = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(so.matches("stored  blob").count(), 2, "{so}");
     assert!(
@@ -267,19 +248,19 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
         ],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     check_fetched(&a, &out, AMI_A);
 
     // Re-publishing identical content: no-op for the blobs (412 → checked).
     let o = s3(&["publish", "--store", store, &a.out()], &ep);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout)
             .matches("present blob")
             .count(),
         2,
         "{}",
-        text(&o)
+        describe(&o)
     );
 
     // AWS_ENDPOINT_URL works like --endpoint-url.
@@ -295,7 +276,7 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
         ],
         &[("AWS_ENDPOINT_URL", &ep)],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
 
     // Tampered blob object in S3 (overwritten behind the store's back).
     let seal_sha = sha256_file(&a.p("att/seal.sigstore.json"));
@@ -312,14 +293,14 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
         ],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("digest mismatch"), "{}", text(&o));
-    assert!(text(&o).contains(&seal_sha), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(describe(&o).contains("digest mismatch"), "{}", describe(&o));
+    assert!(describe(&o).contains(&seal_sha), "{}", describe(&o));
     assert!(!a.p("tampered").exists(), "nothing written on failure");
     // Publishing again does not overwrite it (create-only) and says so.
     let o = s3(&["publish", "--store", store, &a.out()], &ep);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("digest mismatch"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(describe(&o).contains("digest mismatch"), "{}", describe(&o));
 
     // Index naming a missing blob.
     moto.py(&format!(
@@ -337,9 +318,13 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
         ],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("missing from the store"), "{}", text(&o));
-    assert!(text(&o).contains(&seal_sha), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(
+        describe(&o).contains("missing from the store"),
+        "{}",
+        describe(&o)
+    );
+    assert!(describe(&o).contains(&seal_sha), "{}", describe(&o));
 
     // No such bucket: exit 2, one clear message.
     let o = s3(
@@ -354,18 +339,18 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
         ],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
     assert!(
-        text(&o).contains("no such bucket: no-such-bucket-here"),
+        describe(&o).contains("no such bucket: no-such-bucket-here"),
         "{}",
-        text(&o)
+        describe(&o)
     );
     let o = s3(
         &["publish", "--store", "s3://no-such-bucket-here", &a.out()],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("no such bucket"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(describe(&o).contains("no such bucket"), "{}", describe(&o));
 
     // Server down: clear error in bounded time.
     drop(moto);
@@ -383,8 +368,12 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
         &ep,
     );
     let took = t0.elapsed();
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("store unreachable"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(
+        describe(&o).contains("store unreachable"),
+        "{}",
+        describe(&o)
+    );
     assert!(took < Duration::from_secs(60), "took {took:?}");
 }
 
@@ -406,9 +395,13 @@ fn s3_server_not_listening_is_a_bounded_clear_error() {
         ],
         &ep,
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("store unreachable"), "{}", text(&o));
-    assert!(text(&o).contains(&ep), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(
+        describe(&o).contains("store unreachable"),
+        "{}",
+        describe(&o)
+    );
+    assert!(describe(&o).contains(&ep), "{}", describe(&o));
     assert!(t0.elapsed() < Duration::from_secs(60));
 }
 
@@ -449,19 +442,19 @@ fn s3_wrong_credentials_and_access_denied() {
         "AKIAIOSFODNN7EXAMPLE",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("bad credentials"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(describe(&o).contains("bad credentials"), "{}", describe(&o));
     // The right key id with a wrong secret.
     let o = run(k[0], "wrong-secret-wrong-secret-wrong-secret00");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("bad credentials"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(describe(&o).contains("bad credentials"), "{}", describe(&o));
     // A valid user without S3 permissions.
     let o = run(k[2], k[3]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("access denied"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(describe(&o).contains("access denied"), "{}", describe(&o));
     // The publisher's key works.
     let o = run(k[0], k[1]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
 
     // First-boot verify with wrong credentials: could not verify (exit 2),
     // the reason named; with the right ones it gets past the store.
@@ -488,7 +481,7 @@ fn s3_wrong_credentials_and_access_denied() {
         )
     };
     let o = verify(k[0], "wrong-secret-wrong-secret-wrong-secret00");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["result"], "unreachable", "{v:#}");
     assert!(v.to_string().contains("bad credentials"), "{v:#}");

@@ -105,3 +105,19 @@ impl Moto {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 }
+
+/// Points `c` at the moto server's test credentials and at nothing of the
+/// caller's: no AWS config or credentials file, profile, session token,
+/// endpoint or `BAKEPROOF_STORE`; region us-east-1.
+pub fn test_aws_env(c: &mut Command) -> &mut Command {
+    c.env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("BAKEPROOF_STORE")
+}

@@ -38,6 +38,16 @@ pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
     path
 }
 
+/// A finished command for an assertion message: exit code, stdout, stderr.
+pub fn describe(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// Path of the `bakeproof` binary of this build profile (built once).
 pub fn bakeproof_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
