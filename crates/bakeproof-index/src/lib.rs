@@ -23,6 +23,7 @@
 //!   on and the caller decides the exit code.
 
 pub mod caps;
+pub mod mount;
 mod root;
 mod tree;
 mod walk;

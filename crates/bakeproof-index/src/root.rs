@@ -6,19 +6,28 @@
 //! absolute symlink targets restart at the root, `..` stops at the root. File
 //! contents are opened by the kernel with `openat2(RESOLVE_IN_ROOT)`, so even a
 //! link swapped in between resolution and open cannot lead outside.
+//!
+//! Mounts inside the root are boundaries: `openat2` gets `RESOLVE_NO_XDEV`,
+//! the user-space resolver compares every component's mount ID with the
+//! root's (see [`crate::mount`]), so a bind mount of an outside directory at
+//! `ROOT/var/lib/dpkg` is never read through. And a file is opened for
+//! reading only once it is known to be a regular file: `O_PATH` first (which
+//! opens nothing: a FIFO's reader end, a device's driver are never reached),
+//! `fstat`, then the reopen of that very inode through `/proc/self/fd`.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxFlags};
 use rustix::io::Errno;
 
 use crate::FileKind;
+use crate::mount::{self, MountIdentity};
 
 /// Linux's own limit on symlinks followed while resolving one path.
 pub const MAX_SYMLINK_HOPS: usize = 40;
@@ -42,6 +51,8 @@ pub enum RootError {
     TooLarge { path: String, limit: u64 },
     #[error("{path}: too many levels of symbolic links (more than {MAX_SYMLINK_HOPS})")]
     SymlinkLoop { path: String },
+    #[error("{path}: resolves onto another mount (a mount point inside the root is never entered)")]
+    CrossesMount { path: String },
 }
 
 impl RootError {
@@ -64,6 +75,8 @@ pub struct Root {
     host_path: PathBuf,
     dev: u64,
     ino: u64,
+    /// The mount the root directory is on.
+    mount: MountIdentity,
     /// Canonical form of directories already resolved (usrmerge lookups repeat
     /// the same few parents thousands of times).
     dir_cache: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
@@ -94,11 +107,16 @@ impl Root {
             path: path.to_owned(),
             source: e.into(),
         })?;
+        let mount = mount::identity(&fd).map_err(|source| RootError::OpenRoot {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(Root {
             fd,
             host_path: path.to_owned(),
             dev: st.st_dev,
             ino: st.st_ino,
+            mount,
             dir_cache: Mutex::new(HashMap::new()),
         })
     }
@@ -115,6 +133,35 @@ impl Root {
 
     pub(crate) fn fd(&self) -> &OwnedFd {
         &self.fd
+    }
+
+    /// Device number and mount ID of the root directory's mount.
+    pub fn mount(&self) -> MountIdentity {
+        self.mount
+    }
+
+    /// Whether `path`, its parents resolved inside the root (the last
+    /// component not followed), is on another mount than the root: a mount
+    /// point (bind mounts of the same filesystem included) or below one.
+    /// `Ok(false)` when nothing is there.
+    pub fn crosses_mount(&self, path: &[u8]) -> Result<bool, RootError> {
+        let canon = self.canonicalize_parent(path)?;
+        let rel = relative(&canon);
+        if rel.is_empty() {
+            return Ok(false);
+        }
+        match mount::identity_at(&self.fd, rel) {
+            Ok(id) => Ok(id.differs_from(&self.mount)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) if e.raw_os_error() == Some(Errno::NOTDIR.raw_os_error()) => Ok(false),
+            Err(e) => Err(io_err(path, e)),
+        }
+    }
+
+    fn crosses(&self, path: &[u8]) -> RootError {
+        RootError::CrossesMount {
+            path: crate::encode_path(path),
+        }
     }
 
     /// Whether this root is the running system's own `/`.
@@ -138,36 +185,34 @@ impl Root {
                 let canon = self.canonicalize(path)?;
                 let rel = relative(&canon);
                 let rel = if rel.is_empty() { b"." as &[u8] } else { rel };
-                rustix::fs::openat(
+                let fd = rustix::fs::openat(
                     &self.fd,
                     OsStr::from_bytes(rel),
                     flags | OFlags::NOFOLLOW,
                     Mode::empty(),
                 )
-                .map_err(|e| io_err(path, e))
+                .map_err(|e| io_err(path, e))?;
+                // The resolver stops at mounts; the open re-walked the path,
+                // so check where it landed.
+                match mount::identity(&fd) {
+                    Ok(id) if !id.differs_from(&self.mount) => Ok(fd),
+                    Ok(_) => Err(self.crosses(path)),
+                    Err(e) => Err(io_err(path, e)),
+                }
             }
-            Err(Errno::XDEV) => Err(io_err(
-                path,
-                std::io::Error::other("resolves onto another filesystem"),
-            )),
+            Err(Errno::XDEV) => Err(self.crosses(path)),
             Err(e) => Err(io_err(path, e)),
         }
     }
 
     /// Reads a whole regular file, resolving `path` inside the root. Refuses
-    /// anything that is not a regular file (FIFOs and devices are never read)
-    /// and files larger than `limit` bytes.
+    /// anything that is not a regular file and files larger than `limit`
+    /// bytes. FIFOs and devices are never opened, not even to be refused:
+    /// the path is opened `O_PATH` (no FIFO end, no driver), type-checked
+    /// with `fstat`, and only a regular file is then reopened for reading.
     pub fn read_file(&self, path: &[u8], limit: u64) -> Result<Vec<u8>, RootError> {
-        let fd = self.open_in_root(
-            path,
-            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
-        )?;
+        let fd = self.open_regular(path)?;
         let st = rustix::fs::fstat(&fd).map_err(|e| io_err(path, e))?;
-        if FileKind::from_mode(st.st_mode) != FileKind::Regular {
-            return Err(RootError::NotRegular {
-                path: crate::encode_path(path),
-            });
-        }
         let size = u64::try_from(st.st_size).unwrap_or(0);
         if size > limit {
             return Err(RootError::TooLarge {
@@ -188,6 +233,37 @@ impl Root {
             });
         }
         Ok(out)
+    }
+
+    /// Opens `path` for reading if, and only if, it is a regular file.
+    fn open_regular(&self, path: &[u8]) -> Result<OwnedFd, RootError> {
+        let opath = self.open_in_root(path, OFlags::PATH | OFlags::CLOEXEC)?;
+        let st = rustix::fs::fstat(&opath).map_err(|e| io_err(path, e))?;
+        if FileKind::from_mode(st.st_mode) != FileKind::Regular {
+            return Err(RootError::NotRegular {
+                path: crate::encode_path(path),
+            });
+        }
+        let read = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        // The same inode, reopened through its magic link: nothing can be
+        // swapped in between the type check and the open.
+        let proc = format!("/proc/self/fd/{}", opath.as_raw_fd());
+        let fd = match rustix::fs::open(proc.as_str(), read, Mode::empty()) {
+            Ok(fd) => fd,
+            // No /proc: open the path again; a file swapped in meanwhile is
+            // caught by the identity check below (and was opened
+            // non-blocking).
+            Err(Errno::NOENT) | Err(Errno::NOTDIR) => self.open_in_root(path, read)?,
+            Err(e) => return Err(io_err(path, e)),
+        };
+        let again = rustix::fs::fstat(&fd).map_err(|e| io_err(path, e))?;
+        if again.st_dev != st.st_dev || again.st_ino != st.st_ino {
+            return Err(io_err(
+                path,
+                std::io::Error::other("replaced while being opened"),
+            ));
+        }
+        Ok(fd)
     }
 
     /// Names in a directory resolved inside the root, sorted bytewise.
@@ -214,8 +290,9 @@ impl Root {
         if rel.is_empty() {
             return Ok(Some(FileKind::Directory));
         }
-        match rustix::fs::statat(&self.fd, OsStr::from_bytes(rel), AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) => Ok(Some(FileKind::from_mode(st.st_mode))),
+        match self.lstat_here(rel) {
+            Ok(Some(kind)) => Ok(Some(kind)),
+            Ok(None) => Err(self.crosses(path)),
             Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(None),
             Err(e) => Err(io_err(path, e)),
         }
@@ -263,10 +340,47 @@ impl Root {
         Ok(dir)
     }
 
+    /// `lstat` of `rel` (relative to the root): its kind, or `None` when it
+    /// is on another mount than the root.
+    fn lstat_here(&self, rel: &[u8]) -> Result<Option<FileKind>, Errno> {
+        let how = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
+        let (mode, id) = match rustix::fs::statx(
+            &self.fd,
+            OsStr::from_bytes(rel),
+            how,
+            StatxFlags::TYPE | StatxFlags::MNT_ID,
+        ) {
+            Ok(stx) => {
+                let mnt_id = mount::statx_mnt_id(&stx);
+                let dev = mount::statx_dev(&stx);
+                let id = match mnt_id {
+                    Some(_) => MountIdentity { dev, mnt_id },
+                    None => mount::identity_at(&self.fd, rel)
+                        .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?,
+                };
+                (u32::from(stx.stx_mode), id)
+            }
+            Err(Errno::NOSYS) | Err(Errno::PERM) => {
+                let st = rustix::fs::statat(&self.fd, OsStr::from_bytes(rel), how)?;
+                let id = mount::identity_at(&self.fd, rel)
+                    .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+                (st.st_mode, id)
+            }
+            Err(e) => return Err(e),
+        };
+        if id.differs_from(&self.mount) {
+            return Ok(None);
+        }
+        Ok(Some(FileKind::from_mode(mode)))
+    }
+
     fn resolve(&self, path: &[u8], follow_last: bool) -> Result<Vec<u8>, RootError> {
         let mut queue: VecDeque<Vec<u8>> = components(path).map(<[u8]>::to_vec).collect();
         let mut cur: Vec<Vec<u8>> = Vec::new();
         let mut hops = 0usize;
+        // Set once a component is on another mount: what lies below is
+        // never looked at, the rest of the path stays as written.
+        let mut lexical = false;
         while let Some(c) = queue.pop_front() {
             if c == b"." {
                 continue;
@@ -277,12 +391,13 @@ impl Root {
             }
             let last = queue.is_empty();
             cur.push(c);
-            if last && !follow_last {
-                break;
+            if (last && !follow_last) || lexical {
+                continue;
             }
             let rel = cur.join(&b'/');
-            match rustix::fs::statat(&self.fd, OsStr::from_bytes(&rel), AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) if FileKind::from_mode(st.st_mode) == FileKind::Symlink => {
+            match self.lstat_here(&rel) {
+                Ok(None) => lexical = true,
+                Ok(Some(FileKind::Symlink)) => {
                     hops += 1;
                     if hops > MAX_SYMLINK_HOPS {
                         return Err(RootError::SymlinkLoop {
