@@ -12,7 +12,9 @@
 //!   symlinks are recorded, never followed. Paths the *tool* resolves (database
 //!   locations, usrmerge links such as `bin -> usr/bin`, absolute links such as
 //!   `var/run -> /run`) go through [`Root`], which resolves them inside the root
-//!   with `openat2(RESOLVE_IN_ROOT)` semantics.
+//!   with `openat2(RESOLVE_IN_ROOT)` semantics. Mount points inside the root
+//!   (found by mount ID, so bind mounts of the same filesystem count; see
+//!   [`mount`]) are recorded, never entered, unless asked.
 //! * **One read per file.** Each regular file is read exactly once, in fixed
 //!   size chunks, and every chunk is handed to the SHA-256 state and to any
 //!   [`ContentObserver`] (an extra digest for package verification, the seal
@@ -20,7 +22,10 @@
 //! * **Never block, never lose.** FIFOs, sockets and devices are recorded from
 //!   `lstat` and never opened. Files that are unreadable, vanish, or change
 //!   while they are read become entries with an [`EntryError`]; the scan goes
-//!   on and the caller decides the exit code.
+//!   on and the caller decides the exit code. [`Root::read_file`] opens a
+//!   path `O_PATH` and type-checks it before any real open.
+//! * **Bounded.** Paths longer than [`MAX_PATH_LEN`] are not followed, and
+//!   one scan's paths share a byte budget ([`ScanOptions::max_path_bytes`]).
 
 pub mod caps;
 pub mod mount;
@@ -32,8 +37,8 @@ pub use caps::{CapsError, FileCaps};
 pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, tree_digest};
 pub use walk::{
-    ContentObserver, ContentSink, Excludes, Progress, ScanError, ScanOptions, ScanResult,
-    ScanStats, scan,
+    ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,
+    ScanError, ScanOptions, ScanResult, ScanStats, scan,
 };
 
 use std::fmt;
@@ -104,6 +109,9 @@ pub enum EntryError {
     Changed(String),
     /// The directory could not be listed; its children are unknown.
     UnlistableDirectory(String),
+    /// The path (this many bytes) is longer than [`MAX_PATH_LEN`]: the entry
+    /// is recorded from its `lstat`, not read and not descended into.
+    PathTooLong(usize),
 }
 
 impl EntryError {
@@ -114,6 +122,7 @@ impl EntryError {
             EntryError::Vanished => "vanished",
             EntryError::Changed(_) => "changed-during-scan",
             EntryError::UnlistableDirectory(_) => "unlistable-directory",
+            EntryError::PathTooLong(_) => "path-too-long",
         }
     }
 }
@@ -125,15 +134,21 @@ impl fmt::Display for EntryError {
             EntryError::Vanished => f.write_str("vanished during scan"),
             EntryError::Changed(e) => write!(f, "changed during scan: {e}"),
             EntryError::UnlistableDirectory(e) => write!(f, "directory not listable: {e}"),
+            EntryError::PathTooLong(n) => write!(
+                f,
+                "path of {n} bytes is longer than {MAX_PATH_LEN} (PATH_MAX): not read, not descended"
+            ),
         }
     }
 }
 
-/// Why the walk did not descend into a directory it recorded.
+/// Why the walk did not descend into a directory it recorded (or, for a
+/// bind-mounted file, did not read it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SkipReason {
-    /// Another filesystem is mounted here (the scan stays on ROOT's
-    /// filesystem unless told to cross mounts).
+    /// Something is mounted here, another filesystem or a bind mount of the
+    /// same one, found by mount ID (the scan stays on ROOT's mount unless
+    /// told to cross mounts).
     Mount,
     /// A kernel pseudo filesystem (proc, sysfs, devtmpfs, cgroup...): never
     /// part of an image, never scanned.

@@ -34,14 +34,13 @@ pub struct MountIdentity {
 
 impl MountIdentity {
     /// Whether `self` is on another mount than `parent`: another mount ID
-    /// when both are known, else another device number.
+    /// when both are known, else another device number. (The mount ID
+    /// decides when known: overlayfs reports the lower layer's device
+    /// number for files, on the overlay's own mount.)
     pub fn differs_from(&self, parent: &MountIdentity) -> bool {
-        if self.dev != parent.dev {
-            return true;
-        }
         match (self.mnt_id, parent.mnt_id) {
             (Some(a), Some(b)) => a != b,
-            _ => false,
+            _ => self.dev != parent.dev,
         }
     }
 }
@@ -194,5 +193,11 @@ mod tests {
             mnt_id: None,
         };
         assert!(other_dev.differs_from(&a));
+        // the mount ID decides when both are known
+        let same_mount_other_dev = MountIdentity {
+            dev: 2,
+            mnt_id: Some(10),
+        };
+        assert!(!same_mount_other_dev.differs_from(&a));
     }
 }

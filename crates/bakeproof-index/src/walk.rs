@@ -6,23 +6,47 @@
 //! several). Directory descriptors are opened with `O_NOFOLLOW` relative to the
 //! parent's descriptor, so the walk cannot be redirected out of the root by a
 //! symlink, even one created while the scan runs.
+//!
+//! Every name is looked up with one `statx` that also returns its mount ID;
+//! an entry on another mount than its directory (a mount point, bind mounts
+//! of the same filesystem included) is recorded as skipped and neither read
+//! nor entered unless the scan crosses mounts.
+//!
+//! Resources are bounded by the image, never amplified by it: a path longer
+//! than [`MAX_PATH_LEN`] is recorded with an error and not followed further
+//! (so a deep chain of long names cannot make paths grow quadratically), and
+//! the paths of one scan together may not exceed
+//! [`ScanOptions::max_path_bytes`].
 
 use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
 use rustix::io::Errno;
 use sha2::{Digest, Sha256};
 
+use crate::mount::{self, MountIdentity};
 use crate::{Annotation, Entry, EntryError, FileKind, Root, RootError, SkipReason};
+
+/// The longest path inside the root that is indexed normally: the longest
+/// path the kernel resolves (`PATH_MAX` less its NUL), so the longest any
+/// package manager or program in the image can name. An entry whose path is
+/// longer is recorded with [`EntryError::PathTooLong`] and is neither read
+/// nor descended into: every recorded path is at most this plus one name
+/// (255 bytes) long.
+pub const MAX_PATH_LEN: usize = 4095;
+
+/// Default [`ScanOptions::max_path_bytes`]: 1 GiB of path bytes, about ten
+/// million entries of ordinary path length.
+pub const DEFAULT_MAX_PATH_BYTES: u64 = 1 << 30;
 
 /// Bytes read per `read(2)`: large enough to amortise syscalls and let
 /// SHA-NI run at full speed, small enough that memory stays bounded
@@ -75,6 +99,10 @@ pub struct ScanOptions {
     pub threads: Option<usize>,
     pub observers: Vec<Arc<dyn ContentObserver>>,
     pub progress: Option<Arc<dyn Progress>>,
+    /// Budget for the bytes of all recorded paths together; the scan stops
+    /// with [`ScanError::PathBudget`] beyond it. `None`:
+    /// [`DEFAULT_MAX_PATH_BYTES`].
+    pub max_path_bytes: Option<u64>,
 }
 
 impl std::fmt::Debug for ScanOptions {
@@ -85,6 +113,7 @@ impl std::fmt::Debug for ScanOptions {
             .field("include_runtime_dirs", &self.include_runtime_dirs)
             .field("threads", &self.threads)
             .field("observers", &self.observers.len())
+            .field("max_path_bytes", &self.max_path_bytes)
             .finish()
     }
 }
@@ -165,17 +194,41 @@ pub enum ScanError {
     },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    #[error(
+        "scan stopped: the paths of the entries found so far exceed the {limit} byte budget \
+         of one scan (a tree this large, or this deep, is refused rather than exhausting memory)"
+    )]
+    PathBudget { limit: u64 },
     #[error(transparent)]
     Root(#[from] RootError),
 }
 
 struct Ctx<'a> {
-    root_dev: u64,
     opts: &'a ScanOptions,
     excludes: Excludes,
     skip_runtime: bool,
     out: Mutex<Vec<Entry>>,
     bytes: AtomicU64,
+    /// Path bytes of every entry created so far, against `path_budget`.
+    path_bytes: AtomicU64,
+    path_budget: u64,
+    over_budget: AtomicBool,
+}
+
+impl Ctx<'_> {
+    /// Counts `len` path bytes; false (and the scan winds down) once the
+    /// budget is exceeded.
+    fn charge(&self, len: usize) -> bool {
+        let total = self.path_bytes.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
+        if total > self.path_budget {
+            self.over_budget.store(true, Ordering::Relaxed);
+        }
+        !self.stopped()
+    }
+
+    fn stopped(&self) -> bool {
+        self.over_budget.load(Ordering::Relaxed)
+    }
 }
 
 /// Builds the exclude matcher: patterns without `/` match at any depth.
@@ -208,13 +261,16 @@ fn build_excludes(patterns: &[String]) -> Result<GlobSet, ScanError> {
 pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     let start = Instant::now();
     raise_fd_limit();
+    let path_budget = opts.max_path_bytes.unwrap_or(DEFAULT_MAX_PATH_BYTES);
     let ctx = Ctx {
-        root_dev: root.dev(),
         opts,
         excludes: Excludes::new(&opts.excludes)?,
         skip_runtime: !opts.include_runtime_dirs && root.is_system_root(),
         out: Mutex::new(Vec::new()),
         bytes: AtomicU64::new(0),
+        path_bytes: AtomicU64::new(0),
+        path_budget,
+        over_budget: AtomicBool::new(false),
     };
     let root_fd = rustix::fs::openat(
         root.fd(),
@@ -241,10 +297,14 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         })
     })?;
     let ctx_ref = &ctx;
+    let here = root.mount();
     pool.scope(move |s| {
         let root_fd = Arc::new(root_fd);
-        s.spawn(move |s| list_dir(ctx_ref, s, root_fd, Vec::new(), names));
+        s.spawn(move |s| list_dir(ctx_ref, s, root_fd, here, Vec::new(), names));
     });
+    if ctx.stopped() {
+        return Err(ScanError::PathBudget { limit: path_budget });
+    }
     let mut entries = ctx.out.into_inner().unwrap_or_else(|p| p.into_inner());
     pool.install(|| entries.par_sort_unstable_by(|a, b| a.path.cmp(&b.path)));
     let mut stats = ScanStats {
@@ -308,6 +368,68 @@ fn entry_from_stat(path: Vec<u8>, st: &rustix::fs::Stat) -> Entry {
     }
 }
 
+fn entry_from_statx(path: Vec<u8>, st: &rustix::fs::Statx) -> Entry {
+    let mode = u32::from(st.stx_mode);
+    let kind = FileKind::from_mode(mode);
+    Entry {
+        path,
+        kind,
+        mode: mode & 0o7777,
+        uid: st.stx_uid,
+        gid: st.stx_gid,
+        size: st.stx_size,
+        mtime: st.stx_mtime.tv_sec,
+        nlink: u64::from(st.stx_nlink),
+        dev: mount::statx_dev(st),
+        ino: st.stx_ino,
+        rdev: matches!(kind, FileKind::CharDevice | FileKind::BlockDevice)
+            .then(|| rustix::fs::makedev(st.stx_rdev_major, st.stx_rdev_minor)),
+        link_target: None,
+        sha256: None,
+        error: None,
+        skipped: None,
+        annotations: Vec::new(),
+        capability: None,
+    }
+}
+
+/// `lstat` of `name` in `dir` with its mount: one `statx`; `fstatat` plus a
+/// mount-ID lookup (for what the walk would open) where `statx` is missing.
+fn lstat_entry(dir: &OwnedFd, name: &[u8], path: Vec<u8>) -> Result<(Entry, MountIdentity), (Vec<u8>, Errno)> {
+    let flags = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
+    let name_os = OsStr::from_bytes(name);
+    match rustix::fs::statx(dir, name_os, flags, StatxFlags::BASIC_STATS | StatxFlags::MNT_ID) {
+        Ok(stx) if stx.stx_mask & StatxFlags::BASIC_STATS.bits() == StatxFlags::BASIC_STATS.bits() => {
+            let entry = entry_from_statx(path, &stx);
+            let mut id = MountIdentity {
+                dev: entry.dev,
+                mnt_id: mount::statx_mnt_id(&stx),
+            };
+            if id.mnt_id.is_none() && matches!(entry.kind, FileKind::Directory | FileKind::Regular) {
+                id = mount::identity_at(dir, name).unwrap_or(id);
+            }
+            Ok((entry, id))
+        }
+        Ok(_) | Err(Errno::NOSYS) | Err(Errno::PERM) => {
+            match rustix::fs::statat(dir, name_os, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => {
+                    let entry = entry_from_stat(path, &st);
+                    let mut id = MountIdentity {
+                        dev: entry.dev,
+                        mnt_id: None,
+                    };
+                    if matches!(entry.kind, FileKind::Directory | FileKind::Regular) {
+                        id = mount::identity_at(dir, name).unwrap_or(id);
+                    }
+                    Ok((entry, id))
+                }
+                Err(e) => Err((path, e)),
+            }
+        }
+        Err(e) => Err((path, e)),
+    }
+}
+
 fn vanished(path: Vec<u8>) -> Entry {
     Entry {
         path,
@@ -336,6 +458,7 @@ fn list_dir<'s>(
     ctx: &'s Ctx<'s>,
     s: &rayon::Scope<'s>,
     fd: Arc<OwnedFd>,
+    here: MountIdentity,
     dir: Vec<u8>,
     names: Vec<Vec<u8>>,
 ) {
@@ -346,30 +469,42 @@ fn list_dir<'s>(
         if ctx.excludes.matches(&path) {
             continue;
         }
-        let st = match rustix::fs::statat(&*fd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
-        {
-            Ok(st) => st,
-            Err(Errno::NOENT) => {
+        if !ctx.charge(path.len()) {
+            return;
+        }
+        let (mut entry, id) = match lstat_entry(&fd, &name, path) {
+            Ok(found) => found,
+            Err((path, Errno::NOENT)) => {
                 batch.push(vanished(path));
                 continue;
             }
-            Err(e) => {
+            Err((path, e)) => {
                 let mut v = vanished(path);
                 v.error = Some(EntryError::Unreadable(std::io::Error::from(e).to_string()));
                 batch.push(v);
                 continue;
             }
         };
-        let mut entry = entry_from_stat(path, &st);
+        // Directories also by device number, as before mount IDs: a btrfs
+        // subvolume (own st_dev, same mount) stays a boundary.
+        let is_mount = id.differs_from(&here)
+            || (entry.kind == FileKind::Directory && entry.dev != here.dev);
+        if let Some(reason) = skip_reason(ctx, &entry, is_mount) {
+            // A mount point (directory or bind-mounted file) or a runtime
+            // directory: recorded from its lstat, never opened.
+            entry.skipped = Some(reason);
+            batch.push(entry);
+            continue;
+        }
+        if entry.path.len() > MAX_PATH_LEN {
+            entry.error = Some(EntryError::PathTooLong(entry.path.len()));
+            batch.push(entry);
+            continue;
+        }
         match entry.kind {
             FileKind::Directory => {
-                if let Some(reason) = skip_reason(ctx, &entry) {
-                    entry.skipped = Some(reason);
-                    batch.push(entry);
-                    continue;
-                }
                 let parent = Arc::clone(&fd);
-                s.spawn(move |s| open_and_list(ctx, s, parent, name, entry));
+                s.spawn(move |s| open_and_list(ctx, s, parent, here, id, name, entry));
             }
             FileKind::Symlink => {
                 match rustix::fs::readlinkat(&*fd, OsStr::from_bytes(&name), Vec::new()) {
@@ -414,9 +549,14 @@ fn open_and_list<'s>(
     ctx: &'s Ctx<'s>,
     s: &rayon::Scope<'s>,
     parent: Arc<OwnedFd>,
+    parent_id: MountIdentity,
+    id: MountIdentity,
     name: Vec<u8>,
     mut entry: Entry,
 ) {
+    if ctx.stopped() {
+        return;
+    }
     let opened = rustix::fs::openat(
         &*parent,
         OsStr::from_bytes(&name),
@@ -446,13 +586,20 @@ fn open_and_list<'s>(
             return;
         }
     };
-    if ctx.opts.cross_mounts && entry.dev != ctx.root_dev && is_pseudo_fs(&fd) {
+    let is_mount = id.differs_from(&parent_id) || id.dev != parent_id.dev;
+    if ctx.opts.cross_mounts && is_mount && is_pseudo_fs(&fd) {
         entry.skipped = Some(SkipReason::PseudoFilesystem);
         push(ctx, vec![entry]);
         return;
     }
+    // The directory opened is the one looked up: same inode, same mount
+    // (a mount made in between would otherwise be entered unchecked).
+    let same_mount = match mount::identity(&fd) {
+        Ok(now) => now == id || (now.dev == id.dev && id.mnt_id.is_none()),
+        Err(_) => false,
+    };
     match rustix::fs::fstat(&fd) {
-        Ok(st) if st.st_ino == entry.ino && st.st_dev == entry.dev => {}
+        Ok(st) if st.st_ino == entry.ino && st.st_dev == entry.dev && same_mount => {}
         _ => {
             entry.error = Some(EntryError::Changed("directory replaced".into()));
             push(ctx, vec![entry]);
@@ -463,7 +610,7 @@ fn open_and_list<'s>(
         Ok(names) => {
             let dir = entry.path.clone();
             push(ctx, vec![entry]);
-            list_dir(ctx, s, Arc::new(fd), dir, names);
+            list_dir(ctx, s, Arc::new(fd), id, dir, names);
         }
         Err(e) => {
             entry.error = Some(EntryError::UnlistableDirectory(e.to_string()));
@@ -472,11 +619,14 @@ fn open_and_list<'s>(
     }
 }
 
-fn skip_reason(ctx: &Ctx<'_>, e: &Entry) -> Option<SkipReason> {
-    if ctx.skip_runtime && matches!(e.path.as_slice(), b"/proc" | b"/sys" | b"/dev" | b"/run") {
+fn skip_reason(ctx: &Ctx<'_>, e: &Entry, is_mount: bool) -> Option<SkipReason> {
+    if ctx.skip_runtime
+        && e.kind == FileKind::Directory
+        && matches!(e.path.as_slice(), b"/proc" | b"/sys" | b"/dev" | b"/run")
+    {
         return Some(SkipReason::RuntimeDirectory);
     }
-    if e.dev != ctx.root_dev && !ctx.opts.cross_mounts {
+    if is_mount && !ctx.opts.cross_mounts {
         return Some(SkipReason::Mount);
     }
     None

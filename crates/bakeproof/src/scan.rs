@@ -178,7 +178,7 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
             Extra { os, db_errors },
         ));
     }
-    let accounts = read_accounts(&root);
+    let accounts = read_accounts(&root, &mut db_errors);
     let plan = OwnershipPlan::build(&root, &dbs);
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
@@ -198,6 +198,7 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
         threads: args.threads,
         observers: vec![bakeproof_sbom::digest_observer(&plan, &dbs)],
         progress: bar.clone().map(|b| b as Arc<dyn Progress>),
+        ..Default::default()
     };
     let result = bakeproof_index::scan(&root, &opts)?;
     if let Some(b) = bar {
@@ -210,10 +211,21 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
 }
 
 /// The root's own users and groups (rpm -V compares names inside the image).
-fn read_accounts(root: &Root) -> bakeproof_sbom::Accounts {
+/// A missing file is no account; any other failure (a FIFO or device there,
+/// unreadable, too large) is recorded.
+fn read_accounts(root: &Root, db_errors: &mut Vec<String>) -> bakeproof_sbom::Accounts {
     const LIMIT: u64 = 64 << 20;
-    let passwd = root.read_file(b"/etc/passwd", LIMIT).unwrap_or_default();
-    let group = root.read_file(b"/etc/group", LIMIT).unwrap_or_default();
+    let mut read = |path: &[u8]| match root.read_file(path, LIMIT) {
+        Ok(b) => b,
+        Err(e) => {
+            if !e.is_not_found() {
+                db_errors.push(format!("accounts: {e}"));
+            }
+            Vec::new()
+        }
+    };
+    let passwd = read(b"/etc/passwd");
+    let group = read(b"/etc/group");
     bakeproof_sbom::Accounts::parse(&passwd, &group)
 }
 
