@@ -45,6 +45,41 @@ for keep in (1, 2):
     open(f'{out}/ndb/sle15-first{keep}', 'wb').write(bytes(data))
 PY
 
+# Amplifiers (issue 11): inputs that are small but describe much more
+# memory than their size. They are the regression seeds of the RSS limit in
+# run.sh: before the parsers had a budget, each of these crossed it.
+# * rpm_header: one 60 KB DIRNAMES entry and 11,000 one-byte BASENAMES all
+#   indexing it (126 KB; 660 MB of joined paths);
+# * dpkg_status: 32 `Multi-Arch: same` instances of one package (in a root
+#   they would all fall back to one info/amp.list).
+python3 - "$c" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def blob(entries):
+    data, index = b"", []
+    for tag, ty, d, count in entries:
+        if ty == 4:
+            data += b"\0" * (-len(data) % 4)
+        index.append((tag, ty, len(data), count))
+        data += d
+    b = struct.pack(">II", len(index), len(data))
+    for e in index:
+        b += struct.pack(">IIII", *e)
+    return b + data
+n = 11000
+b = blob([
+    (1000, 6, b"amp\0", 1),
+    (1116, 4, b"\0\0\0\0" * n, n),
+    (1117, 8, b"".join(bytes([97 + i % 26, 0]) for i in range(n)), n),
+    (1118, 8, b"/" + b"d" * 60000 + b"/\0", 1),
+])
+assert len(b) <= 131072, len(b)
+open(f"{out}/rpm_header/amplify-dirnames", "wb").write(b)
+st = "".join(f"Package: amp\nStatus: install ok installed\nArchitecture: arch{i}\n"
+             f"Multi-Arch: same\nVersion: 1\n\n" for i in range(32))
+open(f"{out}/dpkg_status/amplify-multiarch", "w").write(st)
+PY
+
 # dpkg status and os-release from the real Debian 12 root.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

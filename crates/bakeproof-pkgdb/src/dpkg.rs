@@ -1,10 +1,11 @@
 //! dpkg's database: `status`, `updates/`, `info/*.list`, `*.md5sums`,
 //! `*.conffiles`, and the distroless `status.d/` variant.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bakeproof_index::{Root, RootError};
 
+use crate::budget::{Budget, BudgetError, FILE_COST, SLACK};
 use crate::deb822::{self, Stanza};
 use crate::{
     DbKind, Dependency, DigestAlgo, Ecosystem, FileDigest, OsRelease, Package, PackageDb,
@@ -113,8 +114,15 @@ struct Record {
 ///
 /// Never fails: damage becomes `warnings`. Purls are built without
 /// os-release (namespace `debian`); readers that know the OS rebuild them.
+///
+/// Memory: within a default [`Budget`]; a status file whose packages would
+/// pass it gives no packages and a warning saying so.
 pub fn parse_dpkg_status_detailed(bytes: &[u8], mode: StatusMode) -> StatusParse {
-    let (records, warnings, stanzas_with_package) = records(bytes, mode, "status");
+    let (records, warnings, stanzas_with_package) =
+        match records(bytes, mode, "status", &mut Budget::default()) {
+            Ok(r) => r,
+            Err(e) => (Vec::new(), vec![format!("status: {e}")], 0),
+        };
     StatusParse {
         packages: records
             .into_iter()
@@ -133,7 +141,22 @@ pub fn parse_dpkg_status_detailed(bytes: &[u8], mode: StatusMode) -> StatusParse
 /// `Package:` field, i.e. is not a status file at all; an empty status file
 /// (a system with nothing installed) is `Ok(vec![])`.
 pub fn parse_dpkg_status(bytes: &[u8]) -> Result<Vec<Package>, PkgDbError> {
-    let p = parse_dpkg_status_detailed(bytes, StatusMode::Status);
+    let (records, warnings, stanzas_with_package) =
+        records(bytes, StatusMode::Status, "status", &mut Budget::default()).map_err(|source| {
+            PkgDbError::Budget {
+                file: "status".into(),
+                source,
+            }
+        })?;
+    let p = StatusParse {
+        packages: records
+            .into_iter()
+            .filter(|r| r.installed)
+            .map(|r| with_conffiles_only(r, None))
+            .collect(),
+        warnings,
+        stanzas_with_package,
+    };
     check_is_status(bytes, &p, "status")?;
     Ok(p.packages)
 }
@@ -166,8 +189,47 @@ fn with_conffiles_only(mut r: Record, os: Option<&OsRelease>) -> Package {
     r.pkg
 }
 
-/// Parses stanzas into records; `origin` prefixes warnings.
-fn records(bytes: &[u8], mode: StatusMode, origin: &str) -> (Vec<Record>, Vec<String>, usize) {
+/// What a file's stanzas cost while parsed ([`deb822::parse`] holds a
+/// field per line): charged for the time the records are being built.
+fn stanzas_cost(bytes: &[u8]) -> u64 {
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    lines * (std::mem::size_of::<deb822::Field>() as u64 + 2 * SLACK) + bytes.len() as u64
+}
+
+/// What a record keeps: the package, its strings (at most the stanza's
+/// bytes) and its conffiles (which may all become files).
+fn record_cost(st: &Stanza, r: &Record) -> u64 {
+    let bytes: u64 = st.fields.iter().map(|f| f.value.len() as u64).sum();
+    let conf: u64 = r
+        .conffiles
+        .iter()
+        .map(|c| std::mem::size_of::<Conffile>() as u64 + FILE_COST + 2 * c.path.len() as u64)
+        .sum();
+    std::mem::size_of::<Record>() as u64 + 16 * SLACK + bytes + conf
+}
+
+/// Parses stanzas into records within `budget`; `origin` prefixes warnings.
+fn records(
+    bytes: &[u8],
+    mode: StatusMode,
+    origin: &str,
+    budget: &mut Budget,
+) -> Result<(Vec<Record>, Vec<String>, usize), BudgetError> {
+    let transient = stanzas_cost(bytes);
+    budget.charge(transient, || {
+        format!("{origin}: stanzas of {} bytes", bytes.len())
+    })?;
+    let out = records_charged(bytes, mode, origin, budget);
+    budget.refund(transient);
+    out
+}
+
+fn records_charged(
+    bytes: &[u8],
+    mode: StatusMode,
+    origin: &str,
+    budget: &mut Budget,
+) -> Result<(Vec<Record>, Vec<String>, usize), BudgetError> {
     let parsed = deb822::parse(bytes, false);
     let mut warnings: Vec<String> = parsed
         .warnings
@@ -191,11 +253,16 @@ fn records(bytes: &[u8], mode: StatusMode, origin: &str) -> (Vec<Record>, Vec<St
             with_package += 1;
         }
         match record(st, mode, origin, &mut warnings) {
-            Ok(r) => insert_record(&mut out, &mut index, r, origin, &mut warnings),
+            Ok(r) => {
+                budget.charge(record_cost(st, &r), || {
+                    format!("{origin}: line {}: package {}", st.line, r.pkg.name)
+                })?;
+                insert_record(&mut out, &mut index, r, origin, &mut warnings)
+            }
             Err(why) => warnings.push(format!("{origin}: line {}: stanza skipped: {why}", st.line)),
         }
     }
-    (out, warnings, with_package)
+    Ok((out, warnings, with_package))
 }
 
 /// Adds a record, replacing one with the same name and architecture (dpkg's
@@ -441,6 +508,21 @@ pub fn parse_md5sums(bytes: &[u8]) -> (Vec<(Vec<u8>, FileDigest)>, Vec<String>) 
     (out, warnings)
 }
 
+/// What the files of a `.list` file cost once built: an entry per line plus
+/// the path bytes.
+fn list_cost(bytes: &[u8]) -> u64 {
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    lines * (FILE_COST + SLACK) + bytes.len() as u64
+}
+
+/// What a parsed `md5sums` file costs while a package is built: its entries
+/// and the map over them.
+fn md5sums_cost(bytes: &[u8]) -> u64 {
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let entry = std::mem::size_of::<(Vec<u8>, FileDigest)>() as u64 + 48 + 3 * SLACK;
+    lines * entry + 2 * bytes.len() as u64
+}
+
 /// Lines of a `.list` file, in order, verbatim (only the newline removed).
 fn parse_list(bytes: &[u8]) -> Vec<Vec<u8>> {
     bytes
@@ -510,18 +592,44 @@ fn read_optional(root: &Root, path: &[u8], warnings: &mut Vec<String>) -> Option
 }
 
 /// Reads all dpkg databases in the root (see [`crate::read_root`]).
-pub fn read_dpkg(root: &Root, os: Option<&OsRelease>) -> Result<Vec<PackageDb>, PkgDbError> {
+///
+/// Each database is read within `budget` (see [`crate::budget`]).
+pub fn read_dpkg(
+    root: &Root,
+    os: Option<&OsRelease>,
+    budget: &mut Budget,
+) -> Result<Vec<PackageDb>, PkgDbError> {
     let mut dbs = Vec::new();
     let mut licenses = LicenseCache::default();
     let status_path = join(DPKG_ADMINDIR, b"status");
     match root.read_file(&status_path, STATUS_LIMIT) {
-        Ok(bytes) => dbs.push(read_status_db(root, &bytes, os, &mut licenses)?),
+        Ok(bytes) => {
+            budget.start_db();
+            let location = format!("{DPKG_ADMINDIR}/status");
+            let db = read_status_db(root, &bytes, os, &mut licenses, budget).map_err(|source| {
+                PkgDbError::Budget {
+                    file: location,
+                    source,
+                }
+            })?;
+            dbs.push(db);
+        }
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(PkgDbError::root(&status_path, e)),
     }
     let statusd_path = join(DPKG_ADMINDIR, b"status.d");
     match root.read_dir(&statusd_path) {
-        Ok(names) => dbs.push(read_statusd_db(root, &names, os, &mut licenses)),
+        Ok(names) => {
+            budget.start_db();
+            let db =
+                read_statusd_db(root, &names, os, &mut licenses, budget).map_err(|source| {
+                    PkgDbError::Budget {
+                        file: show(&statusd_path),
+                        source,
+                    }
+                })?;
+            dbs.push(db);
+        }
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(PkgDbError::root(&statusd_path, e)),
     }
@@ -533,15 +641,28 @@ fn read_status_db(
     bytes: &[u8],
     os: Option<&OsRelease>,
     licenses: &mut LicenseCache,
-) -> Result<PackageDb, PkgDbError> {
+    budget: &mut Budget,
+) -> Result<PackageDb, BudgetError> {
     let location = format!("{DPKG_ADMINDIR}/status");
-    let (mut recs, mut warnings, _) = records(bytes, StatusMode::Status, &location);
-    apply_updates(root, &mut recs, &mut warnings);
+    let (mut recs, mut warnings, _) = records(bytes, StatusMode::Status, &location, budget)?;
+    apply_updates(root, &mut recs, &mut warnings, budget)?;
+    recs.retain(|r| r.installed);
+    let mut claims = Claims::new(recs.iter());
     let packages = recs
         .into_iter()
-        .filter(|r| r.installed)
-        .map(|r| finish(root, r, os, None, licenses, &mut warnings))
-        .collect();
+        .map(|r| {
+            finish(
+                root,
+                r,
+                os,
+                None,
+                licenses,
+                &mut warnings,
+                budget,
+                &mut claims,
+            )
+        })
+        .collect::<Result<_, _>>()?;
     let div_path = join(DPKG_ADMINDIR, b"diversions");
     let diversions = match root.read_file(&div_path, INFO_LIMIT) {
         Ok(bytes) => parse_diversions(&bytes, &mut warnings),
@@ -557,6 +678,7 @@ fn read_status_db(
         os: os.cloned(),
         packages,
         warnings,
+        dropped: 0,
         diversions,
     })
 }
@@ -566,14 +688,19 @@ fn read_status_db(
 /// the image was snapshotted mid-run). dpkg-query reads them on top of
 /// `status`, in numeric order, so we do too. Only all-digit names are
 /// journal entries (dpkg ignores others, e.g. its `tmp.i`).
-fn apply_updates(root: &Root, recs: &mut Vec<Record>, warnings: &mut Vec<String>) {
+fn apply_updates(
+    root: &Root,
+    recs: &mut Vec<Record>,
+    warnings: &mut Vec<String>,
+    budget: &mut Budget,
+) -> Result<(), BudgetError> {
     let dir = join(DPKG_ADMINDIR, b"updates");
     let names = match root.read_dir(&dir) {
         Ok(n) => n,
-        Err(e) if e.is_not_found() => return,
+        Err(e) if e.is_not_found() => return Ok(()),
         Err(e) => {
             warnings.push(e.to_string());
-            return;
+            return Ok(());
         }
     };
     let mut numbered: Vec<(u64, Vec<u8>)> = names
@@ -587,7 +714,7 @@ fn apply_updates(root: &Root, recs: &mut Vec<Record>, warnings: &mut Vec<String>
         let Some(bytes) = read_optional(root, &path, warnings) else {
             continue;
         };
-        let (new, w, _) = records(&bytes, StatusMode::Status, &show(&path));
+        let (new, w, _) = records(&bytes, StatusMode::Status, &show(&path), budget)?;
         warnings.extend(w);
         let mut index: HashMap<(&str, &str), usize> = HashMap::new();
         for (i, o) in recs.iter().enumerate() {
@@ -607,6 +734,7 @@ fn apply_updates(root: &Root, recs: &mut Vec<Record>, warnings: &mut Vec<String>
             }
         }
     }
+    Ok(())
 }
 
 fn read_statusd_db(
@@ -614,7 +742,8 @@ fn read_statusd_db(
     names: &[Vec<u8>],
     os: Option<&OsRelease>,
     licenses: &mut LicenseCache,
-) -> PackageDb {
+    budget: &mut Budget,
+) -> Result<PackageDb, BudgetError> {
     let dir = format!("{DPKG_ADMINDIR}/status.d");
     let mut warnings = Vec::new();
     let mut recs: Vec<(Record, Vec<u8>)> = Vec::new();
@@ -634,22 +763,56 @@ fn read_statusd_db(
                 continue;
             }
         };
-        let (new, w, _) = records(&bytes, StatusMode::StatusD, &show(&path));
+        let (new, w, _) = records(&bytes, StatusMode::StatusD, &show(&path), budget)?;
         warnings.extend(w);
         recs.extend(new.into_iter().map(|r| (r, name.clone())));
     }
+    recs.retain(|(r, _)| r.installed);
+    let mut claims = Claims::new(recs.iter().map(|(r, _)| r));
     let packages = recs
         .into_iter()
-        .filter(|(r, _)| r.installed)
-        .map(|(r, file)| finish(root, r, os, Some(&file), licenses, &mut warnings))
-        .collect();
-    PackageDb {
+        .map(|(r, file)| {
+            finish(
+                root,
+                r,
+                os,
+                Some(&file),
+                licenses,
+                &mut warnings,
+                budget,
+                &mut claims,
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(PackageDb {
         kind: DbKind::DpkgDistroless,
         location: dir,
         os: os.cloned(),
         packages,
         warnings,
+        dropped: 0,
         diversions: Vec::new(),
+    })
+}
+
+/// Which `info/` stems are taken. A package's own stem (its `db_key`) is
+/// always its own; the other spelling (`name` for a `name:arch` key) is only
+/// a fallback, used when no installed package has it as its own stem and no
+/// other package used it already. So one `info/NAME.list` is read for one
+/// package at most: a status file with many `Multi-Arch: same` instances of
+/// one package that all lack their `NAME:ARCH.list` cannot make the same
+/// list be read and built once per instance.
+struct Claims {
+    own: HashSet<String>,
+    used: HashMap<String, String>,
+}
+
+impl Claims {
+    fn new<'r>(recs: impl Iterator<Item = &'r Record>) -> Claims {
+        Claims {
+            own: recs.map(|r| r.pkg.db_key.clone()).collect(),
+            used: HashMap::new(),
+        }
     }
 }
 
@@ -674,7 +837,9 @@ fn finish(
     statusd_file: Option<&[u8]>,
     licenses: &mut LicenseCache,
     warnings: &mut Vec<String>,
-) -> Package {
+    budget: &mut Budget,
+    claims: &mut Claims,
+) -> Result<Package, BudgetError> {
     let Record {
         mut pkg, conffiles, ..
     } = r;
@@ -696,11 +861,28 @@ fn finish(
 
     let mut list = None;
     let mut stem = stems[0].clone();
-    for s in &stems {
+    for (i, s) in stems.iter().enumerate() {
+        if i > 0 && (claims.own.contains(s) || claims.used.contains_key(s)) {
+            let by = claims.used.get(s).map_or(s.as_str(), String::as_str);
+            warnings.push(format!(
+                "{}: {info}/{s}.list not used as its file list: it is {by}'s",
+                pkg.db_key
+            ));
+            continue;
+        }
         let path = join(&info, format!("{s}.list").as_bytes());
         match root.read_file(&path, INFO_LIMIT) {
             Ok(b) => {
+                budget.charge(list_cost(&b), || {
+                    format!(
+                        "{}: file list {} of {} bytes",
+                        pkg.db_key,
+                        show(&path),
+                        b.len()
+                    )
+                })?;
                 list = Some(parse_list(&b));
+                claims.used.insert(s.clone(), pkg.db_key.clone());
                 stem = s.clone();
                 break;
             }
@@ -728,36 +910,54 @@ fn finish(
         md5_paths.push(join(&d, format!("{}.md5sums", pkg.name).as_bytes()));
     }
     let mut md5 = Vec::new();
+    let mut md5_charge = 0;
     for path in &md5_paths {
         if let Some(b) = read_optional(root, path, warnings) {
+            md5_charge = md5sums_cost(&b);
+            budget.charge(md5_charge, || {
+                format!("{}: {} of {} bytes", pkg.db_key, show(path), b.len())
+            })?;
             let (m, w) = parse_md5sums(&b);
             warnings.extend(w.into_iter().map(|w| format!("{}: {w}", show(path))));
             md5 = m;
             break;
         }
     }
-    let info_conf = read_optional(
+    let info_conf: HashSet<Vec<u8>> = match read_optional(
         root,
         &join(&info, format!("{stem}.conffiles").as_bytes()),
         warnings,
-    )
-    .map(|b| parse_info_conffiles(&b))
-    .unwrap_or_default();
+    ) {
+        Some(b) => {
+            let cost = list_cost(&b);
+            budget.charge(cost, || format!("{}: conffiles list", pkg.db_key))?;
+            md5_charge += cost;
+            parse_info_conffiles(&b).into_iter().collect()
+        }
+        None => HashSet::new(),
+    };
 
     let conf_digest: HashMap<&[u8], &Option<FileDigest>> = conffiles
         .iter()
         .map(|c| (c.path.as_slice(), &c.digest))
         .collect();
-    let is_config = |p: &[u8]| conf_digest.contains_key(p) || info_conf.iter().any(|c| c == p);
+    let is_config = |p: &[u8]| conf_digest.contains_key(p) || info_conf.contains(p);
 
     pkg.files = match list {
         Some(list) => {
             let md5_map: HashMap<&[u8], &FileDigest> =
                 md5.iter().map(|(p, d)| (p.as_slice(), d)).collect();
+            let stray = {
+                let listed: HashSet<&[u8]> = list.iter().map(Vec::as_slice).collect();
+                md5.iter()
+                    .filter(|(p, _)| !listed.contains(p.as_slice()))
+                    .count()
+            };
+            // The list's paths are moved into the files, not copied.
             let files: Vec<PackageFile> = list
-                .iter()
+                .into_iter()
                 .map(|p| {
-                    let config = is_config(p);
+                    let config = is_config(&p);
                     let digest = match conf_digest.get(p.as_slice()) {
                         Some(Some(d)) => Some(d.clone()),
                         _ => md5_map.get(p.as_slice()).map(|d| (*d).clone()),
@@ -765,15 +965,10 @@ fn finish(
                     PackageFile {
                         digest,
                         config,
-                        ..PackageFile::new(p.clone())
+                        ..PackageFile::new(p)
                     }
                 })
                 .collect();
-            let listed: std::collections::HashSet<&[u8]> = list.iter().map(Vec::as_slice).collect();
-            let stray = md5
-                .iter()
-                .filter(|(p, _)| !listed.contains(p.as_slice()))
-                .count();
             if stray > 0 {
                 warnings.push(format!(
                     "{}: {stray} md5sums entries for paths not in its file list (ignored)",
@@ -812,7 +1007,8 @@ fn finish(
     };
     pkg.licenses = licenses.get(root, &pkg.name, warnings);
     pkg.purl = deb_purl(&pkg.name, &pkg.version, &pkg.arch, os);
-    pkg
+    budget.refund(md5_charge);
+    Ok(pkg)
 }
 
 /// Licenses per package name: `Multi-Arch: same` packages installed for two
@@ -844,7 +1040,16 @@ pub(crate) fn read_bare(
     bytes: &[u8],
     file_name: &str,
     os: Option<&OsRelease>,
+    budget: &mut Budget,
 ) -> Result<PackageDb, PkgDbError> {
+    let over = |source| PkgDbError::Budget {
+        file: file_name.to_owned(),
+        source,
+    };
+    let cost = stanzas_cost(bytes);
+    budget
+        .charge(cost, || format!("stanzas of {} bytes", bytes.len()))
+        .map_err(over)?;
     let parsed = deb822::parse(bytes, false);
     let any_status = parsed.stanzas.iter().any(|s| s.get("Status").is_some());
     let (mode, kind) = if any_status || parsed.stanzas.is_empty() {
@@ -852,7 +1057,10 @@ pub(crate) fn read_bare(
     } else {
         (StatusMode::StatusD, DbKind::DpkgDistroless)
     };
-    let (recs, warnings, stanzas_with_package) = records(bytes, mode, file_name);
+    drop(parsed);
+    budget.refund(cost);
+    let (recs, warnings, stanzas_with_package) =
+        records(bytes, mode, file_name, budget).map_err(over)?;
     let p = StatusParse {
         packages: recs
             .into_iter()
@@ -869,6 +1077,7 @@ pub(crate) fn read_bare(
         os: os.cloned(),
         packages: p.packages,
         warnings: p.warnings,
+        dropped: 0,
         diversions: Vec::new(),
     })
 }
@@ -988,6 +1197,7 @@ mod diversion_tests {
             os: None,
             packages: Vec::new(),
             warnings: Vec::new(),
+            dropped: 0,
             diversions: d,
         };
         assert_eq!(

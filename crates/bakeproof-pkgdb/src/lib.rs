@@ -19,6 +19,7 @@
 //! * The model has room for rpm (per-file mode, owner, size, flags...) which
 //!   dpkg does not record; those fields are `None` for dpkg.
 
+pub mod budget;
 mod copyright;
 pub mod deb822;
 mod dpkg;
@@ -28,6 +29,8 @@ pub mod rpm;
 pub mod version;
 
 use bakeproof_index::{Root, RootError};
+
+pub use budget::{Budget, BudgetError, BudgetScope, DB_BUDGET, SCAN_BUDGET};
 
 pub use copyright::{COPYRIGHT_LIMIT, licenses as dep5_licenses};
 pub use dpkg::{
@@ -305,6 +308,12 @@ pub struct PackageDb {
     pub packages: Vec<Package>,
     /// Everything that could not be read, one line each, with its path.
     pub warnings: Vec<String>,
+    /// Records of the database that were lost (each also has a line in
+    /// `warnings`): rpm headers that did not parse and records the BDB /
+    /// NDB / sqlite reader had to skip (an sqlite scan that broke off counts
+    /// once). A database with dropped records is an incomplete inventory.
+    /// Always 0 for dpkg.
+    pub dropped: usize,
     /// dpkg diversions (`dpkg-divert`): a package's file installed under
     /// another name. Empty for other databases.
     pub diversions: Vec<Diversion>,
@@ -354,6 +363,14 @@ pub enum PkgDbError {
     /// no `Packages` table, corrupt beyond the first record, ...).
     #[error("{file}: unreadable rpm database: {reason}")]
     Rpm { file: String, reason: String },
+    /// Building what the database describes would pass a memory budget
+    /// (see [`budget`]); nothing of the database is kept.
+    #[error("{file}: {source}")]
+    Budget {
+        file: String,
+        #[source]
+        source: BudgetError,
+    },
     /// A recognised database format that is not implemented yet.
     #[error("{file}: {format} databases are not supported yet")]
     Unsupported { file: String, format: &'static str },
@@ -377,15 +394,24 @@ impl PkgDbError {
 ///
 /// os-release is read once and attached to every database (it decides the
 /// purl namespace); an unreadable os-release is a warning, not an error.
+///
+/// Memory: every database is read within [`DB_BUDGET`] and all of them
+/// together within [`SCAN_BUDGET`] ([`read_root_in`] takes other limits);
+/// going over is [`PkgDbError::Budget`].
 pub fn read_root(root: &Root) -> Result<Vec<PackageDb>, PkgDbError> {
+    read_root_in(root, &mut Budget::default())
+}
+
+/// [`read_root`] within `budget` (its scan count goes on across calls).
+pub fn read_root_in(root: &Root, budget: &mut Budget) -> Result<Vec<PackageDb>, PkgDbError> {
     let (os, os_warning) = match read_os_release(root) {
         Ok(os) => (os, None),
         Err(e) => (None, Some(format!("os-release: {e}"))),
     };
-    let mut dbs = dpkg::read_dpkg(root, os.as_ref())?;
+    let mut dbs = dpkg::read_dpkg(root, os.as_ref(), budget)?;
     // A damaged or hostile rpm location (a FIFO named rpmdb.sqlite, a link
     // loop) must not cost the dpkg packages already read.
-    match rpm::read_rpm(root, os.as_ref()) {
+    match rpm::read_rpm(root, os.as_ref(), budget) {
         Ok(r) => dbs.extend(r),
         Err(e) if !dbs.is_empty() => dbs[0].warnings.push(format!("rpm database not read: {e}")),
         Err(e) => return Err(e),
@@ -423,7 +449,7 @@ pub fn read_bare_file(
     os: Option<&OsRelease>,
 ) -> Result<PackageDb, PkgDbError> {
     if let Some(kind) = rpm::sniff(bytes) {
-        return rpm::read_rpm_bytes(kind, bytes, None, file_name, os);
+        return rpm::read_rpm_bytes(kind, bytes, None, file_name, os, &mut Budget::default());
     }
     if sniff_bdb_other(bytes) {
         return Err(PkgDbError::Rpm {
@@ -431,7 +457,7 @@ pub fn read_bare_file(
             reason: "Berkeley DB file that is not a hash database (rpm's Packages is one)".into(),
         });
     }
-    dpkg::read_bare(bytes, file_name, os)
+    dpkg::read_bare(bytes, file_name, os, &mut Budget::default())
 }
 
 /// Berkeley DB btree magic at offset 12 (either byte order): not something

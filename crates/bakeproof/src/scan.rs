@@ -127,6 +127,15 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     for e in &extra.db_errors {
         eprintln!("bakeproof: warning: {e}");
     }
+    // Records lost from a database read make the inventory incomplete: said
+    // on stderr even with --quiet, and exit 3.
+    let dropped = inventory.dbs.iter().filter(|db| db.dropped > 0);
+    for db in dropped.clone() {
+        eprintln!(
+            "bakeproof: warning: {}: {} records could not be read (their packages are not in the SBOM)",
+            db.location, db.dropped
+        );
+    }
     if args.unowned {
         let mut err = std::io::stderr().lock();
         for e in inventory.unowned() {
@@ -139,7 +148,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         }
     }
     Ok(
-        if inventory.scan.stats.errors > 0 || !extra.db_errors.is_empty() {
+        if inventory.scan.stats.errors > 0 || !extra.db_errors.is_empty() || dropped.count() > 0 {
             exit::INCOMPLETE
         } else {
             exit::OK

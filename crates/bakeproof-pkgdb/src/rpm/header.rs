@@ -22,7 +22,17 @@
 //! knows nothing of rpmdb region trailers and "dribble" entries. So the index
 //! is parsed here, in ~300 lines that bound every read by the blob, allocate
 //! nothing per tag (the index is scanned once into a fixed table of the tags
-//! we use) and cap every allocation by the blob's own length.
+//! we use) and charge what they build to a [`Budget`] before building it.
+//!
+//! # Memory
+//!
+//! Reads are bounded by the blob, but what is built from it is not bounded
+//! by its length: paths are `DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`, so one
+//! 20 KB directory name and 200,000 one-byte base names (a 2 MB blob) would
+//! join into 4 GB of paths. Every per-tag array (transient) and the files,
+//! dependencies and paths kept are therefore charged to the caller's
+//! [`Budget`] before they are allocated; going over it is
+//! [`HeaderError::Budget`], with nothing large allocated.
 //!
 //! # Rules followed (librpm's)
 //!
@@ -49,15 +59,26 @@
 //!   paths and link targets are kept as bytes.
 //! * `FILEDIGESTALGO` absent means MD5 (rpm's default, `PGPHASHALGO_MD5`).
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
+
+use crate::budget::{Budget, BudgetError, FILE_COST, SLACK};
 
 /// Why a header blob could not be read at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("rpm header: {0}")]
-pub struct HeaderError(pub String);
+#[non_exhaustive]
+pub enum HeaderError {
+    /// Malformed: index, region, an entry outside the data, no `NAME`.
+    #[error("rpm header: {0}")]
+    Corrupt(String),
+    /// Well-formed so far, but what it describes does not fit in the
+    /// memory budget (see the module docs).
+    #[error("rpm header: {0}")]
+    Budget(#[from] BudgetError),
+}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, HeaderError> {
-    Err(HeaderError(msg.into()))
+    Err(HeaderError::Corrupt(msg.into()))
 }
 
 // Tag numbers (rpmtag.h).
@@ -245,6 +266,13 @@ pub struct RpmHeader {
 }
 
 impl RpmHeader {
+    /// Bytes of the charge of [`parse_header_blob_in`] that are freed when
+    /// the header is converted ([`crate::rpm::package_from_header`] moves
+    /// the strings and drops the `RpmFile` structs).
+    pub fn transient_cost(&self) -> u64 {
+        self.files.len() as u64 * std::mem::size_of::<RpmFile>() as u64
+    }
+
     /// rpm's `%{EPOCHNUM}`: the epoch, 0 when there is none.
     pub fn epoch_num(&self) -> u32 {
         self.epoch.unwrap_or(0)
@@ -303,13 +331,17 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// Parsed index plus data store; all accessors bounds-check.
-struct Index<'a> {
+/// Parsed index plus data store; all accessors bounds-check, and charge the
+/// arrays they return to `budget` (`transient` counts them, to be refunded
+/// when the parse ends).
+struct Index<'a, 'b> {
     data: &'a [u8],
     slots: [Option<Entry>; TAG_COUNT],
+    budget: RefCell<&'b mut Budget>,
+    transient: Cell<u64>,
 }
 
-impl fmt::Debug for Index<'_> {
+impl fmt::Debug for Index<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Index")
             .field("dl", &self.data.len())
@@ -317,9 +349,17 @@ impl fmt::Debug for Index<'_> {
     }
 }
 
-/// Parses one header blob (see the module documentation for the rules).
-/// Never panics; allocations are bounded by `blob.len()`.
+/// Parses one header blob (see the module documentation for the rules)
+/// within a fresh default [`Budget`] (one database's worth). Never panics.
 pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
+    parse_header_blob_in(blob, &mut Budget::default())
+}
+
+/// [`parse_header_blob`], charging `budget`: on success the header's files,
+/// paths and dependencies stay charged (the caller refunds
+/// [`RpmHeader::transient_cost`] once it has converted the header); the
+/// per-tag arrays used while parsing are refunded before returning.
+pub fn parse_header_blob_in(blob: &[u8], budget: &mut Budget) -> Result<RpmHeader, HeaderError> {
     let Some(il) = be32(blob, 0) else {
         return err(format!(
             "{} bytes: too short for the index header",
@@ -427,12 +467,32 @@ pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
     if dribble_basenames {
         slots[Tag::OLDFILENAMES as usize] = None;
     }
-    let ix = Index { data, slots };
+    let ix = Index {
+        data,
+        slots,
+        budget: RefCell::new(budget),
+        transient: Cell::new(0),
+    };
     let mut warnings = Vec::new();
-    build(&ix, &mut warnings)
+    let out = build(&ix, &mut warnings);
+    let transient = ix.transient.get();
+    ix.budget.into_inner().refund(transient);
+    out
 }
 
-impl<'a> Index<'a> {
+impl<'a> Index<'a, '_> {
+    /// Charges an allocation that lives until the parse ends.
+    fn charge_transient(&self, bytes: u64, t: Tag) -> Result<(), HeaderError> {
+        self.charge(bytes, || format!("tag {}", tag_name(t)))?;
+        self.transient.set(self.transient.get() + bytes);
+        Ok(())
+    }
+
+    /// Charges an allocation the header keeps.
+    fn charge(&self, bytes: u64, what: impl FnOnce() -> String) -> Result<(), HeaderError> {
+        Ok(self.budget.borrow_mut().charge(bytes, what)?)
+    }
+
     fn get(&self, t: Tag) -> Option<Entry> {
         self.slots[t as usize]
     }
@@ -462,7 +522,10 @@ impl<'a> Index<'a> {
             ));
         }
         let mut rest = &self.data[e.offset..];
-        // count <= remaining bytes was checked, so this is bounded by the blob.
+        self.charge_transient(
+            (e.count as u64).saturating_mul(std::mem::size_of::<&[u8]>() as u64),
+            t,
+        )?;
         let mut out = Vec::with_capacity(e.count);
         for _ in 0..e.count {
             let Some(nul) = rest.iter().position(|&b| b == 0) else {
@@ -515,6 +578,7 @@ impl<'a> Index<'a> {
                 e.count
             ));
         };
+        self.charge_transient((e.count as u64).saturating_mul(8), t)?;
         Ok(Some(
             bytes
                 .chunks_exact(width)
@@ -554,7 +618,7 @@ fn per_file<T>(v: Option<Vec<T>>, n: usize, t: Tag, w: &mut Vec<String>) -> Opti
     Some(v)
 }
 
-fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderError> {
+fn build<'a>(ix: &Index<'a, '_>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderError> {
     const I32: &[u32] = &[T_INT32];
     let lossy = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
 
@@ -596,6 +660,14 @@ fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderErr
             Tag::REQUIREVERSION,
             w,
         );
+        let bytes: u64 = names.iter().map(|s| s.len() as u64).sum::<u64>()
+            + vers
+                .as_ref()
+                .map_or(0, |v| v.iter().map(|s| s.len() as u64).sum());
+        ix.charge(
+            n as u64 * (std::mem::size_of::<RpmDependency>() as u64 + 2 * SLACK) + bytes,
+            || format!("{} ({n} requires)", h.name),
+        )?;
         h.requires = names
             .iter()
             .enumerate()
@@ -607,11 +679,16 @@ fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderErr
             .collect();
     }
     if let Some(p) = ix.strings(Tag::PROVIDENAME, w)? {
+        let bytes: u64 = p.iter().map(|s| s.len() as u64 + SLACK + 24).sum();
+        ix.charge(bytes, || format!("{} ({} provides)", h.name, p.len()))?;
         h.provides = p.iter().map(|s| lossy(s)).collect();
     }
 
     // File paths: compressed (DIRNAMES/BASENAMES/DIRINDEXES) or old-style.
-    let paths: Vec<Vec<u8>> = if let Some(base) = ix.strings(Tag::BASENAMES, w)? {
+    // Only slices of the blob here; the joined paths are built below, once
+    // their size has been charged.
+    let mut dir_of: Vec<&'a [u8]> = Vec::new();
+    let file_names: Vec<&'a [u8]> = if let Some(base) = ix.strings(Tag::BASENAMES, w)? {
         let dirs = ix.strings(Tag::DIRNAMES, w)?.unwrap_or_default();
         let Some(idx) = ix.ints(Tag::DIRINDEXES, I32, w)? else {
             return err("BASENAMES without DIRINDEXES");
@@ -623,23 +700,25 @@ fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderErr
                 base.len()
             ));
         }
-        let mut out = Vec::with_capacity(base.len());
-        for (b, &d) in base.iter().zip(&idx) {
+        ix.charge_transient(
+            (idx.len() as u64).saturating_mul(std::mem::size_of::<&[u8]>() as u64),
+            Tag::DIRINDEXES,
+        )?;
+        dir_of.reserve_exact(idx.len());
+        for &d in &idx {
             let Some(dir) = usize::try_from(d).ok().and_then(|d| dirs.get(d)) else {
                 return err(format!("DIRINDEX {d} outside {} DIRNAMES", dirs.len()));
             };
-            let mut p = Vec::with_capacity(dir.len() + b.len());
-            p.extend_from_slice(dir);
-            p.extend_from_slice(b);
-            out.push(p);
+            dir_of.push(dir);
         }
-        out
+        base
     } else if let Some(old) = ix.strings(Tag::OLDFILENAMES, w)? {
-        old.iter().map(|s| s.to_vec()).collect()
+        old
     } else {
         Vec::new()
     };
-    let n = paths.len();
+    let path_len = |i: usize| dir_of.get(i).map_or(0, |d| d.len()) + file_names[i].len();
+    let n = file_names.len();
     if n == 0 {
         return Ok(finish(h, w));
     }
@@ -686,6 +765,23 @@ fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderErr
     );
     let inodes = per_file(ix.ints(Tag::FILEINODES, I32, w)?, n, Tag::FILEINODES, w);
 
+    // What the files keep: each entry (as an `RpmFile`, then as the
+    // `PackageFile` it becomes) and its strings. Charged before anything of
+    // it is allocated.
+    let sum = |v: &Option<Vec<&[u8]>>| {
+        v.as_ref()
+            .map_or(0, |v| v.iter().map(|s| s.len() as u64).sum::<u64>())
+    };
+    let bytes =
+        (0..n).map(|i| path_len(i) as u64).sum::<u64>() + sum(&digests) + sum(&links) + sum(&caps);
+    let entries = n as u64 * (std::mem::size_of::<RpmFile>() as u64 + FILE_COST + 2 * SLACK);
+    ix.charge(entries.saturating_add(bytes), || {
+        format!(
+            "{}: {n} file entries with {bytes} bytes of paths and strings",
+            h.name
+        )
+    })?;
+
     // User and group names repeat (`root` thousands of times): decode each
     // distinct byte string once.
     let mut names: Vec<(&'a [u8], String)> = Vec::new();
@@ -700,11 +796,16 @@ fn build<'a>(ix: &Index<'a>, w: &mut Vec<String>) -> Result<RpmHeader, HeaderErr
         s
     };
 
-    h.files = paths
-        .into_iter()
-        .enumerate()
-        .map(|(i, path)| RpmFile {
-            path,
+    h.files = (0..n)
+        .map(|i| RpmFile {
+            path: {
+                let mut p = Vec::with_capacity(path_len(i));
+                if let Some(d) = dir_of.get(i) {
+                    p.extend_from_slice(d);
+                }
+                p.extend_from_slice(file_names[i]);
+                p
+            },
             digest: digests.as_ref().map_or_else(String::new, |d| lossy(d[i])),
             mode: modes.as_ref().map(|m| m[i] as u16),
             size: sizes.as_ref().map(|s| s[i]),

@@ -39,10 +39,13 @@ use std::collections::HashSet;
 use bakeproof_index::Root;
 
 pub use bdb::{BlobRecord, BlobSet, is_bdb_hash, read_bdb_packages};
-pub use header::{HeaderError, RpmDependency, RpmFile, RpmHeader, parse_header_blob};
+pub use header::{
+    HeaderError, RpmDependency, RpmFile, RpmHeader, parse_header_blob, parse_header_blob_in,
+};
 pub use ndb::{is_ndb, read_ndb_packages};
 pub use sqlite::{SqliteError, is_sqlite, read_sqlite_packages};
 
+use crate::budget::{Budget, BudgetError, SLACK};
 use crate::{
     DbKind, Dependency, Ecosystem, FileDigest, OsRelease, Package, PackageDb, PackageFile,
     PkgDbError, rpm_purl,
@@ -194,41 +197,59 @@ fn hex(b: &[u8]) -> String {
     s
 }
 
-/// Parses every blob of `set` into packages; unreadable records and the
-/// set's own errors become warnings prefixed with `location`.
+/// Parses every blob of `set` into packages within `budget`; unreadable
+/// records and the set's own errors become warnings prefixed with
+/// `location`, and are counted in the third value (records dropped).
 pub fn packages_from_blobs(
     set: &BlobSet,
     location: &str,
     os: Option<&OsRelease>,
-) -> (Vec<Package>, Vec<String>) {
+    budget: &mut Budget,
+) -> Result<(Vec<Package>, Vec<String>, usize), BudgetError> {
     let mut warnings: Vec<String> = set
         .errors
         .iter()
         .map(|e| format!("{location}: {e}"))
         .collect();
+    let mut dropped = set.errors.len();
+    budget.charge(
+        set.records.len() as u64 * (std::mem::size_of::<Package>() as u64 + 16 * SLACK),
+        || format!("{} packages", set.records.len()),
+    )?;
     let mut packages = Vec::with_capacity(set.records.len());
     for r in &set.records {
-        match parse_header_blob(&r.blob) {
+        match parse_header_blob_in(&r.blob, budget) {
             Ok(mut h) => {
                 for w in std::mem::take(&mut h.warnings) {
                     warnings.push(format!("{location}: record {} ({}): {w}", r.key, h.name));
                 }
+                let freed = h.transient_cost();
                 packages.push(package_from_header(h, r.key, os));
+                budget.refund(freed);
             }
-            Err(e) => warnings.push(format!("{location}: record {}: {e}", r.key)),
+            Err(HeaderError::Budget(mut e)) => {
+                e.what = format!("record {}: {}", r.key, e.what);
+                return Err(e);
+            }
+            Err(e) => {
+                dropped += 1;
+                warnings.push(format!("{location}: record {}: {e}", r.key));
+            }
         }
     }
-    (packages, warnings)
+    Ok((packages, warnings, dropped))
 }
 
 /// Reads one database of a known kind from its bytes (`wal`: the sqlite
-/// `-wal` file's bytes, ignored for other kinds).
+/// `-wal` file's bytes, ignored for other kinds), within `budget` (whose
+/// database count starts again here).
 pub fn read_rpm_bytes(
     kind: DbKind,
     bytes: &[u8],
     wal: Option<&[u8]>,
     location: &str,
     os: Option<&OsRelease>,
+    budget: &mut Budget,
 ) -> Result<PackageDb, PkgDbError> {
     let fail = |reason: String| PkgDbError::Rpm {
         file: location.to_owned(),
@@ -245,13 +266,19 @@ pub fn read_rpm_bytes(
             )));
         }
     };
-    let (packages, warnings) = packages_from_blobs(&set, location, os);
+    budget.start_db();
+    let (packages, warnings, dropped) =
+        packages_from_blobs(&set, location, os, budget).map_err(|source| PkgDbError::Budget {
+            file: location.to_owned(),
+            source,
+        })?;
     Ok(PackageDb {
         kind,
         location: location.to_owned(),
         os: os.cloned(),
         packages,
         warnings,
+        dropped,
         diversions: Vec::new(),
     })
 }
@@ -277,7 +304,13 @@ pub fn sniff(bytes: &[u8]) -> Option<DbKind> {
 /// a warning, not read). Directories are compared after resolving symlinks
 /// inside the root, so `/var/lib/rpm -> ../../usr/lib/sysimage/rpm` is read
 /// once. For sqlite the `rpmdb.sqlite-wal` beside it is read too.
-pub fn read_rpm(root: &Root, os: Option<&OsRelease>) -> Result<Vec<PackageDb>, PkgDbError> {
+///
+/// Each database is read within `budget` (see [`crate::budget`]).
+pub fn read_rpm(
+    root: &Root,
+    os: Option<&OsRelease>,
+    budget: &mut Budget,
+) -> Result<Vec<PackageDb>, PkgDbError> {
     let mut dbs = Vec::new();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     for dir in RPM_DB_DIRS {
@@ -318,7 +351,7 @@ pub fn read_rpm(root: &Root, os: Option<&OsRelease>) -> Result<Vec<PackageDb>, P
         } else {
             None
         };
-        let mut db = read_rpm_bytes(kind, &bytes, wal.as_deref(), &path, os)?;
+        let mut db = read_rpm_bytes(kind, &bytes, wal.as_deref(), &path, os, budget)?;
         for i in ignored {
             db.warnings
                 .push(format!("{i}: not read: {path} is the database in use here"));
@@ -360,7 +393,14 @@ pub fn read_bare_rpm_file(
     } else {
         None
     };
-    read_rpm_bytes(kind, &bytes, wal.as_deref(), &location, os)
+    read_rpm_bytes(
+        kind,
+        &bytes,
+        wal.as_deref(),
+        &location,
+        os,
+        &mut Budget::default(),
+    )
 }
 
 #[cfg(test)]
