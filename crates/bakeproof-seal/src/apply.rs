@@ -11,12 +11,13 @@ mod fsat;
 
 use std::collections::{BTreeSet, HashSet};
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use bakeproof_index::Root;
 use rustix::fs::{FileType, Stat};
 use serde::{Serialize, Serializer};
 
-use fsat::{DirError, RootFd, kind, lstat, size};
+use fsat::{DirError, MOUNT_REASON, RootFd, kind, lstat, size};
 
 /// One seal operation (its id is the `seal check` id it makes pass).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -126,6 +127,10 @@ pub enum ApplyError {
 pub enum Action {
     /// Truncate a regular file to 0 bytes (inode, owner and mode kept).
     Truncate,
+    /// Empty a regular file that has other hard links (its content is
+    /// shared, maybe with a file outside the root): a new empty file of the
+    /// same owner and mode replaces it; the other links keep their content.
+    ReplaceEmpty,
     /// Unlink a file or a symlink (the link itself, never its target).
     Remove,
     /// Remove a directory and everything below it (same filesystem only).
@@ -144,6 +149,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::Truncate => "truncate",
+            Action::ReplaceEmpty => "replace-empty",
             Action::Remove => "remove",
             Action::RemoveTree => "remove-tree",
             Action::Symlink { .. } => "symlink",
@@ -192,6 +198,10 @@ impl Step {
 pub struct Plan {
     pub operations: Vec<OpId>,
     pub steps: Vec<Step>,
+    /// The root directory's descriptor the plan was made on; [`apply`]
+    /// changes that directory, never whatever the root's path names by then.
+    #[serde(skip)]
+    rfd: Arc<RootFd>,
 }
 
 impl Plan {
@@ -300,10 +310,10 @@ impl ApplyReport {
 /// Looks at `root` (read-only) and lists every change the selected
 /// operations would make.
 pub fn plan(root: &Root, opts: &ApplyOptions) -> Result<Plan, ApplyError> {
-    let rfd = RootFd::open(root).map_err(|e| ApplyError::Root {
+    let rfd = Arc::new(RootFd::open(root).map_err(|e| ApplyError::Root {
         path: root.host_path().display().to_string(),
         source: e,
-    })?;
+    })?);
     let operations = opts.selected();
     let mut p = Planner {
         root,
@@ -325,30 +335,30 @@ pub fn plan(root: &Root, opts: &ApplyOptions) -> Result<Plan, ApplyError> {
             OpId::NetworkIdentity => p.network_identity(),
         }
     }
+    let steps = p.steps;
     Ok(Plan {
         operations,
-        steps: p.steps,
+        steps,
+        rfd,
     })
 }
 
-/// Carries out `plan` on `root`. Every path is re-opened through
-/// descriptors (no symlink followed); a failure is recorded for its path and
-/// the rest goes on.
-pub fn apply(root: &Root, plan: &Plan) -> ApplyReport {
-    let rfd = RootFd::open(root);
+/// Carries out `plan` on the root directory it was made on (the
+/// descriptor [`plan`] opened; `root`'s path is not resolved again). Every
+/// path is re-opened through descriptors (no symlink followed, no mount
+/// point entered); a failure is recorded for its path and the rest goes on.
+pub fn apply(_root: &Root, plan: &Plan) -> ApplyReport {
+    let rfd = &plan.rfd;
     let results = plan
         .steps
         .iter()
         .map(|step| {
-            let outcome = match (&rfd, &step.action) {
-                (_, Action::Leave { .. }) => Outcome::Left,
-                (_, Action::Refuse { reason }) => Outcome::Failed {
+            let outcome = match &step.action {
+                Action::Leave { .. } => Outcome::Left,
+                Action::Refuse { reason } => Outcome::Failed {
                     error: reason.clone(),
                 },
-                (Err(e), _) => Outcome::Failed {
-                    error: format!("cannot open root: {e}"),
-                },
-                (Ok(rfd), action) => apply_step(rfd, step, action),
+                action => apply_step(rfd, step, action),
             };
             StepResult {
                 step: step.clone(),
@@ -379,7 +389,7 @@ fn apply_step(rfd: &RootFd, step: &Step, action: &Action) -> Outcome {
     };
     let shown = step.display_path();
     let r = match action {
-        Action::Truncate => fsat::truncate(&dir, name),
+        Action::Truncate | Action::ReplaceEmpty => fsat::truncate(&dir, name),
         Action::Remove => fsat::remove(&dir, name, &shown, false),
         Action::RemoveTree => fsat::remove(&dir, name, &shown, true),
         Action::Symlink { target } => {
@@ -399,6 +409,7 @@ fn dir_error_text(e: &DirError) -> String {
         DirError::Missing => "does not exist".into(),
         DirError::Symlink(p) => format!("{} is a symlink (never followed)", display(p)),
         DirError::NotDir(p) => format!("{} is not a directory", display(p)),
+        DirError::Mount(p) => format!("{} is a {MOUNT_REASON}", display(p)),
         DirError::Io(e) => std::io::Error::from(*e).to_string(),
     }
 }
@@ -497,6 +508,10 @@ impl Planner<'_> {
                 self.leave(op, p, "not a directory");
                 None
             }
+            Err(DirError::Mount(p)) => {
+                self.leave(op, p, MOUNT_REASON);
+                None
+            }
             Err(e @ DirError::Io(_)) => {
                 self.refuse(op, rel.to_vec(), dir_error_text(&e));
                 None
@@ -504,9 +519,20 @@ impl Planner<'_> {
         }
     }
 
+    /// The entries of `fd` (the directory `rel`), mount points left out
+    /// (each noted as left alone: never entered nor changed).
     fn entries(&mut self, op: OpId, rel: &[u8], fd: &OwnedFd) -> Vec<(Vec<u8>, Stat)> {
         match fsat::list(fd) {
-            Ok(e) => e,
+            Ok(e) => e
+                .into_iter()
+                .filter(|(name, _)| {
+                    let mount = fsat::is_mount_point(fd, name);
+                    if mount {
+                        self.leave(op, join(rel, name), MOUNT_REASON);
+                    }
+                    !mount
+                })
+                .collect(),
             Err(e) => {
                 self.refuse(op, rel.to_vec(), std::io::Error::from(e).to_string());
                 Vec::new()
@@ -514,8 +540,14 @@ impl Planner<'_> {
         }
     }
 
+    /// `lstat` of `name` in `dir`; `None` when absent, and for a mount point
+    /// (noted as left alone).
     fn stat(&mut self, op: OpId, dir: &OwnedFd, rel: &[u8], name: &[u8]) -> Option<Stat> {
         match lstat(dir, name) {
+            Ok(Some(_)) if fsat::is_mount_point(dir, name) => {
+                self.leave(op, join(rel, name), MOUNT_REASON);
+                None
+            }
             Ok(st) => st,
             Err(e) => {
                 self.refuse(op, join(rel, name), std::io::Error::from(e).to_string());
@@ -528,14 +560,11 @@ impl Planner<'_> {
     /// tree, a mount point is left, anything else is unlinked.
     fn remove_entry(&mut self, op: OpId, dir: &OwnedFd, rel: &[u8], name: &[u8], st: &Stat) {
         let path = join(rel, name);
+        if fsat::is_mount_point(dir, name) {
+            self.leave(op, path, MOUNT_REASON);
+            return;
+        }
         if kind(st) == FileType::Directory {
-            let parent_dev = rustix::fs::fstat(dir)
-                .map(|s| s.st_dev)
-                .unwrap_or(st.st_dev);
-            if st.st_dev != parent_dev {
-                self.leave(op, path, "mount point; not descended");
-                return;
-            }
             let bytes = fsat::tree_size(dir, name, st, 0);
             self.push(op, path, Action::RemoveTree, bytes);
         } else {
@@ -555,6 +584,17 @@ impl Planner<'_> {
         }
     }
 
+    /// Empties the regular file `path`: truncated in place, or, when it has
+    /// other hard links, replaced by a new empty file (never truncating
+    /// content another path shares).
+    fn empty_file(&mut self, op: OpId, path: Vec<u8>, st: &Stat) {
+        if st.st_nlink > 1 {
+            self.push(op, path, Action::ReplaceEmpty, 0);
+        } else {
+            self.push(op, path, Action::Truncate, size(st));
+        }
+    }
+
     /// Truncates `name` of `rel` when it is a non-empty regular file; a
     /// symlink there is left alone.
     fn truncate_file(&mut self, op: OpId, fd: &OwnedFd, rel: &[u8], name: &[u8]) {
@@ -563,7 +603,7 @@ impl Planner<'_> {
         };
         match kind(&st) {
             FileType::RegularFile if size(&st) > 0 => {
-                self.push(op, join(rel, name), Action::Truncate, size(&st))
+                self.empty_file(op, join(rel, name), &st)
             }
             FileType::RegularFile => {}
             FileType::Symlink => self.leave(op, join(rel, name), "a symlink; never followed"),
@@ -580,7 +620,7 @@ impl Planner<'_> {
             if let Some(st) = self.stat(op, &etc, b"etc", b"machine-id") {
                 match kind(&st) {
                     FileType::RegularFile if size(&st) > 0 => {
-                        self.push(op, b"etc/machine-id".to_vec(), Action::Truncate, size(&st))
+                        self.empty_file(op, b"etc/machine-id".to_vec(), &st)
                     }
                     FileType::RegularFile => {}
                     _ => self.refuse(
@@ -829,23 +869,21 @@ impl Planner<'_> {
         let Some(fd) = self.dir(op, rel, false) else {
             return;
         };
-        let dev = rustix::fs::fstat(&fd).map(|s| s.st_dev).unwrap_or(0);
-        self.walk_logs(&fd, rel.to_vec(), dev, 0, false);
+        self.walk_logs(&fd, rel.to_vec(), 0, false);
     }
 
-    fn walk_logs(&mut self, fd: &OwnedFd, rel: Vec<u8>, dev: u64, depth: usize, journal: bool) {
+    /// Mount points are left out by `entries`.
+    fn walk_logs(&mut self, fd: &OwnedFd, rel: Vec<u8>, depth: usize, journal: bool) {
         let op = OpId::Logs;
         for (name, st) in self.entries(op, &rel, fd) {
             let path = join(&rel, &name);
             match kind(&st) {
                 FileType::Directory => {
-                    if st.st_dev != dev {
-                        self.leave(op, path, "mount point; not descended");
-                    } else if depth >= fsat::MAX_DEPTH {
+                    if depth >= fsat::MAX_DEPTH {
                         self.refuse(op, path, "nested too deep");
                     } else if let Some(sub) = self.dir(op, &path, false) {
                         let j = journal || (depth == 0 && name == b"journal");
-                        self.walk_logs(&sub, path, dev, depth + 1, j);
+                        self.walk_logs(&sub, path, depth + 1, j);
                     }
                 }
                 FileType::RegularFile => {
@@ -854,7 +892,7 @@ impl Planner<'_> {
                     if journal_file || is_rotated(&name) {
                         self.push(op, path, Action::Remove, fsat::freed_by_unlink(&st));
                     } else if size(&st) > 0 {
-                        self.push(op, path, Action::Truncate, size(&st));
+                        self.empty_file(op, path, &st);
                     }
                 }
                 FileType::Symlink => self.leave(op, path, "a symlink; never followed"),

@@ -7,13 +7,84 @@
 //! descriptor (`unlinkat`, `ftruncate` on an `O_NOFOLLOW` descriptor,
 //! `symlinkat` + `renameat`). No path string is re-resolved and no symlink is
 //! ever followed: a symlink is unlinked or left alone.
+//!
+//! Mount points are never entered nor changed: path resolution uses
+//! `RESOLVE_NO_XDEV` (or, component by component, [`is_mount_point`]), and
+//! every entry is checked with [`is_mount_point`] before it is changed or
+//! descended into, so a bind mount of the same filesystem (same `st_dev`) is
+//! caught too. The root directory is opened once ([`RootFd::open`]) and that
+//! descriptor serves the plan and its application.
 
 use std::ffi::OsStr;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat, StatxAttributes, StatxFlags};
 use rustix::io::Errno;
+
+/// Where a file lives: its mount (statx `STATX_MNT_ID`, when the kernel
+/// reports it) and its device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MountKey {
+    mnt: Option<u64>,
+    dev: u64,
+    /// The kernel says this is the root of a mount (`STATX_ATTR_MOUNT_ROOT`).
+    mount_root: bool,
+}
+
+fn mount_key(dir: impl AsFd, name: &[u8], flags: AtFlags) -> Result<MountKey, Errno> {
+    let stx = rustix::fs::statx(
+        dir,
+        os(name),
+        flags | AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT,
+        StatxFlags::BASIC_STATS | StatxFlags::MNT_ID,
+    )?;
+    let mnt = (stx.stx_mask & StatxFlags::MNT_ID.bits() != 0).then_some(stx.stx_mnt_id);
+    // STATX_ATTR_MOUNT_ROOT (Linux 5.8): the path is the root of a mount.
+    let mount_root = stx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+        && stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT);
+    Ok(MountKey {
+        mnt,
+        dev: rustix::fs::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+        mount_root,
+    })
+}
+
+/// Whether two open directories are on the same mount (a directory that
+/// cannot be examined is not).
+pub(crate) fn same_mount(a: impl AsFd, b: impl AsFd) -> bool {
+    match (
+        mount_key(a, b"", AtFlags::EMPTY_PATH),
+        mount_key(b, b"", AtFlags::EMPTY_PATH),
+    ) {
+        (Ok(a), Ok(b)) => {
+            a.dev == b.dev && !matches!((a.mnt, b.mnt), (Some(x), Some(y)) if x != y)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `name` (an entry of the directory `dir`, never followed) is a
+/// mount point: another mount than `dir`'s (mount ID from `statx`, falling
+/// back to the device number on kernels without `STATX_MNT_ID`), or the root
+/// of a mount. A bind mount of the same filesystem counts. An entry that
+/// cannot be examined counts as a mount point (never entered).
+///
+/// The one place `seal apply` (and `seal check`'s `/tmp` rule) decides
+/// mount points; it can be swapped for a shared implementation.
+pub(crate) fn is_mount_point(dir: impl AsFd, name: &[u8]) -> bool {
+    let dir = dir.as_fd();
+    let (Ok(parent), Ok(child)) = (
+        mount_key(dir, b"", AtFlags::EMPTY_PATH),
+        mount_key(dir, name, AtFlags::empty()),
+    ) else {
+        return true;
+    };
+    if child.mount_root || child.dev != parent.dev {
+        return true;
+    }
+    matches!((parent.mnt, child.mnt), (Some(a), Some(b)) if a != b)
+}
 
 /// Deepest directory nesting removed recursively (a hostile tree cannot
 /// exhaust the stack or the descriptor table).
@@ -40,15 +111,34 @@ pub(crate) enum DirError {
     Symlink(Vec<u8>),
     /// This prefix of the path is not a directory.
     NotDir(Vec<u8>),
+    /// This prefix of the path is a mount point (never entered).
+    Mount(Vec<u8>),
     Io(Errno),
 }
 
-/// The root's own descriptor, re-opened from its host path.
+/// The root's own descriptor: opened once, when planning, and used for the
+/// plan and its application (the root's path is never resolved again, so
+/// renaming or exchanging the root directory, or retargeting a symlink that
+/// names it, changes nothing for a plan already made).
 pub(crate) struct RootFd {
     fd: OwnedFd,
 }
 
+impl std::fmt::Debug for RootFd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootFd").finish_non_exhaustive()
+    }
+}
+
 impl RootFd {
+    /// Opens the directory `root` was opened from and checks it is still
+    /// that directory: same device, and the host's `/` exactly when `root`
+    /// is (a root swapped for a symlink to `/` is refused).
+    ///
+    /// `bakeproof_index::Root` does not lend its own descriptor (nor its
+    /// inode number) to other crates; with `Root::as_fd` this would be a
+    /// `dup` of it and the short window between `Root::open` and this open
+    /// would close too.
     pub(crate) fn open(root: &bakeproof_index::Root) -> std::io::Result<RootFd> {
         let fd = rustix::fs::open(
             root.host_path(),
@@ -56,7 +146,10 @@ impl RootFd {
             Mode::empty(),
         )?;
         let st = rustix::fs::fstat(&fd)?;
-        if st.st_dev != root.dev() {
+        let is_slash = rustix::fs::stat("/")
+            .map(|s| s.st_dev == st.st_dev && s.st_ino == st.st_ino)
+            .unwrap_or(false);
+        if st.st_dev != root.dev() || is_slash != root.is_system_root() {
             return Err(std::io::Error::other(
                 "root directory changed since it was opened",
             ));
@@ -71,13 +164,20 @@ impl RootFd {
         if rel.is_empty() {
             return rustix::fs::openat(&self.fd, ".", flags, Mode::empty()).map_err(DirError::Io);
         }
-        let how = ResolveFlags::IN_ROOT | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+        let how = ResolveFlags::IN_ROOT
+            | ResolveFlags::NO_SYMLINKS
+            | ResolveFlags::NO_MAGICLINKS
+            | ResolveFlags::NO_XDEV;
         match rustix::fs::openat2(&self.fd, os(rel), flags, Mode::empty(), how) {
-            Ok(fd) => Ok(fd),
+            // RESOLVE_NO_XDEV refuses every mount crossing, the last
+            // component's included; the result is checked all the same.
+            Ok(fd) if same_mount(&self.fd, &fd) => Ok(fd),
+            Ok(_) => self.walk(rel),
             Err(Errno::NOENT) => Err(DirError::Missing),
-            // ELOOP (a symlink on the way), ENOTDIR, ENOSYS/EPERM (openat2
-            // refused), anything else: walk component by component, which
-            // names the offending prefix and needs no openat2.
+            // ELOOP (a symlink on the way), EXDEV (a mount point on the
+            // way), ENOTDIR, ENOSYS/EPERM (openat2 refused), anything else:
+            // walk component by component, which names the offending prefix
+            // and needs no openat2.
             Err(_) => self.walk(rel),
         }
     }
@@ -105,13 +205,20 @@ impl RootFd {
                 FileType::Directory => {}
                 _ => return Err(DirError::NotDir(prefix)),
             }
-            cur =
+            if is_mount_point(&cur, comp) {
+                return Err(DirError::Mount(prefix));
+            }
+            let next =
                 rustix::fs::openat(&cur, os(comp), flags, Mode::empty()).map_err(|e| match e {
                     Errno::LOOP => DirError::Symlink(prefix.clone()),
                     Errno::NOTDIR => DirError::NotDir(prefix.clone()),
                     Errno::NOENT => DirError::Missing,
                     e => DirError::Io(e),
                 })?;
+            if !same_mount(&cur, &next) {
+                return Err(DirError::Mount(prefix));
+            }
+            cur = next;
         }
         Ok(cur)
     }
@@ -155,6 +262,9 @@ fn open_child_dir(dir: &OwnedFd, name: &[u8], expect: &Stat) -> Result<OwnedFd, 
     if st.st_dev != expect.st_dev || st.st_ino != expect.st_ino {
         return Err(Errno::STALE);
     }
+    if !same_mount(dir, &fd) {
+        return Err(Errno::XDEV);
+    }
     Ok(fd)
 }
 
@@ -174,7 +284,7 @@ pub(crate) fn tree_size(dir: &OwnedFd, name: &[u8], st: &Stat, depth: usize) -> 
     for (n, s) in entries {
         match kind(&s) {
             FileType::RegularFile => total += size(&s),
-            FileType::Directory if s.st_dev == st.st_dev => {
+            FileType::Directory if !is_mount_point(&fd, &n) => {
                 total += tree_size(&fd, &n, &s, depth + 1)
             }
             _ => {}
@@ -219,11 +329,11 @@ pub(crate) fn remove_tree(
     let mut freed = 0;
     for (n, s) in entries {
         let child = format!("{shown}/{}", String::from_utf8_lossy(&n));
+        if is_mount_point(&fd, &n) {
+            errors.push(format!("{child}: mount point, not entered"));
+            continue;
+        }
         if kind(&s) == FileType::Directory {
-            if s.st_dev != st.st_dev {
-                errors.push(format!("{child}: mount point, not descended"));
-                continue;
-            }
             freed += remove_tree(&fd, &n, &s, &child, depth + 1, errors);
         } else {
             match rustix::fs::unlinkat(&fd, os(&n), AtFlags::empty()) {
@@ -251,15 +361,28 @@ pub(crate) fn freed_by_unlink(st: &Stat) -> u64 {
     }
 }
 
+/// Reason given for a mount point that a step would change.
+pub(crate) const MOUNT_REASON: &str = "mount point; never entered nor changed";
+
 /// Truncates the regular file `name` of `dir` to 0 bytes, keeping its inode,
-/// owner and mode. Refuses anything else (a symlink is never followed).
-/// Returns the bytes freed, or `None` when the file is gone.
+/// owner and mode. Refuses anything else (a symlink is never followed, a
+/// mount point is never changed). A file with other hard links (their
+/// content is shared, maybe with a file outside the root: `cp -al`
+/// snapshots) is not truncated: it is replaced by a new empty file with its
+/// owner and mode ([`replace_with_empty`]), the other links keep their
+/// content. Returns the bytes freed, or `None` when the file is gone.
 pub(crate) fn truncate(dir: &OwnedFd, name: &[u8]) -> Result<Option<u64>, String> {
     let Some(st) = lstat(dir, name).map_err(err)? else {
         return Ok(None);
     };
+    if is_mount_point(dir, name) {
+        return Err(format!("{MOUNT_REASON}; left alone"));
+    }
     if kind(&st) != FileType::RegularFile {
         return Err("not a regular file (symlinks are never followed); left alone".into());
+    }
+    if st.st_nlink > 1 {
+        return replace_with_empty(dir, name, &st).map(|()| Some(0));
     }
     let fd = rustix::fs::openat(
         dir,
@@ -272,8 +395,53 @@ pub(crate) fn truncate(dir: &OwnedFd, name: &[u8]) -> Result<Option<u64>, String
     if kind(&now) != FileType::RegularFile || now.st_ino != st.st_ino || now.st_dev != st.st_dev {
         return Err("replaced while being sealed; left alone".into());
     }
+    if now.st_nlink > 1 {
+        // Linked elsewhere since the lstat: the shared content stays.
+        drop(fd);
+        return replace_with_empty(dir, name, &now).map(|()| Some(0));
+    }
     rustix::fs::ftruncate(&fd, 0).map_err(err)?;
     Ok(Some(size(&now)))
+}
+
+/// Replaces the regular file `name` of `dir` (described by `st`) with a new
+/// empty regular file of the same owner and mode: created under a temporary
+/// name (`O_EXCL`), then renamed over `name`. The old inode, and the content
+/// its other hard links share, are left as they are.
+pub(crate) fn replace_with_empty(dir: &OwnedFd, name: &[u8], st: &Stat) -> Result<(), String> {
+    let mut tmp = b".".to_vec();
+    tmp.extend_from_slice(name);
+    tmp.extend_from_slice(b".bakeproof-seal");
+    let _ = rustix::fs::unlinkat(dir, os(&tmp), AtFlags::empty());
+    let fd = rustix::fs::openat(
+        dir,
+        os(&tmp),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(err)?;
+    let done = (|| {
+        rustix::fs::fchown(
+            &fd,
+            Some(rustix::fs::Uid::from_raw(st.st_uid)),
+            Some(rustix::fs::Gid::from_raw(st.st_gid)),
+        )?;
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+        let now = lstat(dir, name)?;
+        if now.is_none_or(|n| n.st_ino != st.st_ino || n.st_dev != st.st_dev) {
+            return Err(Errno::STALE);
+        }
+        rustix::fs::renameat(dir, os(&tmp), dir, os(name))
+    })();
+    if let Err(e) = done {
+        let _ = rustix::fs::unlinkat(dir, os(&tmp), AtFlags::empty());
+        return Err(if e == Errno::STALE {
+            "replaced while being sealed; left alone".into()
+        } else {
+            err(e)
+        });
+    }
+    Ok(())
 }
 
 /// Removes `name` of `dir`: unlinks a file or symlink (never following it),
@@ -287,6 +455,9 @@ pub(crate) fn remove(
     let Some(st) = lstat(dir, name).map_err(err)? else {
         return Ok(None);
     };
+    if is_mount_point(dir, name) {
+        return Err(format!("{MOUNT_REASON}; left alone"));
+    }
     if kind(&st) == FileType::Directory {
         if !tree {
             return Err("is a directory now (planned as a file); left alone".into());
@@ -318,6 +489,9 @@ pub(crate) fn replace_with_symlink(
         && kind(st) == FileType::Directory
     {
         return Err("is a directory; left alone".into());
+    }
+    if st.is_some() && is_mount_point(dir, name) {
+        return Err(format!("{MOUNT_REASON}; left alone"));
     }
     let mut tmp = b".".to_vec();
     tmp.extend_from_slice(name);
