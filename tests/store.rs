@@ -497,3 +497,463 @@ fn s3_wrong_credentials_and_access_denied() {
         "{v:#}"
     );
 }
+
+// ------------------------------------------- bounded reads (issue 10, item 7)
+
+/// `bakeproof ARGS` as a child, killed if it is still running after
+/// `guard` (a hang guard, not a timing assertion): `None` when it had to be killed.
+fn bp_guarded(args: &[String], env: &[(&str, &str)], guard: Duration) -> Option<Output> {
+    bp_guarded_cmd(Command::new(bakeproof_bin()), args, env, guard)
+}
+
+/// As [`bp_guarded`], through `c` (a wrapper such as `prlimit` or `unshare`
+/// with its arguments and the binary).
+fn bp_guarded_cmd(
+    mut c: Command,
+    args: &[String],
+    env: &[(&str, &str)],
+    guard: Duration,
+) -> Option<Output> {
+    test_aws_env(c.args(args))
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().expect("run bakeproof");
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > guard {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// `bakeproof verify --ami AMI_A` against `store` (the level needs no root).
+fn verify_args(a: &Attested, store: &str) -> Vec<String> {
+    strings(&[
+        "verify",
+        "--store",
+        store,
+        "--key",
+        &a.s("cosign.pub"),
+        "--ami",
+        AMI_A,
+        "--root",
+        &a.s(""),
+        "--format",
+        "json",
+    ])
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// What a tiny S3 stand-in on loopback answers to every request.
+#[derive(Clone, Copy)]
+enum Fake {
+    /// `200` with a `Content-Length`, then the body one byte per 400 ms
+    /// (2.5 B/s): the headers come in time, the body never does.
+    Drip,
+    /// `500 InternalError`, every time.
+    ServerError,
+}
+
+/// Serves `mode` on a free loopback port until the process ends.
+fn fake_s3(mode: Fake) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                // Request line and headers; the requests here have no body.
+                loop {
+                    line.clear();
+                    match r.read_line(&mut line) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if line == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                match mode {
+                    Fake::Drip => {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                                    Content-Length: 4096\r\n\r\n";
+                        if conn.write_all(head.as_bytes()).is_err() {
+                            return;
+                        }
+                        for _ in 0..4096 {
+                            if conn.write_all(b" ").and_then(|()| conn.flush()).is_err() {
+                                return;
+                            }
+                            std::thread::sleep(Duration::from_millis(400));
+                        }
+                    }
+                    Fake::ServerError => {
+                        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>\
+                                    <Message>We encountered an internal error. Please try again.</Message></Error>";
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n\
+                             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                    }
+                }
+            });
+        }
+    });
+    ep
+}
+
+fn result_of(o: &Output) -> String {
+    serde_json::from_slice::<serde_json::Value>(&o.stdout)
+        .map(|v| v["result"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn s3_dripping_body_is_cut_off_by_the_read_deadline() {
+    let a = attested();
+    let ep = fake_s3(Fake::Drip);
+    let mut args = verify_args(&a, "s3://attest");
+    args.extend(strings(&["--endpoint-url", &ep]));
+    // The read deadline of an index is 31 s; the guard only catches a hang
+    // (the body alone would take 27 minutes).
+    let o = bp_guarded(&args, &[], Duration::from_secs(150))
+        .expect("bakeproof verify still reading a dripping body after 150 s");
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert_eq!(result_of(&o), "unreachable", "{}", describe(&o));
+    assert!(
+        describe(&o).contains("did not deliver the object within"),
+        "{}",
+        describe(&o)
+    );
+}
+
+#[test]
+fn s3_server_error_and_invalid_bucket_are_could_not_verify() {
+    let a = attested();
+    let ep = fake_s3(Fake::ServerError);
+    let mut args = verify_args(&a, "s3://attest");
+    args.extend(strings(&["--endpoint-url", &ep]));
+    let o = bp_guarded(&args, &[], Duration::from_secs(120)).expect("hang");
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert_eq!(result_of(&o), "unreachable", "{}", describe(&o));
+    assert!(describe(&o).contains("HTTP 500"), "{}", describe(&o));
+
+    for bad in ["s3://Not_A_Bucket", "s3://ab"] {
+        let o = bp_guarded(&verify_args(&a, bad), &[], Duration::from_secs(60)).expect("hang");
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", describe(&o));
+        assert_eq!(result_of(&o), "unreachable", "{bad}: {}", describe(&o));
+        assert!(
+            describe(&o).contains("not a bucket name"),
+            "{}",
+            describe(&o)
+        );
+    }
+}
+
+fn index_path(store: &Path) -> PathBuf {
+    store.join("amis/us-east-1/ami-0123456789abcdef0/index.json")
+}
+
+fn first_blob(store: &Path) -> PathBuf {
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(index_path(store)).unwrap()).unwrap();
+    store.join(format!(
+        "blobs/sha256/{}",
+        idx["entries"][0]["sha256"].as_str().unwrap()
+    ))
+}
+
+fn mkfifo(p: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        p,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+}
+
+#[test]
+fn local_store_reads_only_bounded_regular_files_inside_it() {
+    let a = attested();
+    let store = a.p("store");
+    let o = bp(&["publish", "--store", store.to_str().unwrap(), &a.out()]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let s = store.to_str().unwrap();
+    let o = bp_guarded(&verify_args(&a, s), &[], Duration::from_secs(60)).expect("hang");
+    // The genuine store passes the store and signature checks (the seal
+    // state of this fixture root is not what is tested here).
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failed: Vec<&serde_json::Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["status"] == "fail"
+                && matches!(c["id"].as_str(), Some("store" | "reach" | "signatures"))
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}: {}", describe(&o));
+    assert!(v["keyid"].is_string(), "{v}");
+
+    // A blob symlinked to /dev/zero (under a 4 GiB address-space limit, so
+    // reading it unbounded fails instead of exhausting the machine), and a
+    // blob replaced by a longer file: refused without reading past the
+    // size the index states.
+    let blob = first_blob(&store);
+    let genuine = std::fs::read(&blob).unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &blob).unwrap();
+    for args in [
+        verify_args(&a, s),
+        strings(&["fetch", "--store", s, "--ami", AMI_A, "-o", &a.s("f1")]),
+    ] {
+        let mut c = Command::new("prlimit");
+        c.args(["--as=4294967296", "--"]).arg(bakeproof_bin());
+        let o = bp_guarded_cmd(c, &args, &[], Duration::from_secs(60)).expect("hang");
+        assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+        assert!(describe(&o).contains("symlink"), "{}", describe(&o));
+    }
+    std::fs::remove_file(&blob).unwrap();
+    let mut longer = genuine.clone();
+    longer.extend(std::iter::repeat_n(b' ', 1 << 20));
+    std::fs::write(&blob, &longer).unwrap();
+    let o = bp_guarded(&verify_args(&a, s), &[], Duration::from_secs(60)).expect("hang");
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(describe(&o).contains("more than"), "{}", describe(&o));
+    std::fs::write(&blob, &genuine).unwrap();
+
+    // The index as a FIFO nobody writes to: refused, not waited on.
+    let idx = index_path(&store);
+    let idx_bytes = std::fs::read(&idx).unwrap();
+    std::fs::remove_file(&idx).unwrap();
+    mkfifo(&idx);
+    for args in [
+        verify_args(&a, s),
+        strings(&["fetch", "--store", s, "--ami", AMI_A, "-o", &a.s("f2")]),
+    ] {
+        let o = bp_guarded(&args, &[], Duration::from_secs(60))
+            .expect("bakeproof still waiting on a FIFO index after 60 s");
+        assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+        assert!(
+            describe(&o).contains("not a regular file"),
+            "{}",
+            describe(&o)
+        );
+    }
+    std::fs::remove_file(&idx).unwrap();
+    std::fs::write(&idx, &idx_bytes).unwrap();
+
+    // blobs/sha256 a symlink to a directory outside the store: reads
+    // refuse it, and so do writes (publish stores nothing there).
+    let outside = a.p("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let blobs = store.join("blobs/sha256");
+    for f in std::fs::read_dir(&blobs).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, outside.join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::rename(&blobs, a.p("blobs-moved")).unwrap();
+    std::os::unix::fs::symlink(&outside, &blobs).unwrap();
+    let o = bp_guarded(&verify_args(&a, s), &[], Duration::from_secs(60)).expect("hang");
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(describe(&o).contains("symlink"), "{}", describe(&o));
+
+    let fresh = a.p("store2");
+    std::fs::create_dir_all(fresh.join("blobs")).unwrap();
+    let empty_outside = a.p("outside2");
+    std::fs::create_dir(&empty_outside).unwrap();
+    std::os::unix::fs::symlink(&empty_outside, fresh.join("blobs/sha256")).unwrap();
+    let o = bp(&["publish", "--store", fresh.to_str().unwrap(), &a.out()]);
+    assert_ne!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(describe(&o).contains("symlink"), "{}", describe(&o));
+    assert_eq!(
+        std::fs::read_dir(&empty_outside).unwrap().count(),
+        0,
+        "publish wrote through a symlinked blobs/sha256"
+    );
+}
+
+// ------------------------------------ no write through a planted link (item 8)
+
+#[test]
+fn fetch_does_not_follow_a_planted_temporary_symlink() {
+    let a = attested();
+    let store = a.s("store");
+    let o = bp(&["publish", "--store", &store, &a.out()]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    // In a new PID namespace `bakeproof` is PID 1, so the temporary names
+    // of a writer that uses its PID are known: plant them all.
+    let out = a.p("fetched");
+    std::fs::create_dir(&out).unwrap();
+    let decoy = a.p("decoy");
+    std::fs::write(&decoy, b"decoy").unwrap();
+    for n in [
+        "sbom.sigstore.json",
+        "seal.sigstore.json",
+        "store-index.json",
+    ] {
+        std::os::unix::fs::symlink(&decoy, out.join(format!(".{n}.tmp.1"))).unwrap();
+    }
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--"]).arg(bakeproof_bin());
+    let args = strings(&[
+        "fetch",
+        "--store",
+        &store,
+        "--ami",
+        AMI_A,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let o = bp_guarded_cmd(c, &args, &[], Duration::from_secs(60)).expect("hang");
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert_eq!(
+        std::fs::read(&decoy).unwrap(),
+        b"decoy",
+        "fetch wrote through a planted symlink"
+    );
+    for n in [
+        "sbom.sigstore.json",
+        "seal.sigstore.json",
+        "store-index.json",
+    ] {
+        let m = std::fs::symlink_metadata(out.join(n)).unwrap();
+        assert!(m.is_file(), "{n} is not a regular file");
+    }
+    check_fetched(&a, &out, AMI_A);
+}
+
+#[test]
+fn attest_key_generate_and_diff_do_not_write_through_planted_links() {
+    let a = attested();
+    let decoy = a.p("decoy");
+    std::fs::write(&decoy, b"decoy").unwrap();
+
+    // attest -o: a symlink planted under a bundle's name.
+    let out = a.p("att2");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(&decoy, out.join("seal.sigstore.json")).unwrap();
+    let o = bp(&[
+        "attest",
+        "--sbom",
+        &a.s("sbom.cdx.json"),
+        "--seal",
+        &a.s("seal.json"),
+        "--key",
+        &a.s("cosign.key"),
+        "--ami",
+        AMI_A,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert_eq!(
+        std::fs::read(&decoy).unwrap(),
+        b"decoy",
+        "attest -o wrote through a symlink"
+    );
+    assert!(
+        std::fs::symlink_metadata(out.join("seal.sigstore.json"))
+            .unwrap()
+            .is_file()
+    );
+    let o = bp(&[
+        "verify-attestation",
+        "--key",
+        &a.s("cosign.pub"),
+        "--ami",
+        AMI_A,
+        out.join("seal.sigstore.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+
+    // key generate: a dangling symlink planted under the public key's name.
+    let kd = a.p("keys");
+    std::fs::create_dir(&kd).unwrap();
+    let target = a.p("created-through-link");
+    std::os::unix::fs::symlink(&target, kd.join("cosign.pub")).unwrap();
+    let o = bp(&["key", "generate", "--output-dir", kd.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(
+        std::fs::symlink_metadata(&target).is_err(),
+        "key generate wrote the public key through a symlink"
+    );
+    assert!(
+        !kd.join("cosign.key").exists(),
+        "a key without its public half"
+    );
+
+    // diff -o: the output name is a hard link to another file; the diff
+    // replaces the name, the other file keeps its content.
+    let report = a.p("diff.txt");
+    std::fs::hard_link(&decoy, &report).unwrap();
+    let sbom = a.s("sbom.cdx.json");
+    let o = bp(&["diff", &sbom, &sbom, "-o", report.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert_eq!(
+        std::fs::read(&decoy).unwrap(),
+        b"decoy",
+        "diff -o wrote into a shared inode"
+    );
+    assert_ne!(std::fs::read(&report).unwrap(), b"decoy");
+}
+
+#[test]
+fn publish_never_creates_a_temporary_name_in_the_store() {
+    use rustix::fs::inotify;
+    let a = attested();
+    let store = a.p("store");
+    let dirs = [
+        store.join("blobs/sha256"),
+        store.join("amis/us-east-1/ami-0123456789abcdef0"),
+        store.join("amis/eu-west-1/ami-0fedcba9876543210"),
+    ];
+    let ino =
+        inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).unwrap();
+    for d in &dirs {
+        std::fs::create_dir_all(d).unwrap();
+        inotify::add_watch(
+            &ino,
+            d,
+            inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO,
+        )
+        .unwrap();
+    }
+    let o = bp(&["publish", "--store", store.to_str().unwrap(), &a.out()]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 1 << 16];
+    let mut r = inotify::Reader::new(&ino, &mut buf);
+    let mut names = Vec::new();
+    while let Ok(ev) = r.next() {
+        if let Some(n) = ev.file_name() {
+            names.push(n.to_string_lossy().into_owned());
+        }
+    }
+    // Every name that ever appeared is a final one: a kill at any moment
+    // leaves nothing else behind.
+    assert_eq!(names.len(), 4, "{names:?}");
+    for n in &names {
+        let hex = n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit());
+        assert!(
+            hex || n == "index.json",
+            "a temporary name appeared: {n:?} ({names:?})"
+        );
+    }
+}

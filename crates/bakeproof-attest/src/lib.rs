@@ -80,9 +80,24 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestEr
     let seal_st = statement::statement(subjects.clone(), statement::SEAL_PREDICATE_TYPE, seal);
 
     std::fs::create_dir_all(out_dir).map_err(|e| AttestError::Io(out_dir.into(), e))?;
+    // Each file through a create-exclusive temporary file (random name,
+    // O_EXCL), fsynced, then renamed: a symlink or hard link planted under a
+    // final name is replaced, never written through.
     let write = |name: &str, bytes: &[u8]| -> Result<(), AttestError> {
+        use std::io::Write as _;
+        use std::os::unix::fs::PermissionsExt as _;
         let p = out_dir.join(name);
-        std::fs::write(&p, bytes).map_err(|e| AttestError::Io(p, e))
+        let err = |e: std::io::Error| AttestError::Io(p.clone(), e);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".bakeproof-attest.")
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(out_dir)
+            .map_err(err)?;
+        tmp.write_all(bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(err)?;
+        tmp.persist(&p).map_err(|e| err(e.error))?;
+        Ok(())
     };
     let mut files = Vec::new();
     for (name, st, pt) in [

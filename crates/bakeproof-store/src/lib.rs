@@ -17,6 +17,9 @@ mod local;
 mod ops;
 mod s3;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -26,6 +29,16 @@ pub use ops::{
     publish_attest_dir,
 };
 pub use s3::S3Store;
+
+/// Largest index a reader accepts (bytes); a longer one is [`StoreError::Corrupt`].
+pub const MAX_INDEX_SIZE: u64 = 1 << 20;
+/// Largest bundle (an index entry with a predicate type) a reader accepts,
+/// whatever size the index states. `bakeproof attest` inlines SBOMs up to
+/// 4 MiB; larger ones go to a separate SBOM copy.
+pub const MAX_BUNDLE_SIZE: u64 = 64 << 20;
+/// Largest blob of any other kind (the SBOM copy of a digest-pinned
+/// reference), and of a blob no index read through this store states a size for.
+pub const MAX_BLOB_SIZE: u64 = 1 << 30;
 
 /// One AMI in one region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,6 +62,19 @@ pub struct IndexEntry {
     /// `seal.sigstore.json`, `sbom.cdx.json`); `fetch` writes it under this name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+}
+
+impl IndexEntry {
+    /// How many bytes a reader accepts for this blob: the size the index
+    /// states, capped by [`MAX_BUNDLE_SIZE`] (bundles) or [`MAX_BLOB_SIZE`].
+    pub fn read_limit(&self) -> u64 {
+        let cap = if self.predicate_type.is_empty() {
+            MAX_BLOB_SIZE
+        } else {
+            MAX_BUNDLE_SIZE
+        };
+        self.size.min(cap)
+    }
 }
 
 /// The per-AMI index (written after every blob it names).
@@ -151,11 +177,47 @@ pub(crate) fn index_conflict(have: &AmiIndex, want: &AmiIndex, loc: &str) -> Sto
     ))
 }
 
+/// Read limits learned from the indexes a store has read: a blob an index
+/// names is read up to the size that index states ([`IndexEntry::read_limit`]),
+/// any other up to [`MAX_BLOB_SIZE`].
+#[derive(Debug, Default)]
+pub(crate) struct ReadLimits(Mutex<HashMap<String, u64>>);
+
+impl ReadLimits {
+    pub(crate) fn learn(&self, index: &AmiIndex) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for e in &index.entries {
+            m.insert(e.sha256.clone(), e.read_limit());
+        }
+    }
+
+    pub(crate) fn limit(&self, sha256_hex: &str) -> u64 {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(sha256_hex).copied().unwrap_or(MAX_BLOB_SIZE)
+    }
+}
+
+/// The error of a stored object longer than a reader accepts.
+pub(crate) fn too_large(what: &str, limit: u64) -> StoreError {
+    StoreError::Corrupt(format!(
+        "{what}: more than {limit} bytes (the size its index states, or the cap): not read further"
+    ))
+}
+
 /// A store backend. Synchronous: the S3 backend drives its own runtime.
+///
+/// Every read is bounded: an index by [`MAX_INDEX_SIZE`], a blob by the size
+/// the index states (see [`Store::get_blob`]), and (S3) by a wall-clock
+/// deadline; a longer object is [`StoreError::Corrupt`].
 pub trait Store: Send + Sync {
     /// Stores `bytes` under their SHA-256 (create-only); returns the hex digest.
     fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError>;
-    /// Reads a blob and checks its digest before returning it.
+    /// Reads a blob of at most `max_len` bytes and checks its digest before
+    /// returning it.
+    fn get_blob_bounded(&self, sha256_hex: &str, max_len: u64) -> Result<Vec<u8>, StoreError>;
+    /// Reads a blob and checks its digest before returning it. Bounded by the
+    /// size stated by the last index read through this store that names it
+    /// ([`IndexEntry::read_limit`]), else by [`MAX_BLOB_SIZE`].
     fn get_blob(&self, sha256_hex: &str) -> Result<Vec<u8>, StoreError>;
     /// Writes an AMI's index after checking that every blob it names is
     /// there; `mode` says what happens to an index already there.

@@ -1,96 +1,290 @@
 //! Local directory backend: `blobs/sha256/<hex>` written create-only (an
-//! `O_EXCL` temporary file, fsynced, then hard-linked to its name: `link`
-//! never replaces), `amis/<region>/<ami-id>/index.json` the same way
+//! unnamed `O_TMPFILE` file, fsynced, then linked to its name: `link` never
+//! replaces), `amis/<region>/<ami-id>/index.json` the same way
 //! (create-only: of two concurrent publishers exactly one links its index;
 //! `--replace` renames over it instead). Readers check every digest.
+//!
+//! Only real directories and regular files inside the store directory are
+//! used: every component below the store directory is opened relative to
+//! its parent with `O_NOFOLLOW` (a symlinked `blobs/sha256` or blob is
+//! refused, so neither reads nor writes leave the store), files are opened
+//! `O_NONBLOCK` and must be regular (a FIFO or device is refused, nothing
+//! blocks), and a read stops at the size limit.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write as _};
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
 use crate::{
-    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, Store, StoreError, blob_key, check_ami,
-    check_hex, index_conflict, index_key, sha256_hex, verify_digest,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Store, StoreError,
+    check_ami, check_hex, index_conflict, sha256_hex, too_large, verify_digest,
 };
 
 /// A store in a local directory (created on the first write).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LocalStore {
     root: PathBuf,
+    limits: ReadLimits,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn io_err(p: &Path, e: std::io::Error) -> StoreError {
+const BLOB_DIR: [&str; 2] = ["blobs", "sha256"];
+const INDEX_FILE: &str = "index.json";
+
+fn io_err(p: &Path, e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(format!("{}: {e}", p.display()))
+}
+
+fn file_mode() -> Mode {
+    Mode::from_raw_mode(0o666)
+}
+
+/// A file written and fsynced, not yet given its final name.
+enum Temp {
+    /// `O_TMPFILE`: it has no name, so a crash or kill leaves nothing.
+    Unnamed(OwnedFd),
+    /// Fallback where `O_TMPFILE` is unsupported: an `O_EXCL` name.
+    Named(String),
 }
 
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> LocalStore {
-        LocalStore { root: root.into() }
+        LocalStore {
+            root: root.into(),
+            limits: ReadLimits::default(),
+        }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key)
+    fn shown(&self, comps: &[&str]) -> PathBuf {
+        comps.iter().fold(self.root.clone(), |p, c| p.join(c))
     }
 
-    /// A new temporary file beside `target` (same directory, so link/rename
-    /// stay on one filesystem), created with `O_EXCL`.
-    fn temp_beside(target: &Path) -> Result<(PathBuf, File), StoreError> {
-        let dir = target.parent().expect("keys have a parent");
-        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let base = target.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+    /// Opens the directory `comps` below the store directory, each
+    /// component relative to its parent with `O_NOFOLLOW`; `create` makes
+    /// missing ones. `Ok(None)`: a component does not exist (reading).
+    fn open_dir(&self, comps: &[&str], create: bool) -> Result<Option<OwnedFd>, StoreError> {
+        let dflags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if create {
+            std::fs::create_dir_all(&self.root).map_err(|e| io_err(&self.root, e))?;
+        }
+        // The store directory itself is the caller's path (it may be a symlink).
+        let mut dir = match rustix::fs::open(&self.root, dflags, Mode::empty()) {
+            Ok(d) => d,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(io_err(&self.root, e)),
+        };
+        for (i, c) in comps.iter().enumerate() {
+            let shown = || self.shown(&comps[..=i]);
+            let open =
+                |d: &OwnedFd| rustix::fs::openat(d, *c, dflags | OFlags::NOFOLLOW, Mode::empty());
+            let next = match open(&dir) {
+                Err(Errno::NOENT) if create => {
+                    match rustix::fs::mkdirat(&dir, *c, Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(io_err(&shown(), e)),
+                    }
+                    open(&dir)
+                }
+                r => r,
+            };
+            dir = match next {
+                Ok(d) => d,
+                Err(Errno::NOENT) => return Ok(None),
+                Err(Errno::LOOP | Errno::NOTDIR) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "{}: a symlink or not a directory (the store uses only real directories inside {})",
+                        shown().display(),
+                        self.root.display()
+                    )));
+                }
+                Err(e) => return Err(io_err(&shown(), e)),
+            };
+        }
+        Ok(Some(dir))
+    }
+
+    /// Reads the regular file `name` in `dir` (no symlink, no FIFO or
+    /// device: opened `O_NOFOLLOW | O_NONBLOCK`, then checked with `fstat`),
+    /// at most `limit` bytes. `Ok(None)`: it does not exist.
+    fn read_in(
+        dir: &OwnedFd,
+        name: &str,
+        limit: u64,
+        shown: &Path,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(Errno::LOOP) => {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: a symlink (the store reads only regular files inside its directory)",
+                    shown.display()
+                )));
+            }
+            Err(e) => return Err(io_err(shown, e)),
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| io_err(shown, e))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(StoreError::Corrupt(format!(
+                "{}: not a regular file (the store reads only regular files)",
+                shown.display()
+            )));
+        }
+        let what = shown.display().to_string();
+        if st.st_size as u64 > limit {
+            return Err(too_large(&what, limit));
+        }
+        let mut bytes = Vec::with_capacity(st.st_size as usize);
+        File::from(fd)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_err(shown, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large(&what, limit));
+        }
+        Ok(Some(bytes))
+    }
+
+    fn read(
+        &self,
+        dir: &[&str],
+        name: &str,
+        limit: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut comps = dir.to_vec();
+        comps.push(name);
+        let shown = self.shown(&comps);
+        let not_found = || StoreError::NotFound(format!("{what} ({})", shown.display()));
+        let Some(d) = self.open_dir(dir, false)? else {
+            return Err(not_found());
+        };
+        Self::read_in(&d, name, limit, &shown)?.ok_or_else(not_found)
+    }
+
+    /// Writes `bytes` to a new file in `dir`, fsynced, without a name if the
+    /// filesystem allows (`O_TMPFILE`), else under an `O_EXCL` temporary name.
+    fn write_temp(
+        dir: &OwnedFd,
+        base: &str,
+        bytes: &[u8],
+        shown: &Path,
+    ) -> Result<Temp, StoreError> {
+        let wflags = OFlags::WRONLY | OFlags::CLOEXEC;
+        let (fd, temp) = match rustix::fs::openat(dir, ".", wflags | OFlags::TMPFILE, file_mode()) {
+            // Linking an unnamed file goes through /proc/self/fd; without
+            // /proc, fall back to a name.
+            Ok(fd) if Path::new("/proc/self/fd").is_dir() => {
+                let dup = fd.try_clone().map_err(|e| io_err(shown, e))?;
+                (fd, Temp::Unnamed(dup))
+            }
+            _ => {
+                let (fd, name) = Self::create_named(dir, base, shown)?;
+                (fd, Temp::Named(name))
+            }
+        };
+        let mut f = File::from(fd);
+        if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
+            Self::discard(dir, &temp);
+            return Err(io_err(shown, e));
+        }
+        Ok(temp)
+    }
+
+    fn create_named(
+        dir: &OwnedFd,
+        base: &str,
+        shown: &Path,
+    ) -> Result<(OwnedFd, String), StoreError> {
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         loop {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let name = format!(
-                ".tmp.{base}.{}.{}.{nanos}",
-                std::process::id(),
-                TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-            );
-            let p = dir.join(name);
-            match OpenOptions::new().write(true).create_new(true).open(&p) {
-                Ok(f) => return Ok((p, f)),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(&p, e)),
+            let name = Self::temp_name(base);
+            match rustix::fs::openat(dir, name.as_str(), flags, file_mode()) {
+                Ok(fd) => return Ok((fd, name)),
+                Err(Errno::EXIST) => continue,
+                Err(e) => return Err(io_err(&shown.with_file_name(&name), e)),
             }
         }
     }
 
-    fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
-        let (tmp, mut f) = Self::temp_beside(target)?;
-        let r = f.write_all(bytes).and_then(|()| f.sync_all());
-        if let Err(e) = r {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err(&tmp, e));
-        }
-        Ok(tmp)
+    fn temp_name(base: &str) -> String {
+        format!(
+            ".tmp.{base}.{}.{}",
+            std::process::id(),
+            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
-    fn sync_dir(p: &Path) {
-        if let Some(d) = p.parent()
-            && let Ok(f) = File::open(d)
-        {
-            let _ = f.sync_all();
-        }
-    }
-
-    fn read(&self, key: &str, what: &str) -> Result<Vec<u8>, StoreError> {
-        let p = self.path(key);
-        match fs::read(&p) {
-            Ok(b) => Ok(b),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                Err(StoreError::NotFound(format!("{what} ({})", p.display())))
+    /// Gives `temp` the name `name` in `dir`; fails with `EEXIST` rather than
+    /// replace.
+    fn link(dir: &OwnedFd, temp: &Temp, name: &str) -> rustix::io::Result<()> {
+        match temp {
+            Temp::Unnamed(fd) => {
+                let proc = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd));
+                rustix::fs::linkat(CWD, proc.as_str(), dir, name, AtFlags::SYMLINK_FOLLOW)
             }
-            Err(e) => Err(io_err(&p, e)),
+            Temp::Named(t) => rustix::fs::linkat(dir, t.as_str(), dir, name, AtFlags::empty()),
         }
+    }
+
+    /// Atomically replaces (or creates) `name` in `dir` with `temp`.
+    fn replace(dir: &OwnedFd, temp: &Temp, base: &str, name: &str) -> rustix::io::Result<()> {
+        let named = match temp {
+            Temp::Named(t) => t.clone(),
+            Temp::Unnamed(_) => loop {
+                let t = Self::temp_name(base);
+                match Self::link(dir, temp, &t) {
+                    Ok(()) => break t,
+                    Err(Errno::EXIST) => continue,
+                    Err(e) => return Err(e),
+                }
+            },
+        };
+        let r = rustix::fs::renameat(dir, named.as_str(), dir, name);
+        if r.is_err() {
+            let _ = rustix::fs::unlinkat(dir, named.as_str(), AtFlags::empty());
+        }
+        r
+    }
+
+    fn discard(dir: &OwnedFd, temp: &Temp) {
+        if let Temp::Named(t) = temp {
+            let _ = rustix::fs::unlinkat(dir, t.as_str(), AtFlags::empty());
+        }
+    }
+
+    fn sync(dir: &OwnedFd) {
+        let _ = rustix::fs::fsync(dir.as_fd());
+    }
+
+    fn index_dir(ami: &AmiRef) -> [&str; 3] {
+        ["amis", ami.region.as_str(), ami.ami_id.as_str()]
+    }
+
+    fn get_blob_limited(&self, sha256_hex: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        check_hex(sha256_hex)?;
+        let shown = self.shown(&[BLOB_DIR[0], BLOB_DIR[1], sha256_hex]);
+        let bytes = self.read(
+            &BLOB_DIR,
+            sha256_hex,
+            limit,
+            &format!("blob sha256:{sha256_hex}"),
+        )?;
+        verify_digest(&bytes, sha256_hex, &format!("blob {}", shown.display()))?;
+        Ok(bytes)
     }
 }
 
@@ -101,44 +295,54 @@ impl Store for LocalStore {
 
     fn put_blob_outcome(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
         let hex = sha256_hex(bytes);
-        let target = self.path(&blob_key(&hex));
+        let shown = self.shown(&[BLOB_DIR[0], BLOB_DIR[1], &hex]);
+        let dir = self
+            .open_dir(&BLOB_DIR, true)?
+            .ok_or_else(|| io_err(&shown, "directory vanished"))?;
         let exists = |created: bool| -> Result<BlobPut, StoreError> {
             if !created {
                 // Create-only: what is there must be this very content.
-                let have = fs::read(&target).map_err(|e| io_err(&target, e))?;
-                verify_digest(&have, &hex, &format!("blob {}", target.display()))?;
+                let have = Self::read_in(&dir, &hex, bytes.len() as u64, &shown)?
+                    .ok_or_else(|| io_err(&shown, "vanished"))?;
+                verify_digest(&have, &hex, &format!("blob {}", shown.display()))?;
             }
             Ok(BlobPut {
                 sha256: hex.clone(),
                 created,
             })
         };
-        if target.exists() {
-            return exists(false);
+        match rustix::fs::statat(&dir, hex.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if st.st_size as u64 != bytes.len() as u64 => {
+                return Err(StoreError::DigestMismatch(format!(
+                    "blob {}: {} bytes stored under the digest of {} bytes (tampered or corrupt object)",
+                    shown.display(),
+                    st.st_size,
+                    bytes.len()
+                )));
+            }
+            Ok(_) => return exists(false),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(io_err(&shown, e)),
         }
-        let tmp = Self::write_temp(&target, bytes)?;
-        let linked = fs::hard_link(&tmp, &target);
-        let _ = fs::remove_file(&tmp);
+        let temp = Self::write_temp(&dir, &hex, bytes, &shown)?;
+        let linked = Self::link(&dir, &temp, &hex);
+        Self::discard(&dir, &temp);
         match linked {
             Ok(()) => {
-                Self::sync_dir(&target);
+                Self::sync(&dir);
                 exists(true)
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => exists(false),
-            Err(e) => Err(io_err(&target, e)),
+            Err(Errno::EXIST) => exists(false),
+            Err(e) => Err(io_err(&shown, e)),
         }
     }
 
+    fn get_blob_bounded(&self, sha256_hex: &str, max_len: u64) -> Result<Vec<u8>, StoreError> {
+        self.get_blob_limited(sha256_hex, max_len)
+    }
+
     fn get_blob(&self, sha256_hex: &str) -> Result<Vec<u8>, StoreError> {
-        check_hex(sha256_hex)?;
-        let key = blob_key(sha256_hex);
-        let bytes = self.read(&key, &format!("blob sha256:{sha256_hex}"))?;
-        verify_digest(
-            &bytes,
-            sha256_hex,
-            &format!("blob {}", self.path(&key).display()),
-        )?;
-        Ok(bytes)
+        self.get_blob_limited(sha256_hex, self.limits.limit(sha256_hex))
     }
 
     fn put_index(&self, index: &AmiIndex, mode: IndexWrite) -> Result<IndexPut, StoreError> {
@@ -146,19 +350,30 @@ impl Store for LocalStore {
             .validate(None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         // Written last: every blob it names must already be there, whole.
+        let blobs = self.open_dir(&BLOB_DIR, false)?;
         for e in &index.entries {
-            let p = self.path(&blob_key(&e.sha256));
-            match fs::metadata(&p) {
-                Ok(m) if m.len() == e.size => {}
-                Ok(m) => {
+            let p = self.shown(&[BLOB_DIR[0], BLOB_DIR[1], &e.sha256]);
+            let st = match &blobs {
+                None => Err(Errno::NOENT),
+                Some(d) => rustix::fs::statat(d, e.sha256.as_str(), AtFlags::SYMLINK_NOFOLLOW),
+            };
+            match st {
+                Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+                    return Err(StoreError::Corrupt(format!(
+                        "blob {}: not a regular file",
+                        p.display()
+                    )));
+                }
+                Ok(st) if st.st_size as u64 == e.size => {}
+                Ok(st) => {
                     return Err(StoreError::DigestMismatch(format!(
                         "blob {} has {} bytes, the index says {}",
                         p.display(),
-                        m.len(),
+                        st.st_size,
                         e.size
                     )));
                 }
-                Err(err) if err.kind() == ErrorKind::NotFound => {
+                Err(Errno::NOENT) => {
                     return Err(StoreError::NotFound(format!(
                         "blob sha256:{} named by the index of {} ({}): not writing an index that names a missing blob",
                         e.sha256,
@@ -169,13 +384,18 @@ impl Store for LocalStore {
                 Err(err) => return Err(io_err(&p, err)),
             }
         }
-        let target = self.path(&index_key(&index.ami));
-        let tmp = Self::write_temp(&target, &index.to_vec())?;
+        let comps = Self::index_dir(&index.ami);
+        let target = self.shown(&[comps[0], comps[1], comps[2], INDEX_FILE]);
+        let dir = self
+            .open_dir(&comps, true)?
+            .ok_or_else(|| io_err(&target, "directory vanished"))?;
+        let temp = Self::write_temp(&dir, INDEX_FILE, &index.to_vec(), &target)?;
         let outcome = match mode {
             IndexWrite::Replace => {
-                let existed = target.exists();
-                if let Err(e) = fs::rename(&tmp, &target) {
-                    let _ = fs::remove_file(&tmp);
+                let existed =
+                    rustix::fs::statat(&dir, INDEX_FILE, AtFlags::SYMLINK_NOFOLLOW).is_ok();
+                if let Err(e) = Self::replace(&dir, &temp, INDEX_FILE, INDEX_FILE) {
+                    Self::discard(&dir, &temp);
                     return Err(io_err(&target, e));
                 }
                 if existed {
@@ -186,35 +406,42 @@ impl Store for LocalStore {
             }
             // `link` fails with EEXIST instead of replacing: of concurrent
             // publishers exactly one creates the index.
-            IndexWrite::CreateOnly => match fs::hard_link(&tmp, &target) {
-                Ok(()) => IndexPut::Created,
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    let _ = fs::remove_file(&tmp);
-                    let have = self.get_index(&index.ami)?;
-                    if &have == index {
-                        IndexPut::Unchanged
-                    } else {
-                        return Err(index_conflict(&have, index, &target.display().to_string()));
+            IndexWrite::CreateOnly => {
+                let linked = Self::link(&dir, &temp, INDEX_FILE);
+                Self::discard(&dir, &temp);
+                match linked {
+                    Ok(()) => IndexPut::Created,
+                    Err(Errno::EXIST) => {
+                        let have = self.get_index(&index.ami)?;
+                        if &have == index {
+                            IndexPut::Unchanged
+                        } else {
+                            return Err(index_conflict(
+                                &have,
+                                index,
+                                &target.display().to_string(),
+                            ));
+                        }
                     }
+                    Err(e) => return Err(io_err(&target, e)),
                 }
-                Err(e) => {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(io_err(&target, e));
-                }
-            },
+            }
         };
-        let _ = fs::remove_file(&tmp);
-        Self::sync_dir(&target);
+        Self::sync(&dir);
         Ok(outcome)
     }
 
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError> {
         check_ami(ami)?;
         let bytes = self.read(
-            &index_key(ami),
+            &Self::index_dir(ami),
+            INDEX_FILE,
+            MAX_INDEX_SIZE,
             &format!("no index for {ami} in this store"),
         )?;
-        AmiIndex::from_slice(&bytes, Some(ami))
+        let index = AmiIndex::from_slice(&bytes, Some(ami))?;
+        self.limits.learn(&index);
+        Ok(index)
     }
 
     fn location(&self) -> String {

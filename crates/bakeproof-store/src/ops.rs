@@ -193,13 +193,15 @@ pub fn fetch_ami(
     let mut got = Vec::new();
     let mut names = HashSet::new();
     for e in &index.entries {
-        let bytes = store.get_blob(&e.sha256).map_err(|err| match err {
-            StoreError::NotFound(m) => StoreError::NotFound(format!(
-                "{m}: named by the index of {ami} ({}) but missing from the store",
-                store.index_location(ami)
-            )),
-            other => other,
-        })?;
+        let bytes = store
+            .get_blob_bounded(&e.sha256, e.read_limit())
+            .map_err(|err| match err {
+                StoreError::NotFound(m) => StoreError::NotFound(format!(
+                    "{m}: named by the index of {ami} ({}) but missing from the store",
+                    store.index_location(ami)
+                )),
+                other => other,
+            })?;
         if bytes.len() as u64 != e.size {
             return Err(StoreError::Corrupt(format!(
                 "blob sha256:{} has {} bytes, the index of {ami} says {}",
@@ -232,13 +234,24 @@ pub fn fetch_ami(
     })
 }
 
+/// Writes `bytes` to `path` through a create-exclusive temporary file
+/// (random name, `O_EXCL`: a planted file or symlink is never opened) in the
+/// same directory, fsynced, then renamed over `path` (which replaces a
+/// symlink there rather than following it).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = path.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
     let err = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bakeproof-fetch.")
+        // As a plain create would (the umask applies), not tempfile's 0600.
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
 }

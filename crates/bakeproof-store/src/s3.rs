@@ -19,8 +19,9 @@ use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::{
-    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, Store, StoreError, StoreOptions, blob_key,
-    check_ami, check_hex, index_conflict, index_key, sha256_hex, verify_digest,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Store, StoreError,
+    StoreOptions, blob_key, check_ami, check_hex, index_conflict, index_key, sha256_hex, too_large,
+    verify_digest,
 };
 
 /// Attempts per request (first try included), with exponential backoff.
@@ -29,8 +30,19 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// One attempt at most.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// One operation (all attempts) at most.
+/// One operation (all attempts) at most, until the response headers.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+/// A whole read (request, retries and the body) at most: this, plus the
+/// object's size limit at [`MIN_READ_RATE`]. The SDK's timeouts end with the
+/// response headers; this deadline also covers a body that trickles.
+pub const READ_DEADLINE: Duration = Duration::from_secs(30);
+/// Slowest body transfer a read allows for (bytes per second), see [`READ_DEADLINE`].
+pub const MIN_READ_RATE: u64 = 1 << 20;
+
+/// The wall-clock bound of one read of at most `limit` bytes.
+pub fn read_deadline(limit: u64) -> Duration {
+    READ_DEADLINE + Duration::from_secs(limit / MIN_READ_RATE)
+}
 
 /// An S3 (or S3-compatible) bucket and key prefix.
 pub struct S3Store {
@@ -41,6 +53,7 @@ pub struct S3Store {
     prefix: String,
     /// For messages: the endpoint when not AWS's.
     endpoint: Option<String>,
+    limits: ReadLimits,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -135,6 +148,7 @@ impl S3Store {
             bucket: bucket.to_string(),
             prefix,
             endpoint,
+            limits: ReadLimits::default(),
         })
     }
 
@@ -243,26 +257,59 @@ impl S3Store {
                 "{what}: HTTP {} after {MAX_ATTEMPTS} attempts; retry later",
                 status.unwrap_or(0)
             )),
+            // A server error says nothing about what the store holds.
+            Some(s @ 500..=599) => StoreError::Unreachable(format!(
+                "{what}: HTTP {s} from {} after {MAX_ATTEMPTS} attempts (server error{}): {detail}",
+                self.target(),
+                if code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {code}")
+                }
+            )),
             _ => StoreError::Other(format!("{what}: {detail}")),
         }
     }
 
-    async fn get_bytes(&self, rel: &str, what: &str) -> Result<Vec<u8>, StoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.key(rel))
-            .send()
-            .await
-            .map_err(|e| self.map_err(e, what))?;
-        let body = out.body.collect().await.map_err(|e| {
+    /// `GetObject` of `rel`, at most `limit` bytes (a longer object is
+    /// [`StoreError::Corrupt`]), all of it within [`read_deadline`].
+    async fn get_bytes(&self, rel: &str, what: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        let deadline = read_deadline(limit);
+        let read = async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(self.key(rel))
+                .send()
+                .await
+                .map_err(|e| self.map_err(e, what))?;
+            let stated = out.content_length().and_then(|n| u64::try_from(n).ok());
+            if stated.is_some_and(|n| n > limit) {
+                return Err(too_large(what, limit));
+            }
+            let mut body = out.body;
+            let mut bytes = Vec::with_capacity(stated.unwrap_or(0) as usize);
+            while let Some(chunk) = body.try_next().await.map_err(|e| {
+                StoreError::Unreachable(format!(
+                    "{what}: reading the object failed: {}",
+                    DisplayErrorContext(&e)
+                ))
+            })? {
+                if (bytes.len() + chunk.len()) as u64 > limit {
+                    return Err(too_large(what, limit));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
+        };
+        tokio::time::timeout(deadline, read).await.map_err(|_| {
             StoreError::Unreachable(format!(
-                "{what}: reading the object failed: {}",
-                DisplayErrorContext(&e)
+                "{what}: {} did not deliver the object within {} s (the deadline of a read of at most {limit} bytes)",
+                self.target(),
+                deadline.as_secs()
             ))
-        })?;
-        Ok(body.into_bytes().to_vec())
+        })?
     }
 
     /// `PutObject` of `body` at `rel`; `create_only` adds `If-None-Match: *`
@@ -302,7 +349,7 @@ impl S3Store {
                 // key is in flight: either way the object must hold this
                 // content.
                 if lost_conditional_write(&e) {
-                    let have = self.get_bytes(&rel, &what).await?;
+                    let have = self.get_bytes(&rel, &what, bytes.len() as u64).await?;
                     verify_digest(&have, &hex, &what)?;
                     Ok(BlobPut {
                         sha256: hex,
@@ -356,8 +403,8 @@ impl S3Store {
         let url = self.url_of(&rel);
         let what = format!("index {url}");
         if mode == IndexWrite::Replace {
-            let existed = match self.get_bytes(&rel, &what).await {
-                Ok(_) => true,
+            let existed = match self.get_bytes(&rel, &what, MAX_INDEX_SIZE).await {
+                Ok(_) | Err(StoreError::Corrupt(_)) => true,
                 Err(StoreError::NotFound(_)) => false,
                 Err(e) => return Err(e),
             };
@@ -384,7 +431,7 @@ impl S3Store {
             if !lost_conditional_write(&e) {
                 return Err(self.map_err(e, &what));
             }
-            match self.get_bytes(&rel, &what).await {
+            match self.get_bytes(&rel, &what, MAX_INDEX_SIZE).await {
                 Ok(bytes) => {
                     let have = AmiIndex::from_slice(&bytes, Some(&index.ami))?;
                     return if &have == index {
@@ -440,13 +487,17 @@ impl Store for S3Store {
         self.rt.block_on(self.put_blob_async(bytes))
     }
 
-    fn get_blob(&self, sha256_hex: &str) -> Result<Vec<u8>, StoreError> {
+    fn get_blob_bounded(&self, sha256_hex: &str, max_len: u64) -> Result<Vec<u8>, StoreError> {
         check_hex(sha256_hex)?;
         let rel = blob_key(sha256_hex);
         let what = format!("blob {}", self.url_of(&rel));
-        let bytes = self.rt.block_on(self.get_bytes(&rel, &what))?;
+        let bytes = self.rt.block_on(self.get_bytes(&rel, &what, max_len))?;
         verify_digest(&bytes, sha256_hex, &what)?;
         Ok(bytes)
+    }
+
+    fn get_blob(&self, sha256_hex: &str) -> Result<Vec<u8>, StoreError> {
+        self.get_blob_bounded(sha256_hex, self.limits.limit(sha256_hex))
     }
 
     fn put_index(&self, index: &AmiIndex, mode: IndexWrite) -> Result<IndexPut, StoreError> {
@@ -460,14 +511,16 @@ impl Store for S3Store {
         let what = format!("index of {ami} ({url})");
         let bytes = self
             .rt
-            .block_on(self.get_bytes(&rel, &what))
+            .block_on(self.get_bytes(&rel, &what, MAX_INDEX_SIZE))
             .map_err(|e| match e {
                 StoreError::NotFound(_) => {
                     StoreError::NotFound(format!("no index for {ami} at {url}"))
                 }
                 other => other,
             })?;
-        AmiIndex::from_slice(&bytes, Some(ami))
+        let index = AmiIndex::from_slice(&bytes, Some(ami))?;
+        self.limits.learn(&index);
+        Ok(index)
     }
 
     fn location(&self) -> String {

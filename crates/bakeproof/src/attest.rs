@@ -92,8 +92,10 @@ pub fn run_key(cmd: KeyCommand) -> Result<u8> {
     let KeyCommand::Generate(a) = cmd;
     let key_path = a.output_dir.join(format!("{}.key", a.prefix));
     let pub_path = a.output_dir.join(format!("{}.pub", a.prefix));
+    // symlink_metadata: a dangling symlink counts as existing (it is not
+    // followed); both files are then created O_EXCL, which never follows one.
     for p in [&key_path, &pub_path] {
-        if p.exists() {
+        if p.symlink_metadata().is_ok() {
             bail!("{} exists: not overwriting", p.display());
         }
     }
@@ -109,7 +111,13 @@ pub fn run_key(cmd: KeyCommand) -> Result<u8> {
     f.write_all(pem.as_bytes())
         .and_then(|()| f.sync_all())
         .with_context(|| format!("{}", key_path.display()))?;
-    std::fs::write(&pub_path, key.public_key().to_pem())
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&pub_path)
+        .with_context(|| format!("{}", pub_path.display()))?;
+    f.write_all(key.public_key().to_pem().as_bytes())
+        .and_then(|()| f.sync_all())
         .with_context(|| format!("{}", pub_path.display()))?;
     eprintln!(
         "Private key written to {}\nPublic key written to {} (key id {})",

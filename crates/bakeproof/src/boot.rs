@@ -219,20 +219,15 @@ fn load_certs(args: &BootVerifyArgs) -> Result<Vec<IdentityCert>> {
     Ok(v)
 }
 
+/// Failed (1) only when the store answered and what it holds is wrong or
+/// missing ([`StoreError::is_integrity`]); anything else (unreachable, a
+/// server error, refused, an unusable store URL or bucket name, I/O) proved
+/// nothing: could not verify (2).
 fn store_stop(e: StoreError, what: &str) -> Stop {
     if e.is_integrity() {
         Stop::Failed("store", format!("{what}: {e}"))
-    } else if matches!(
-        e,
-        StoreError::Unreachable(_)
-            | StoreError::Throttled(_)
-            | StoreError::BadCredentials(_)
-            | StoreError::AccessDenied(_)
-            | StoreError::NoSuchBucket(_)
-    ) {
-        Stop::Unreachable(format!("store: {what}: {e}"))
     } else {
-        Stop::Failed("store", format!("{what}: {e}"))
+        Stop::Unreachable(format!("store: {what}: {e}"))
     }
 }
 

@@ -245,9 +245,8 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         DiffFormat::Json => diff::render_json(&d),
     };
     match &args.output {
-        Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
-        }
+        // As `scan -o`: a create-exclusive temporary file renamed over `p`.
+        Some(p) => crate::scan::write_output(Some(p), |w| Ok(w.write_all(text.as_bytes())?))?,
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

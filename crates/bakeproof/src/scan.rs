@@ -305,7 +305,7 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
 /// else (`-o /dev/null`, a FIFO, `/dev/stdout`) is opened and written in
 /// place: renaming over it would replace the device node with a regular file,
 /// which, run as root, silently breaks `/dev/null` for the whole machine.
-fn write_output(
+pub(crate) fn write_output(
     path: Option<&Path>,
     render: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
