@@ -29,7 +29,7 @@ mod walk;
 
 pub use caps::{CapsError, FileCaps};
 pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
-pub use tree::{TREE_DIGEST_VERSION, canonical_line, tree_digest};
+pub use tree::{TREE_DIGEST_VERSION, canonical_line, escape_path, tree_digest};
 pub use walk::{
     ContentObserver, ContentSink, Excludes, Progress, ScanError, ScanOptions, ScanResult,
     ScanStats, scan,
