@@ -933,8 +933,7 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
                 }
             }
             // A marked name that does not decode is kept as its text.
-            let raw = decode_text(path, rec.encoded)
-                .unwrap_or(Cow::Borrowed(path.as_bytes()));
+            let raw = decode_text(path, rec.encoded).unwrap_or(Cow::Borrowed(path.as_bytes()));
             if let Some(h) = sha256
                 && rec.verify_ok
             {
@@ -1175,7 +1174,10 @@ fn rebuilt(a: &Side<'_>, b: &Side<'_>, o: &Pkg<'_>, n: &Pkg<'_>, files: bool) ->
     );
     let paths: Vec<String> = fo
         .iter()
-        .filter(|(p, (_, h))| fn_.get(*p).is_some_and(|(_, h2)| !h2.eq_ignore_ascii_case(h)))
+        .filter(|(p, (_, h))| {
+            fn_.get(*p)
+                .is_some_and(|(_, h2)| !h2.eq_ignore_ascii_case(h))
+        })
         .map(|(_, (name, _))| (*name).to_owned())
         .collect();
     if paths.is_empty() {

@@ -83,14 +83,14 @@ fn facts<'s>(c: &'s RawComponent<'_>) -> Result<FileFacts<'s>, DiffError> {
             "bakeproof:file:rdev" => f.rdev = Some(v),
             "bakeproof:file:skipped" => f.skipped = Some(v),
             "bakeproof:file:path-encoding" => path_pct = encoding(name, "path", v)?,
-            "bakeproof:file:link-target-encoding" => {
-                target_pct = encoding(name, "link target", v)?
-            }
+            "bakeproof:file:link-target-encoding" => target_pct = encoding(name, "link target", v)?,
             _ => {}
         }
     }
     f.path = decode_text(name, path_pct).ok_or_else(|| {
-        DiffError::File(format!("path {name:?} is marked percent-encoded but does not decode"))
+        DiffError::File(format!(
+            "path {name:?} is marked percent-encoded but does not decode"
+        ))
     })?;
     if let Some(t) = target {
         f.link_target = Some(decode_text(t, target_pct).ok_or_else(|| {
@@ -274,7 +274,12 @@ pub fn compare_entries(
                     (x, y) => x == y,
                 };
                 if !same {
-                    push(p, EntryChangeKind::Modified, text(af.sha256), text(lf.sha256));
+                    push(
+                        p,
+                        EntryChangeKind::Modified,
+                        text(af.sha256),
+                        text(lf.sha256),
+                    );
                 }
                 // A new privilege (cap_sys_admin) is as much a tampering as
                 // new bytes, and the digest does not show it.
@@ -302,7 +307,12 @@ pub fn compare_entries(
         }
         let (ao, lo) = (owner(af), owner(lf));
         if ao != lo {
-            push(p, EntryChangeKind::Owner, text(ao.as_deref()), text(lo.as_deref()));
+            push(
+                p,
+                EntryChangeKind::Owner,
+                text(ao.as_deref()),
+                text(lo.as_deref()),
+            );
         }
     }
     for (p, lf) in &l {
@@ -360,14 +370,26 @@ mod tests {
         let lit = file("/a%FF", &[(T, "file"), (M, "0644")], Some("aa"));
         let raw = file(
             "/a%FF",
-            &[(T, "file"), (M, "0644"), ("bakeproof:file:path-encoding", "percent")],
+            &[
+                (T, "file"),
+                (M, "0644"),
+                ("bakeproof:file:path-encoding", "percent"),
+            ],
             Some("aa"),
         );
         let two = bytes(vec![lit.clone(), raw.clone()]);
         let two = parse(&two).unwrap();
-        let keys: Vec<Vec<u8>> = two.file_map().unwrap().into_keys().map(Cow::into_owned).collect();
+        let keys: Vec<Vec<u8>> = two
+            .file_map()
+            .unwrap()
+            .into_keys()
+            .map(Cow::into_owned)
+            .collect();
         assert_eq!(keys, [b"/a%FF".to_vec(), b"/a\xFF".to_vec()]);
-        let l = bytes(vec![file("/a%FF", &[(T, "file"), (M, "0644")], Some("bb")), raw]);
+        let l = bytes(vec![
+            file("/a%FF", &[(T, "file"), (M, "0644")], Some("bb")),
+            raw,
+        ]);
         let got = cmp(&bytes(vec![lit]), &l, &|_| false);
         assert_eq!(
             got,
@@ -376,7 +398,11 @@ mod tests {
         let dup = bytes(vec![file("/x", &[], None), file("/x", &[], None)]);
         let d = parse(&dup).unwrap();
         assert!(matches!(d.file_map(), Err(DiffError::File(_))));
-        let bad = bytes(vec![file("/%G", &[("bakeproof:file:path-encoding", "percent")], None)]);
+        let bad = bytes(vec![file(
+            "/%G",
+            &[("bakeproof:file:path-encoding", "percent")],
+            None,
+        )]);
         assert!(parse(&bad).unwrap().file_map().is_err());
     }
 
@@ -388,16 +414,57 @@ mod tests {
             file("/s", &[(T, "symlink"), (M, "0777"), (lt, "y")], None),
             file("/d", &[(T, "directory"), (M, "0755")], None),
             file("/gone", &[(T, "directory"), (M, "0755")], None),
-            file("/c", &[(T, "char-device"), (M, "0600"), ("bakeproof:file:rdev", "1:3")], None),
-            file("/mnt", &[(T, "directory"), (M, "0755"), ("bakeproof:file:skipped", "mount")], None),
-            file("/t", &[(T, "symlink"), (M, "0777"), (lt, "%FF"), ("bakeproof:file:link-target-encoding", "percent")], None),
+            file(
+                "/c",
+                &[
+                    (T, "char-device"),
+                    (M, "0600"),
+                    ("bakeproof:file:rdev", "1:3"),
+                ],
+                None,
+            ),
+            file(
+                "/mnt",
+                &[
+                    (T, "directory"),
+                    (M, "0755"),
+                    ("bakeproof:file:skipped", "mount"),
+                ],
+                None,
+            ),
+            file(
+                "/t",
+                &[
+                    (T, "symlink"),
+                    (M, "0777"),
+                    (lt, "%FF"),
+                    ("bakeproof:file:link-target-encoding", "percent"),
+                ],
+                None,
+            ),
         ]);
         let l = bytes(vec![
             file("/l", &[(T, "symlink"), (M, "0777"), (lt, "z")], None),
             file("/s", &[(T, "file"), (M, "4755")], Some("aa")),
             file("/d", &[(T, "directory"), (M, "0777")], None),
-            file("/c", &[(T, "char-device"), (M, "0600"), ("bakeproof:file:rdev", "1:5")], None),
-            file("/mnt", &[(T, "directory"), (M, "0700"), ("bakeproof:file:skipped", "mount")], None),
+            file(
+                "/c",
+                &[
+                    (T, "char-device"),
+                    (M, "0600"),
+                    ("bakeproof:file:rdev", "1:5"),
+                ],
+                None,
+            ),
+            file(
+                "/mnt",
+                &[
+                    (T, "directory"),
+                    (M, "0700"),
+                    ("bakeproof:file:skipped", "mount"),
+                ],
+                None,
+            ),
             file("/t", &[(T, "symlink"), (M, "0777"), (lt, "%FF")], None),
             file("/fifo", &[(T, "fifo"), (M, "0644")], None),
             file("/var/log", &[(T, "directory"), (M, "0755")], None),
