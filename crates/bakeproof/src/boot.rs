@@ -85,7 +85,7 @@ pub enum Level {
     Attestation,
     /// ... and the installed packages against the attested SBOM.
     Packages,
-    /// ... and every attested file's SHA-256.
+    /// ... and every entry (content, type, target, mode, owner, ...).
     Files,
 }
 
