@@ -878,7 +878,8 @@ fn files_level_compares_every_entry_by_raw_path() {
         Value,
         Value,
     );
-    let steps: Vec<(&str, Box<dyn Fn(&Path)>, Vec<Want>)> = vec![
+    type Step = (&'static str, Box<dyn Fn(&Path)>, Vec<Want>);
+    let steps: Vec<Step> = vec![
         (
             "symlink retargeted",
             Box::new(|r: &Path| {

@@ -510,8 +510,8 @@ fn verify_packages_prints_raw_bytes_like_dpkg() {
         .map(<[u8]>::to_vec)
         .collect();
     assert!(
-        want.contains(&b"??5??????   /usr/share/doc/bzip2/x\xff"[..].to_vec())
-            && want.contains(&b"missing     /usr/share/doc/bzip2/x\xfe"[..].to_vec()),
+        want.contains(&b"??5??????   /usr/share/doc/bzip2/x\xff"[..])
+            && want.contains(&b"missing     /usr/share/doc/bzip2/x\xfe"[..]),
         "dpkg printed: {:?}",
         String::from_utf8_lossy(&dpkg.stdout)
     );

@@ -681,6 +681,9 @@ struct FileRec<'a> {
     verify_ok: bool,
 }
 
+/// A package's owned files: raw path → (name, SHA-256).
+type OwnedFiles<'a> = BTreeMap<Cow<'a, [u8]>, (&'a str, &'a str)>;
+
 struct Side<'a> {
     pkgs: Vec<Pkg<'a>>,
     /// By raw path bytes (`name` percent-decoded where it is marked so): a
@@ -688,7 +691,7 @@ struct Side<'a> {
     files: FastMap<Cow<'a, [u8]>, FileRec<'a>>,
     /// package bom-ref → (raw path → (name, sha256)) of its owned regular
     /// files that verify ok (or carry no verification).
-    owned: FastMap<&'a str, BTreeMap<Cow<'a, [u8]>, (&'a str, &'a str)>>,
+    owned: FastMap<&'a str, OwnedFiles<'a>>,
     has_files: bool,
     summary: DocSummary,
 }
@@ -894,7 +897,7 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
     flatten(&sbom.components, &mut all);
     let mut pkgs = Vec::new();
     let mut files = FastMap::default();
-    let mut owned: FastMap<&str, BTreeMap<Cow<'_, [u8]>, (&str, &str)>> = FastMap::default();
+    let mut owned: FastMap<&str, OwnedFiles<'_>> = FastMap::default();
     let mut has_files = false;
     for c in all {
         let ty = c.ctype.as_deref().unwrap_or("");
