@@ -829,3 +829,289 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
     );
     assert!(t0.elapsed() < Duration::from_secs(60), "{:?}", t0.elapsed());
 }
+
+/// `--level files` compares every entry, not only regular files with a
+/// digest, keyed by raw path bytes: each kind of change to a non-file entry
+/// fails the check, one after the other (the differences accumulate), and a
+/// literal `a%FF` with a byte-`a<0xFF>` twin are two entries.
+#[test]
+fn files_level_compares_every_entry_by_raw_path() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let raw = |root: &Path, rel: &[u8]| root.join(OsStr::from_bytes(rel));
+    let c = bake(|root| {
+        let lib = root.join("usr/local/lib");
+        let share = root.join("usr/local/share");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::create_dir_all(share.join("d")).unwrap();
+        std::fs::create_dir_all(share.join("gone")).unwrap();
+        std::fs::set_permissions(share.join("d"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        symlink("python3.11", lib.join("python3")).unwrap();
+        symlink("/usr/bin/true", lib.join("helper")).unwrap();
+        symlink("x", lib.join("gone-link")).unwrap();
+        // a literal `%FF` target: must not equal the byte 0xFF
+        symlink("%FF", lib.join("pct-target")).unwrap();
+        std::fs::write(raw(root, b"usr/local/lib/a%FF"), b"original\n").unwrap();
+        let st = Command::new("mknod")
+            .arg(share.join("null2"))
+            .args(["c", "1", "3"])
+            .status()
+            .expect("mknod");
+        assert!(st.success());
+    });
+    let ami = format!("{REGION}:{AMI}");
+    let run = |c: &Chain| {
+        verify(
+            c,
+            &dead_endpoint(),
+            &c.key_pub,
+            &["--ami", &ami, "--level", "files"],
+        )
+    };
+    let (code, text, v) = run(&c);
+    assert_eq!(code, 0, "baseline: {text}\n{v:#}");
+
+    type Want = (
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        Value,
+        Value,
+    );
+    type Step = (&'static str, Box<dyn Fn(&Path)>, Vec<Want>);
+    let steps: Vec<Step> = vec![
+        (
+            "symlink retargeted",
+            Box::new(|r: &Path| {
+                let l = r.join("usr/local/lib/python3");
+                std::fs::remove_file(&l).unwrap();
+                symlink("/tmp/evil", &l).unwrap();
+            }),
+            vec![(
+                "/usr/local/lib/python3",
+                None,
+                "target",
+                json!("python3.11"),
+                json!("/tmp/evil"),
+            )],
+        ),
+        (
+            "symlink replaced by a setuid script",
+            Box::new(|r: &Path| {
+                let l = r.join("usr/local/lib/helper");
+                std::fs::remove_file(&l).unwrap();
+                std::fs::write(&l, b"#!/bin/sh\nexec /bin/sh\n").unwrap();
+                std::fs::set_permissions(&l, std::fs::Permissions::from_mode(0o4755)).unwrap();
+            }),
+            vec![(
+                "/usr/local/lib/helper",
+                None,
+                "type",
+                json!("symlink"),
+                json!("file"),
+            )],
+        ),
+        (
+            "symlink added",
+            Box::new(|r: &Path| symlink("/tmp/x.so", r.join("etc/ld.so.preload")).unwrap()),
+            vec![(
+                "/etc/ld.so.preload",
+                None,
+                "added",
+                Value::Null,
+                json!("symlink"),
+            )],
+        ),
+        (
+            "directory chmod 0777",
+            Box::new(|r: &Path| {
+                std::fs::set_permissions(
+                    r.join("usr/local/share/d"),
+                    std::fs::Permissions::from_mode(0o777),
+                )
+                .unwrap()
+            }),
+            vec![(
+                "/usr/local/share/d",
+                None,
+                "mode",
+                json!("0755"),
+                json!("0777"),
+            )],
+        ),
+        (
+            "FIFO added",
+            Box::new(|r: &Path| {
+                let st = Command::new("mkfifo")
+                    .arg(r.join("usr/local/share/fifo"))
+                    .status()
+                    .expect("mkfifo");
+                assert!(st.success());
+            }),
+            vec![(
+                "/usr/local/share/fifo",
+                None,
+                "added",
+                Value::Null,
+                json!("fifo"),
+            )],
+        ),
+        (
+            "directory and symlink removed",
+            Box::new(|r: &Path| {
+                std::fs::remove_dir(r.join("usr/local/share/gone")).unwrap();
+                std::fs::remove_file(r.join("usr/local/lib/gone-link")).unwrap();
+            }),
+            vec![
+                (
+                    "/usr/local/lib/gone-link",
+                    None,
+                    "missing",
+                    json!("symlink"),
+                    Value::Null,
+                ),
+                (
+                    "/usr/local/share/gone",
+                    None,
+                    "missing",
+                    json!("directory"),
+                    Value::Null,
+                ),
+            ],
+        ),
+        (
+            "device numbers changed",
+            Box::new(|r: &Path| {
+                let d = r.join("usr/local/share/null2");
+                std::fs::remove_file(&d).unwrap();
+                let st = Command::new("mknod")
+                    .arg(&d)
+                    .args(["c", "1", "5"])
+                    .status()
+                    .expect("mknod");
+                assert!(st.success());
+            }),
+            vec![(
+                "/usr/local/share/null2",
+                None,
+                "device",
+                json!("1:3"),
+                json!("1:5"),
+            )],
+        ),
+        (
+            "literal %FF link target replaced by the byte 0xFF",
+            Box::new(|r: &Path| {
+                let l = r.join("usr/local/lib/pct-target");
+                std::fs::remove_file(&l).unwrap();
+                symlink(OsStr::from_bytes(b"\xFF"), &l).unwrap();
+            }),
+            vec![(
+                "/usr/local/lib/pct-target",
+                None,
+                "target",
+                json!("%FF"),
+                json!("%FF"),
+            )],
+        ),
+        (
+            "encoding twin: a%FF modified, a<0xFF> added with the original bytes",
+            Box::new(move |r: &Path| {
+                std::fs::write(raw(r, b"usr/local/lib/a%FF"), b"tampered\n").unwrap();
+                std::fs::write(raw(r, b"usr/local/lib/a\xFF"), b"original\n").unwrap();
+            }),
+            vec![
+                (
+                    "/usr/local/lib/a%FF",
+                    None,
+                    "modified",
+                    Value::Null,
+                    Value::Null,
+                ),
+                (
+                    "/usr/local/lib/a%FF",
+                    Some("percent"),
+                    "added",
+                    Value::Null,
+                    Value::Null,
+                ),
+            ],
+        ),
+    ];
+    let mut want: Vec<Want> = Vec::new();
+    for (what, apply, add) in steps {
+        apply(&c.root);
+        want.extend(add);
+        let (code, text, v) = run(&c);
+        assert_eq!(code, 1, "{what}: {text}\n{v:#}");
+        assert!(
+            failed_detail(&v, "files").contains(&format!("{} file difference", want.len())),
+            "{what}: {v:#}"
+        );
+        let got = v["differences"]["files"].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{what}: {v:#}");
+        for (p, enc, change, att, live) in &want {
+            let d = got
+                .iter()
+                .find(|d| {
+                    d["path"] == *p && d["change"] == *change && d["pathEncoding"].as_str() == *enc
+                })
+                .unwrap_or_else(|| panic!("{what}: no {change} {p} ({enc:?}): {v:#}"));
+            // Digests: only that they differ where they must.
+            if *change != "modified" && !(*change == "added" && enc.is_some()) {
+                assert_eq!((&d["attested"], &d["live"]), (att, live), "{what}: {d:#}");
+            }
+            if *p == "/usr/local/lib/pct-target" {
+                // Same text, told apart by the encoding marker.
+                assert_eq!(d["attestedEncoding"], Value::Null, "{d:#}");
+                assert_eq!(d["liveEncoding"], "percent", "{d:#}");
+            }
+        }
+        // Text: every path one escaped token.
+        if what.starts_with("encoding twin") {
+            assert!(
+                text.contains("  modified /usr/local/lib/a%25FF\n"),
+                "{text}"
+            );
+            assert!(text.contains("  added /usr/local/lib/a%FF\n"), "{text}");
+        }
+    }
+    // The twin holds the literal name's attested bytes: its digest is the
+    // one the literal name was attested with, and the literal's is new.
+    let v = run(&c).2;
+    let twin = |enc: Value| {
+        v["differences"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["path"] == "/usr/local/lib/a%FF" && d["pathEncoding"] == enc)
+            .cloned()
+            .unwrap()
+    };
+    let (lit, byte) = (twin(Value::Null), twin(json!("percent")));
+    assert_eq!(byte["live"], lit["attested"], "{lit:#}\n{byte:#}");
+    assert_ne!(lit["live"], lit["attested"], "{lit:#}");
+}
+
+/// A directory created at boot whose whole inside is expected-mutable (a
+/// new `/var/log/journal`, `/var/lib/cloud`) is not a difference; one
+/// elsewhere is.
+#[test]
+fn files_level_added_directory_only_expected_under_mutable_globs() {
+    let c = bake(|_| {});
+    std::fs::create_dir_all(c.root.join("var/lib/cloud/instance")).unwrap();
+    std::fs::write(c.root.join("var/lib/cloud/instance/id"), b"i-1\n").unwrap();
+    let ami = format!("{REGION}:{AMI}");
+    let args = ["--ami", ami.as_str(), "--level", "files"];
+    let (code, text, v) = verify(&c, &dead_endpoint(), &c.key_pub, &args);
+    assert_eq!(code, 0, "{text}\n{v:#}");
+    std::fs::create_dir(c.root.join("etc/evil.d")).unwrap();
+    let (code, _, v) = verify(&c, &dead_endpoint(), &c.key_pub, &args);
+    assert_eq!(code, 1, "{v:#}");
+    let d = &v["differences"]["files"];
+    assert_eq!(d.as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(
+        (&d[0]["path"], &d[0]["change"]),
+        (&json!("/etc/evil.d"), &json!("added"))
+    );
+}

@@ -1394,3 +1394,37 @@ fn seal_attestations_of_amis_in_the_store_are_verified_and_compared() {
     );
     assert_eq!(parse(&o)["seal"], expected_seal_changes());
 }
+
+/// The encoding twin: the literal name `a%FF` modified and the byte name
+/// `a<0xFF>` (same SBOM text) added with the original bytes are two
+/// changes, told apart by `path_encoding`, and two distinct text lines.
+#[test]
+fn literal_and_byte_twins_are_two_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let root = extract("dpkgroot/clean.tar.gz");
+    let r = root.path();
+    let name = |b: &[u8]| r.join(std::ffi::OsStr::from_bytes(b));
+    std::fs::write(name(b"usr/lib/a%FF"), b"original\n").unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let (old, new) = (t.path().join("old.json"), t.path().join("new.json"));
+    assert_eq!(scan_to_json(r, &old, &[]).0, 0);
+    std::fs::write(name(b"usr/lib/a%FF"), b"tampered\n").unwrap();
+    std::fs::write(name(b"usr/lib/a\xff"), b"original\n").unwrap();
+    assert_eq!(scan_to_json(r, &new, &[]).0, 0);
+    let (_, d) = diff_json(&old, &new, &[]);
+    let files = &d["files"];
+    assert_eq!(files["modified"].as_array().unwrap().len(), 1, "{files:#}");
+    assert_eq!(files["modified"][0]["path"], "/usr/lib/a%FF", "{files:#}");
+    assert!(
+        files["modified"][0].get("path_encoding").is_none(),
+        "{files:#}"
+    );
+    assert_eq!(files["added"].as_array().unwrap().len(), 1, "{files:#}");
+    assert_eq!(files["added"][0]["path"], "/usr/lib/a%FF", "{files:#}");
+    assert_eq!(files["added"][0]["path_encoding"], "percent", "{files:#}");
+    assert!(files["removed"].as_array().unwrap().is_empty(), "{files:#}");
+    let o = bakeproof(&["diff".as_ref(), old.as_os_str(), new.as_os_str()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("+ /usr/lib/a%FF\n"), "{text}");
+    assert!(text.contains("M /usr/lib/a%25FF ("), "{text}");
+}

@@ -465,3 +465,138 @@ fn verify_packages_of_this_machine_equals_dpkg_verify() {
         String::from_utf8_lossy(&ours.stderr)
     );
 }
+
+/// Two listed paths that differ only in an invalid UTF-8 byte (0xFF, 0xFE):
+/// `verify-packages` prints each path's raw bytes, exactly the lines real
+/// `dpkg --root R --verify` prints, not one U+FFFD line twice.
+#[test]
+fn verify_packages_prints_raw_bytes_like_dpkg() {
+    use std::io::Write as _;
+    use std::os::unix::ffi::OsStrExt;
+    let root = extract("dpkgroot/clean.tar.gz");
+    let r = root.path();
+    let info = r.join("var/lib/dpkg/info");
+    let append = |f: &str, b: &[u8]| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(info.join(f))
+            .unwrap()
+            .write_all(b)
+            .unwrap()
+    };
+    append(
+        "bzip2.list",
+        b"/usr/share/doc/bzip2/x\xff\n/usr/share/doc/bzip2/x\xfe\n",
+    );
+    // MD5 of the empty file: the 0xFF file's content differs, the 0xFE one is missing.
+    append(
+        "bzip2.md5sums",
+        b"d41d8cd98f00b204e9800998ecf8427e  usr/share/doc/bzip2/x\xff\n\
+          d41d8cd98f00b204e9800998ecf8427e  usr/share/doc/bzip2/x\xfe\n",
+    );
+    std::fs::write(
+        r.join(std::ffi::OsStr::from_bytes(b"usr/share/doc/bzip2/x\xff")),
+        b"A",
+    )
+    .unwrap();
+    let dpkg = std::process::Command::new("dpkg")
+        .arg(format!("--root={}", r.display()))
+        .arg("--verify")
+        .output()
+        .expect("dpkg");
+    let want: BTreeSet<Vec<u8>> = dpkg
+        .stdout
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert!(
+        want.contains(&b"??5??????   /usr/share/doc/bzip2/x\xff"[..])
+            && want.contains(&b"missing     /usr/share/doc/bzip2/x\xfe"[..]),
+        "dpkg printed: {:?}",
+        String::from_utf8_lossy(&dpkg.stdout)
+    );
+    let o = bakeproof(&["verify-packages".as_ref(), r.as_os_str()]);
+    let got: BTreeSet<Vec<u8>> = o
+        .stdout
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(
+        got,
+        want,
+        "bakeproof: {:?}\ndpkg: {:?}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&dpkg.stdout)
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// `scan --unowned` prints one escaped token per path: a name with a
+/// newline cannot forge a second `unowned` line, and the literal `%FF` and
+/// the byte 0xFF stay apart.
+#[test]
+fn scan_unowned_lines_cannot_be_forged_by_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let root = extract("dpkgroot/clean.tar.gz");
+    let r = root.path();
+    // A directory `x<newline>unowned file ` holding `etc/forged`.
+    std::fs::create_dir_all(r.join("opt/x\nunowned file /etc")).unwrap();
+    for name in [
+        &b"opt/x\nunowned file /etc/forged"[..],
+        b"opt/a%FF",
+        b"opt/a\xff",
+    ] {
+        std::fs::write(r.join(std::ffi::OsStr::from_bytes(name)), b"x").unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = bakeproof(&[
+        "scan".as_ref(),
+        r.as_os_str(),
+        "-o".as_ref(),
+        out.path().join("s.json").as_os_str(),
+        "-q".as_ref(),
+        "--unowned".as_ref(),
+    ]);
+    let err = String::from_utf8(o.stderr).expect("escaped output is ASCII");
+    let lines: BTreeSet<&str> = err.lines().collect();
+    assert!(!lines.contains("unowned file /etc/forged"), "{err}");
+    for l in [
+        "unowned file /opt/x%0Aunowned%20file%20/etc/forged",
+        "unowned file /opt/a%25FF",
+        "unowned file /opt/a%FF",
+    ] {
+        assert!(lines.contains(l), "{l:?} not in:\n{err}");
+    }
+}
+
+/// Link targets carry the encoding marker paths carry: a byte-0xFF target
+/// and a literal `%FF` one are written with the same text, and only the
+/// first is marked.
+#[test]
+fn sbom_marks_percent_encoded_link_targets() {
+    use std::os::unix::ffi::OsStrExt;
+    let root = extract("dpkgroot/clean.tar.gz");
+    let r = root.path();
+    std::fs::create_dir_all(r.join("opt")).unwrap();
+    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(b"t\xff"), r.join("opt/raw")).unwrap();
+    std::os::unix::fs::symlink("t%FF", r.join("opt/lit")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let f = out.path().join("s.json");
+    let (code, doc, stderr) = scan_to_json(r, &f, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let files: BTreeMap<&str, &serde_json::Value> = components(&doc, "file")
+        .into_iter()
+        .map(|c| (c["name"].as_str().unwrap(), c))
+        .collect();
+    for (p, marked) in [("/opt/raw", true), ("/opt/lit", false)] {
+        let c = files[p];
+        assert_eq!(props(c, "bakeproof:file:link-target"), ["t%FF"], "{c:#}");
+        let m = props(c, "bakeproof:file:link-target-encoding");
+        assert_eq!(m.len(), usize::from(marked), "{p}: {c:#}");
+        if marked {
+            assert_eq!(m, ["percent"]);
+        }
+    }
+    validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
+    assert_properties_documented(&doc);
+}

@@ -35,7 +35,7 @@ mod walk;
 
 pub use caps::{CapsError, FileCaps};
 pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
-pub use tree::{TREE_DIGEST_VERSION, canonical_line, tree_digest};
+pub use tree::{TREE_DIGEST_VERSION, canonical_line, escape_path, tree_digest};
 pub use walk::{
     ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,
     ScanError, ScanOptions, ScanResult, ScanStats, scan,

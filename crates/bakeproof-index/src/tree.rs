@@ -30,6 +30,18 @@ use crate::{Entry, FileKind};
 /// Version tag hashed first; bump it when the canonical form changes.
 pub const TREE_DIGEST_VERSION: &str = "bakeproof-tree-v1";
 
+/// `bytes` as the tree digest writes a path: `%`, bytes below 0x21, 0x7F and
+/// above as `%XX` (upper-case hex), everything else as is. Printable ASCII
+/// without spaces, one token, and it decodes back to the exact bytes: the
+/// form text outputs use for names that could be hostile (a newline in a
+/// name cannot forge a line).
+pub fn escape_path(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    escape(&mut out, bytes);
+    // Only ASCII was written.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
         if b == b'%' || !(0x21..0x7f).contains(&b) {

@@ -586,6 +586,11 @@ fn encode_file_component(
     }
     if let Some(t) = &e.link_target {
         prop(out, f, "bakeproof:file:link-target", &encode_path(t));
+        // As for the path: without the marker, a literal `%FF` target and
+        // the byte 0xFF would read back the same.
+        if is_path_encoded(t) {
+            prop(out, f, "bakeproof:file:link-target-encoding", "percent");
+        }
     }
     if let Some(r) = e.rdev {
         num(

@@ -41,7 +41,14 @@ pub enum DiffError {
     Json(String),
     #[error("not a CycloneDX JSON document: {0}")]
     NotCycloneDx(String),
+    /// A file component that cannot be read unambiguously (no name, an
+    /// encoding that does not decode, a path listed twice).
+    #[error("file components: {0}")]
+    File(String),
 }
+
+mod entries;
+pub use entries::{EntryChange, EntryChangeKind, FileFacts, compare_entries, decode_text};
 
 type S<'a> = Cow<'a, str>;
 
@@ -125,20 +132,6 @@ struct RawProp<'a> {
     value: Option<S<'a>>,
 }
 
-/// One `file` component as [`Sbom::file_facts`] reads it; `None` where the
-/// SBOM does not say.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FileFacts<'s> {
-    pub sha256: Option<&'s str>,
-    /// `bakeproof:file:mode` (4 octal digits).
-    pub mode: Option<&'s str>,
-    /// `bakeproof:file:uid`, `bakeproof:file:gid`.
-    pub uid: Option<&'s str>,
-    pub gid: Option<&'s str>,
-    /// `bakeproof:file:capabilities`.
-    pub capabilities: Option<&'s str>,
-}
-
 /// A parsed CycloneDX document, borrowing from its bytes.
 #[derive(Debug)]
 pub struct Sbom<'a> {
@@ -174,37 +167,6 @@ pub fn parse(bytes: &[u8]) -> Result<Sbom<'_>, DiffError> {
 }
 
 impl<'a> Sbom<'a> {
-    /// What the SBOM says about every top-level `file` component, in
-    /// document order, read in one pass. For callers that compare files
-    /// without a full diff (the boot verifier), at the cost of the borrowed
-    /// model rather than a generic `serde_json::Value` (a 100k-file SBOM:
-    /// ~0.2 s instead of ~1.5 s).
-    pub fn file_facts(&self) -> impl Iterator<Item = (&str, FileFacts<'_>)> + '_ {
-        self.components
-            .iter()
-            .filter(|c| c.ctype.as_deref() == Some("file"))
-            .filter_map(|c| {
-                let mut f = FileFacts {
-                    sha256: c.hashes.as_ref().and_then(|h| {
-                        h.iter()
-                            .find(|x| x.alg == "SHA-256")
-                            .map(|x| x.content.as_ref())
-                    }),
-                    ..FileFacts::default()
-                };
-                for (k, v) in props(c) {
-                    match k {
-                        "bakeproof:file:mode" => f.mode = Some(v),
-                        "bakeproof:file:uid" => f.uid = Some(v),
-                        "bakeproof:file:gid" => f.gid = Some(v),
-                        "bakeproof:file:capabilities" => f.capabilities = Some(v),
-                        _ => {}
-                    }
-                }
-                Some((c.name.as_deref()?, f))
-            })
-    }
-
     /// `(purl, version)` of every top-level `library` component with a purl
     /// (the version empty when absent), in document order.
     pub fn package_versions(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
@@ -399,6 +361,10 @@ pub struct FileChanges {
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct FileEntry {
     pub path: String,
+    /// `percent` when `path` is percent-encoded (the name is not UTF-8), as
+    /// `bakeproof:file:path-encoding` says; absent when `path` is the name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_encoding: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub ftype: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -413,6 +379,9 @@ pub struct FileEntry {
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct FileChange {
     pub path: String,
+    /// As for [`FileEntry::path_encoding`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_encoding: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
 }
@@ -700,6 +669,10 @@ struct Pkg<'a> {
 
 #[derive(Debug, Clone, Copy)]
 struct FileRec<'a> {
+    /// `name`, as the document writes it.
+    name: &'a str,
+    /// `bakeproof:file:path-encoding` is `percent`.
+    encoded: bool,
     ftype: Option<&'a str>,
     sha256: Option<&'a str>,
     mode: Option<&'a str>,
@@ -708,12 +681,17 @@ struct FileRec<'a> {
     verify_ok: bool,
 }
 
+/// A package's owned files: raw path → (name, SHA-256).
+type OwnedFiles<'a> = BTreeMap<Cow<'a, [u8]>, (&'a str, &'a str)>;
+
 struct Side<'a> {
     pkgs: Vec<Pkg<'a>>,
-    files: FastMap<&'a str, FileRec<'a>>,
-    /// package bom-ref → (path → sha256) of its owned regular files that
-    /// verify ok (or carry no verification).
-    owned: FastMap<&'a str, BTreeMap<&'a str, &'a str>>,
+    /// By raw path bytes (`name` percent-decoded where it is marked so): a
+    /// literal `a%FF` and the byte `a<0xFF>` are two files.
+    files: FastMap<Cow<'a, [u8]>, FileRec<'a>>,
+    /// package bom-ref → (raw path → (name, sha256)) of its owned regular
+    /// files that verify ok (or carry no verification).
+    owned: FastMap<&'a str, OwnedFiles<'a>>,
     has_files: bool,
     summary: DocSummary,
 }
@@ -919,7 +897,7 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
     flatten(&sbom.components, &mut all);
     let mut pkgs = Vec::new();
     let mut files = FastMap::default();
-    let mut owned: FastMap<&str, BTreeMap<&str, &str>> = FastMap::default();
+    let mut owned: FastMap<&str, OwnedFiles<'_>> = FastMap::default();
     let mut has_files = false;
     for c in all {
         let ty = c.ctype.as_deref().unwrap_or("");
@@ -935,6 +913,8 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
                 .find(|h| h.alg == "SHA-256")
                 .map(|h| h.content.as_ref());
             let mut rec = FileRec {
+                name: path,
+                encoded: false,
                 ftype: None,
                 sha256,
                 mode: None,
@@ -946,6 +926,7 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
             for (k, v) in props(c) {
                 match k {
                     "bakeproof:file:type" => rec.ftype = Some(v),
+                    "bakeproof:file:path-encoding" => rec.encoded = v == "percent",
                     "bakeproof:file:mode" => rec.mode = Some(v),
                     "bakeproof:file:capabilities" => rec.caps = Some(v),
                     "bakeproof:file:unowned" => rec.unowned = v == "true",
@@ -954,14 +935,16 @@ fn side<'s>(sbom: &'s Sbom<'_>) -> Side<'s> {
                     _ => {}
                 }
             }
+            // A marked name that does not decode is kept as its text.
+            let raw = decode_text(path, rec.encoded).unwrap_or(Cow::Borrowed(path.as_bytes()));
             if let Some(h) = sha256
                 && rec.verify_ok
             {
                 for r in refs {
-                    owned.entry(r).or_default().insert(path, h);
+                    owned.entry(r).or_default().insert(raw.clone(), (path, h));
                 }
             }
-            files.insert(path, rec);
+            files.insert(raw, rec);
         } else if PACKAGE_TYPES.contains(&ty)
             && let Some(p) = package(c)
         {
@@ -1194,8 +1177,11 @@ fn rebuilt(a: &Side<'_>, b: &Side<'_>, o: &Pkg<'_>, n: &Pkg<'_>, files: bool) ->
     );
     let paths: Vec<String> = fo
         .iter()
-        .filter(|(p, h)| fn_.get(*p).is_some_and(|h2| !h2.eq_ignore_ascii_case(h)))
-        .map(|(p, _)| (*p).to_owned())
+        .filter(|(p, (_, h))| {
+            fn_.get(*p)
+                .is_some_and(|(_, h2)| !h2.eq_ignore_ascii_case(h))
+        })
+        .map(|(_, (name, _))| (*name).to_owned())
         .collect();
     if paths.is_empty() {
         return None;
@@ -1210,72 +1196,72 @@ fn files(a: &Side<'_>, b: &Side<'_>) -> FileChanges {
         compared: true,
         ..FileChanges::default()
     };
-    let fe = |p: &str, r: &FileRec<'_>| FileEntry {
-        path: p.to_owned(),
+    let enc = |r: &FileRec<'_>| r.encoded.then(|| "percent".to_owned());
+    let fe = |r: &FileRec<'_>| FileEntry {
+        path: r.name.to_owned(),
+        path_encoding: enc(r),
         ftype: r.ftype.map(str::to_owned),
         sha256: r.sha256.map(str::to_owned),
         unowned: r.unowned,
     };
+    let chg = |r: &FileRec<'_>, from: Option<String>, to: Option<String>| FileChange {
+        path: r.name.to_owned(),
+        path_encoding: enc(r),
+        from,
+        to,
+    };
     for (p, o) in &a.files {
         let Some(n) = b.files.get(p) else {
-            fc.removed.push(fe(p, o));
+            fc.removed.push(fe(o));
             continue;
         };
         if o.ftype != n.ftype {
-            fc.modified.push(FileChange {
-                path: (*p).to_owned(),
-                from: o.ftype.map(|t| format!("type:{t}")),
-                to: n.ftype.map(|t| format!("type:{t}")),
-            });
+            fc.modified.push(chg(
+                n,
+                o.ftype.map(|t| format!("type:{t}")),
+                n.ftype.map(|t| format!("type:{t}")),
+            ));
         } else if let (Some(x), Some(y)) = (o.sha256, n.sha256)
             && !x.eq_ignore_ascii_case(y)
         {
-            fc.modified.push(FileChange {
-                path: (*p).to_owned(),
-                from: Some(x.to_owned()),
-                to: Some(y.to_owned()),
-            });
+            fc.modified
+                .push(chg(n, Some(x.to_owned()), Some(y.to_owned())));
         }
         if let (Some(x), Some(y)) = (o.mode, n.mode)
             && x != y
         {
-            fc.mode_changed.push(FileChange {
-                path: (*p).to_owned(),
-                from: Some(x.to_owned()),
-                to: Some(y.to_owned()),
-            });
+            fc.mode_changed
+                .push(chg(n, Some(x.to_owned()), Some(y.to_owned())));
         }
         // Capabilities are compared as sets (two texts can spell one set);
         // only between regular files, where they exist.
         if o.ftype == n.ftype && caps_differ(o.caps, n.caps) {
-            fc.capabilities_changed.push(FileChange {
-                path: (*p).to_owned(),
-                from: o.caps.map(str::to_owned),
-                to: n.caps.map(str::to_owned),
-            });
+            fc.capabilities_changed.push(chg(
+                n,
+                o.caps.map(str::to_owned),
+                n.caps.map(str::to_owned),
+            ));
         }
         if !o.unowned && n.unowned {
-            fc.became_unowned.push(FileChange {
-                path: (*p).to_owned(),
-                from: Some("owned".into()),
-                to: Some("unowned".into()),
-            });
+            fc.became_unowned
+                .push(chg(n, Some("owned".into()), Some("unowned".into())));
         }
     }
     for (p, n) in &b.files {
         if !a.files.contains_key(p) {
-            fc.added.push(fe(p, n));
+            fc.added.push(fe(n));
         }
     }
-    fc.added.sort_by(|x, y| x.path.cmp(&y.path));
-    fc.removed.sort_by(|x, y| x.path.cmp(&y.path));
+    let key = |x: &FileEntry| (x.path.clone(), x.path_encoding.clone());
+    fc.added.sort_by_key(key);
+    fc.removed.sort_by_key(key);
     for l in [
         &mut fc.modified,
         &mut fc.mode_changed,
         &mut fc.capabilities_changed,
         &mut fc.became_unowned,
     ] {
-        l.sort_by(|x, y| x.path.cmp(&y.path));
+        l.sort_by(|x, y| (&x.path, &x.path_encoding).cmp(&(&y.path, &y.path_encoding)));
     }
     fc
 }
@@ -1501,7 +1487,7 @@ pub fn render_text(d: &Diff, color: bool) -> String {
             d.files
                 .added
                 .iter()
-                .map(|f| format!("+ {}", f.path))
+                .map(|f| format!("+ {}", shown(&f.path, &f.path_encoding)))
                 .collect(),
             GREEN,
         ),
@@ -1510,7 +1496,7 @@ pub fn render_text(d: &Diff, color: bool) -> String {
             d.files
                 .removed
                 .iter()
-                .map(|f| format!("- {}", f.path))
+                .map(|f| format!("- {}", shown(&f.path, &f.path_encoding)))
                 .collect(),
             RED,
         ),
@@ -1577,6 +1563,16 @@ pub fn render_text(d: &Diff, color: bool) -> String {
     out
 }
 
+/// A file path as text and Markdown show it: the raw bytes escaped as the
+/// tree digest writes them ([`bakeproof_index::escape_path`]), so hostile
+/// names (a newline, a literal `%FF` beside the byte 0xFF) cannot forge or
+/// merge lines.
+fn shown(path: &str, encoding: &Option<String>) -> String {
+    let raw = decode_text(path, encoding.as_deref() == Some("percent"))
+        .unwrap_or(Cow::Borrowed(path.as_bytes()));
+    bakeproof_index::escape_path(&raw)
+}
+
 fn status_or_absent(s: Option<CheckStatus>) -> &'static str {
     s.map_or("absent", CheckStatus::as_str)
 }
@@ -1586,7 +1582,7 @@ fn change_lines(mark: &str, l: &[FileChange]) -> Vec<String> {
         .map(|f| {
             format!(
                 "{mark} {} ({} -> {})",
-                f.path,
+                shown(&f.path, &f.path_encoding),
                 f.from.as_deref().map(short).unwrap_or("-"),
                 f.to.as_deref().map(short).unwrap_or("-")
             )
@@ -1745,7 +1741,7 @@ pub fn render_markdown(d: &Diff) -> String {
                 .iter()
                 .map(|f| {
                     (
-                        f.path.clone(),
+                        shown(&f.path, &f.path_encoding),
                         String::new(),
                         f.sha256.clone().unwrap_or_default(),
                     )
@@ -1759,7 +1755,7 @@ pub fn render_markdown(d: &Diff) -> String {
                 .iter()
                 .map(|f| {
                     (
-                        f.path.clone(),
+                        shown(&f.path, &f.path_encoding),
                         f.sha256.clone().unwrap_or_default(),
                         String::new(),
                     )
@@ -1869,7 +1865,7 @@ fn ftriples(l: &[FileChange]) -> Vec<Row> {
     l.iter()
         .map(|f| {
             (
-                f.path.clone(),
+                shown(&f.path, &f.path_encoding),
                 f.from.clone().unwrap_or_default(),
                 f.to.clone().unwrap_or_default(),
             )

@@ -211,7 +211,8 @@ impl VerifyResult {
     /// The line `dpkg --verify` prints for this result (`None` when it
     /// prints nothing). Format from dpkg's `verify_output_rpm`:
     /// nine check columns, the conffile marker, the path.
-    pub fn dpkg_line(&self) -> Option<String> {
+    /// The path is the raw bytes, as dpkg prints it (no newline at the end).
+    pub fn dpkg_line(&self) -> Option<Vec<u8>> {
         let flags = match &self.verdict {
             FileVerdict::Ok => return None,
             FileVerdict::Modified(_) => "??5??????",
@@ -220,29 +221,29 @@ impl VerifyResult {
             FileVerdict::Unverifiable(_) => return None,
         };
         let marker = if self.config { 'c' } else { ' ' };
-        Some(format!(
-            "{flags} {marker} {}",
-            String::from_utf8_lossy(&self.listed_path)
-        ))
+        let mut l = format!("{flags} {marker} ").into_bytes();
+        l.extend_from_slice(&self.listed_path);
+        Some(l)
     }
 
     /// The line `rpm -V` prints for this result (`None` when it prints
-    /// nothing): `S.5....T.  c /etc/foo.conf`, `missing   c /etc/bar`.
-    pub fn rpm_line(&self) -> Option<String> {
-        let path = String::from_utf8_lossy(&self.listed_path);
-        match &self.verdict {
-            FileVerdict::Ok | FileVerdict::Unverifiable(_) => None,
-            FileVerdict::Modified(bits) => Some(format!(
-                "{}  {} {path}",
-                crate::rpmverify::verify_string(*bits),
-                self.attr
-            )),
-            FileVerdict::Missing => Some(format!("missing   {} {path}", self.attr)),
+    /// nothing): `S.5....T.  c /etc/foo.conf`, `missing   c /etc/bar`; the
+    /// path is the raw bytes, as rpm prints it.
+    pub fn rpm_line(&self) -> Option<Vec<u8>> {
+        let mut l = match &self.verdict {
+            FileVerdict::Ok | FileVerdict::Unverifiable(_) => return None,
+            FileVerdict::Modified(bits) => {
+                format!("{}  {} ", crate::rpmverify::verify_string(*bits), self.attr)
+            }
+            FileVerdict::Missing => format!("missing   {} ", self.attr),
         }
+        .into_bytes();
+        l.extend_from_slice(&self.listed_path);
+        Some(l)
     }
 
-    /// The package manager's own verify line for this result.
-    pub fn native_line(&self) -> Option<String> {
+    /// The package manager's own verify line for this result (raw bytes).
+    pub fn native_line(&self) -> Option<Vec<u8>> {
         match self.ecosystem {
             Ecosystem::Deb => self.dpkg_line(),
             Ecosystem::Rpm => self.rpm_line(),
@@ -463,8 +464,9 @@ impl Inventory {
     }
 
     /// Each package manager's own verify output (`dpkg --verify` lines for
-    /// dpkg databases, `rpm -Va` lines for rpm databases), in its order.
-    pub fn native_verify_lines(&self) -> Vec<String> {
+    /// dpkg databases, `rpm -Va` lines for rpm databases), in its order;
+    /// raw bytes (paths as the package lists them), without newlines.
+    pub fn native_verify_lines(&self) -> Vec<Vec<u8>> {
         self.verify
             .iter()
             .filter_map(VerifyResult::native_line)

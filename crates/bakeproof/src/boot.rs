@@ -6,7 +6,7 @@
 //! verified, 1 failed, 2 usage or configuration error, 3 IMDS or the store
 //! could not be reached (also not verified).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,7 +14,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
-use bakeproof_sbom::diff::{FileFacts, Sbom};
+use bakeproof_index::{encode_path, is_path_encoded};
+use bakeproof_sbom::diff::Sbom;
 use bakeproof_store::StoreError;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -84,7 +85,7 @@ pub enum Level {
     Attestation,
     /// ... and the installed packages against the attested SBOM.
     Packages,
-    /// ... and every attested file's SHA-256.
+    /// ... and every entry (content, type, target, mode, owner, ...).
     Files,
 }
 
@@ -342,12 +343,10 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
                 )?;
             }
             for d in run.packages.iter().chain(run.files.iter()).take(50) {
-                writeln!(
-                    out,
-                    "  {} {}",
-                    d["change"].as_str().unwrap_or("?"),
-                    d["path"].as_str().or(d["package"].as_str()).unwrap_or("?")
-                )?;
+                let name = shown_path(d)
+                    .or_else(|| d["package"].as_str().map(String::from))
+                    .unwrap_or_else(|| "?".into());
+                writeln!(out, "  {} {name}", d["change"].as_str().unwrap_or("?"))?;
             }
             let more = (run.packages.len() + run.files.len()).saturating_sub(50);
             if more > 0 {
@@ -637,11 +636,14 @@ fn verify(
             );
         }
         if args.level >= Level::Files {
-            run.files = diff_files(&attested, &live, mutable);
+            match diff_files(&attested, &live, mutable) {
+                Ok(f) => run.files = f,
+                Err(e) => return Err(Stop::Failed("files", format!("comparing files: {e}"))),
+            }
             if run.files.is_empty() {
                 run.pass(
                     "files",
-                    "every attested file matches (expected-mutable paths ignored)",
+                    "every attested entry matches and none was added (expected-mutable paths ignored)",
                 );
             } else {
                 run.fail("files", format!("{} file difference(s)", run.files.len()));
@@ -686,68 +688,41 @@ fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
     out
 }
 
-/// Every file component by path.
-fn file_map<'a>(doc: &'a Sbom<'_>) -> HashMap<&'a str, FileFacts<'a>> {
-    doc.file_facts().collect()
+/// Every entry of the live root against the attested SBOM
+/// ([`bakeproof_sbom::diff::compare_entries`]), as result entries: `path`
+/// and the values as the SBOM writes them, each with a `...Encoding`
+/// marker (`pathEncoding`, `attestedEncoding`, `liveEncoding`: `percent`)
+/// where it had to be percent-encoded, so the JSON names exact bytes.
+fn diff_files(
+    attested: &Sbom<'_>,
+    live: &Sbom<'_>,
+    mutable: &globset::GlobSet,
+) -> Result<Vec<Value>, bakeproof_sbom::diff::DiffError> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let is_mutable = |p: &[u8]| mutable.is_match(Path::new(std::ffi::OsStr::from_bytes(p)));
+    let changes = bakeproof_sbom::diff::compare_entries(attested, live, &is_mutable)?;
+    Ok(changes
+        .into_iter()
+        .map(|c| {
+            let mut v = json!({"path": encode_path(&c.path), "change": c.change.as_str()});
+            if is_path_encoded(&c.path) {
+                v["pathEncoding"] = json!("percent");
+            }
+            for (k, x) in [("attested", &c.attested), ("live", &c.live)] {
+                v[k] = json!(x.as_deref().map(encode_path));
+                if x.as_deref().is_some_and(is_path_encoded) {
+                    v[format!("{k}Encoding")] = json!("percent");
+                }
+            }
+            v
+        })
+        .collect())
 }
 
-fn diff_files(attested: &Sbom<'_>, live: &Sbom<'_>, mutable: &globset::GlobSet) -> Vec<Value> {
-    let a = file_map(attested);
-    let l = file_map(live);
-    let owner = |f: &FileFacts<'_>| Some(format!("{}:{}", f.uid?, f.gid?));
-    let mut out: Vec<(&str, Value)> = Vec::new();
-    for (&p, af) in &a {
-        if mutable.is_match(p) {
-            continue;
-        }
-        let h = af.sha256;
-        let Some(lf) = l.get(p) else {
-            out.push((
-                p,
-                json!({"path": p, "change": "missing", "attested": h, "live": null}),
-            ));
-            continue;
-        };
-        let Some(ah) = h else { continue };
-        if Some(ah) != lf.sha256 {
-            out.push((
-                p,
-                json!({"path": p, "change": "modified", "attested": ah, "live": lf.sha256}),
-            ));
-            continue;
-        }
-        // Same content, other capabilities, permissions or owner: a new
-        // privilege (a setuid bit, cap_sys_admin) or a new owner is as much
-        // a tampering as new bytes, and the digest does not show it.
-        let (x, y) = (af.capabilities, lf.capabilities);
-        if (x.is_some() || y.is_some()) && bakeproof_sbom::diff::caps_differ(x, y) {
-            out.push((
-                p,
-                json!({"path": p, "change": "capabilities", "attested": x, "live": y}),
-            ));
-        }
-        if af.mode.is_some() && lf.mode.is_some() && af.mode != lf.mode {
-            out.push((
-                p,
-                json!({"path": p, "change": "mode", "attested": af.mode, "live": lf.mode}),
-            ));
-        }
-        let (ao, lo) = (owner(af), owner(lf));
-        if ao.is_some() && lo.is_some() && ao != lo {
-            out.push((
-                p,
-                json!({"path": p, "change": "owner", "attested": ao, "live": lo}),
-            ));
-        }
-    }
-    for (&p, lf) in &l {
-        if lf.sha256.is_some() && !a.contains_key(p) && !mutable.is_match(p) {
-            out.push((
-                p,
-                json!({"path": p, "change": "added", "attested": null, "live": lf.sha256}),
-            ));
-        }
-    }
-    out.sort_by(|x, y| x.0.cmp(y.0));
-    out.into_iter().map(|(_, v)| v).collect()
+/// A result entry's path (`path` and `pathEncoding`) for text output:
+/// escaped ([`bakeproof_index::escape_path`]), one token whatever the name.
+fn shown_path(d: &Value) -> Option<String> {
+    let p = d["path"].as_str()?;
+    let raw = bakeproof_sbom::diff::decode_text(p, d["pathEncoding"] == "percent")?;
+    Some(bakeproof_index::escape_path(&raw))
 }

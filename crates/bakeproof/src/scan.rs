@@ -143,7 +143,9 @@ pub fn run(args: ScanArgs) -> Result<u8> {
                 err,
                 "unowned {} {}",
                 e.kind,
-                bakeproof_index::encode_path(&e.path)
+                // One token whatever the name: a newline in it cannot
+                // forge a second line.
+                bakeproof_index::escape_path(&e.path)
             );
         }
     }
@@ -559,10 +561,12 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
     if inv.dbs.is_empty() {
         bail!("{}: no package database found", scan_args.root.display());
     }
+    // Raw bytes, as dpkg and rpm print the path.
     let lines = inv.native_verify_lines();
     let mut out = std::io::stdout().lock();
     for l in &lines {
-        writeln!(out, "{l}")?;
+        out.write_all(l)?;
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(if lines.is_empty() {
