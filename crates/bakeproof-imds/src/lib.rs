@@ -34,6 +34,10 @@ pub const MAX_TOKEN_TTL: u32 = 21600;
 /// Largest body accepted from IMDS.
 const BODY_LIMIT: u64 = 1 << 20;
 
+/// Most public keys read from `meta-data/public-keys/` (EC2 launches with
+/// one key pair; more is refused as malformed).
+pub const MAX_PUBLIC_KEYS: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImdsError {
     /// Nothing answered (connect refused, timeout, reset) within the bounds.
@@ -506,6 +510,47 @@ impl Client {
 
     pub fn region(&self) -> Result<String, ImdsError> {
         self.get_word("meta-data/placement/region")
+    }
+
+    /// The OpenSSH public keys the instance was launched with:
+    /// `meta-data/public-keys/` lists `N=name` lines, each key is
+    /// `meta-data/public-keys/N/openssh-key`. No key pair (404 on the list):
+    /// none. At most [`MAX_PUBLIC_KEYS`]; each call bounded as [`Client::get`].
+    pub fn public_keys(&self) -> Result<Vec<String>, ImdsError> {
+        let list_path = "meta-data/public-keys/";
+        let list = match self.get(list_path) {
+            Ok(l) => l,
+            Err(ImdsError::Http { status: 404, .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut idx = Vec::new();
+        for line in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let n = line.split_once('=').map(|(n, _)| n).unwrap_or(line);
+            let n: u32 = n
+                .trim_end_matches('/')
+                .parse()
+                .map_err(|_| ImdsError::Malformed {
+                    path: list_path.into(),
+                    detail: format!("{line:?} is not N=name"),
+                })?;
+            idx.push(n);
+        }
+        if idx.len() > MAX_PUBLIC_KEYS {
+            return Err(ImdsError::Malformed {
+                path: list_path.into(),
+                detail: format!("{} keys, more than {MAX_PUBLIC_KEYS}", idx.len()),
+            });
+        }
+        let mut keys = Vec::new();
+        for n in idx {
+            let path = format!("meta-data/public-keys/{n}/openssh-key");
+            for l in self.get(&path)?.lines().map(str::trim) {
+                if !l.is_empty() {
+                    keys.push(l.to_string());
+                }
+            }
+        }
+        Ok(keys)
     }
 
     /// The identity document and (when served) its signature.

@@ -177,6 +177,10 @@ pub struct SealReport {
     /// prove it does not run one of them.
     pub host_keys: Vec<HostKey>,
     pub scan: ScanSummary,
+    /// Bake-time facts first-boot changes are judged against
+    /// ([`crate::firstboot`]); absent in reports of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::firstboot::Baseline>,
 }
 
 impl SealReport {
@@ -325,6 +329,7 @@ pub fn check_inventory(
             package_files_not_reported: suppressed,
             packages: inv.dbs.iter().map(|d| d.packages.len() as u64).sum(),
         },
+        baseline: Some(crate::firstboot::Baseline::of_root(root)),
     })
 }
 

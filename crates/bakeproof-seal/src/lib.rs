@@ -5,10 +5,13 @@
 //! * [`secrets`]: the content observer that scans every file for baked
 //!   credentials during the indexer's single read.
 //! * [`sshkey`]: OpenSSH key parsing and `ssh-keygen -l` fingerprints.
+//! * [`firstboot`]: the seal report's first-boot baseline and the rules
+//!   `bakeproof verify` judges first-boot changes by.
 //! * [`apply`]: seal operations (`bakeproof seal apply`).
 
 pub mod apply;
 pub mod check;
+pub mod firstboot;
 pub mod secrets;
 pub mod sshkey;
 

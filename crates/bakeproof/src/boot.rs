@@ -36,48 +36,14 @@ pub mod code {
 /// Default directory of trusted keys (`*.pub`) on the running system.
 pub const DEFAULT_KEY_DIR: &str = "/etc/bakeproof/keys";
 
-/// Paths that legitimately change between the bake and the boot.
-pub const DEFAULT_MUTABLE: &[&str] = &[
-    "/var/log/**",
-    "/var/tmp/**",
-    "/tmp/**",
-    "/run/**",
-    "/var/run/**",
-    "/var/cache/**",
-    "/var/lib/cloud/**",
-    "/var/lib/systemd/**",
-    "/var/lib/dhcp/**",
-    "/var/lib/apt/lists/**",
-    "/var/spool/**",
-    "/var/mail/**",
-    "/home/**",
-    "/root/**",
-    "/etc/machine-id",
-    "/var/lib/dbus/machine-id",
-    "/etc/ssh/ssh_host_*",
-    "/etc/hostname",
-    "/etc/hosts",
-    "/etc/resolv.conf",
-    "/etc/fstab",
-    "/etc/adjtime",
-    "/etc/netplan/**",
-    "/etc/network/interfaces.d/**",
-    "/etc/cloud/cloud.cfg.d/**",
-    "/etc/systemd/network/**",
-    "/etc/passwd",
-    "/etc/passwd-",
-    "/etc/shadow",
-    "/etc/shadow-",
-    "/etc/group",
-    "/etc/group-",
-    "/etc/gshadow",
-    "/etc/gshadow-",
-    "/etc/subuid",
-    "/etc/subgid",
-    "/etc/sudoers.d/90-cloud-init-users",
-    "/boot/grub/grubenv",
-    "/var/lib/bakeproof/**",
-];
+/// Paths that legitimately change between the bake and the boot (glob,
+/// why): the real first-boot changes of a Debian and an Amazon Linux image.
+/// They are not scanned nor hashed; the `first-boot` check walks them and
+/// fails on any new executable, script, unit, cron entry or library
+/// (`bakeproof_seal::firstboot`, docs/boot.md). The account files, the
+/// cloud-init sudoers drop-in, `authorized_keys` and the new default user's
+/// home are not here: they are judged by meaning.
+pub const DEFAULT_MUTABLE: &[(&str, &str)] = bakeproof_seal::firstboot::DEFAULT_IGNORED;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -240,7 +206,7 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
     let mut mutable: Vec<String> = if args.no_default_mutable {
         Vec::new()
     } else {
-        DEFAULT_MUTABLE.iter().map(|s| s.to_string()).collect()
+        DEFAULT_MUTABLE.iter().map(|(g, _)| g.to_string()).collect()
     };
     mutable.extend(args.mutable.iter().cloned());
     let mut gb = globset::GlobSetBuilder::new();
@@ -594,6 +560,11 @@ fn verify(
         );
     }
 
+    // 4b. First-boot changes judged by meaning (--level files); the
+    // ignored paths are left out of the live scan.
+    let (live_excludes, extended) = first_boot(args, run, report);
+    let mutable = extended.as_ref().unwrap_or(mutable);
+
     // 5. The live root against the attested SBOM.
     if args.level >= Level::Packages {
         let sbom_bytes = match &sbom_st.sbom_ref {
@@ -616,7 +587,7 @@ fn verify(
         // SBOM (borrowed model, no generic `Value`) overlaps with it.
         let (attested, live_bytes) = std::thread::scope(|sc| {
             let h = sc.spawn(|| bakeproof_sbom::diff::parse(&attested_bytes));
-            let live = crate::scan::sbom_of_root(&args.root, &[]);
+            let live = crate::scan::sbom_of_root(&args.root, &live_excludes);
             (h.join(), live)
         });
         let attested = attested
@@ -651,6 +622,129 @@ fn verify(
         }
     }
     Ok(())
+}
+
+/// The ignored-path globs in force: the defaults (unless
+/// `--no-default-mutable`) and `--mutable`.
+fn ignored_globs(args: &BootVerifyArgs) -> Vec<String> {
+    let mut v: Vec<String> = if args.no_default_mutable {
+        Vec::new()
+    } else {
+        DEFAULT_MUTABLE.iter().map(|(g, _)| g.to_string()).collect()
+    };
+    v.extend(args.mutable.iter().cloned());
+    v
+}
+
+/// The `first-boot` check (`--level files`): what changed at first boot in
+/// the accounts, `sudoers.d`, `authorized_keys` (only the keys IMDS gave the
+/// instance; with `--ami`, none), the new default user's home and under the
+/// ignored paths, judged against the seal report's baseline. Returns the
+/// live scan's excludes (the ignored paths: not read) and the globs the
+/// file comparison leaves alone (the ignored paths and what was judged).
+fn first_boot(
+    args: &BootVerifyArgs,
+    run: &mut Run,
+    report: &Value,
+) -> (Vec<String>, Option<globset::GlobSet>) {
+    use bakeproof_seal::firstboot;
+    if args.level < Level::Files {
+        return (Vec::new(), None);
+    }
+    let ignored = ignored_globs(args);
+    // The scan prunes a matching directory: the comparison must leave
+    // everything below it alone too.
+    let excludes: Vec<String> = ignored
+        .iter()
+        .filter(|g| g.starts_with('/'))
+        .cloned()
+        .collect();
+    let mut leave: Vec<String> = ignored.clone();
+    leave.extend(
+        excludes
+            .iter()
+            .filter(|g| !g.ends_with("/**"))
+            .map(|g| format!("{g}/**")),
+    );
+    let judge = || -> Result<(String, Vec<String>), String> {
+        let baseline: firstboot::Baseline = match report.get("baseline") {
+            Some(b) if !b.is_null() => serde_json::from_value(b.clone())
+                .map_err(|e| format!("seal report baseline: {e}"))?,
+            _ => {
+                return Err(
+                    "the seal report has no first-boot baseline (sealed by an older bakeproof): re-seal"
+                        .into(),
+                );
+            }
+        };
+        let (keys, given) = if args.ami == "auto" {
+            let cfg = match &args.imds_endpoint {
+                Some(ep) => ImdsConfig::default().with_endpoint(ep),
+                None => ImdsConfig::from_env(),
+            }
+            .map_err(|e| e.to_string())?;
+            let cfg = ImdsConfig {
+                allow_v1: args.imds_allow_v1,
+                ..cfg
+            };
+            let keys = Client::new(cfg)
+                .public_keys()
+                .map_err(|e| format!("public keys from IMDS: {e}"))?;
+            let n = keys.len();
+            (keys, format!("{n} key(s) given by IMDS"))
+        } else {
+            (Vec::new(), "no key given (--ami: IMDS not asked)".into())
+        };
+        let root = bakeproof_index::Root::open(&args.root)
+            .map_err(|e| format!("{}: {e}", args.root.display()))?;
+        let j = firstboot::judge(&root, &baseline, &ignored, &keys).map_err(|e| e.to_string())?;
+        if !j.findings.is_empty() {
+            let mut shown: Vec<String> = j
+                .findings
+                .iter()
+                .take(20)
+                .map(|f| format!("{} {}: {}", f.kind, f.path, f.detail))
+                .collect();
+            if j.findings.len() > 20 {
+                shown.push(format!("... {} more", j.findings.len() - 20));
+            }
+            return Err(format!(
+                "{} first-boot finding(s): {}",
+                j.findings.len(),
+                shown.join("; ")
+            ));
+        }
+        Ok((
+            format!(
+                "accounts, sudoers.d, authorized_keys ({given}) and {} entries under the ignored paths judged against the seal baseline",
+                j.walked
+            ),
+            j.judged,
+        ))
+    };
+    match judge() {
+        Ok((detail, judged)) => {
+            run.pass("first-boot", detail);
+            if !args.no_default_mutable {
+                leave.extend(judged.iter().map(|p| globset::escape(p)));
+            }
+        }
+        Err(detail) => {
+            run.fail("first-boot", detail);
+            // Reported here; the digest comparison still sees them as
+            // files unless the defaults are off.
+            if !args.no_default_mutable {
+                leave.extend(firstboot::JUDGED.iter().map(|p| globset::escape(p)));
+            }
+        }
+    }
+    let mut gb = globset::GlobSetBuilder::new();
+    for g in &leave {
+        if let Ok(g) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+            gb.add(g);
+        }
+    }
+    (excludes, gb.build().ok())
 }
 
 /// Packages by purl without version (`pkg:deb/debian/bash`, qualifiers

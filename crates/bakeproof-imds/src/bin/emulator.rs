@@ -10,6 +10,10 @@
 //!   `placement/availability-zone`, `dynamic/instance-identity/document`,
 //!   and with `--sign-key` `dynamic/instance-identity/signature` (base64
 //!   RSA-SHA256 over the document's exact bytes).
+//! * with `--public-key LINE` (repeatable): `meta-data/public-keys/`
+//!   (`N=name` lines), `meta-data/public-keys/N/` (`openssh-key`) and
+//!   `meta-data/public-keys/N/openssh-key`; without: 404, as for an instance
+//!   launched without a key pair.
 //!
 //! Prints `listening on http://ADDR` on stdout once bound (`--listen
 //! 127.0.0.1:0` picks a free port).
@@ -53,6 +57,10 @@ struct Args {
     /// The certificate of --sign-key (only checked to be readable; clients get it out of band).
     #[arg(long, requires = "sign_key")]
     cert: Option<PathBuf>,
+    /// An OpenSSH public key line the instance was "launched with"
+    /// (`meta-data/public-keys/N/openssh-key`); repeatable.
+    #[arg(long, value_name = "LINE")]
+    public_key: Vec<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -128,6 +136,25 @@ fn run(args: Args) -> Result<(), String> {
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
 
+    let mut paths: HashMap<String, String> = HashMap::new();
+    if !args.public_key.is_empty() {
+        let mut list = String::new();
+        for (i, k) in args.public_key.iter().enumerate() {
+            let name = k
+                .split_whitespace()
+                .nth(2)
+                .map(String::from)
+                .unwrap_or_else(|| format!("key-{i}"));
+            list.push_str(&format!("{i}={name}\n"));
+            paths.insert(format!("meta-data/public-keys/{i}/"), "openssh-key".into());
+            paths.insert(
+                format!("meta-data/public-keys/{i}/openssh-key"),
+                format!("{}\n", k.trim()),
+            );
+        }
+        paths.insert("meta-data/public-keys/".into(), list.trim_end().to_string());
+        paths.insert("meta-data/public-keys".into(), list.trim_end().to_string());
+    }
     let mut tokens: HashMap<String, Instant> = HashMap::new();
     let mut counter: u64 = 0;
     let boot = Instant::now();
@@ -188,7 +215,7 @@ fn run(args: Args) -> Result<(), String> {
                     }
                     "dynamic/instance-identity/document" => Some(&doc),
                     "dynamic/instance-identity/signature" => signature.as_deref(),
-                    _ => None,
+                    p => paths.get(p).map(String::as_str),
                 };
                 match body {
                     Some(b) => text(200, b),
