@@ -158,9 +158,9 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
     drop(seal_json);
     if !facts.sealed {
         if !a.allow_unsealed {
-            return Err(
-                bakeproof_attest::InputError::Unsealed(statement::unsealed_reason(&facts)).into(),
-            )
+            return Err(anyhow::Error::from(bakeproof_attest::InputError::Unsealed(
+                statement::unsealed_reason(&facts),
+            )))
             .with_context(|| format!("{}", a.seal.display()));
         }
         eprintln!(
