@@ -2600,7 +2600,7 @@ mod tests {
     #[test]
     fn names_colliding_in_fxhash_do_not_collide_in_the_map() {
         use std::hash::BuildHasher;
-        let names = fx_colliding_names(20_000);
+        let names = fx_colliding_names(5_000);
         assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len());
         let fx: BTreeSet<u64> = names.iter().map(|n| fxhash_str(n)).collect();
         assert_eq!(fx.len(), 1, "the names collide in FxHash");
