@@ -1195,13 +1195,13 @@ fn seal_on_one_side_only_is_not_compared_and_bad_reports_exit_2() {
     // an SBOM, a missing file, a future report version: exit 2, file named
     let future = sp.path("future.seal.json");
     let mut v: Value = serde_json::from_slice(&std::fs::read(&new_seal).unwrap()).unwrap();
-    v["report_version"] = 2.into();
+    v["report_version"] = 3.into();
     std::fs::write(&future, serde_json::to_vec(&v).unwrap()).unwrap();
     let missing = sp.path("missing.seal.json");
     for (bad, needle) in [
         (old.clone(), "not a bakeproof seal report"),
         (missing.clone(), "cannot read"),
-        (future.clone(), "report_version 2 is not supported"),
+        (future.clone(), "report_version 3 is not supported"),
     ] {
         let o = bp(&[
             "diff".as_ref(),

@@ -39,6 +39,8 @@ pub struct AttestRequest<'a> {
     pub key: &'a PrivateKey,
     /// SBOMs larger than this are carried as a digest-pinned reference.
     pub inline_sbom_max: u64,
+    /// Attest an `unsealed` seal report too (refused otherwise).
+    pub allow_unsealed: bool,
     /// `bakeproof`'s version, for the index.
     pub tool_version: &'a str,
     /// RFC 3339 creation time, for the index.
@@ -61,7 +63,10 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestEr
     let tree = statement::tree_digest_of_sbom(&sbom)?;
     let seal: Value =
         serde_json::from_slice(req.seal).map_err(|e| InputError::Seal(format!("not JSON: {e}")))?;
-    statement::check_seal_report(&seal)?;
+    let facts = statement::check_seal_report(&seal, &tree)?;
+    if !facts.sealed && !req.allow_unsealed {
+        return Err(InputError::Unsealed(statement::unsealed_reason(&facts)).into());
+    }
     if req.amis.is_empty() {
         return Err(InputError::Ami("(none given)".into()).into());
     }

@@ -17,6 +17,15 @@ fn sbom() -> Vec<u8> {
     .unwrap()
 }
 
+/// A sealed report of the tree of [`sbom`].
+fn seal_report() -> Value {
+    json!({"report_version": 2, "status": "sealed", "strict": false,
+        "tree_digest": format!("sha256:{}", "ab".repeat(32)),
+        "summary": {"pass": 2, "warn": 0, "fail": 0},
+        "checks": [{"id": "machine-id", "status": "pass", "findings": []},
+                   {"id": "ssh-host-keys", "status": "pass", "findings": []}]})
+}
+
 fn amis() -> Vec<AmiRef> {
     vec![
         AmiRef::parse("us-east-1:ami-0123456789abcdef0").unwrap(),
@@ -36,7 +45,7 @@ fn make(inline_max: u64) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate();
     let sbom = sbom();
-    let seal = br#"{"status":"sealed","checks":[]}"#.to_vec();
+    let seal = serde_json::to_vec(&seal_report()).unwrap();
     let amis = amis();
     let index = attest(
         &AttestRequest {
@@ -45,6 +54,7 @@ fn make(inline_max: u64) -> Fixture {
             amis: &amis,
             key: &key,
             inline_sbom_max: inline_max,
+            allow_unsealed: false,
             tool_version: "0.0.0",
             created: "2024-01-01T00:00:00Z".into(),
         },
@@ -286,6 +296,7 @@ fn bad_inputs() {
                 amis,
                 key: &key,
                 inline_sbom_max: 1 << 20,
+                allow_unsealed: false,
                 tool_version: "0",
                 created: String::new(),
             },
@@ -300,8 +311,107 @@ fn bad_inputs() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("status"), "{e}");
-    let e = mk(&sbom(), b"{\"status\":\"sealed\"}", &[])
-        .unwrap_err()
-        .to_string();
+    let good = serde_json::to_vec(&seal_report()).unwrap();
+    let e = mk(&sbom(), &good, &[]).unwrap_err().to_string();
     assert!(e.contains("AMI"), "{e}");
+}
+
+/// The seal report must describe the SBOM's tree and agree with its checks;
+/// an unsealed one is attested only when allowed.
+#[test]
+fn seal_report_bound_to_the_tree_and_judged_by_its_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate();
+    let mk = |seal: &Value, allow_unsealed: bool| {
+        attest(
+            &AttestRequest {
+                sbom: &sbom(),
+                seal: &serde_json::to_vec(seal).unwrap(),
+                amis: &amis(),
+                key: &key,
+                inline_sbom_max: 1 << 20,
+                allow_unsealed,
+                tool_version: "0",
+                created: String::new(),
+            },
+            dir.path(),
+        )
+    };
+    assert!(mk(&seal_report(), false).is_ok());
+    // Another tree's report.
+    let mut other = seal_report();
+    other["tree_digest"] = format!("sha256:{}", "cd".repeat(32)).into();
+    let e = mk(&other, true).unwrap_err();
+    assert!(
+        matches!(e, AttestError::Input(InputError::SealTreeDigest { .. })),
+        "{e}"
+    );
+    // A report that names no tree (report_version 1).
+    let mut v1 = seal_report();
+    v1.as_object_mut().unwrap().remove("tree_digest");
+    let e = mk(&v1, true).unwrap_err().to_string();
+    assert!(e.contains("tree_digest"), "{e}");
+    // Unsealed: refused unless allowed.
+    let mut unsealed = seal_report();
+    unsealed["status"] = "unsealed".into();
+    unsealed["checks"][1]["status"] = "fail".into();
+    unsealed["summary"] = json!({"pass": 1, "warn": 0, "fail": 1});
+    let e = mk(&unsealed, false).unwrap_err();
+    assert!(
+        matches!(&e, AttestError::Input(InputError::Unsealed(w)) if w.contains("ssh-host-keys")),
+        "{e}"
+    );
+    assert!(mk(&unsealed, true).is_ok());
+    // "sealed" with a failing check, an unsealed one with nothing failing,
+    // a strict one that warns, a summary that lies, no checks at all.
+    let mut lie = unsealed.clone();
+    lie["status"] = "sealed".into();
+    let mut inverse = seal_report();
+    inverse["status"] = "unsealed".into();
+    let mut strict = seal_report();
+    strict["strict"] = true.into();
+    strict["checks"][0]["status"] = "warn".into();
+    strict["summary"] = json!({"pass": 1, "warn": 1, "fail": 0});
+    let mut summary = seal_report();
+    summary["summary"]["pass"] = 3.into();
+    let mut empty = seal_report();
+    empty["checks"] = json!([]);
+    let mut odd = seal_report();
+    odd["checks"][0]["status"] = "ok".into();
+    for (v, want) in [
+        (&lie, "contradicts its checks"),
+        (&inverse, "contradicts its checks"),
+        (&strict, "contradicts its checks"),
+        (&summary, "does not count"),
+        (&empty, "no checks"),
+        (&odd, "not \"pass\""),
+    ] {
+        let e = mk(v, true).unwrap_err().to_string();
+        assert!(e.contains(want), "{want}: {e}");
+    }
+}
+
+/// A signed seal statement whose report names another tree than its
+/// subjects, or whose status contradicts its checks, does not verify.
+#[test]
+fn signed_seal_report_of_another_tree_or_contradicting_itself_is_refused() {
+    let f = make(1 << 20);
+    let p = f.policy();
+    let b = f.bundle(SEAL_BUNDLE_FILE);
+    assert!(check(&b, &p).is_ok());
+    let st: Value = serde_json::from_slice(&payload(&b)).unwrap();
+    let mut other = st.clone();
+    other["predicate"]["tree_digest"] = format!("sha256:{}", "cd".repeat(32)).into();
+    assert!(matches!(
+        check(&resign(&f, &other), &p).unwrap_err(),
+        E::SealTreeDigest { .. }
+    ));
+    let mut lie = st.clone();
+    lie["predicate"]["checks"][1]["status"] = "fail".into();
+    lie["predicate"]["summary"] = json!({"pass": 1, "warn": 0, "fail": 1});
+    let e = check(&resign(&f, &lie), &p).unwrap_err();
+    assert!(
+        matches!(&e, E::SealReport(s) if s.contains("contradicts")),
+        "{e}"
+    );
 }

@@ -7,7 +7,7 @@ use crate::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE, b64decode};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::statement::{
     AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE, SEAL_PREDICATE_TYPE,
-    STATEMENT_TYPE, is_sha256_hex, sha256_hex, tree_digest_of_sbom,
+    STATEMENT_TYPE, check_seal_report, is_sha256_hex, sha256_hex, tree_digest_of_sbom,
 };
 
 /// The media type bakeproof writes.
@@ -126,6 +126,12 @@ pub enum VerifyError {
     AmiNotInSubjects(String),
     #[error("tree digest {got} is not the expected {expected}")]
     TreeDigestMismatch { expected: String, got: String },
+    #[error(
+        "the seal report names tree {report}, the subjects sha256:{subjects}: it describes another image"
+    )]
+    SealTreeDigest { report: String, subjects: String },
+    #[error("seal report: {0}")]
+    SealReport(String),
     #[error("SBOM digest mismatch: signed sha256 {expected}, file has {got}")]
     SbomDigestMismatch { expected: String, got: String },
 }
@@ -315,9 +321,16 @@ fn verify_statement(
             });
         }
         SEAL_PREDICATE_TYPE => {
-            if !predicate.get("status").is_some_and(Value::is_string) {
-                return Err(stmt_err("seal report has no string status"));
-            }
+            // Bound to the subjects' tree and consistent with its checks; an
+            // unsealed report is a valid statement (the boot check fails it).
+            check_seal_report(&predicate, &tree).map_err(|e| match e {
+                crate::InputError::SealTreeDigest { report, .. } => VerifyError::SealTreeDigest {
+                    report,
+                    subjects: tree.clone(),
+                },
+                crate::InputError::Seal(s) => VerifyError::SealReport(s),
+                e => VerifyError::SealReport(e.to_string()),
+            })?;
         }
         _ => unreachable!("kind checked"),
     }

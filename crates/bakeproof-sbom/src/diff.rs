@@ -28,11 +28,19 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use bakeproof_pkgdb::version::{Evr, dpkg_version_cmp, generic_version_cmp, rpm_evr_cmp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// Largest SBOM `bakeproof diff` reads by default (bytes, 512 MiB): the 80 MB
+/// SBOM of a 130k-entry `/usr` scales to ~400 MB for a million files, while
+/// an unbounded input (one 1 GiB JSON string) costs 18 s and 4 GB of memory
+/// before anything is compared.
+pub const MAX_SBOM_BYTES: u64 = 512 << 20;
+/// Largest seal report read (bytes): a report is tens of kilobytes; 100k
+/// findings are ~15 MB.
+pub const MAX_SEAL_BYTES: u64 = 64 << 20;
 
 /// Why a document cannot be diffed.
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +175,45 @@ pub fn parse(bytes: &[u8]) -> Result<Sbom<'_>, DiffError> {
 }
 
 impl<'a> Sbom<'a> {
+    /// The tree digest a bakeproof SBOM names (`sha256:<hex>`): the
+    /// `bakeproof:tree-digest` property, else the SHA-256 of
+    /// `metadata.component`; `None` for SBOMs without one (packages-only
+    /// scans, other tools') or when the two disagree.
+    pub fn tree_digest(&self) -> Option<String> {
+        let m = self.metadata.as_ref()?;
+        let packages_only = m
+            .pointer("/component/properties")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p.get("name").and_then(Value::as_str) == Some("bakeproof:scan:mode")
+                        && p.get("value").and_then(Value::as_str) == Some("packages-only")
+                })
+            });
+        if packages_only {
+            return None;
+        }
+        let hashed = m
+            .pointer("/component/hashes/0")
+            .filter(|h| h.get("alg").and_then(Value::as_str) == Some("SHA-256"))
+            .and_then(|h| h.get("content"))
+            .and_then(Value::as_str)
+            .map(|c| format!("sha256:{c}"));
+        let prop = m
+            .get("properties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| p.get("name").and_then(Value::as_str) == Some("bakeproof:tree-digest"))
+            .and_then(|p| p.get("value"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match (hashed, prop) {
+            (Some(h), Some(p)) if h != p => None,
+            (h, p) => p.or(h),
+        }
+    }
+
     /// `(purl, version)` of every top-level `library` component with a purl
     /// (the version empty when absent), in document order.
     pub fn package_versions(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
@@ -186,8 +233,25 @@ pub enum SealReportError {
     Json(String),
     #[error("not a bakeproof seal report: {0}")]
     NotSealReport(String),
-    #[error("seal report_version {0} is not supported (this bakeproof reads 1)")]
+    #[error(
+        "seal report_version {0} is not supported (this bakeproof reads 2: a report that names \
+         the tree it checked)"
+    )]
     Version(u64),
+    #[error("seal report tree_digest {0:?} is not sha256:<64 lower-case hex digits>")]
+    TreeDigest(String),
+    #[error("seal report status {status:?} contradicts its checks: {why}")]
+    Inconsistent { status: &'static str, why: String },
+    #[error(
+        "the seal report checked tree {report}, the SBOM describes {sbom}: the report is of \
+         another image"
+    )]
+    OtherTree { report: String, sbom: String },
+    #[error(
+        "the SBOM names no tree digest (not a full bakeproof scan), so no seal report can be \
+         bound to it"
+    )]
+    UnboundSbom,
     #[error("seal report lists check {0:?} twice")]
     DuplicateCheck(String),
     #[error("seal report has a check with an empty id")]
@@ -199,6 +263,7 @@ pub enum SealReportError {
 #[derive(Debug, Deserialize)]
 struct RawSealReport {
     report_version: u64,
+    tree_digest: String,
     status: Verdict,
     #[serde(default)]
     strict: bool,
@@ -224,6 +289,8 @@ struct RawSealFinding {
 /// A parsed seal report, as far as the diff needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealReport {
+    /// `sha256:<hex>`: the tree the checks ran on.
+    pub tree_digest: String,
     pub status: Verdict,
     pub strict: bool,
     pub checks: Vec<SealCheck>,
@@ -239,7 +306,10 @@ pub struct SealCheck {
 }
 
 /// Parses a seal report as `bakeproof seal check --format json` writes it
-/// (`report_version` 1; unknown fields are ignored; check ids unique).
+/// (`report_version` 2 with its `tree_digest`; unknown fields are ignored;
+/// check ids unique; the status must be what the checks say: `unsealed`
+/// exactly when one fails, or, `strict`, warns). Bind it to its SBOM with
+/// [`check_seal_binding`].
 pub fn parse_seal(bytes: &[u8]) -> Result<SealReport, SealReportError> {
     let raw: RawSealReport = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_data() {
@@ -248,8 +318,43 @@ pub fn parse_seal(bytes: &[u8]) -> Result<SealReport, SealReportError> {
             SealReportError::Json(e.to_string())
         }
     })?;
-    if raw.report_version != 1 {
+    if raw.report_version != 2 {
         return Err(SealReportError::Version(raw.report_version));
+    }
+    if !raw
+        .tree_digest
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return Err(SealReportError::TreeDigest(raw.tree_digest));
+    }
+    let ids = |st: CheckStatus| -> Vec<&str> {
+        raw.checks
+            .iter()
+            .filter(|c| c.status == st)
+            .map(|c| c.id.as_str())
+            .collect()
+    };
+    let (failing, warning) = (ids(CheckStatus::Fail), ids(CheckStatus::Warn));
+    let derived = if failing.is_empty() && !(raw.strict && !warning.is_empty()) {
+        Verdict::Sealed
+    } else {
+        Verdict::Unsealed
+    };
+    if raw.checks.is_empty() || derived != raw.status {
+        let why = if raw.checks.is_empty() {
+            "it has no checks".to_string()
+        } else if !failing.is_empty() {
+            format!("{} fail", failing.join(", "))
+        } else if !warning.is_empty() && raw.strict {
+            format!("{} warn and the report is strict", warning.join(", "))
+        } else {
+            "no check fails".to_string()
+        };
+        return Err(SealReportError::Inconsistent {
+            status: raw.status.as_str(),
+            why,
+        });
     }
     let mut seen = BTreeSet::new();
     let mut checks = Vec::with_capacity(raw.checks.len());
@@ -280,10 +385,24 @@ pub fn parse_seal(bytes: &[u8]) -> Result<SealReport, SealReportError> {
         });
     }
     Ok(SealReport {
+        tree_digest: raw.tree_digest,
         status: raw.status,
         strict: raw.strict,
         checks,
     })
+}
+
+/// Checks that `seal` describes the tree `sbom` describes: a seal report is
+/// compared only beside the SBOM of the very tree it checked.
+pub fn check_seal_binding(sbom: &Sbom<'_>, seal: &SealReport) -> Result<(), SealReportError> {
+    let tree = sbom.tree_digest().ok_or(SealReportError::UnboundSbom)?;
+    if tree != seal.tree_digest {
+        return Err(SealReportError::OtherTree {
+            report: seal.tree_digest.clone(),
+            sbom: tree,
+        });
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- output --
@@ -618,35 +737,12 @@ impl Diff {
 
 // ------------------------------------------------------------------ model --
 
-/// FxHash (rustc's hasher): the keys are paths and bom-refs from the
-/// documents being compared, not attacker-chosen in a way that matters for a
-/// one-shot CLI, and SipHash was the largest single cost on 100k-file SBOMs.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.write(&[i]);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// Maps keyed by paths and bom-refs read from the documents: a keyed hasher
+/// with a per-process random seed (aHash), so names chosen to collide (a
+/// fixed-seed hash such as FxHash can be flooded: 40k colliding file names
+/// made the diff quadratic, minutes instead of a fraction of a second)
+/// cannot degrade it, at a fraction of SipHash's cost.
+type FastMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 /// A package component as the diff sees it.
 #[derive(Debug)]
@@ -2078,8 +2174,8 @@ mod tests {
                 serde_json::json!({"id": id, "status": st, "findings": findings})
             })
             .collect();
-        let v = serde_json::json!({"report_version": 1, "status": status, "strict": false,
-            "root": "/r", "summary": {}, "checks": checks, "host_keys": [], "scan": {}});
+        let v = serde_json::json!({"report_version": 2, "status": status, "strict": false,
+            "tree_digest": format!("sha256:{}", "a".repeat(64)), "root": "/r", "summary": {}, "checks": checks, "host_keys": [], "scan": {}});
         parse_seal(&serde_json::to_vec(&v).unwrap()).unwrap()
     }
 
@@ -2117,7 +2213,7 @@ mod tests {
             ],
         );
         let new = seal(
-            "sealed",
+            "unsealed",
             &[
                 (
                     "machine-id",
@@ -2161,7 +2257,7 @@ mod tests {
             c.verdict,
             Some(VerdictChange {
                 from: Verdict::Unsealed,
-                to: Verdict::Sealed
+                to: Verdict::Unsealed
             })
         );
         let want = vec![
@@ -2243,7 +2339,7 @@ mod tests {
         let t = render_text(&d, false);
         assert!(
             t.contains(
-                "seal: unsealed -> sealed; 3 checks worse, 1 better, 5 findings added, 2 removed"
+                "seal: unsealed -> unsealed; 3 checks worse, 1 better, 5 findings added, 2 removed"
             ),
             "{t}"
         );
@@ -2259,7 +2355,7 @@ mod tests {
         assert!(!t.contains("DETAIL-MARKER"));
         let m = render_markdown(&d);
         assert!(m.contains("| seal checks worse | 3 |"), "{m}");
-        assert!(m.contains("Seal verdict: unsealed -> sealed."), "{m}");
+        assert!(m.contains("Seal verdict: unsealed -> unsealed."), "{m}");
         assert!(m.contains("### Seal checks (6)"), "{m}");
         assert!(
             m.contains("| `tmp` | warn | warn | findings | 1 | 1 |"),
@@ -2305,7 +2401,7 @@ mod tests {
 
     #[test]
     fn seal_one_sided_is_not_compared_with_a_reason() {
-        let a = seal("sealed", &[]);
+        let a = seal("sealed", &[("machine-id", "pass", &[])]);
         for (o, n, reason) in [
             (Some(&a), None, "only the old side has a seal report"),
             (None, Some(&a), "only the new side has a seal report"),
@@ -2326,44 +2422,210 @@ mod tests {
     }
 
     #[test]
-    fn parse_seal_rejects_what_is_not_a_v1_report() {
+    fn parse_seal_rejects_what_is_not_a_v2_report() {
+        let t = format!(r#""tree_digest": "sha256:{}""#, "a".repeat(64));
+        let j = |rest: &str| format!(r#"{{"report_version": 2, {t}, {rest}}}"#).into_bytes();
         assert!(matches!(parse_seal(b"{"), Err(SealReportError::Json(_))));
         assert!(matches!(
             parse_seal(br#"{"bomFormat": "CycloneDX", "specVersion": "1.5"}"#),
             Err(SealReportError::NotSealReport(_))
         ));
         assert_eq!(
-            parse_seal(br#"{"report_version": 2, "status": "sealed", "checks": []}"#),
-            Err(SealReportError::Version(2))
-        );
-        assert!(matches!(
-            parse_seal(br#"{"report_version": 1, "status": "maybe", "checks": []}"#),
-            Err(SealReportError::NotSealReport(_))
-        ));
-        assert!(matches!(
             parse_seal(
-                br#"{"report_version": 1, "status": "sealed", "checks": [{"id": "x", "status": "ok", "findings": []}]}"#
+                format!(r#"{{"report_version": 3, {t}, "status": "sealed", "checks": []}}"#)
+                    .as_bytes()
             ),
+            Err(SealReportError::Version(3))
+        );
+        // version 1 names no tree: not a report to compare
+        assert!(matches!(
+            parse_seal(br#"{"report_version": 1, "status": "sealed", "checks": [{"id": "x", "status": "pass"}]}"#),
             Err(SealReportError::NotSealReport(_))
         ));
         assert_eq!(
-            parse_seal(
-                br#"{"report_version": 1, "status": "sealed", "checks": [{"id": "x", "status": "pass"}, {"id": "x", "status": "pass"}]}"#
-            ),
+            parse_seal(br#"{"report_version": 2, "tree_digest": "sha256:AB", "status": "sealed", "checks": [{"id": "x", "status": "pass"}]}"#),
+            Err(SealReportError::TreeDigest("sha256:AB".into()))
+        );
+        assert!(matches!(
+            parse_seal(&j(r#""status": "maybe", "checks": []"#)),
+            Err(SealReportError::NotSealReport(_))
+        ));
+        assert!(matches!(
+            parse_seal(&j(
+                r#""status": "sealed", "checks": [{"id": "x", "status": "ok", "findings": []}]"#
+            )),
+            Err(SealReportError::NotSealReport(_))
+        ));
+        assert_eq!(
+            parse_seal(&j(
+                r#""status": "sealed", "checks": [{"id": "x", "status": "pass"}, {"id": "x", "status": "pass"}]"#
+            )),
             Err(SealReportError::DuplicateCheck("x".into()))
         );
         assert_eq!(
-            parse_seal(br#"{"report_version": 1, "status": "sealed", "checks": [{"id": "", "status": "pass"}]}"#),
+            parse_seal(&j(
+                r#""status": "sealed", "checks": [{"id": "", "status": "pass"}]"#
+            )),
             Err(SealReportError::EmptyCheckId)
         );
+        // the status is judged by the checks
+        for (rest, why) in [
+            (r#""status": "sealed", "checks": []"#, "it has no checks"),
+            (
+                r#""status": "sealed", "checks": [{"id": "x", "status": "pass"}, {"id": "secrets", "status": "fail"}]"#,
+                "secrets fail",
+            ),
+            (
+                r#""status": "unsealed", "checks": [{"id": "x", "status": "warn"}]"#,
+                "no check fails",
+            ),
+            (
+                r#""status": "sealed", "strict": true, "checks": [{"id": "x", "status": "warn"}]"#,
+                "x warn and the report is strict",
+            ),
+        ] {
+            match parse_seal(&j(rest)) {
+                Err(SealReportError::Inconsistent { why: w, .. }) => assert_eq!(w, why, "{rest}"),
+                other => panic!("{rest}: {other:?}"),
+            }
+        }
         // the worst severity of one (path, kind) is kept
-        let r = parse_seal(
-            br#"{"report_version": 1, "status": "unsealed", "checks": [{"id": "secrets", "status": "fail",
+        let r = parse_seal(&j(
+            r#""status": "unsealed", "checks": [{"id": "secrets", "status": "fail",
                 "findings": [{"path": "/a", "kind": "k", "severity": "warn"},
-                             {"path": "/a", "kind": "k", "severity": "fail"}]}]}"#,
-        )
+                             {"path": "/a", "kind": "k", "severity": "fail"}]}]"#,
+        ))
         .unwrap();
         assert_eq!(r.checks[0].findings, [fref("/a", "k", CheckStatus::Fail)]);
+    }
+
+    #[test]
+    fn seal_report_is_bound_to_the_sboms_tree() {
+        let d = "a".repeat(64);
+        let sbom_json = |props: bool| {
+            let mut m = serde_json::json!({"component": {"type": "operating-system", "name": "x",
+                "hashes": [{"alg": "SHA-256", "content": d}]}});
+            if props {
+                m["properties"] = serde_json::json!([{"name": "bakeproof:tree-digest", "value": format!("sha256:{d}")}]);
+            }
+            serde_json::to_vec(
+                &serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5",
+                "metadata": m, "components": []}),
+            )
+            .unwrap()
+        };
+        let (a, b) = (sbom_json(true), sbom_json(false));
+        let seal = seal("sealed", &[("machine-id", "pass", &[])]);
+        for bytes in [&a, &b] {
+            let sbom = parse(bytes).unwrap();
+            assert_eq!(sbom.tree_digest(), Some(format!("sha256:{d}")));
+            assert_eq!(check_seal_binding(&sbom, &seal), Ok(()));
+        }
+        let mut other = seal.clone();
+        other.tree_digest = format!("sha256:{}", "b".repeat(64));
+        assert!(matches!(
+            check_seal_binding(&parse(&a).unwrap(), &other),
+            Err(SealReportError::OtherTree { .. })
+        ));
+        let syft = br#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}"#;
+        assert_eq!(
+            check_seal_binding(&parse(syft).unwrap(), &seal),
+            Err(SealReportError::UnboundSbom)
+        );
+    }
+
+    /// FxHash as the diff used it (rustc's, fixed seed): the oracle the
+    /// colliding names below are built against.
+    fn fxhash_str(s: &str) -> u64 {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = 0u64;
+        let bytes = s.as_bytes();
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap());
+            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder().iter().chain(&[0xff]) {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        h
+    }
+
+    /// `n` distinct 16-byte ASCII paths that all have FxHash 0 before the
+    /// `str` terminator: the second word cancels the first.
+    fn fx_colliding_names(n: usize) -> Vec<String> {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut out = Vec::with_capacity(n);
+        let mut i = 0u64;
+        while out.len() < n {
+            i += 1;
+            let mut w1 = *b"/f000000";
+            let mut x = i;
+            for b in w1[1..].iter_mut().rev() {
+                *b = b'a' + (x % 26) as u8;
+                x /= 26;
+            }
+            let w2 = w1_word(&w1).wrapping_mul(K).rotate_left(5).to_le_bytes();
+            if w2.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+                let mut name = String::from_utf8(w1.to_vec()).unwrap();
+                name.push_str(std::str::from_utf8(&w2).unwrap());
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    fn w1_word(w: &[u8; 8]) -> u64 {
+        u64::from_le_bytes(*w)
+    }
+
+    #[test]
+    fn map_hasher_is_keyed_per_map() {
+        use std::hash::BuildHasher;
+        // A fixed-seed hasher gives every map the same hash of a key.
+        let hashes: BTreeSet<u64> = (0..8)
+            .map(|_| {
+                FastMap::<&str, ()>::default()
+                    .hasher()
+                    .hash_one("/etc/passwd")
+            })
+            .collect();
+        assert!(hashes.len() > 1, "the map hasher has a fixed seed");
+    }
+
+    #[test]
+    fn names_colliding_in_fxhash_do_not_collide_in_the_map() {
+        use std::hash::BuildHasher;
+        let names = fx_colliding_names(5_000);
+        assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len());
+        let fx: BTreeSet<u64> = names.iter().map(|n| fxhash_str(n)).collect();
+        assert_eq!(fx.len(), 1, "the names collide in FxHash");
+        let b = FastMap::<&str, ()>::default();
+        let ours: BTreeSet<u64> = names
+            .iter()
+            .map(|n| b.hasher().hash_one(n.as_str()))
+            .collect();
+        assert!(ours.len() > names.len() - 10, "{} distinct", ours.len());
+        // and the diff over them is right (it would be quadratic with FxHash)
+        let doc = |modified: &str| {
+            let comps: Vec<Value> = names
+                .iter()
+                .map(|n| {
+                    let h = if n == modified { "b" } else { "a" }.repeat(64);
+                    serde_json::json!({"type": "file", "name": n, "bom-ref": n,
+                        "hashes": [{"alg": "SHA-256", "content": h}]})
+                })
+                .collect();
+            serde_json::to_vec(
+                &serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5",
+                "components": comps}),
+            )
+            .unwrap()
+        };
+        let (old, new) = (doc(""), doc(&names[777]));
+        let d = diff(&parse(&old).unwrap(), &parse(&new).unwrap());
+        assert_eq!(d.count(ChangeKind::ModifiedFiles), 1);
+        assert_eq!(d.count(ChangeKind::AddedFiles), 0);
     }
 
     #[test]

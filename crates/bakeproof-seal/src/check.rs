@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::secrets::{self, KEY_AUTH_KEY, KEY_HOST_KEY, KEY_NET, KEY_SECRET, OBSERVER};
 
 /// Version of the report format (`report_version` in the JSON). Bumped on
-/// any incompatible change of `schemas/seal-report.schema.json`.
-pub const REPORT_VERSION: u32 = 1;
+/// any incompatible change of `schemas/seal-report.schema.json` (2: the
+/// report names the tree it checked, `tree_digest`).
+pub const REPORT_VERSION: u32 = 2;
 
 /// The check ids, in report order (stable; documented in docs/seal.md).
 pub const CHECK_IDS: [&str; 11] = [
@@ -168,6 +169,11 @@ pub struct SealReport {
     pub status: String,
     pub strict: bool,
     pub root: String,
+    /// `sha256:<hex>`: the tree digest (`bakeproof-tree-v1`, the SBOM's
+    /// `bakeproof:tree-digest`) of the scan the checks ran on. Binds the
+    /// report to the image it describes: `attest`, `verify` and `diff`
+    /// refuse a report whose digest is not the SBOM's.
+    pub tree_digest: String,
     pub tool: Tool,
     /// RFC 3339, UTC (`SOURCE_DATE_EPOCH` when set).
     pub timestamp: String,
@@ -307,6 +313,7 @@ pub fn check_inventory(
             .source
             .clone()
             .unwrap_or_else(|| root.host_path().display().to_string()),
+        tree_digest: tree_digest_string(&inv.scan.tree_digest),
         tool: Tool {
             name: "bakeproof".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -331,6 +338,16 @@ pub fn check_inventory(
         },
         baseline: Some(crate::firstboot::Baseline::of_root(root)),
     })
+}
+
+/// `sha256:<hex>`, as the SBOM's `bakeproof:tree-digest` property writes it.
+pub fn tree_digest_string(d: &[u8; 32]) -> String {
+    let mut s = String::with_capacity(71);
+    s.push_str("sha256:");
+    for b in d {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
 }
 
 struct Ctx<'a> {

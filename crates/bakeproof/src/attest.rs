@@ -32,9 +32,15 @@ pub struct AttestArgs {
     /// The CycloneDX SBOM written by `bakeproof scan`.
     #[arg(long)]
     sbom: PathBuf,
-    /// The seal report written by `bakeproof seal check --format json`.
+    /// The seal report written by `bakeproof seal check --format json` (or
+    /// `bakeproof scan --seal-report`). It must name the SBOM's tree digest
+    /// and be sealed.
     #[arg(long)]
     seal: PathBuf,
+    /// Attest an unsealed seal report too (its signed status says so, and
+    /// `bakeproof verify` fails the instance at boot).
+    #[arg(long)]
+    allow_unsealed: bool,
     /// The cosign private key (password from COSIGN_PASSWORD or a prompt).
     #[arg(long)]
     key: PathBuf,
@@ -148,10 +154,28 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
     // for: a packages-only SBOM proves no image and is refused here.
     let sbom_json: serde_json::Value =
         serde_json::from_slice(&sbom).with_context(|| format!("{}: not JSON", a.sbom.display()))?;
-    bakeproof_attest::statement::tree_digest_of_sbom(&sbom_json)
+    let tree = bakeproof_attest::statement::tree_digest_of_sbom(&sbom_json)
         .with_context(|| format!("{}", a.sbom.display()))?;
     drop(sbom_json);
+    // So must the seal report: of the same tree, consistent, sealed.
     let seal = read(&a.seal)?;
+    let seal_json: serde_json::Value =
+        serde_json::from_slice(&seal).with_context(|| format!("{}: not JSON", a.seal.display()))?;
+    let facts = statement::check_seal_report(&seal_json, &tree)
+        .with_context(|| format!("{} with {}", a.seal.display(), a.sbom.display()))?;
+    drop(seal_json);
+    if !facts.sealed {
+        if !a.allow_unsealed {
+            return Err(anyhow::Error::from(bakeproof_attest::InputError::Unsealed(
+                statement::unsealed_reason(&facts),
+            )))
+            .with_context(|| format!("{}", a.seal.display()));
+        }
+        eprintln!(
+            "bakeproof: warning: attesting an unsealed image ({}): --allow-unsealed",
+            statement::unsealed_reason(&facts)
+        );
+    }
     let key_pem = read(&a.key)?;
     let password = bakeproof_attest::keys::read_password(false)?;
     let key = PrivateKey::from_encrypted_pem(&key_pem, password.as_bytes())
@@ -164,6 +188,7 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
             amis: &amis,
             key: &key,
             inline_sbom_max: a.inline_sbom_max,
+            allow_unsealed: a.allow_unsealed,
             tool_version: env!("CARGO_PKG_VERSION"),
             created: bakeproof_attest::created_time(),
         },

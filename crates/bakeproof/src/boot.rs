@@ -470,22 +470,63 @@ fn verify(
     );
     run.pass("subjects", format!("{} is a subject of both", ami));
 
-    // 3. Seal report.
+    // 3. Seal report: of the attested tree, and judged by its checks, not
+    // only by its status string.
     let report = &seal_st.predicate;
     let status = report["status"].as_str().unwrap_or("");
     let allow_all = args.allow_warn.iter().any(|w| w == "all");
-    let warned: Vec<String> = report["checks"]
-        .as_array()
+    let checks: Vec<&Value> = report["checks"].as_array().into_iter().flatten().collect();
+    let with = |st: &str| -> Vec<String> {
+        checks
+            .iter()
+            .filter(|c| c["status"] == st)
+            .map(|c| c["id"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    let failing = with("fail");
+    let odd: Vec<String> = checks
+        .iter()
+        .filter(|c| !matches!(c["status"].as_str(), Some("pass" | "warn" | "fail")))
+        .map(|c| c["id"].as_str().unwrap_or("?").to_string())
+        .collect();
+    let warned: Vec<String> = with("warn")
         .into_iter()
-        .flatten()
-        .filter(|c| c["status"] == "warn")
-        .filter_map(|c| c["id"].as_str().map(String::from))
         .filter(|id| !allow_all && !args.allow_warn.contains(id))
         .collect();
-    if status != "sealed" {
+    let want_tree = format!("sha256:{}", sbom_st.tree_digest);
+    let report_tree = report["tree_digest"].as_str().unwrap_or("");
+    if report_tree != want_tree {
+        run.fail(
+            "seal",
+            format!(
+                "the seal report checked tree {report_tree:?}, the SBOM attests {want_tree}: \
+                 it is another image's"
+            ),
+        );
+    } else if status != "sealed" {
         run.fail(
             "seal",
             format!("seal report status is {status:?}, not \"sealed\""),
+        );
+    } else if checks.is_empty() || !odd.is_empty() {
+        run.fail(
+            "seal",
+            format!(
+                "seal report says \"sealed\" without judgeable checks{}",
+                if odd.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (no pass/warn/fail status: {})", odd.join(", "))
+                }
+            ),
+        );
+    } else if !failing.is_empty() {
+        run.fail(
+            "seal",
+            format!(
+                "seal report says \"sealed\" but checks fail: {}",
+                failing.join(", ")
+            ),
         );
     } else if !warned.is_empty() {
         run.fail(

@@ -56,6 +56,36 @@ pub struct DiffArgs {
     /// Public key the AMI's SBOM (and seal) attestations must be signed with.
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+    /// Refuse an SBOM larger than this many bytes (a seal report: 64 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = diff::MAX_SBOM_BYTES)]
+    pub max_input_bytes: u64,
+}
+
+/// The bytes of `path`, refused (without reading them all) when larger
+/// than `max`.
+fn read_capped(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut v = Vec::new();
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut v)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    check_size(v.len(), max, &path.display().to_string(), what)?;
+    Ok(v)
+}
+
+fn check_size(len: usize, max: u64, name: &str, what: &str) -> Result<()> {
+    if len as u64 > max {
+        bail!(
+            "{name}: {what} larger than {max} bytes: refused{}",
+            if what == "SBOM" {
+                " (raise the limit with --max-input-bytes BYTES)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
 }
 
 /// `REGION:AMI-ID`, e.g. `eu-west-1:ami-0123456789abcdef0`.
@@ -85,10 +115,16 @@ struct Side {
 /// subjects, a referenced SBOM checked against its pinned digest) before
 /// anything of it is used. For an AMI and `want_seal`, also its seal report
 /// (see [`ami_seal`]). Fail-closed: any doubt is an error.
-fn read(arg: &str, store: Option<&str>, key: Option<&Path>, want_seal: bool) -> Result<Side> {
+fn read(
+    arg: &str,
+    store: Option<&str>,
+    key: Option<&Path>,
+    want_seal: bool,
+    max: u64,
+) -> Result<Side> {
     let path = Path::new(arg);
     if !is_ami_ref(arg) || path.exists() {
-        let sbom = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
+        let sbom = read_capped(path, max, "SBOM")?;
         return Ok(Side { sbom, seal: None });
     }
     let (Some(url), Some(key)) = (store, key) else {
@@ -120,6 +156,7 @@ fn read(arg: &str, store: Option<&str>, key: Option<&Path>, want_seal: bool) -> 
         let Ok(blob) = store.get_blob(&entry.sha256) else {
             continue;
         };
+        check_size(blob.len(), max, arg, "attestation")?;
         match bakeproof_attest::verify_bundle(&blob, &policy) {
             Ok(st) => {
                 let sbom = match &st.sbom_ref {
@@ -128,6 +165,7 @@ fn read(arg: &str, store: Option<&str>, key: Option<&Path>, want_seal: bool) -> 
                             .get_blob(&r.sha256)
                             .map_err(|e| anyhow::anyhow!("{arg}: referenced SBOM: {e}"))?;
                         r.check(&b).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+                        check_size(b.len(), max, arg, "SBOM")?;
                         b
                     }
                     None => serde_json::to_vec(&st.predicate)?,
@@ -175,6 +213,7 @@ fn ami_seal(
         let blob = store
             .get_blob(&entry.sha256)
             .map_err(|e| anyhow::anyhow!("{arg}: seal attestation {}: {e}", entry.sha256))?;
+        check_size(blob.len(), diff::MAX_SEAL_BYTES, arg, "seal attestation")?;
         let st = bakeproof_attest::verify_bundle(&blob, &policy).map_err(|e| {
             anyhow::anyhow!(
                 "{arg}: seal attestation {} does not verify: {e}",
@@ -206,13 +245,14 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         None => Default::default(),
     };
     let (store, key) = (args.store.as_deref(), args.key.as_deref());
-    let old_side = read(&args.old, store, key, args.old_seal.is_none())?;
-    let new_side = read(&args.new, store, key, args.new_seal.is_none())?;
+    let max = args.max_input_bytes;
+    let old_side = read(&args.old, store, key, args.old_seal.is_none(), max)?;
+    let new_side = read(&args.new, store, key, args.new_seal.is_none(), max)?;
     // a file given with --old-seal/--new-seal wins over the store's
     let seal_of = |flag: &Option<PathBuf>, side: &Side, arg: &str| -> Result<_> {
         match flag {
             Some(p) => {
-                let b = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                let b = read_capped(p, diff::MAX_SEAL_BYTES, "seal report")?;
                 parse_seal(&b, &p.display().to_string()).map(Some)
             }
             None => side
@@ -233,6 +273,19 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     });
     let old = old.with_context(|| args.old.clone())?;
     let new = new.with_context(|| args.new.clone())?;
+    // A seal report is compared only beside the SBOM of the tree it checked.
+    for (sbom, seal, arg, flag) in [
+        (&old, &old_seal, &args.old, &args.old_seal),
+        (&new, &new_seal, &args.new, &args.new_seal),
+    ] {
+        if let Some(seal) = seal {
+            let what = match flag {
+                Some(p) => p.display().to_string(),
+                None => format!("{arg}: attested seal report"),
+            };
+            diff::check_seal_binding(sbom, seal).with_context(|| format!("{what} with {arg}"))?;
+        }
+    }
     let d = diff::diff_with_seal(&old, &new, old_seal.as_ref(), new_seal.as_ref());
     // The process ends right after: freeing hundreds of thousands of parsed
     // components one by one would only cost time.

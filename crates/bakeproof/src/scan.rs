@@ -62,6 +62,14 @@ pub struct ScanArgs {
     /// SBOM cannot be attested as an image).
     #[arg(long)]
     pub packages_only: bool,
+    /// Also run `seal check` on the same walk and write its JSON report to
+    /// FILE (written atomically): the report's tree digest is the SBOM's by
+    /// construction. Exit 1 when the report is unsealed.
+    #[arg(long, value_name = "FILE", conflicts_with = "packages_only")]
+    pub seal_report: Option<PathBuf>,
+    /// With --seal-report: warnings make the report unsealed (seal check --strict).
+    #[arg(long, requires = "seal_report")]
+    pub seal_strict: bool,
 }
 
 /// `SOURCE_DATE_EPOCH` (seconds), which pins every timestamp bakeproof writes.
@@ -88,6 +96,12 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
     let meta_path = std::fs::metadata(&args.root)
         .with_context(|| format!("cannot scan {}", args.root.display()))?;
+    if args.seal_report.is_some() && !meta_path.is_dir() {
+        bail!(
+            "--seal-report needs a root directory, not {}",
+            args.root.display()
+        );
+    }
     let (inventory, extra) = if meta_path.is_file() {
         scan_bare_db(&args)?
     } else if meta_path.is_dir() {
@@ -121,6 +135,28 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         Format::Table => render_table(&inventory, w),
     })?;
 
+    let mut unsealed = false;
+    if let (Some(path), Some(root)) = (&args.seal_report, &extra.root) {
+        let report = bakeproof_seal::check_inventory(
+            root,
+            &inventory,
+            &bakeproof_seal::CheckOptions {
+                strict: args.seal_strict,
+                timestamp: source_date_epoch()?,
+                threads: args.threads,
+                source: Some(args.root.display().to_string()),
+            },
+        )?;
+        write_output(Some(path), |w| {
+            w.write_all(report.to_json().as_bytes())?;
+            Ok(())
+        })?;
+        unsealed = !report.sealed();
+        if unsealed && !args.quiet {
+            let _ = report.write_text(&mut std::io::stderr().lock());
+        }
+    }
+
     if !args.quiet {
         print_summary(&inventory, &args.root, started.elapsed());
     }
@@ -152,6 +188,8 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     Ok(
         if inventory.scan.stats.errors > 0 || !extra.db_errors.is_empty() || dropped.count() > 0 {
             exit::INCOMPLETE
+        } else if unsealed {
+            exit::FINDINGS
         } else {
             exit::OK
         },
@@ -162,6 +200,8 @@ pub fn run(args: ScanArgs) -> Result<u8> {
 struct Extra {
     os: Option<OsRelease>,
     db_errors: Vec<String>,
+    /// The opened root (for `--seal-report`), when a root was walked.
+    root: Option<Root>,
 }
 
 fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
@@ -186,7 +226,11 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
         };
         return Ok((
             Inventory::join(empty, dbs, OwnershipPlan::default(), &Default::default()),
-            Extra { os, db_errors },
+            Extra {
+                os,
+                db_errors,
+                root: None,
+            },
         ));
     }
     let accounts = read_accounts(&root, &mut db_errors);
@@ -207,7 +251,15 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
         cross_mounts: args.cross_mounts,
         include_runtime_dirs: args.include_runtime_dirs,
         threads: args.threads,
-        observers: vec![bakeproof_sbom::digest_observer(&plan, &dbs)],
+        observers: if args.seal_report.is_some() {
+            // The seal check's content observer rides the same single read.
+            vec![
+                bakeproof_sbom::digest_observer(&plan, &dbs),
+                bakeproof_seal::SealObserver::shared(),
+            ]
+        } else {
+            vec![bakeproof_sbom::digest_observer(&plan, &dbs)]
+        },
         progress: bar.clone().map(|b| b as Arc<dyn Progress>),
         ..Default::default()
     };
@@ -217,7 +269,11 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
     }
     Ok((
         Inventory::join(result, dbs, plan, &accounts),
-        Extra { os, db_errors },
+        Extra {
+            os,
+            db_errors,
+            root: Some(root),
+        },
     ))
 }
 
@@ -295,6 +351,7 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
         Extra {
             os,
             db_errors: Vec::new(),
+            root: None,
         },
     ))
 }
@@ -547,6 +604,8 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
         unowned: false,
         quiet: true,
         packages_only: false,
+        seal_report: None,
+        seal_strict: false,
     };
     if !std::fs::metadata(&scan_args.root)
         .with_context(|| format!("cannot verify {}", scan_args.root.display()))?
@@ -591,6 +650,8 @@ pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> 
         unowned: false,
         quiet: true,
         packages_only: false,
+        seal_report: None,
+        seal_strict: false,
     };
     let (inventory, extra) = scan_root(&args)?;
     let meta = ScanMeta {
