@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::run::{bakeproof_bin, components, describe, props, scan_to_json};
+use bakeproof_e2e::run::{bakeproof_bin, components, describe, props};
 
 fn sha256_of(path: &Path) -> String {
     // Independent implementation: coreutils' sha256sum.
@@ -54,7 +54,12 @@ fn scan_with_binds(
         .args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
         .args(&args)
         .arg(bakeproof_bin())
-        .args(["scan".as_ref(), root.as_os_str(), "-o".as_ref(), out.as_os_str()])
+        .args([
+            "scan".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
         .args(extra)
         .env("SOURCE_DATE_EPOCH", "1704067200")
         .output()
@@ -135,7 +140,11 @@ fn same_filesystem_bind_mounts_are_skipped_mount_points() {
         ("/etc/hostname", &secrets[2]),
     ] {
         let c = f.get(p).unwrap_or_else(|| panic!("{p} not recorded"));
-        assert_eq!(c["hashes"][0]["content"].as_str(), Some(want.as_str()), "{p}");
+        assert_eq!(
+            c["hashes"][0]["content"].as_str(),
+            Some(want.as_str()),
+            "{p}"
+        );
         assert!(props(c, "bakeproof:file:skipped").is_empty(), "{p}");
     }
 }
@@ -155,9 +164,16 @@ fn bind_mounted_package_database_is_not_read() {
     let out = t.path().join("sbom.cdx.json");
     let dst = root.join("var/lib/dpkg");
     let o = scan_with_binds(&[(&outside, &dst)], &root, &out, &[]);
-    assert!(o.status.code() == Some(0) || o.status.code() == Some(3), "{}", describe(&o));
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(3),
+        "{}",
+        describe(&o)
+    );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(!text.contains("pkg:deb"), "a bind-mounted database was read");
+    assert!(
+        !text.contains("pkg:deb"),
+        "a bind-mounted database was read"
+    );
     assert!(!text.contains("evil"));
 }
 
@@ -294,7 +310,12 @@ fn fifos_at_tool_resolved_paths_are_never_opened() {
         .collect();
     let out = t.path().join("sbom.cdx.json");
     let o = Command::new(bakeproof_bin())
-        .args(["scan".as_ref(), root.as_os_str(), "-o".as_ref(), out.as_os_str()])
+        .args([
+            "scan".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -320,14 +341,23 @@ fn tty_devices_at_tool_resolved_paths_are_never_opened() {
     // scan has none, so an open shows as "No such device or address"; a
     // type check before any open shows as "not a regular file".
     let (t, root) = root_with_special_files(&|p| {
-        let st = Command::new("mknod").arg(p).args(["c", "5", "0"]).status().unwrap();
+        let st = Command::new("mknod")
+            .arg(p)
+            .args(["c", "5", "0"])
+            .status()
+            .unwrap();
         assert!(st.success());
     });
     let out = t.path().join("sbom.cdx.json");
     let o = Command::new("setsid")
         .arg("--wait")
         .arg(bakeproof_bin())
-        .args(["scan".as_ref(), root.as_os_str(), "-o".as_ref(), out.as_os_str()])
+        .args([
+            "scan".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
         .stdin(Stdio::null())
         .output()
         .expect("setsid (util-linux)");
@@ -399,7 +429,13 @@ fn deep_chain_of_long_names_is_bounded() {
         .args(["-f", "%M", "-o"])
         .arg(&rss)
         .arg(bakeproof_bin())
-        .args(["scan".as_ref(), root.as_os_str(), "-o".as_ref(), out.as_os_str(), "-q".as_ref()])
+        .args([
+            "scan".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            "-q".as_ref(),
+        ])
         .output()
         .expect("/usr/bin/time (Debian package `time`; tests/run-all.sh installs it)");
     let kib: u64 = std::fs::read_to_string(&rss)
@@ -437,5 +473,8 @@ fn deep_chain_of_long_names_is_bounded() {
     assert_eq!(levels, (p.len() - "/chain".len()) / step);
     assert!(f.contains_key("/ordinary"));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("path-too-long") || stderr.contains("longer than"), "{stderr}");
+    assert!(
+        stderr.contains("path-too-long") || stderr.contains("longer than"),
+        "{stderr}"
+    );
 }

@@ -395,17 +395,29 @@ fn entry_from_statx(path: Vec<u8>, st: &rustix::fs::Statx) -> Entry {
 
 /// `lstat` of `name` in `dir` with its mount: one `statx`; `fstatat` plus a
 /// mount-ID lookup (for what the walk would open) where `statx` is missing.
-fn lstat_entry(dir: &OwnedFd, name: &[u8], path: Vec<u8>) -> Result<(Entry, MountIdentity), (Vec<u8>, Errno)> {
+fn lstat_entry(
+    dir: &OwnedFd,
+    name: &[u8],
+    path: Vec<u8>,
+) -> Result<(Entry, MountIdentity), (Vec<u8>, Errno)> {
     let flags = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
     let name_os = OsStr::from_bytes(name);
-    match rustix::fs::statx(dir, name_os, flags, StatxFlags::BASIC_STATS | StatxFlags::MNT_ID) {
-        Ok(stx) if stx.stx_mask & StatxFlags::BASIC_STATS.bits() == StatxFlags::BASIC_STATS.bits() => {
+    match rustix::fs::statx(
+        dir,
+        name_os,
+        flags,
+        StatxFlags::BASIC_STATS | StatxFlags::MNT_ID,
+    ) {
+        Ok(stx)
+            if stx.stx_mask & StatxFlags::BASIC_STATS.bits() == StatxFlags::BASIC_STATS.bits() =>
+        {
             let entry = entry_from_statx(path, &stx);
             let mut id = MountIdentity {
                 dev: entry.dev,
                 mnt_id: mount::statx_mnt_id(&stx),
             };
-            if id.mnt_id.is_none() && matches!(entry.kind, FileKind::Directory | FileKind::Regular) {
+            if id.mnt_id.is_none() && matches!(entry.kind, FileKind::Directory | FileKind::Regular)
+            {
                 id = mount::identity_at(dir, name).unwrap_or(id);
             }
             Ok((entry, id))
@@ -487,8 +499,8 @@ fn list_dir<'s>(
         };
         // Directories also by device number, as before mount IDs: a btrfs
         // subvolume (own st_dev, same mount) stays a boundary.
-        let is_mount = id.differs_from(&here)
-            || (entry.kind == FileKind::Directory && entry.dev != here.dev);
+        let is_mount =
+            id.differs_from(&here) || (entry.kind == FileKind::Directory && entry.dev != here.dev);
         if let Some(reason) = skip_reason(ctx, &entry, is_mount) {
             // A mount point (directory or bind-mounted file) or a runtime
             // directory: recorded from its lstat, never opened.

@@ -6,15 +6,26 @@ use rustix::fs::{Mode, OFlags};
 /// `depth` nested directories named with `len` bytes each below `root`.
 fn chain(root: &std::path::Path, depth: usize, len: usize) {
     let name = "d".repeat(len);
-    let mut dir = rustix::fs::open(root, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+    let mut dir =
+        rustix::fs::open(root, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
     for _ in 0..depth {
         rustix::fs::mkdirat(&dir, name.as_str(), Mode::from_raw_mode(0o755)).unwrap();
-        dir = rustix::fs::openat(&dir, name.as_str(), OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
-            .unwrap();
+        dir = rustix::fs::openat(
+            &dir,
+            name.as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
     }
     drop(
-        rustix::fs::openat(&dir, "leaf", OFlags::WRONLY | OFlags::CREATE, Mode::from_raw_mode(0o644))
-            .unwrap(),
+        rustix::fs::openat(
+            &dir,
+            "leaf",
+            OFlags::WRONLY | OFlags::CREATE,
+            Mode::from_raw_mode(0o644),
+        )
+        .unwrap(),
     );
 }
 
