@@ -1282,7 +1282,7 @@ fn first_boot_changes_are_judged_not_ignored() {
         "{d}"
     );
 
-    type Change = Box<dyn Fn(&Path)>;
+    type Change<'a> = Box<dyn Fn(&Path) + 'a>;
     let cases: Vec<(&str, Change, &str)> = vec![
         (
             "uid-0 line",
