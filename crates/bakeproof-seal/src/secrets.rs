@@ -736,11 +736,11 @@ pub fn is_generic_value(rest: &str, value: &str) -> bool {
         return after.is_empty() || after.starts_with([';', ',', '#']) || after.starts_with("//");
     }
     let value = value.trim_end_matches([';', ',']);
-    !value.contains(['(', ')', '[', ']', '{', '}', '<', '>'])
-        && !(value.contains('.')
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+    let attribute = value.contains('.')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    !value.contains(['(', ')', '[', ']', '{', '}', '<', '>']) && !attribute
 }
 
 /// Credentials in a URL (`postgres://user:pass@host`), masked; `None`
