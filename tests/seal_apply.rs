@@ -297,7 +297,12 @@ exec "$0" seal apply "$2" --yes --only tmp,logs,machine-id --format json"#;
     let after = snapshot(t.path());
     for (p, d) in &before {
         if p.starts_with("outside") || p == Path::new("outside.log") {
-            assert_eq!(after.get(p), Some(d), "{} changed:\n{out}{err}", p.display());
+            assert_eq!(
+                after.get(p),
+                Some(d),
+                "{} changed:\n{out}{err}",
+                p.display()
+            );
         }
     }
     assert_eq!(code, 0, "{out}{err}");
@@ -305,7 +310,9 @@ exec "$0" seal apply "$2" --yes --only tmp,logs,machine-id --format json"#;
     for p in ["/tmp/src", "/var/log/host", "/etc", "/var/log/file.log"] {
         let s = steps_at(&v, "results", p);
         assert!(
-            s.len() == 1 && s[0]["action"] == "leave" && s[0]["reason"].as_str().unwrap().contains("mount point"),
+            s.len() == 1
+                && s[0]["action"] == "leave"
+                && s[0]["reason"].as_str().unwrap().contains("mount point"),
             "{p}: {s:?}\n{out}"
         );
     }
@@ -334,11 +341,9 @@ test -f "$1/tmp/x" && test -f "$1/tmp/d/y""#;
     let (code, out, err) = in_mount_ns(script, &[r.as_os_str(), t.path().as_os_str()]);
     assert_eq!(code, 0, "{out}{err}");
     let check: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(t.path().join("check.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&fs::read_to_string(t.path().join("check.json")).unwrap()).unwrap();
     let apply: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(t.path().join("apply.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&fs::read_to_string(t.path().join("apply.json")).unwrap()).unwrap();
     let tmp = check["checks"]
         .as_array()
         .unwrap()
@@ -488,8 +493,7 @@ fn root_swap(mode: &str) {
                     && states.iter().filter(|s| s.1 == "untouched").count() == 1
             }
             _ => {
-                err.contains("root directory changed")
-                    && states.iter().all(|s| s.1 == "untouched")
+                err.contains("root directory changed") && states.iter().all(|s| s.1 == "untouched")
             }
         };
         assert!(
@@ -563,5 +567,9 @@ fn hard_linked_files_are_replaced_not_truncated() {
     }
     let m = fs::metadata(r.join("etc/machine-id")).unwrap();
     assert_eq!(m.mode() & 0o7777, 0o444);
-    assert_eq!(fs::read_dir(r.join("etc")).unwrap().count(), 1, "no temporary left");
+    assert_eq!(
+        fs::read_dir(r.join("etc")).unwrap().count(),
+        1,
+        "no temporary left"
+    );
 }

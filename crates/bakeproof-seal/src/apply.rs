@@ -602,9 +602,7 @@ impl Planner<'_> {
             return;
         };
         match kind(&st) {
-            FileType::RegularFile if size(&st) > 0 => {
-                self.empty_file(op, join(rel, name), &st)
-            }
+            FileType::RegularFile if size(&st) > 0 => self.empty_file(op, join(rel, name), &st),
             FileType::RegularFile => {}
             FileType::Symlink => self.leave(op, join(rel, name), "a symlink; never followed"),
             _ => self.leave(op, join(rel, name), "not a regular file"),

@@ -225,6 +225,13 @@ impl SealReport {
             for f in &c.findings {
                 writeln!(w, "     {} [{}] {}", f.path, f.kind, f.detail)?;
             }
+            if c.id == "secrets" && self.scan.files_over_size_cap > 0 {
+                writeln!(
+                    w,
+                    "     {} files larger than {} bytes were not scanned for secrets",
+                    self.scan.files_over_size_cap, self.scan.size_cap_bytes
+                )?;
+            }
         }
         writeln!(
             w,

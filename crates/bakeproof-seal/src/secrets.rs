@@ -50,6 +50,9 @@ pub mod kind {
     pub const GIT_CREDENTIALS: &str = "git-credentials";
     pub const REGISTRY_AUTH: &str = "registry-auth";
     pub const ASSIGNMENT: &str = "secret-assignment";
+    pub const URL_CREDENTIALS: &str = "url-credentials";
+    pub const GITHUB_TOKEN: &str = "github-token";
+    pub const SLACK_TOKEN: &str = "slack-token";
 }
 
 /// The observer. Cheap to clone through `Arc`.
@@ -86,6 +89,11 @@ pub enum AssignSyntax {
     Ini,
     /// `name: value` / `"name": "value"` (yaml, json).
     Yaml,
+    /// Any other text file outside documentation (extensionless
+    /// configuration, shell histories, unit files, code): `NAME=value` and
+    /// `name = value`, with stricter values (no placeholders, no code:
+    /// see [`is_generic_value`]).
+    Generic,
 }
 
 /// How a MAC address is pinned in a network configuration file.
@@ -161,7 +169,7 @@ pub fn classify(path: &[u8]) -> Class {
     } else if matches!(ext, b"yaml" | b"yml" | b"json") {
         AssignSyntax::Yaml
     } else {
-        AssignSyntax::None
+        AssignSyntax::Generic
     };
     let mac = if !path.starts_with(b"/etc/") {
         MacSyntax::None
@@ -256,6 +264,14 @@ impl Sink {
             for name in secret_assignments(&text, self.class.assign) {
                 self.secret(kind::ASSIGNMENT, format!("line {n}: {name}=<redacted>"));
             }
+            if !self.class.git_credentials
+                && let Some(masked) = url_credentials(&text)
+            {
+                self.secret(kind::URL_CREDENTIALS, format!("line {n}: {masked}"));
+            }
+        }
+        for (k, masked) in token_shapes(line) {
+            self.secret(k, format!("line {n}: {masked}"));
         }
         if self.class.aws_credentials
             && let Some((k, v)) = text.split_once('=')
@@ -602,8 +618,12 @@ pub fn secret_assignments(line: &str, syntax: AssignSyntax) -> Vec<String> {
     let mut i = 0;
     while i < b.len() {
         // A name starts at the line start or after a delimiter.
-        let boundary =
-            i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'"' | b'\'' | b';' | b'{' | b',');
+        // `=` too: `Environment=NAME=value` assigns NAME.
+        let boundary = i == 0
+            || matches!(
+                b[i - 1],
+                b' ' | b'\t' | b'"' | b'\'' | b';' | b'{' | b',' | b'='
+            );
         if !boundary || !is_name_char(b[i]) {
             i += 1;
             continue;
@@ -624,6 +644,10 @@ pub fn secret_assignments(line: &str, syntax: AssignSyntax) -> Vec<String> {
         }
         let sep_ok = match syntax {
             AssignSyntax::Shell | AssignSyntax::Ini => b.get(j) == Some(&b'='),
+            // `=`, not `==`, `=>`, `=~` (comparisons, code).
+            AssignSyntax::Generic => {
+                b.get(j) == Some(&b'=') && !matches!(b.get(j + 1), Some(b'=' | b'>' | b'~'))
+            }
             AssignSyntax::Yaml => b.get(j) == Some(&b':'),
             AssignSyntax::None => false,
         };
@@ -635,10 +659,184 @@ pub fn secret_assignments(line: &str, syntax: AssignSyntax) -> Vec<String> {
             j += 1;
         }
         let value = value_at(&line[j..], syntax);
-        if is_secret_name(name) && is_literal_value(value) {
+        let literal = match syntax {
+            AssignSyntax::Generic => is_generic_value(&line[j..], value),
+            _ => is_literal_value(value),
+        };
+        if is_secret_name(name) && literal {
             out.push(name.to_owned());
         }
         i = j;
+    }
+    out
+}
+
+/// A placeholder, not a credential: `<password>`, `xxxx`, `****`,
+/// `changeme`, `your-password`, `example`, `redacted`...
+pub fn is_placeholder(v: &str) -> bool {
+    let v = v.trim();
+    let lower = v.to_ascii_lowercase();
+    let first = v.chars().next().unwrap_or(' ');
+    (v.starts_with('<') && v.ends_with('>'))
+        || (v.starts_with('[') && v.ends_with(']'))
+        || v.starts_with('%')
+        || v.chars().all(|c| c == first)
+        || [
+            "changeme",
+            "change_me",
+            "change-me",
+            "changethis",
+            "your",
+            "example",
+            "placeholder",
+            "redacted",
+            "replace",
+            "dummy",
+            "secret_here",
+            "password_here",
+            "todo",
+            "fixme",
+            "...",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
+        || matches!(
+            lower.as_str(),
+            "password"
+                | "passwd"
+                | "pass"
+                | "secret"
+                | "token"
+                | "none"
+                | "true"
+                | "false"
+                | "nil"
+                | "undefined"
+                | "yes"
+                | "no"
+                | "required"
+                | "optional"
+                | "string"
+        )
+}
+
+/// A value in a file of no known configuration syntax ([`AssignSyntax::Generic`])
+/// counts when it is a literal that looks like a credential: quoted, or one
+/// word; not a placeholder; not code (a call, an index, an attribute, an
+/// operator after it). `rest` is the line from the value on.
+pub fn is_generic_value(rest: &str, value: &str) -> bool {
+    if !is_literal_value(value) || is_placeholder(value) || value.len() < 4 {
+        return false;
+    }
+    let quoted = rest.starts_with(['"', '\'']);
+    if quoted {
+        // `"abc" + x`, `"abc".encode()`: code; a plain quoted literal ends
+        // the statement.
+        let after = rest[value.len() + 2.min(rest.len() - value.len())..].trim_start();
+        return after.is_empty() || after.starts_with([';', ',', '#']) || after.starts_with("//");
+    }
+    let value = value.trim_end_matches([';', ',']);
+    let attribute = value.contains('.')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    !value.contains(['(', ')', '[', ']', '{', '}', '<', '>']) && !attribute
+}
+
+/// Credentials in a URL (`postgres://user:pass@host`), masked; `None`
+/// without a password or with a placeholder one.
+pub fn url_credentials(line: &str) -> Option<String> {
+    let t = line.trim_start();
+    if t.starts_with('#') || t.starts_with(';') || t.starts_with("//") {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(i) = line[from..].find("://") {
+        let start = from + i;
+        let scheme_start = line[..start]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map(|p| p + 1)
+            .unwrap_or(0);
+        let seg = &line[scheme_start..];
+        let rest = &line[start + 3..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '/' | '?' | '#'))
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@')
+            && let Some((_, pass)) = rest[..at].split_once(':')
+            && pass.len() >= 3
+            && !pass.starts_with('$')
+            && !pass.starts_with("{{")
+            && !is_placeholder(pass)
+            && let Some(masked) = mask_url_credentials(seg)
+        {
+            return Some(masked);
+        }
+        from = start + 3;
+    }
+    None
+}
+
+fn token_run(line: &[u8], from: usize, ok: impl Fn(u8) -> bool) -> usize {
+    line[from..].iter().take_while(|&&b| ok(b)).count()
+}
+
+/// Well-known token shapes anywhere in a line, masked: GitHub
+/// (`ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` + 36 alphanumerics, `github_pat_` +
+/// 82 word characters) and Slack (`xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`,
+/// `xoxs-`, `xoxe-` + digits and dashes). Mixed letters and digits are
+/// required (no `ghp_xxxx...` placeholder qualifies).
+pub fn token_shapes(line: &[u8]) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mixed = |t: &[u8]| {
+        t.iter().any(u8::is_ascii_digit)
+            && t.iter().any(u8::is_ascii_alphabetic)
+            && t.iter().collect::<BTreeSet<_>>().len() >= 10
+    };
+    let mut i = 0;
+    while i < line.len() {
+        let before_ok = i == 0 || !word(line[i - 1]);
+        let rest = &line[i..];
+        let mut hit = None;
+        if before_ok {
+            if rest.starts_with(b"github_pat_") {
+                let n = token_run(line, i + 11, word);
+                if n == 82 && mixed(&rest[11..11 + n]) {
+                    hit = Some((kind::GITHUB_TOKEN, 11 + n));
+                }
+            } else if rest.len() > 4
+                && rest.starts_with(b"gh")
+                && matches!(rest[2], b'p' | b'o' | b'u' | b's' | b'r')
+                && rest[3] == b'_'
+            {
+                let n = token_run(line, i + 4, |b| b.is_ascii_alphanumeric());
+                if n == 36
+                    && !line.get(i + 4 + n).is_some_and(|&b| word(b))
+                    && mixed(&rest[4..4 + n])
+                {
+                    hit = Some((kind::GITHUB_TOKEN, 4 + n));
+                }
+            } else if rest.len() > 5
+                && rest.starts_with(b"xox")
+                && matches!(rest[3], b'b' | b'p' | b'a' | b'r' | b's' | b'e')
+                && rest[4] == b'-'
+            {
+                let n = token_run(line, i + 5, |b| b.is_ascii_alphanumeric() || b == b'-');
+                let t = &rest[5..5 + n];
+                if n >= 20 && t.iter().filter(|&&b| b == b'-').count() >= 2 && mixed(t) {
+                    hit = Some((kind::SLACK_TOKEN, 5 + n));
+                }
+            }
+        }
+        match hit {
+            Some((k, len)) => {
+                let tok = String::from_utf8_lossy(&line[i..i + len]).into_owned();
+                out.push((k, mask_middle(&tok)));
+                i += len;
+            }
+            None => i += 1,
+        }
     }
     out
 }
@@ -879,10 +1077,117 @@ mod tests {
         assert_eq!(run("/opt/app/.env", &[c]).len(), 1);
         assert!(run("/usr/share/doc/app/README", &[c]).is_empty());
         assert!(run("/usr/share/doc/app/example.conf", &[c]).is_empty());
-        assert!(run("/opt/app/notes.txt", &[c]).is_empty());
+        // Any other text file gets the (stricter) generic rules.
+        assert_eq!(run("/opt/app/notes.txt", &[c]).len(), 1);
         // The detail names the variable, never the value.
         let out = run("/etc/default/app", &[c]);
         assert_eq!(out[0].1, "line 1: DB_PASSWORD=<redacted>");
+    }
+
+    /// The cases extension-based classification missed.
+    #[test]
+    fn content_not_extension_decides() {
+        let kinds = |path: &str, c: &str| -> Vec<String> {
+            run(path, &[c.as_bytes()])
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        let a = "secret:secret-assignment";
+        assert_eq!(kinds("/opt/app/config", "DB_PASSWORD=hunter2x\n"), [a]);
+        assert_eq!(
+            kinds(
+                "/etc/systemd/system/app.service.d/override.conf",
+                "[Service]\nEnvironment=DB_PASSWORD=hunter2x\n"
+            ),
+            [a]
+        );
+        assert_eq!(
+            kinds(
+                "/etc/systemd/system/app.service",
+                "Environment=API_TOKEN=abcd1234\n"
+            ),
+            [a]
+        );
+        assert_eq!(
+            kinds("/root/.bash_history", "ls\nexport DB_PASSWORD=hunter2x\n"),
+            [a]
+        );
+        assert_eq!(
+            kinds(
+                "/opt/app/.env",
+                "DATABASE_URL=postgres://app:s3cr3tpw@db:5432/app\n"
+            ),
+            ["secret:url-credentials"]
+        );
+        let gh = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+        assert_eq!(gh.len(), 40);
+        assert_eq!(
+            kinds("/opt/app/notes.txt", &format!("use {gh} here\n")),
+            ["secret:github-token"]
+        );
+        let pat = format!("github_pat_{}", "A1b2C3d4E5_".repeat(7) + "x9abc");
+        assert_eq!(
+            kinds("/srv/deploy", &format!("{pat}\n")),
+            ["secret:github-token"]
+        );
+        assert_eq!(
+            kinds(
+                "/srv/run.log",
+                "hook xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp\n"
+            ),
+            ["secret:slack-token"]
+        );
+        let out = run("/opt/app/notes.txt", &[format!("{gh}\n").as_bytes()]);
+        assert!(!out[0].1.contains(&gh[4..36]), "masked: {}", out[0].1);
+    }
+
+    /// Realistic non-secret text: no finding.
+    #[test]
+    fn decoys_stay_quiet() {
+        let decoys: &[(&str, &str)] = &[
+            (
+                "/opt/app/config.example",
+                "DB_PASSWORD=<your-password>\nAPI_TOKEN=changeme\nSECRET=xxxxxxxx\n",
+            ),
+            (
+                "/opt/app/README",
+                "Set PASSWORD=your_password_here in the config.\n",
+            ),
+            (
+                "/opt/app/app.py",
+                "password = getpass.getpass()\nif password == stored:\n    token = make_token(user)\nsecret = os.environ[\"SECRET\"]\napi_key = None\n",
+            ),
+            (
+                "/opt/app/app.js",
+                "const token = req.headers.authorization;\nlet password = \"\";\n",
+            ),
+            (
+                "/etc/ssh/sshd_config",
+                "PasswordAuthentication no\nPermitEmptyPasswords no\n",
+            ),
+            (
+                "/root/.bash_history",
+                "export PATH=$PATH:/opt/bin\nexport DB_PASSWORD=$(vault read -field=pw db)\npasswd ec2-user\n",
+            ),
+            (
+                "/opt/app/.env",
+                "DATABASE_URL=postgres://app@db/app\nREDIS_URL=redis://:${REDIS_PASSWORD}@cache\nDOCS=https://user:<password>@example.com\n",
+            ),
+            (
+                "/opt/app/notes.txt",
+                "tokens look like ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nslack xoxb-your-token-here\n",
+            ),
+            (
+                "/etc/pam.d/common-password",
+                "password requisite pam_pwquality.so retry=3\n",
+            ),
+            ("/opt/app/Makefile", "TOKEN_FILE = /run/secrets/token\n"),
+        ];
+        for (path, content) in decoys {
+            let out = run(path, &[content.as_bytes()]);
+            assert!(out.is_empty(), "{path}: {out:?}");
+        }
     }
 
     #[test]

@@ -19,7 +19,9 @@ use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat, StatxAttributes, StatxFlags};
+use rustix::fs::{
+    AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat, StatxAttributes, StatxFlags,
+};
 use rustix::io::Errno;
 
 /// Where a file lives: its mount (statx `STATX_MNT_ID`, when the kernel
@@ -41,7 +43,9 @@ fn mount_key(dir: impl AsFd, name: &[u8], flags: AtFlags) -> Result<MountKey, Er
     )?;
     let mnt = (stx.stx_mask & StatxFlags::MNT_ID.bits() != 0).then_some(stx.stx_mnt_id);
     // STATX_ATTR_MOUNT_ROOT (Linux 5.8): the path is the root of a mount.
-    let mount_root = stx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+    let mount_root = stx
+        .stx_attributes_mask
+        .contains(StatxAttributes::MOUNT_ROOT)
         && stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT);
     Ok(MountKey {
         mnt,
@@ -57,9 +61,7 @@ pub(crate) fn same_mount(a: impl AsFd, b: impl AsFd) -> bool {
         mount_key(a, b"", AtFlags::EMPTY_PATH),
         mount_key(b, b"", AtFlags::EMPTY_PATH),
     ) {
-        (Ok(a), Ok(b)) => {
-            a.dev == b.dev && !matches!((a.mnt, b.mnt), (Some(x), Some(y)) if x != y)
-        }
+        (Ok(a), Ok(b)) => a.dev == b.dev && !matches!((a.mnt, b.mnt), (Some(x), Some(y)) if x != y),
         _ => false,
     }
 }
