@@ -50,7 +50,7 @@ fn scan_with_binds(
         args.push(dst.as_os_str().to_owned());
     }
     script.push_str(&format!("shift {}\nexec \"$@\"\n", 2 * binds.len()));
-    let o = Command::new("unshare")
+    Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
         .args(&args)
         .arg(bakeproof_bin())
@@ -63,8 +63,7 @@ fn scan_with_binds(
         .args(extra)
         .env("SOURCE_DATE_EPOCH", "1704067200")
         .output()
-        .expect("unshare (util-linux)");
-    o
+        .expect("unshare (util-linux)")
 }
 
 #[test]

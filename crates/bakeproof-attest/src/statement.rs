@@ -323,7 +323,7 @@ pub fn check_seal_report(v: &Value, tree: &str) -> Result<SealFacts, InputError>
             }
         }
     }
-    let derived = failing.is_empty() && !(strict && !warning.is_empty());
+    let derived = failing.is_empty() && (!strict || warning.is_empty());
     if derived != sealed {
         let why = if !failing.is_empty() {
             format!("check(s) {} fail", failing.join(", "))

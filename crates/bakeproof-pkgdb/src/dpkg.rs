@@ -830,6 +830,7 @@ impl Claims {
 ///
 /// `statusd_file` is the `status.d/` file the stanza came from, whose
 /// `NAME.md5sums` sibling is the distroless md5sums.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     root: &Root,
     r: Record,

@@ -336,7 +336,7 @@ pub fn parse_seal(bytes: &[u8]) -> Result<SealReport, SealReportError> {
             .collect()
     };
     let (failing, warning) = (ids(CheckStatus::Fail), ids(CheckStatus::Warn));
-    let derived = if failing.is_empty() && !(raw.strict && !warning.is_empty()) {
+    let derived = if failing.is_empty() && (!raw.strict || warning.is_empty()) {
         Verdict::Sealed
     } else {
         Verdict::Unsealed
@@ -2581,7 +2581,6 @@ mod tests {
 
     #[test]
     fn map_hasher_is_keyed_per_map() {
-        use std::hash::BuildHasher;
         // A fixed-seed hasher gives every map the same hash of a key.
         let hashes: BTreeSet<u64> = (0..8)
             .map(|_| {
@@ -2595,7 +2594,6 @@ mod tests {
 
     #[test]
     fn names_colliding_in_fxhash_do_not_collide_in_the_map() {
-        use std::hash::BuildHasher;
         let names = fx_colliding_names(5_000);
         assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len());
         let fx: BTreeSet<u64> = names.iter().map(|n| fxhash_str(n)).collect();

@@ -976,22 +976,21 @@ fn judge_accounts(
             continue;
         }
         match by_name.get(a.name.as_str()) {
-            Some(b) => {
-                if *b != a {
-                    f.push(finding(
-                        "account-changed",
-                        format!(
-                            "{}: {} at the bake, {} now",
-                            a.name,
-                            describe(b),
-                            describe(a)
-                        ),
-                    ));
-                    if a.uid == 0 && b.uid != 0 {
-                        f.push(finding("uid-0", format!("{} now has uid 0", a.name)));
-                    }
+            Some(b) if *b != a => {
+                f.push(finding(
+                    "account-changed",
+                    format!(
+                        "{}: {} at the bake, {} now",
+                        a.name,
+                        describe(b),
+                        describe(a)
+                    ),
+                ));
+                if a.uid == 0 && b.uid != 0 {
+                    f.push(finding("uid-0", format!("{} now has uid 0", a.name)));
                 }
             }
+            Some(_) => {}
             None if a.uid == 0 => {
                 f.push(finding(
                     "uid-0",
@@ -1427,6 +1426,7 @@ mod tests {
         assert!(j.judged.contains(&"/root/.ssh/authorized_keys".to_string()));
 
         // Each persistence, one at a time, is found.
+        #[allow(clippy::type_complexity)]
         let cases: Vec<(&str, Box<dyn Fn(&std::path::Path)>, &str, &str)> = vec![
             (
                 "uid 0",

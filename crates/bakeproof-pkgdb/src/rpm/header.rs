@@ -712,10 +712,8 @@ fn build<'a>(ix: &Index<'a, '_>, w: &mut Vec<String>) -> Result<RpmHeader, Heade
             dir_of.push(dir);
         }
         base
-    } else if let Some(old) = ix.strings(Tag::OLDFILENAMES, w)? {
-        old
     } else {
-        Vec::new()
+        ix.strings(Tag::OLDFILENAMES, w)?.unwrap_or_default()
     };
     let path_len = |i: usize| dir_of.get(i).map_or(0, |d| d.len()) + file_names[i].len();
     let n = file_names.len();
