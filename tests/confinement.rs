@@ -471,9 +471,4 @@ fn deep_chain_of_long_names_is_bounded() {
     let levels = f.keys().filter(|k| k.starts_with("/chain/")).count();
     assert_eq!(levels, (p.len() - "/chain".len()) / step);
     assert!(f.contains_key("/ordinary"));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        stderr.contains("path-too-long") || stderr.contains("longer than"),
-        "{stderr}"
-    );
 }

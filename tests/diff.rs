@@ -1048,6 +1048,17 @@ fn seal_changes_between_two_sealed_reports_are_exactly_what_was_baked_in() {
     ]);
     let third_seal = sp.path("third.seal.json");
     std::fs::write(&third_seal, &o.stdout).unwrap();
+    // A seal report is bound to the tree it checked: the third report goes
+    // with a scan of the same (changed) root.
+    let third = sp.path("third.cdx.json");
+    let o = bp(&[
+        "scan".as_ref(),
+        os(&sp.new_root),
+        "-o".as_ref(),
+        os(&third),
+        "-q".as_ref(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rev = seal_args(&new_seal, &old_seal);
     let rev: Vec<&str> = rev.iter().map(String::as_str).collect();
     let more = seal_args(&new_seal, &third_seal);
@@ -1060,23 +1071,23 @@ fn seal_changes_between_two_sealed_reports_are_exactly_what_was_baked_in() {
         (&old, &new, &args, "seal-findings", 1),
         (&old, &new, &args, "all", 1),
         (&old, &new, &args, "added,removed", 0),
-        (&new, &new, &more, "seal", 0),
-        (&new, &new, &more, "seal-findings", 1),
-        (&new, &new, &less, "seal,seal-findings", 0),
+        (&new, &third, &more, "seal", 0),
+        (&new, &third, &more, "seal-findings", 1),
+        (&third, &new, &less, "seal,seal-findings", 0),
     ] {
         let mut a = seals.clone();
         a.extend(["--fail-on", kind]);
         let (code, doc) = diff_json(o, n, &a);
         assert_eq!(code, want, "--fail-on {kind} {}", doc["seal"]);
     }
-    let (_, doc3) = diff_json(&new, &new, &more);
+    let (_, doc3) = diff_json(&new, &third, &more);
     assert_eq!(
         doc3["seal"]["changes"],
         serde_json::json!([{"check": "tmp", "from": "warn", "to": "warn", "direction": "same",
             "findings_added": [{"path": "/tmp/third-scratch", "kind": "tmp", "severity": "warn"}],
             "findings_removed": []}])
     );
-    let (_, doc3) = diff_json(&new, &new, &less);
+    let (_, doc3) = diff_json(&third, &new, &less);
     assert_eq!(
         doc3["seal"]["changes"][0]["findings_removed"][0]["path"],
         "/tmp/third-scratch"
@@ -1237,6 +1248,8 @@ fn attest_and_publish(sbom: &Path, seal: &Path, key: &Path, ami: &str, out: &Pat
         format!("{REGION}:{ami}").as_ref(),
         "-o".as_ref(),
         os(out),
+        // the new side of the seal pair is unsealed on purpose
+        "--allow-unsealed".as_ref(),
     ]);
     bp_ok(&["publish".as_ref(), "--store".as_ref(), os(store), os(out)]);
 }
@@ -1345,7 +1358,8 @@ fn seal_attestations_of_amis_in_the_store_are_verified_and_compared() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(parse(&o)["seal"], expected_seal_changes());
-    // a file given with --new-seal replaces the store's (here: the old one)
+    // a file given with --new-seal replaces the store's, but only a report
+    // of b's own tree: the old image's report is refused (exit 2)
     let o = run(
         a,
         b,
@@ -1356,10 +1370,10 @@ fn seal_attestations_of_amis_in_the_store_are_verified_and_compared() {
             "seal",
         ],
     );
-    assert_eq!(o.status.code(), Some(0));
-    let v = parse(&o);
-    assert_eq!(v["seal"]["compared"], true);
-    assert_eq!(v["seal"]["changes"], serde_json::json!([]));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the report is of another image"), "{err}");
+    assert!(o.stdout.is_empty());
     // d lists no seal attestation: that side has no seal report
     let o = run(a, d, &["--fail-on", "seal"]);
     assert_eq!(

@@ -322,7 +322,7 @@ pub fn compare_entries(
         if lf.kind() == Some("directory") && {
             let mut inside = p.to_vec();
             inside.push(b'/');
-            is_mutable(&inside)
+            is_mutable(&inside) || only_expected_inside(&l, &inside, is_mutable)
         } {
             continue;
         }
@@ -330,6 +330,31 @@ pub fn compare_entries(
     }
     out.sort_by(|x, y| (&x.path, x.change).cmp(&(&y.path, y.change)));
     Ok(out)
+}
+
+/// An added directory holds what is expected (first-boot state such as a
+/// new `/home/USER` or `/etc/ssh` with fresh host keys) when it is not empty
+/// and everything under it is either mutable or a directory itself: it
+/// then adds nothing that is not judged elsewhere. An empty added directory,
+/// or one with any unexpected entry, is reported.
+fn only_expected_inside(
+    live: &BTreeMap<Cow<'_, [u8]>, FileFacts<'_>>,
+    prefix: &[u8],
+    is_mutable: &dyn Fn(&[u8]) -> bool,
+) -> bool {
+    use std::ops::Bound;
+    let mut any_mutable = false;
+    for (p, f) in live
+        .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+        .take_while(|(p, _)| p.starts_with(prefix))
+    {
+        if is_mutable(p) {
+            any_mutable = true;
+        } else if f.kind() != Some("directory") {
+            return false;
+        }
+    }
+    any_mutable
 }
 
 #[cfg(test)]
