@@ -131,6 +131,15 @@ impl Root {
         self.dev
     }
 
+    /// The descriptor of the root directory, opened once by [`Root::open`]:
+    /// a caller that must act on the same directory (`seal apply`) duplicates
+    /// it instead of resolving the host path again, so a root exchanged or
+    /// replaced by a symlink after `open` cannot redirect it.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd as _;
+        self.fd.as_fd()
+    }
+
     pub(crate) fn fd(&self) -> &OwnedFd {
         &self.fd
     }

@@ -133,29 +133,13 @@ impl std::fmt::Debug for RootFd {
 }
 
 impl RootFd {
-    /// Opens the directory `root` was opened from and checks it is still
-    /// that directory: same device, and the host's `/` exactly when `root`
-    /// is (a root swapped for a symlink to `/` is refused).
-    ///
-    /// `bakeproof_index::Root` does not lend its own descriptor (nor its
-    /// inode number) to other crates; with `Root::as_fd` this would be a
-    /// `dup` of it and the short window between `Root::open` and this open
-    /// would close too.
+    /// The directory `root` was opened on: a duplicate of the descriptor
+    /// [`bakeproof_index::Root::open`] holds, never a new resolution of its
+    /// host path, so a root exchanged with another directory (renameat2
+    /// RENAME_EXCHANGE) or replaced by a symlink to `/` after it was opened
+    /// cannot redirect apply.
     pub(crate) fn open(root: &bakeproof_index::Root) -> std::io::Result<RootFd> {
-        let fd = rustix::fs::open(
-            root.host_path(),
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let st = rustix::fs::fstat(&fd)?;
-        let is_slash = rustix::fs::stat("/")
-            .map(|s| s.st_dev == st.st_dev && s.st_ino == st.st_ino)
-            .unwrap_or(false);
-        if st.st_dev != root.dev() || is_slash != root.is_system_root() {
-            return Err(std::io::Error::other(
-                "root directory changed since it was opened",
-            ));
-        }
+        let fd = root.as_fd().try_clone_to_owned()?;
         Ok(RootFd { fd })
     }
 
