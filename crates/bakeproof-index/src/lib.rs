@@ -38,7 +38,7 @@ pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, escape_path, tree_digest};
 pub use walk::{
     ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,
-    ScanError, ScanOptions, ScanResult, ScanStats, scan,
+    ScanError, ScanOptions, ScanResult, ScanStats, scan, scan_paths,
 };
 
 use std::fmt;

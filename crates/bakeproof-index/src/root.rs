@@ -275,6 +275,16 @@ impl Root {
         Ok(fd)
     }
 
+    /// Metadata (`fstat`) of the file `path` names, resolved inside the root
+    /// as [`Root::read_file`] resolves it (so the times are those of the file
+    /// that would be read). Nothing is read.
+    pub fn metadata(&self, path: &[u8]) -> Result<std::fs::Metadata, RootError> {
+        let fd = self.open_in_root(path, OFlags::PATH | OFlags::CLOEXEC)?;
+        std::fs::File::from(fd)
+            .metadata()
+            .map_err(|e| io_err(path, e))
+    }
+
     /// Names in a directory resolved inside the root, sorted bytewise.
     pub fn read_dir(&self, path: &[u8]) -> Result<Vec<Vec<u8>>, RootError> {
         let fd = self.open_in_root(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)?;

@@ -841,3 +841,230 @@ fn raise_fd_limit() {
         );
     }
 }
+
+/// Indexes only `paths` (physical paths inside the root, each starting with
+/// `/`, as [`scan`] records them), each entry as [`scan`] would record it:
+/// type and metadata from `lstat`, the link target of a symlink, the SHA-256
+/// (and the observers' annotations) of a regular file, read once. For checks
+/// that need a known set of files (a package's owned files), at the cost of
+/// those files rather than the whole tree.
+///
+/// Every directory on the way is opened with `O_NOFOLLOW` from the root's
+/// descriptor, component by component: a symlink (or a non-directory) where
+/// the path has a directory makes the entry an error
+/// ([`EntryError::Changed`]), never a read elsewhere; a directory on another
+/// filesystem likewise, unless [`ScanOptions::cross_mounts`]. A path with
+/// nothing there is an entry of kind [`FileKind::Unknown`] with
+/// [`EntryError::Vanished`]. `..` and `.` components are refused the same
+/// way. Entries come back in the order of `paths`; [`ScanOptions::excludes`]
+/// and the runtime-directory rule do not apply (the caller chose the paths).
+pub fn scan_paths(
+    root: &Root,
+    paths: &[crate::RootPath],
+    opts: &ScanOptions,
+) -> Result<Vec<Entry>, ScanError> {
+    raise_fd_limit();
+    let ctx = Ctx {
+        opts,
+        excludes: Excludes::default(),
+        skip_runtime: false,
+        out: Mutex::new(Vec::new()),
+        bytes: AtomicU64::new(0),
+        path_bytes: AtomicU64::new(0),
+        path_budget: u64::MAX,
+        over_budget: AtomicBool::new(false),
+    };
+    let root_fd = rustix::fs::openat(
+        root.fd(),
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        ScanError::Root(RootError::OpenRoot {
+            path: root.host_path().to_owned(),
+            source: e.into(),
+        })
+    })?;
+    let root_id = mount::identity(&root_fd).map_err(|e| {
+        ScanError::Root(RootError::OpenRoot {
+            path: root.host_path().to_owned(),
+            source: e,
+        })
+    })?;
+    let root_fd = Arc::new(root_fd);
+    // Parent directory → the names wanted in it (index into `paths`).
+    let mut by_dir: std::collections::BTreeMap<&[u8], Vec<(usize, &[u8])>> = Default::default();
+    let mut out: Vec<Option<Entry>> = vec![None; paths.len()];
+    for (i, p) in paths.iter().enumerate() {
+        match p.iter().rposition(|&b| b == b'/') {
+            Some(pos) if p.first() == Some(&b'/') && pos + 1 < p.len() => {
+                by_dir
+                    .entry(&p[..pos])
+                    .or_default()
+                    .push((i, &p[pos + 1..]));
+            }
+            _ => {
+                let mut e = vanished(p.clone());
+                e.error = Some(EntryError::Unreadable("not an absolute path".into()));
+                out[i] = Some(e);
+            }
+        }
+    }
+    // Open each directory once, reusing the open ancestors of the previous.
+    let mut stack: Vec<(Vec<u8>, Arc<OwnedFd>)> = Vec::new();
+    let mut jobs: Vec<(Arc<OwnedFd>, Vec<(usize, &[u8])>)> = Vec::new();
+    for (dir, names) in by_dir {
+        let opened = open_dir_path(&ctx, &root_fd, root_id, &mut stack, dir);
+        match opened {
+            Ok(fd) => jobs.push((fd, names)),
+            Err(err) => {
+                for (i, _) in names {
+                    let mut e = vanished(paths[i].clone());
+                    e.error = Some(err.clone());
+                    out[i] = Some(e);
+                }
+            }
+        }
+    }
+    drop(stack);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .thread_name(|i| format!("bakeproof-index-{i}"))
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let flat: Vec<(&Arc<OwnedFd>, usize, &[u8])> = jobs
+        .iter()
+        .flat_map(|(fd, names)| names.iter().map(move |&(i, n)| (fd, i, n)))
+        .collect();
+    let done: Vec<(usize, Entry)> = pool.install(|| {
+        flat.par_iter()
+            .map(|&(fd, i, name)| (i, stat_one(&ctx, fd, root_id, paths[i].clone(), name)))
+            .collect()
+    });
+    for (i, e) in done {
+        out[i] = Some(e);
+    }
+    Ok(out
+        .into_iter()
+        .zip(paths)
+        .map(|(e, p)| e.unwrap_or_else(|| vanished(p.clone())))
+        .collect())
+}
+
+/// Opens directory `dir` ("" = the root) component by component with
+/// `O_NOFOLLOW`, starting from the deepest open ancestor on `stack`.
+fn open_dir_path(
+    ctx: &Ctx<'_>,
+    root_fd: &Arc<OwnedFd>,
+    root_id: MountIdentity,
+    stack: &mut Vec<(Vec<u8>, Arc<OwnedFd>)>,
+    dir: &[u8],
+) -> Result<Arc<OwnedFd>, EntryError> {
+    let is_ancestor =
+        |a: &[u8]| dir == a || (dir.starts_with(a) && dir.get(a.len()) == Some(&b'/'));
+    while let Some((p, _)) = stack.last() {
+        if is_ancestor(p) {
+            break;
+        }
+        stack.pop();
+    }
+    let (mut path, mut fd) = match stack.last() {
+        Some((p, fd)) => (p.clone(), Arc::clone(fd)),
+        None => (Vec::new(), Arc::clone(root_fd)),
+    };
+    for comp in dir[path.len()..]
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+    {
+        path.push(b'/');
+        path.extend_from_slice(comp);
+        if comp == b"." || comp == b".." {
+            return Err(EntryError::Changed(format!(
+                "{}: not a physical path",
+                crate::encode_path(&path)
+            )));
+        }
+        let next = match rustix::fs::openat(
+            &*fd,
+            OsStr::from_bytes(comp),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(f) => f,
+            Err(Errno::NOENT) => return Err(EntryError::Vanished),
+            Err(Errno::LOOP) | Err(Errno::NOTDIR) => {
+                return Err(EntryError::Changed(format!(
+                    "{} is not a directory (a symlink or another file type)",
+                    crate::encode_path(&path)
+                )));
+            }
+            Err(e) => {
+                return Err(EntryError::Unreadable(format!(
+                    "{}: {}",
+                    crate::encode_path(&path),
+                    std::io::Error::from(e)
+                )));
+            }
+        };
+        if !ctx.opts.cross_mounts {
+            match mount::identity(&next) {
+                Ok(id) if !id.differs_from(&root_id) && id.dev == root_id.dev => {}
+                Ok(_) => {
+                    return Err(EntryError::Changed(format!(
+                        "{} is on another mounted filesystem",
+                        crate::encode_path(&path)
+                    )));
+                }
+                Err(e) => {
+                    return Err(EntryError::Unreadable(std::io::Error::from(e).to_string()));
+                }
+            }
+        }
+        fd = Arc::new(next);
+        stack.push((path.clone(), Arc::clone(&fd)));
+    }
+    Ok(fd)
+}
+
+/// One entry of [`scan_paths`]: `lstat`, then the link target or the content.
+fn stat_one(
+    ctx: &Ctx<'_>,
+    dir: &OwnedFd,
+    root_id: MountIdentity,
+    path: Vec<u8>,
+    name: &[u8],
+) -> Entry {
+    if name == b"." || name == b".." {
+        let mut e = vanished(path);
+        e.error = Some(EntryError::Changed("not a physical path".into()));
+        return e;
+    }
+    let (mut entry, id) = match lstat_entry(dir, name, path) {
+        Ok(v) => v,
+        Err((path, Errno::NOENT)) => return vanished(path),
+        Err((path, e)) => {
+            let mut v = vanished(path);
+            v.error = Some(EntryError::Unreadable(std::io::Error::from(e).to_string()));
+            return v;
+        }
+    };
+    // A file bind-mounted here is the walk's skipped mount, never read.
+    if !ctx.opts.cross_mounts && (id.differs_from(&root_id) || id.dev != root_id.dev) {
+        entry.skipped = Some(SkipReason::Mount);
+        return entry;
+    }
+    match entry.kind {
+        FileKind::Symlink => match rustix::fs::readlinkat(dir, OsStr::from_bytes(name), Vec::new())
+        {
+            Ok(t) => entry.link_target = Some(t.into_bytes()),
+            Err(Errno::NOENT) => entry.error = Some(EntryError::Vanished),
+            Err(e) => {
+                entry.error = Some(EntryError::Unreadable(std::io::Error::from(e).to_string()))
+            }
+        },
+        FileKind::Regular => hash_file(ctx, dir, name, &mut entry),
+        _ => {}
+    }
+    entry
+}
