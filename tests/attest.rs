@@ -697,3 +697,133 @@ fn large_sbom_is_attested_by_digest_pinned_reference() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(text(&o).contains("NOT checked"), "{}", text(&o));
 }
+
+/// Issue 10, item 1, end to end: image B's SBOM with image A's sealed
+/// report is refused by `attest` (before any password is asked); B's own
+/// unsealed report only with `--allow-unsealed`; and two bundles each
+/// validly signed, of two different trees, are refused together by
+/// `verify-attestation` (a crossed pair assembled after signing).
+#[test]
+fn crossed_seal_pair_is_refused_at_attest_and_verify() {
+    let s = setup();
+    // Image B: the same root with a baked credential (unsealed) and one
+    // more file (another tree).
+    let b = extract("dpkgroot/clean.tar.gz");
+    std::fs::create_dir_all(b.path().join("root")).unwrap();
+    std::fs::write(
+        b.path().join("root/.aws-creds.sh"),
+        "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    )
+    .unwrap();
+    let o = bps(
+        &[
+            "scan",
+            b.path().to_str().unwrap(),
+            "-o",
+            &s.s("sbom-b.cdx.json"),
+            "--seal-report",
+            &s.s("seal-b.json"),
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 1, "unsealed: {}", text(&o));
+    let seal_b = read_json(&s.p("seal-b.json"));
+    assert_eq!(seal_b["status"], "unsealed", "{seal_b:#}");
+    let sbom_b = read_json(&s.p("sbom-b.cdx.json"));
+    let tree_b = sbom_b["metadata"]["component"]["hashes"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(tree_b, s.tree_digest);
+    assert_eq!(seal_b["tree_digest"], format!("sha256:{tree_b}"));
+
+    let run = |sbom: &str, seal: &str, out: &str, extra: &[&str]| {
+        let mut a = vec![
+            "attest".to_string(),
+            "--sbom".into(),
+            s.s(sbom),
+            "--seal".into(),
+            s.s(seal),
+            "--key".into(),
+            s.s("cosign.key"),
+            "--ami".into(),
+            AMI1.into(),
+            "-o".into(),
+            s.s(out),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        // No password: a refusal must come before the key is opened.
+        bps(&a, None)
+    };
+    // B's SBOM, A's sealed report: refused, nothing written.
+    let o = run("sbom-b.cdx.json", "seal.json", "crossed", &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("is of another image")
+            && text(&o).contains(&tree_b)
+            && text(&o).contains(&s.tree_digest),
+        "{}",
+        text(&o)
+    );
+    assert!(!s.p("crossed").exists());
+    // --allow-unsealed does not make another image's report acceptable.
+    let o = run(
+        "sbom-b.cdx.json",
+        "seal.json",
+        "crossed",
+        &["--allow-unsealed"],
+    );
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("is of another image"), "{}", text(&o));
+    // B's own report, unsealed: refused unless --allow-unsealed.
+    let o = run("sbom-b.cdx.json", "seal-b.json", "b", &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("the image is unsealed") && text(&o).contains("--allow-unsealed"),
+        "{}",
+        text(&o)
+    );
+    assert!(!s.p("b").exists());
+    let o = bps(
+        &[
+            "attest",
+            "--sbom",
+            &s.s("sbom-b.cdx.json"),
+            "--seal",
+            &s.s("seal-b.json"),
+            "--key",
+            &s.s("cosign.key"),
+            "--ami",
+            AMI1,
+            "-o",
+            &s.s("b"),
+            "--allow-unsealed",
+        ],
+        Some(PASSWORD),
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // A's own pair.
+    let o = attest(&s, "a", "cosign.key", &["--ami", AMI1]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // Each pair verifies; A's SBOM with B's seal bundle does not.
+    let (sa, la) = (s.p("a/sbom.sigstore.json"), s.p("a/seal.sigstore.json"));
+    let (sb, lb) = (s.p("b/sbom.sigstore.json"), s.p("b/seal.sigstore.json"));
+    let o = verify(
+        &s,
+        &[sa.clone(), la.clone()],
+        "cosign.pub",
+        &["--ami", AMI1],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    for pair in [[sa.clone(), lb.clone()], [sb.clone(), la.clone()]] {
+        let o = verify(&s, &pair, "cosign.pub", &["--ami", AMI1]);
+        assert_ne!(code(&o), 0, "a crossed pair verified: {}", text(&o));
+        assert!(
+            text(&o).contains(&tree_b) || text(&o).contains("tree"),
+            "{}",
+            text(&o)
+        );
+    }
+}

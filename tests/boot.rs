@@ -412,6 +412,301 @@ fn reused_baked_host_key_fails() {
     assert!(!failed_detail(&v, "seal").is_empty(), "{v:#}");
 }
 
+/// `ssh-keygen -q -t TYPE -N '' -f PATH`.
+fn keygen(path: &Path, ktype: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", ktype, "-N", "", "-C", "k", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+}
+
+/// The fingerprint `ssh-keygen -l` prints for a key file (the oracle).
+fn ssh_fingerprint(path: &Path) -> String {
+    let o = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(path)
+        .output()
+        .expect("ssh-keygen -l");
+    assert!(o.status.success(), "{}", describe(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
+
+/// RFC 3339 of now + `secs` (GNU date).
+fn rfc3339_from_now(secs: i64) -> String {
+    let o = Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("{secs} seconds"),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// An image baked with its host keys: the live keys are byte-identical to
+/// the files the attested SBOM lists under /etc/ssh (the private key too,
+/// which has no fingerprint in the seal report when its `.pub` is gone), and
+/// the live fingerprints are in the JSON result as `ssh-keygen -l` sees them.
+/// Fresh keys pass the host-key check.
+#[test]
+fn host_keys_in_the_attested_sbom_are_baked() {
+    let c = bake(|root| keygen(&root.join("etc/ssh/ssh_host_ed25519_key"), "ed25519"));
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
+    let ssh = c.root.join("etc/ssh");
+    let fp = ssh_fingerprint(&ssh.join("ssh_host_ed25519_key.pub"));
+    let (code, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1, "{text}\n{v:#}");
+    let d = failed_detail(&v, "ssh-host-keys");
+    assert!(
+        d.contains("/etc/ssh/ssh_host_ed25519_key is byte-identical to the attested /etc/ssh/ssh_host_ed25519_key")
+            && d.contains("/etc/ssh/ssh_host_ed25519_key.pub is byte-identical"),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["hostKeys"],
+        json!([{"path": "/etc/ssh/ssh_host_ed25519_key.pub", "type": "ssh-ed25519", "fingerprint": fp}]),
+        "{v:#}"
+    );
+    // The baked private key alone: byte-identical still; its public half is
+    // the one reported.
+    std::fs::remove_file(ssh.join("ssh_host_ed25519_key.pub")).unwrap();
+    let (code, _, v) = verify(&c, &emu.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        failed_detail(&v, "ssh-host-keys").contains("ssh_host_ed25519_key is byte-identical"),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["hostKeys"],
+        json!([{"path": "/etc/ssh/ssh_host_ed25519_key", "type": "ssh-ed25519", "fingerprint": fp}]),
+        "{v:#}"
+    );
+    // Fresh keys made at boot: the host-key check passes (the image is
+    // still unsealed: the seal check fails), fingerprints reported.
+    std::fs::remove_file(ssh.join("ssh_host_ed25519_key")).unwrap();
+    keygen(&ssh.join("ssh_host_ed25519_key"), "ed25519");
+    keygen(&ssh.join("ssh_host_rsa_key"), "rsa");
+    let (_, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &[]);
+    assert_eq!(failed_detail(&v, "ssh-host-keys"), "", "{text}\n{v:#}");
+    assert!(!failed_detail(&v, "seal").is_empty(), "{v:#}");
+    let fps: Vec<&str> = v["hostKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fps,
+        [
+            ssh_fingerprint(&ssh.join("ssh_host_ed25519_key.pub")),
+            ssh_fingerprint(&ssh.join("ssh_host_rsa_key.pub"))
+        ],
+        "{v:#}"
+    );
+    assert_eq!(v["hostKeys"][1]["type"], "ssh-rsa", "{v:#}");
+}
+
+/// Host keys older than the instance's launch (IMDS pendingTime) were not
+/// made for this instance: they fail, even though no attestation lists them.
+#[test]
+fn host_keys_older_than_the_launch_fail() {
+    let c = bake(|_| {});
+    keygen(&c.root.join("etc/ssh/ssh_host_ed25519_key"), "ed25519");
+    let later = Emulator::start(&[
+        "--ami-id",
+        AMI,
+        "--region",
+        REGION,
+        "--pending-time",
+        &rfc3339_from_now(3600),
+    ]);
+    let (code, text, v) = verify(&c, &later.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1, "{text}\n{v:#}");
+    let d = failed_detail(&v, "ssh-host-keys");
+    assert!(
+        d.contains("older than this instance's launch")
+            && d.contains("/etc/ssh/ssh_host_ed25519_key.pub"),
+        "{v:#}"
+    );
+    // Launched before the keys were made: fresh.
+    let earlier = Emulator::start(&[
+        "--ami-id",
+        AMI,
+        "--region",
+        REGION,
+        "--pending-time",
+        &rfc3339_from_now(-3600),
+    ]);
+    let (code, text, v) = verify(&c, &earlier.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 0, "{text}\n{v:#}");
+    // A key made fresh but back-dated (mtime from an old copy): stale.
+    let st = Command::new("touch")
+        .args(["-d", "2001-01-01"])
+        .arg(c.root.join("etc/ssh/ssh_host_ed25519_key"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (code, _, v) = verify(&c, &earlier.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        failed_detail(&v, "ssh-host-keys").contains("(mtime 978307200"),
+        "{v:#}"
+    );
+    // Against the image's seal time (the report's timestamp: 2024-01-01,
+    // SOURCE_DATE_EPOCH) the back-dated key is stale too; off: not judged.
+    let (code, _, v) = verify(
+        &c,
+        &earlier.endpoint,
+        &c.key_pub,
+        &["--host-key-age", "image"],
+    );
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        failed_detail(&v, "ssh-host-keys").contains("older than the image's seal (1704067200)"),
+        "{v:#}"
+    );
+    let (code, _, v) = verify(&c, &later.endpoint, &c.key_pub, &["--host-key-age", "off"]);
+    assert_eq!(code, 0, "{v:#}");
+    // A fresh key (made now) is newer than the seal: image passes where
+    // launch (an hour from now) fails.
+    keygen(&c.root.join("etc/ssh/ssh_host_rsa_key"), "rsa");
+    std::fs::remove_file(c.root.join("etc/ssh/ssh_host_ed25519_key")).unwrap();
+    std::fs::remove_file(c.root.join("etc/ssh/ssh_host_ed25519_key.pub")).unwrap();
+    let (code, _, v) = verify(
+        &c,
+        &later.endpoint,
+        &c.key_pub,
+        &["--host-key-age", "image"],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    let (code, _, _) = verify(&c, &later.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 1);
+    keygen(&c.root.join("etc/ssh/ssh_host_ed25519_key"), "ed25519");
+    // No launch time served: the age is not checked, and the detail says so.
+    let none = Emulator::start(&["--ami-id", AMI, "--region", REGION, "--no-pending-time"]);
+    let (code, _, v) = verify(&c, &none.endpoint, &c.key_pub, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let detail = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "ssh-host-keys")
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(detail.contains("key age not checked"), "{detail}");
+}
+
+/// `--level packages` compares every package-owned file with its attested
+/// digest: a replaced binary of a package fails there, without a walk of
+/// the tree; an unowned file is the files level's.
+#[test]
+fn packages_level_catches_a_replaced_package_binary() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = bake(|_| {});
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
+    let run = |level: &str| verify(&c, &emu.endpoint, &c.key_pub, &["--level", level]);
+    let (code, text, v) = run("packages");
+    assert_eq!(code, 0, "{text}\n{v:#}");
+    let bin = c.root.join("usr/bin/bzip2");
+    let orig = std::fs::read(&bin).unwrap();
+    // Oracle: dpkg's own list says bzip2 owns /bin/bzip2 (usrmerged here).
+    let list = std::fs::read_to_string(c.root.join("var/lib/dpkg/info/bzip2.list")).unwrap();
+    assert!(list.lines().any(|l| l.ends_with("/bin/bzip2")), "{list}");
+
+    // Written in place: bzip2, bunzip2 and bzcat are one inode (hard
+    // links), so all three package-owned names changed.
+    let evil = b"#!/bin/sh\nexec /tmp/evil \"$@\"\n";
+    std::fs::write(&bin, evil).unwrap();
+    let (code, _, v) = run("packages");
+    assert_eq!(code, 1, "{v:#}");
+    let changed: Vec<(&str, &str)> = v["differences"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap(), d["change"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("/usr/bin/bunzip2", "modified"),
+            ("/usr/bin/bzcat", "modified"),
+            ("/usr/bin/bzip2", "modified")
+        ],
+        "{v:#}"
+    );
+    std::fs::write(&bin, &orig).unwrap();
+    let (code, _, v) = run("packages");
+    assert_eq!(code, 0, "restored in place: {v:#}");
+    // Replaced (a new file at the name): that name only.
+    std::fs::remove_file(&bin).unwrap();
+    std::fs::write(&bin, evil).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, text, v) = run("packages");
+    assert_eq!(code, 1, "{text}\n{v:#}");
+    assert!(
+        failed_detail(&v, "packages").contains("1 package-owned file difference"),
+        "{v:#}"
+    );
+    let d = &v["differences"]["files"][0];
+    assert_eq!(d["path"], "/usr/bin/bzip2", "{v:#}");
+    assert_eq!(d["change"], "modified", "{v:#}");
+    assert!(
+        d["package"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:deb/debian/bzip2@"),
+        "{v:#}"
+    );
+    assert!(text.contains("/usr/bin/bzip2"), "{text}");
+
+    // Replaced by a symlink to a copy of the original: not the attested entry.
+    std::fs::write(c.root.join("tmp/bzip2"), &orig).unwrap();
+    std::fs::remove_file(&bin).unwrap();
+    std::os::unix::fs::symlink("/tmp/bzip2", &bin).unwrap();
+    let (code, _, v) = run("packages");
+    assert_eq!(code, 1, "{v:#}");
+    let d = &v["differences"]["files"][0];
+    assert_eq!(
+        (&d["change"], &d["attested"], &d["live"]),
+        (&json!("type"), &json!("file"), &json!("symlink")),
+        "{v:#}"
+    );
+    std::fs::remove_file(&bin).unwrap();
+    let (code, _, v) = run("packages");
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["differences"]["files"][0]["change"], "missing", "{v:#}");
+
+    // Same bytes, a setuid bit: a privilege change.
+    std::fs::write(&bin, &orig).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let (code, _, v) = run("packages");
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["differences"]["files"][0]["change"], "mode", "{v:#}");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, _, v) = run("packages");
+    assert_eq!(code, 0, "restored: {v:#}");
+
+    // A file no package owns: the files level's, not the packages level's.
+    std::fs::create_dir_all(c.root.join("usr/local/bin")).unwrap();
+    std::fs::write(c.root.join("usr/local/bin/implant"), b"x").unwrap();
+    let (code, _, v) = run("packages");
+    assert_eq!(code, 0, "{v:#}");
+    let (code, _, v) = run("files");
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["differences"]["files"][0]["change"], "added", "{v:#}");
+}
+
 /// `bakeproof diff REGION:AMI-A REGION:AMI-B --store --key`: both SBOMs come
 /// from the store, each verified against the key before use.
 #[test]

@@ -237,3 +237,45 @@ fn public_keys_as_launched() {
         .status();
     assert_eq!(st.as_u16(), 401);
 }
+
+/// The launch time is the identity document's `pendingTime`, with or
+/// without certificates; an emulator that serves none gives `None`.
+#[test]
+fn launch_time_is_the_documents_pending_time() {
+    // Oracle: GNU date's reading of the same RFC 3339 time.
+    let t = "2026-03-04T05:06:07Z";
+    let o = std::process::Command::new("date")
+        .args(["-u", "-d", t, "+%s"])
+        .output()
+        .expect("date");
+    let want: i64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    let emu = Emulator::start(&["--pending-time", t]);
+    let c = client(&emu.endpoint);
+    assert_eq!(c.launch_time().unwrap(), Some(want));
+    assert_eq!(c.instance_info(&[]).unwrap().launch_time, Some(want));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = test_cert(dir.path(), "aws-test");
+    let signed = Emulator::start(&[
+        "--pending-time",
+        t,
+        "--sign-key",
+        key.to_str().unwrap(),
+        "--cert",
+        cert.to_str().unwrap(),
+    ]);
+    let info = client(&signed.endpoint)
+        .instance_info(&certs(&cert))
+        .unwrap();
+    assert_eq!(info.launch_time, Some(want));
+
+    let none = Emulator::start(&["--no-pending-time"]);
+    let c = client(&none.endpoint);
+    assert_eq!(c.launch_time().unwrap(), None);
+    assert_eq!(c.instance_info(&[]).unwrap().launch_time, None);
+
+    // Not RFC 3339: an error, never a guess.
+    let bad = Emulator::start(&["--pending-time", "yesterday"]);
+    let e = client(&bad.endpoint).launch_time().unwrap_err();
+    assert!(e.to_string().contains("pendingTime"), "{e}");
+}

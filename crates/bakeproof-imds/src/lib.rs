@@ -186,8 +186,26 @@ pub struct IdentityFields {
     pub account_id: Option<String>,
     #[serde(default)]
     pub availability_zone: Option<String>,
+    /// When the instance last entered `pending` (RFC 3339): its launch, or
+    /// its latest start after a stop.
     #[serde(default)]
     pub pending_time: Option<String>,
+}
+
+impl IdentityFields {
+    /// `pendingTime` in seconds since the Unix epoch; `None` when the
+    /// document has none, an error when it is not RFC 3339.
+    pub fn launch_time(&self) -> Result<Option<i64>, ImdsError> {
+        let Some(t) = self.pending_time.as_deref() else {
+            return Ok(None);
+        };
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(|d| Some(d.unix_timestamp()))
+            .map_err(|e| ImdsError::Malformed {
+                path: "dynamic/instance-identity/document".into(),
+                detail: format!("pendingTime {t:?}: {e}"),
+            })
+    }
 }
 
 /// What the boot verifier needs from IMDS.
@@ -199,6 +217,10 @@ pub struct InstanceInfo {
     /// The identity document was verified against a configured certificate
     /// (its file name), and its imageId/instanceId/region matched.
     pub identity_verified_by: Option<String>,
+    /// The identity document's `pendingTime` (seconds since the epoch):
+    /// when this instance launched, or last started after a stop. `None`
+    /// when the document has none or is not served (404).
+    pub launch_time: Option<i64>,
 }
 
 /// An AWS per-region identity certificate (RSA).
@@ -574,9 +596,47 @@ impl Client {
         })
     }
 
-    /// ami-id, instance-id and region. With `certs` non-empty, the identity
+    /// The identity document's `pendingTime` (seconds since the epoch),
+    /// unverified. `None` when the document is not served (404), is not a
+    /// JSON object or has no `pendingTime` (not every emulator serves one);
+    /// an error when IMDS fails or `pendingTime` is not an RFC 3339 string.
+    pub fn launch_time(&self) -> Result<Option<i64>, ImdsError> {
+        let path = "dynamic/instance-identity/document";
+        let raw = match self.get(path) {
+            Ok(r) => r,
+            Err(ImdsError::Http { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let pending = match serde_json::from_str::<serde_json::Value>(&raw) {
+            Ok(serde_json::Value::Object(mut o)) => o.remove("pendingTime"),
+            _ => None,
+        };
+        let pending_time = match pending {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(serde_json::Value::String(t)) => Some(t),
+            Some(other) => {
+                return Err(ImdsError::Malformed {
+                    path: path.into(),
+                    detail: format!("pendingTime {other} is not a string"),
+                });
+            }
+        };
+        IdentityFields {
+            image_id: String::new(),
+            instance_id: String::new(),
+            region: String::new(),
+            account_id: None,
+            availability_zone: None,
+            pending_time,
+        }
+        .launch_time()
+    }
+
+    /// ami-id, instance-id and region (and the launch time, see
+    /// [`Client::launch_time`]). With `certs` non-empty, the identity
     /// document must carry a signature that verifies against one of them,
-    /// and its imageId, instanceId and region must equal the metadata's.
+    /// and its imageId, instanceId and region must equal the metadata's; the
+    /// launch time is then the verified document's.
     pub fn instance_info(&self, certs: &[IdentityCert]) -> Result<InstanceInfo, ImdsError> {
         let ami_id = self.ami_id()?;
         let instance_id = self.instance_id()?;
@@ -586,8 +646,11 @@ impl Client {
             instance_id,
             region,
             identity_verified_by: None,
+            launch_time: None,
         };
-        if !certs.is_empty() {
+        if certs.is_empty() {
+            info.launch_time = self.launch_time()?;
+        } else {
             let doc = self.identity_document()?;
             let sig = doc.signature.as_deref().ok_or(ImdsError::Http {
                 method: "GET",
@@ -597,6 +660,7 @@ impl Client {
             })?;
             let by = verify_identity_signature(&doc.raw, sig, certs)?;
             check_identity(&doc.fields, &info)?;
+            info.launch_time = doc.fields.launch_time()?;
             info.identity_verified_by = Some(by);
         }
         Ok(info)
@@ -654,6 +718,7 @@ mod tests {
             instance_id: "i-1".into(),
             region: "us-east-1".into(),
             identity_verified_by: None,
+            launch_time: None,
         };
         check_identity(&f, &info).unwrap();
         let other = InstanceInfo {
@@ -673,5 +738,29 @@ mod tests {
             Err(ImdsError::BadSignature(0))
         ));
         assert!(verify_identity_signature(b"x", "!!", &[]).is_err());
+    }
+
+    #[test]
+    fn launch_time_from_pending_time() {
+        let f = |t: Option<&str>| IdentityFields {
+            image_id: "ami-1".into(),
+            instance_id: "i-1".into(),
+            region: "r".into(),
+            account_id: None,
+            availability_zone: None,
+            pending_time: t.map(String::from),
+        };
+        // `date -u -d 2026-01-01T00:00:00Z +%s`
+        assert_eq!(
+            f(Some("2026-01-01T00:00:00Z")).launch_time().unwrap(),
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            f(Some("2026-01-01T02:00:00+02:00")).launch_time().unwrap(),
+            Some(1_767_225_600)
+        );
+        assert_eq!(f(None).launch_time().unwrap(), None);
+        assert!(f(Some("2026-01-01")).launch_time().is_err());
+        assert!(f(Some("")).launch_time().is_err());
     }
 }

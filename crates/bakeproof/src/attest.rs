@@ -227,6 +227,9 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
         .map(|p| read(p).map(|b| (p.clone(), b)))
         .collect::<Result<_>>()?;
     let mut invalid = 0;
+    // (path, kind, tree digest) of every bundle that verified: an SBOM and a
+    // seal attestation given together must pair up by tree digest.
+    let mut verified: Vec<(String, PredicateKind, String)> = Vec::new();
     for (path, bytes) in &inputs {
         let shown = path.display();
         match bakeproof_attest::verify_bundle(bytes, &policy) {
@@ -275,6 +278,33 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
                     amis.join(", "),
                     v.tree_digest,
                     v.keyid
+                );
+                verified.push((shown.to_string(), v.kind, v.tree_digest.clone()));
+            }
+        }
+    }
+    // A crossed pair (one image's SBOM, another's seal report), each signed
+    // and valid alone, is not a proof about either image.
+    let is_seal = |k: &PredicateKind| matches!(k, PredicateKind::Seal);
+    let has = |seal: bool, tree: &str| {
+        verified
+            .iter()
+            .any(|(_, k, t)| is_seal(k) == seal && t == tree)
+    };
+    let both_kinds =
+        verified.iter().any(|(_, k, _)| is_seal(k)) && verified.iter().any(|(_, k, _)| !is_seal(k));
+    if both_kinds {
+        for (shown, k, tree) in &verified {
+            let (this, other) = if is_seal(k) {
+                ("seal report", "SBOM")
+            } else {
+                ("SBOM", "seal report")
+            };
+            if !has(!is_seal(k), tree) {
+                invalid += 1;
+                println!(
+                    "{shown}: INVALID: its {this} is of tree sha256:{tree}, and no {other} given \
+                     with it is: the pair describes two images"
                 );
             }
         }

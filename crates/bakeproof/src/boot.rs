@@ -6,8 +6,9 @@
 //! verified, 1 failed, 2 usage or configuration error, 3 IMDS or the store
 //! could not be reached (also not verified).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -109,6 +110,21 @@ pub struct BootVerifyArgs {
     /// Do not use the default expected-mutable globs.
     #[arg(long)]
     no_default_mutable: bool,
+    /// Which time a live SSH host key must be newer than (docs/boot.md,
+    /// ssh-host-keys): `launch`, the instance's launch (IMDS `pendingTime`:
+    /// for a check run once at first boot; after a stop and start every key
+    /// is older); `image`, the seal report's time (survives stop/start);
+    /// `off`.
+    #[arg(long, value_enum, default_value_t = HostKeyAge::Launch)]
+    host_key_age: HostKeyAge,
+}
+
+/// See `--host-key-age`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyAge {
+    Launch,
+    Image,
+    Off,
 }
 
 /// One check's outcome.
@@ -133,6 +149,8 @@ struct Run {
     keyid: Option<String>,
     packages: Vec<Value>,
     files: Vec<Value>,
+    /// The live SSH host keys: `{path, type, fingerprint}`.
+    host_keys: Vec<Value>,
 }
 
 impl Run {
@@ -246,6 +264,7 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
         keyid: None,
         packages: Vec::new(),
         files: Vec::new(),
+        host_keys: Vec::new(),
     };
     let stop = verify(
         &args,
@@ -291,6 +310,7 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
                     "status": if c.ok { "pass" } else { "fail" },
                     "detail": c.detail,
                 })).collect::<Vec<_>>(),
+                "hostKeys": run.host_keys,
                 "differences": {"packages": run.packages, "files": run.files},
                 "elapsedMs": elapsed_ms,
             });
@@ -554,52 +574,28 @@ fn verify(
         }
         Err(e) => run.fail("machine-id", format!("/etc/machine-id: {e}")),
     }
-    let baked: BTreeMap<String, String> = report["host_keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|k| {
-            Some((
-                k["fingerprint"].as_str()?.to_string(),
-                k["path"].as_str().unwrap_or("").to_string(),
-            ))
-        })
-        .collect();
-    let mut reused = Vec::new();
-    let mut live = 0;
-    for name in root.read_dir(b"/etc/ssh").unwrap_or_default() {
-        let n = String::from_utf8_lossy(&name).into_owned();
-        if !(n.starts_with("ssh_host_") && n.ends_with(".pub")) {
-            continue;
-        }
-        let Ok(b) = root.read_file(format!("/etc/ssh/{n}").as_bytes(), 1 << 20) else {
-            continue;
-        };
-        let line = String::from_utf8_lossy(&b);
-        if let Some(info) = bakeproof_seal::sshkey::parse_public_key_line(line.trim()) {
-            live += 1;
-            if let Some(p) = baked.get(&info.fingerprint) {
-                reused.push(format!("/etc/ssh/{n} {} (baked as {p})", info.fingerprint));
-            }
-        }
-    }
-    if reused.is_empty() {
-        run.pass(
-            "ssh-host-keys",
-            format!(
-                "{live} live host key(s), none among the {} baked",
-                baked.len()
-            ),
-        );
-    } else {
-        run.fail(
-            "ssh-host-keys",
-            format!(
-                "baked host key reused (ghost identity): {}",
-                reused.join("; ")
-            ),
-        );
-    }
+    // The attested SBOM: the host-key check needs its /etc/ssh files, the
+    // package and file levels everything else.
+    let attested_bytes = attested_sbom_bytes(&*store, &sbom_st)?;
+    let attested = bakeproof_sbom::diff::parse(&attested_bytes)
+        .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}")))?;
+    let attested_files = attested
+        .file_map()
+        .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}")))?;
+    let key_age = match args.host_key_age {
+        HostKeyAge::Launch => KeyAge::Launch(run.instance.as_ref().and_then(|i| i.launch_time)),
+        HostKeyAge::Image => KeyAge::Image(
+            report["timestamp"]
+                .as_str()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(|t| t.unix_timestamp()),
+        ),
+        HostKeyAge::Off => KeyAge::Off,
+    };
+    host_keys(run, &root, report, &attested_files, key_age);
 
     // 4b. First-boot changes judged by meaning (--level files); the
     // ignored paths are left out of the live scan.
@@ -608,38 +604,60 @@ fn verify(
 
     // 5. The live root against the attested SBOM.
     if args.level >= Level::Packages {
-        let sbom_bytes = match &sbom_st.sbom_ref {
-            None => None,
-            Some(r) => {
-                let b = store
-                    .get_blob(&r.sha256)
-                    .map_err(|e| store_stop(e, &format!("SBOM {}", r.sha256)))?;
-                r.check(&b)
-                    .map_err(|e| Stop::Failed("signatures", e.to_string()))?;
-                Some(b)
-            }
-        };
-        let attested_bytes: Vec<u8> = match sbom_bytes {
-            Some(b) => b,
-            None => serde_json::to_vec(&sbom_st.predicate)
-                .map_err(|e| Stop::Failed("packages", format!("attested SBOM: {e}")))?,
-        };
-        // The live scan takes every core for hashing; parsing the attested
-        // SBOM (borrowed model, no generic `Value`) overlaps with it.
-        let (attested, live_bytes) = std::thread::scope(|sc| {
-            let h = sc.spawn(|| bakeproof_sbom::diff::parse(&attested_bytes));
-            let live = crate::scan::sbom_of_root(&args.root, &live_excludes);
-            (h.join(), live)
+        let is_mutable = |p: &[u8]| mutable.is_match(Path::new(std::ffi::OsStr::from_bytes(p)));
+        // At the package level: the package databases and the files the
+        // attested packages own (no walk); at the files level the whole tree.
+        let owned: Option<Vec<Vec<u8>>> = (args.level == Level::Packages).then(|| {
+            attested_files
+                .values()
+                .filter(|f| f.package.is_some() && !is_mutable(&f.path))
+                .map(|f| f.path.to_vec())
+                .collect()
         });
-        let attested = attested
-            .map_err(|_| Stop::Failed("packages", "parsing the attested SBOM panicked".into()))?
-            .map_err(|e| Stop::Failed("packages", format!("attested SBOM: {e}")))?;
-        let live_bytes = live_bytes
-            .map_err(|e| Stop::Failed("packages", format!("scanning the live root: {e:#}")))?;
+        let live_bytes =
+            crate::scan::sbom_of_root_paths(&args.root, &live_excludes, owned.as_deref())
+                .map_err(|e| Stop::Failed("packages", format!("scanning the live root: {e:#}")))?;
         let live = bakeproof_sbom::diff::parse(&live_bytes)
             .map_err(|e| Stop::Failed("packages", format!("live SBOM: {e}")))?;
         run.packages = diff_packages(&attested, &live);
-        if run.packages.is_empty() {
+        if let Some(owned) = &owned {
+            // Every owned file, entry by entry: the same comparison as the
+            // files level, on the owned paths only.
+            let wanted: std::collections::HashSet<&[u8]> =
+                owned.iter().map(Vec::as_slice).collect();
+            let changes =
+                bakeproof_sbom::diff::compare_entries(&attested, &live, &|p| !wanted.contains(p))
+                    .map_err(|e| Stop::Failed("packages", format!("comparing owned files: {e}")))?;
+            let purls = attested.package_purls();
+            run.files = changes
+                .into_iter()
+                .map(|c| {
+                    let pkg = attested_files
+                        .get(c.path.as_slice())
+                        .and_then(|f| f.package)
+                        .map(|r| purls.get(r).copied().unwrap_or(r));
+                    let mut v = change_value(&c);
+                    v["package"] = json!(pkg);
+                    v
+                })
+                .collect();
+            let detail = format!("{} package-owned entr(y/ies) compared", owned.len());
+            if run.packages.is_empty() && run.files.is_empty() {
+                run.pass(
+                    "packages",
+                    format!("installed packages match the attested SBOM; {detail}"),
+                );
+            } else {
+                run.fail(
+                    "packages",
+                    format!(
+                        "{} package difference(s), {} package-owned file difference(s); {detail}",
+                        run.packages.len(),
+                        run.files.len()
+                    ),
+                );
+            }
+        } else if run.packages.is_empty() {
             run.pass("packages", "installed packages match the attested SBOM");
         } else {
             run.fail(
@@ -663,6 +681,188 @@ fn verify(
         }
     }
     Ok(())
+}
+
+/// The attested SBOM's bytes: fetched by digest from the store (and
+/// checked against the signed reference), or the statement's inline
+/// predicate.
+fn attested_sbom_bytes(
+    store: &dyn bakeproof_store::Store,
+    st: &VerifiedStatement,
+) -> Result<Vec<u8>, Stop> {
+    match &st.sbom_ref {
+        Some(r) => {
+            let b = store
+                .get_blob(&r.sha256)
+                .map_err(|e| store_stop(e, &format!("SBOM {}", r.sha256)))?;
+            r.check(&b)
+                .map_err(|e| Stop::Failed("signatures", e.to_string()))?;
+            Ok(b)
+        }
+        None => serde_json::to_vec(&st.predicate)
+            .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}"))),
+    }
+}
+
+/// The time a live host key must be newer than (`--host-key-age`), in
+/// seconds since the epoch; `None` inside: not known.
+#[derive(Clone, Copy, Debug)]
+enum KeyAge {
+    Launch(Option<i64>),
+    Image(Option<i64>),
+    Off,
+}
+
+/// Largest SSH host key file read (an RSA-16384 private key is ~13 KiB).
+const HOST_KEY_LIMIT: u64 = 1 << 20;
+
+/// The `ssh-host-keys` check. A live `/etc/ssh/ssh_host_*` file fails it
+/// when it is byte-identical to any `/etc/ssh/ssh_host_*` file the attested
+/// SBOM lists (its SHA-256), when its public key (the `.pub` line, or the
+/// one an OpenSSH private key carries) has a fingerprint the seal report
+/// lists among the baked `host_keys`, when it cannot be read, or when its
+/// mtime or ctime is older than the time `--host-key-age` names (such a key
+/// was not made for this instance). A seal report without a `host_keys`
+/// list fails it (nothing to compare with is not a pass). The live public
+/// keys go to `run.host_keys` so a fleet can find duplicates.
+fn host_keys(
+    run: &mut Run,
+    root: &bakeproof_index::Root,
+    report: &Value,
+    attested_files: &BTreeMap<std::borrow::Cow<'_, [u8]>, bakeproof_sbom::diff::FileFacts<'_>>,
+    age: KeyAge,
+) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Some(baked_list) = report.get("host_keys").and_then(Value::as_array) else {
+        run.fail(
+            "ssh-host-keys",
+            "the seal report has no host_keys list: nothing to compare the live keys with",
+        );
+        return;
+    };
+    let baked: BTreeMap<String, String> = baked_list
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k["fingerprint"].as_str()?.to_string(),
+                k["path"].as_str().unwrap_or("").to_string(),
+            ))
+        })
+        .collect();
+    let attested: HashMap<String, String> = attested_files
+        .values()
+        .filter(|f| f.path.starts_with(b"/etc/ssh/ssh_host_"))
+        .filter_map(|f| {
+            Some((
+                f.sha256?.to_ascii_lowercase(),
+                bakeproof_index::escape_path(&f.path),
+            ))
+        })
+        .collect();
+    let since = match age {
+        KeyAge::Launch(t) | KeyAge::Image(t) => t,
+        KeyAge::Off => None,
+    };
+    let mut problems = Vec::new();
+    let mut old = Vec::new();
+    let mut live = BTreeMap::new();
+    let names = match root.read_dir(b"/etc/ssh") {
+        Ok(n) => n,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => {
+            run.fail("ssh-host-keys", format!("/etc/ssh: {e}"));
+            return;
+        }
+    };
+    for name in names.iter().filter(|n| n.starts_with(b"ssh_host_")) {
+        let mut path = b"/etc/ssh/".to_vec();
+        path.extend_from_slice(name);
+        let shown = bakeproof_index::escape_path(&path);
+        let b = match root.read_file(&path, HOST_KEY_LIMIT) {
+            Ok(b) => b,
+            // Not a regular file (a directory named ssh_host_*): no key.
+            Err(bakeproof_index::RootError::NotRegular { .. }) => continue,
+            Err(e) => {
+                problems.push(format!("{shown}: {e}"));
+                continue;
+            }
+        };
+        if let Some(p) = attested.get(&bakeproof_store::sha256_hex(&b)) {
+            problems.push(format!("{shown} is byte-identical to the attested {p}"));
+        }
+        let info = if name.ends_with(b".pub") {
+            bakeproof_seal::sshkey::parse_public_key_line(String::from_utf8_lossy(&b).trim())
+        } else {
+            bakeproof_seal::sshkey::public_from_openssh_private(&b)
+        };
+        if let Some(info) = &info {
+            if let Some(p) = baked.get(&info.fingerprint) {
+                problems.push(format!("{shown} {} (baked as {p})", info.fingerprint));
+            }
+            // One entry per key: the .pub file's, else the private key's.
+            let stem = name.strip_suffix(b".pub").unwrap_or(name).to_vec();
+            if name.ends_with(b".pub") || !live.contains_key(&stem) {
+                live.insert(
+                    stem,
+                    json!({"path": shown, "type": info.key_type, "fingerprint": info.fingerprint}),
+                );
+            }
+        }
+        if let Some(t) = since {
+            match root.metadata(&path) {
+                Ok(m) if m.mtime() < t || m.ctime() < t => old.push(format!(
+                    "{shown} (mtime {}, ctime {})",
+                    m.mtime(),
+                    m.ctime()
+                )),
+                Ok(_) => {}
+                Err(e) => problems.push(format!("{shown}: {e}")),
+            }
+        }
+    }
+    run.host_keys = live.into_values().collect();
+    let n = run.host_keys.len();
+    let what = match age {
+        KeyAge::Launch(_) => "this instance's launch",
+        KeyAge::Image(_) => "the image's seal",
+        KeyAge::Off => "",
+    };
+    if !old.is_empty() {
+        problems.push(format!(
+            "older than {what} ({}): {}",
+            since.unwrap_or_default(),
+            old.join(", ")
+        ));
+    }
+    let age_note = match (age, since) {
+        (KeyAge::Off, _) => "key age not checked (--host-key-age off)".to_string(),
+        (KeyAge::Launch(_), None) => {
+            "key age not checked (no launch time: --ami given, or IMDS has no pendingTime)"
+                .to_string()
+        }
+        (KeyAge::Image(_), None) => {
+            "key age not checked (the seal report has no readable timestamp)".to_string()
+        }
+        (_, Some(t)) => format!("none older than {what} ({t})"),
+    };
+    if problems.is_empty() {
+        run.pass(
+            "ssh-host-keys",
+            format!(
+                "{n} live host key(s), none among the {} baked (seal report) or the {} attested /etc/ssh/ssh_host_* file(s); {age_note}",
+                baked.len(),
+                attested.len()
+            ),
+        );
+    } else {
+        run.fail(
+            "ssh-host-keys",
+            format!(
+                "baked host key reused, or stale (ghost identity): {}",
+                problems.join("; ")
+            ),
+        );
+    }
 }
 
 /// The ignored-path globs in force: the defaults (unless
@@ -855,22 +1055,24 @@ fn diff_files(
                     .any(|l| l.len() > p.len() && l.starts_with(p)))
     };
     let changes = bakeproof_sbom::diff::compare_entries(attested, live, &is_mutable)?;
-    Ok(changes
-        .into_iter()
-        .map(|c| {
-            let mut v = json!({"path": encode_path(&c.path), "change": c.change.as_str()});
-            if is_path_encoded(&c.path) {
-                v["pathEncoding"] = json!("percent");
-            }
-            for (k, x) in [("attested", &c.attested), ("live", &c.live)] {
-                v[k] = json!(x.as_deref().map(encode_path));
-                if x.as_deref().is_some_and(is_path_encoded) {
-                    v[format!("{k}Encoding")] = json!("percent");
-                }
-            }
-            v
-        })
-        .collect())
+    Ok(changes.iter().map(change_value).collect())
+}
+
+/// One entry difference as a result entry: `path` and the values as the
+/// SBOM writes them, each with a `...Encoding` marker where it had to be
+/// percent-encoded.
+fn change_value(c: &bakeproof_sbom::diff::EntryChange) -> Value {
+    let mut v = json!({"path": encode_path(&c.path), "change": c.change.as_str()});
+    if is_path_encoded(&c.path) {
+        v["pathEncoding"] = json!("percent");
+    }
+    for (k, x) in [("attested", &c.attested), ("live", &c.live)] {
+        v[k] = json!(x.as_deref().map(encode_path));
+        if x.as_deref().is_some_and(is_path_encoded) {
+            v[format!("{k}Encoding")] = json!("percent");
+        }
+    }
+    v
 }
 
 /// A result entry's path (`path` and `pathEncoding`) for text output:

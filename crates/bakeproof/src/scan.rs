@@ -205,6 +205,13 @@ struct Extra {
 }
 
 fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
+    scan_root_paths(args, None)
+}
+
+/// [`scan_root`], with `only` the chosen paths are indexed
+/// ([`bakeproof_index::scan_paths`], no walk) instead of the whole tree:
+/// what is not there is left out of the inventory (so it is missing).
+fn scan_root_paths(args: &ScanArgs, only: Option<&[Vec<u8>]>) -> Result<(Inventory, Extra)> {
     let root = Root::open(&args.root)?;
     let mut db_errors = Vec::new();
     // A damaged os-release or package database costs its own information,
@@ -263,7 +270,24 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
         progress: bar.clone().map(|b| b as Arc<dyn Progress>),
         ..Default::default()
     };
-    let result = bakeproof_index::scan(&root, &opts)?;
+    let result = match only {
+        None => bakeproof_index::scan(&root, &opts)?,
+        Some(paths) => {
+            let mut entries: Vec<bakeproof_index::Entry> =
+                bakeproof_index::scan_paths(&root, paths, &opts)?
+                    .into_iter()
+                    .filter(|e| e.error != Some(bakeproof_index::EntryError::Vanished))
+                    .collect();
+            entries.sort_by(|a, b| a.path.cmp(&b.path));
+            entries.dedup_by(|a, b| a.path == b.path);
+            bakeproof_index::ScanResult {
+                tree_digest: bakeproof_index::tree_digest(&entries),
+                entries,
+                stats: Default::default(),
+                excludes: Default::default(),
+            }
+        }
+    };
     if let Some(b) = bar {
         b.0.finish_and_clear();
     }
@@ -636,8 +660,14 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
 }
 
 /// For `bakeproof verify`: the CycloneDX SBOM of a live root, in memory
-/// (same scan and encoding as `bakeproof scan`, quiet).
-pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> {
+/// (same scan and encoding as `bakeproof scan`, quiet); with `only`, of the
+/// chosen paths only (`--level packages`: the package databases and the
+/// entries the attested packages own, no walk).
+pub(crate) fn sbom_of_root_paths(
+    root: &Path,
+    excludes: &[String],
+    only: Option<&[Vec<u8>]>,
+) -> Result<Vec<u8>> {
     let args = ScanArgs {
         root: root.to_path_buf(),
         output: None,
@@ -653,7 +683,7 @@ pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> 
         seal_report: None,
         seal_strict: false,
     };
-    let (inventory, extra) = scan_root(&args)?;
+    let (inventory, extra) = scan_root_paths(&args, only)?;
     let meta = ScanMeta {
         image_name: image_name(root),
         source: root.display().to_string(),

@@ -54,7 +54,7 @@ install -m 0644 "$STAGE/bakeproof-verify.service" "$D$unit"
   echo "[Service]"
   echo "Environment=BAKEPROOF_STORE=$STORE"
   echo "ExecStart="
-  printf 'ExecStart=/usr/local/bin/bakeproof verify --ami auto --level %s --format json' "$LEVEL"
+  printf 'ExecStart=/usr/local/bin/bakeproof verify --ami auto --level %s --host-key-age image --format json' "$LEVEL"
   if [ -n "$STORE_REGION" ]; then
     printf ' \\\n    --store-region %s' "$STORE_REGION"
   fi

@@ -61,6 +61,12 @@ struct Args {
     /// (`meta-data/public-keys/N/openssh-key`); repeatable.
     #[arg(long, value_name = "LINE")]
     public_key: Vec<String>,
+    /// `pendingTime` of the identity document (the launch time, RFC 3339).
+    #[arg(long, default_value = "2026-01-01T00:00:00Z")]
+    pending_time: String,
+    /// Serve an identity document without `pendingTime` (as some emulators do).
+    #[arg(long, conflicts_with = "pending_time")]
+    no_pending_time: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -75,7 +81,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn document(args: &Args) -> String {
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "accountId": args.account_id,
         "architecture": "x86_64",
         "availabilityZone": format!("{}a", args.region),
@@ -86,12 +92,17 @@ fn document(args: &Args) -> String {
         "instanceId": args.instance_id,
         "instanceType": "t3.micro",
         "kernelId": null,
-        "pendingTime": "2026-01-01T00:00:00Z",
+        "pendingTime": args.pending_time,
         "privateIp": "10.0.0.10",
         "ramdiskId": null,
         "region": args.region,
         "version": "2017-09-30",
     });
+    if args.no_pending_time
+        && let Some(o) = doc.as_object_mut()
+    {
+        o.remove("pendingTime");
+    }
     serde_json::to_string_pretty(&doc).expect("serializable")
 }
 

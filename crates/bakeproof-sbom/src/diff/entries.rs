@@ -37,6 +37,9 @@ pub struct FileFacts<'s> {
     pub rdev: Option<&'s str>,
     /// `bakeproof:file:skipped` (`mount`, `pseudo-filesystem`, ...).
     pub skipped: Option<&'s str>,
+    /// The first `bakeproof:file:package`: the bom-ref of a package that
+    /// owns the entry ([`Sbom::package_purls`] names it); `None`: unowned.
+    pub package: Option<&'s str>,
 }
 
 impl FileFacts<'_> {
@@ -82,6 +85,9 @@ fn facts<'s>(c: &'s RawComponent<'_>) -> Result<FileFacts<'s>, DiffError> {
             "bakeproof:file:link-target" => target = Some(v),
             "bakeproof:file:rdev" => f.rdev = Some(v),
             "bakeproof:file:skipped" => f.skipped = Some(v),
+            "bakeproof:file:package" => {
+                f.package.get_or_insert(v);
+            }
             "bakeproof:file:path-encoding" => path_pct = encoding(name, "path", v)?,
             "bakeproof:file:link-target-encoding" => target_pct = encoding(name, "link target", v)?,
             _ => {}
@@ -112,6 +118,16 @@ fn encoding(name: &str, what: &str, v: &str) -> Result<bool, DiffError> {
 }
 
 impl<'a> Sbom<'a> {
+    /// bom-ref → purl of every top-level package component that has both
+    /// (what a file's `bakeproof:file:package` points at).
+    pub fn package_purls(&self) -> std::collections::HashMap<&str, &str> {
+        self.components
+            .iter()
+            .filter(|c| c.ctype.as_deref() != Some("file"))
+            .filter_map(|c| Some((c.bom_ref.as_deref()?, c.purl.as_deref()?)))
+            .collect()
+    }
+
     /// What the SBOM says about every top-level `file` component, in
     /// document order, read in one pass; paths and link targets decoded to
     /// their raw bytes. An error for a component without a name or with an
