@@ -913,7 +913,9 @@ pub fn scan_paths(
     }
     // Open each directory once, reusing the open ancestors of the previous.
     let mut stack: Vec<(Vec<u8>, Arc<OwnedFd>)> = Vec::new();
-    let mut jobs: Vec<(Arc<OwnedFd>, Vec<(usize, &[u8])>)> = Vec::new();
+    // (directory, [(index into `paths`, name in it)])
+    type Job<'p> = (Arc<OwnedFd>, Vec<(usize, &'p [u8])>);
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     for (dir, names) in by_dir {
         let opened = open_dir_path(&ctx, &root_fd, root_id, &mut stack, dir);
         match opened {
@@ -1017,7 +1019,7 @@ fn open_dir_path(
                     )));
                 }
                 Err(e) => {
-                    return Err(EntryError::Unreadable(std::io::Error::from(e).to_string()));
+                    return Err(EntryError::Unreadable(e.to_string()));
                 }
             }
         }
