@@ -113,6 +113,12 @@ pub fn build(
     s
 }
 
+/// A subpath segment kept: not empty, `.` or `..` (also once decoded, so
+/// `%2E%2E` cannot climb out of the package either).
+fn plain_segment(s: &str) -> bool {
+    !matches!(s, "" | "." | "..")
+}
+
 /// A parsed purl, every part decoded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Purl {
@@ -124,7 +130,7 @@ pub struct Purl {
     pub version: Option<String>,
     /// In the order written, keys lower-cased, empty values dropped.
     pub qualifiers: Vec<(String, String)>,
-    /// Segments joined by `/`, `.` and `..` dropped.
+    /// Segments joined by `/`; empty, `.` and `..` ones dropped.
     pub subpath: Option<String>,
 }
 
@@ -157,8 +163,8 @@ impl Purl {
             Some((a, sp)) => {
                 let segs: Vec<String> = sp
                     .split('/')
-                    .filter(|s| !matches!(*s, "" | "." | ".."))
                     .map(decode_component)
+                    .filter(|s| plain_segment(s))
                     .collect();
                 (a, (!segs.is_empty()).then(|| segs.join("/")))
             }
@@ -228,7 +234,11 @@ impl fmt::Display for Purl {
         ))?;
         if let Some(sp) = &self.subpath {
             f.write_str("#")?;
-            let segs: Vec<String> = sp.split('/').map(encode_component).collect();
+            let segs: Vec<String> = sp
+                .split('/')
+                .filter(|s| plain_segment(s))
+                .map(encode_component)
+                .collect();
             f.write_str(&segs.join("/"))?;
         }
         Ok(())
@@ -392,9 +402,10 @@ mod tests {
             vec![("arch".to_string(), "amd64".to_string())]
         );
 
-        // Subpath: `.` and `..` segments dropped.
-        let sp = p("pkg:generic/x#./a/../b/");
+        // Subpath: `.` and `..` segments dropped, encoded or not.
+        let sp = p("pkg:generic/x#./a/../b/%2E%2E/%2e");
         assert_eq!(sp.subpath.as_deref(), Some("a/b"));
+        assert_eq!(p("pkg:generic/x#..").subpath, None);
 
         // An `@` in the namespace is the version separator only at the end.
         let at = p("pkg:generic/a@b/c@1");
@@ -474,6 +485,19 @@ mod tests {
             assert_eq!(parsed.qualifiers, want);
             assert_eq!(parsed.to_string(), s);
             assert_eq!(s.parse::<Purl>().unwrap(), parsed);
+        }
+        // The canonical form is a fixed point, also for odd inputs.
+        for odd in [
+            "pkg:generic/x#a%2F",
+            "pkg:generic/a%2F/x",
+            "pkg:generic/x@",
+            "pkg:T/x?B=1&a=2&b=",
+            "pkg:a@b/c@1",
+            "pkg:generic/x?k/@=v",
+            "pkg:generic/%FF%FE",
+        ] {
+            let c = p(odd).to_string();
+            assert_eq!(p(&c).to_string(), c, "{odd}");
         }
         let with_sub = p("pkg:generic/x@1#a%20b/c");
         assert_eq!(with_sub.subpath.as_deref(), Some("a b/c"));
