@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps"
+mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps" "$c/types"
 
 # Berkeley DB hash: both real Packages files (16 KiB and 92 KiB).
 cp "$fx/rpmdb/centos8-dive/Packages" "$c/bdb/centos8-dive"
@@ -116,6 +116,23 @@ r = {v: open(f"{tmp}/{v}.seal.json", "rb").read() for v in ("clean", "tampered")
 open(f"{out}/sbom-clean-tampered", "wb").write(pair(s["clean"], s["tampered"]))
 open(f"{out}/sbom-tampered-clean", "wb").write(pair(s["tampered"], s["clean"]))
 open(f"{out}/seal-clean-tampered", "wb").write(pair(r["clean"], r["tampered"]))
+PY
+
+# types: the purls bakeproof wrote for the rpm fixture roots above (rpm,
+# with epoch qualifiers and percent-encoded versions), and the AMI reference,
+# subject name, digest and epoch forms the CLI accepts.
+python3 - "$tmp" "$c/types" <<'PY'
+import json, sys
+tmp, out = sys.argv[1], sys.argv[2]
+purls = sorted({c["purl"] for v in ("clean", "tampered")
+                for c in json.load(open(f"{tmp}/{v}.cdx.json")).get("components", []) if "purl" in c})
+for i, p in enumerate(purls[:64]):
+    open(f"{out}/purl-{i}", "w").write(p)
+for i, s in enumerate(["us-east-1:ami-0123456789abcdef0", "us-gov-west-1:ami-12345678",
+                       "ami://eu-west-1/ami-0fedcba9876543210",
+                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                       " 1704067200\n"]):
+    open(f"{out}/form-{i}", "w").write(s)
 PY
 
 # caps: security.capability values written by the real setcap(8) (libcap),

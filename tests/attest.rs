@@ -594,6 +594,64 @@ fn policy_usage_and_input_errors() {
     assert!(text(&o).contains("status"), "{}", text(&o));
 }
 
+/// `attest` reads `SOURCE_DATE_EPOCH` by the rule of `scan` and `seal check`
+/// (one parser, bakeproof_types::SourceDateEpoch): a value that is set but
+/// not a number of seconds is an error before the password is asked for, not
+/// a silent "now" in the index.
+#[test]
+fn source_date_epoch_follows_the_rule_of_scan() {
+    let s = setup();
+    let run = |out: &str, epoch: &str| {
+        let mut c = Command::new(bakeproof_bin());
+        c.args([
+            "attest",
+            "--sbom",
+            &s.s("sbom.cdx.json"),
+            "--seal",
+            &s.s("seal.json"),
+            "--key",
+            &s.s("cosign.key"),
+            "--ami",
+            AMI1,
+            "--allow-unsealed",
+            "-o",
+            &s.s(out),
+        ])
+        .env("SOURCE_DATE_EPOCH", epoch)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .stdin(Stdio::null());
+        c.output().expect("run bakeproof")
+    };
+    for (i, bad) in ["yesterday", "1.5", "99999999999999"].iter().enumerate() {
+        let out = format!("bad{i}");
+        let o = run(&out, bad);
+        assert_eq!(code(&o), 2, "{bad}: {}", text(&o));
+        assert!(
+            text(&o).contains("SOURCE_DATE_EPOCH"),
+            "{bad}: {}",
+            text(&o)
+        );
+        assert!(!s.p(&out).exists(), "{bad}");
+        // scan says the same of the same value.
+        let mut c = Command::new(bakeproof_bin());
+        let o = c
+            .args(["seal", "check", &s.s("."), "--format", "json"])
+            .env("SOURCE_DATE_EPOCH", bad)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "seal check {bad}: {}", text(&o));
+        assert!(text(&o).contains("SOURCE_DATE_EPOCH"), "{}", text(&o));
+    }
+    // Blanks around the number are allowed, as in scan.
+    let o = run("ok", " 1704067200\n");
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(
+        read_json(&s.p("ok/index.json"))["created"],
+        "2024-01-01T00:00:00Z"
+    );
+}
+
 #[test]
 fn key_written_by_an_independent_implementation_is_used() {
     let s = setup();

@@ -38,7 +38,6 @@ use p256::pkcs8::der::pem::{self, LineEnding};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 /// PEM label cosign writes for private keys.
@@ -275,7 +274,7 @@ impl PublicKey {
 
     /// Lower-case hex SHA-256 of the SubjectPublicKeyInfo DER.
     pub fn keyid(&self) -> String {
-        hex::encode(Sha256::digest(self.to_der()))
+        bakeproof_types::Sha256Digest::of(&self.to_der()).to_string()
     }
 
     /// Verifies an ASN.1 DER ECDSA P-256 SHA-256 signature over `msg`.

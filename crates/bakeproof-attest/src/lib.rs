@@ -9,6 +9,7 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
+use bakeproof_types::{Sha256Digest, SourceDateEpoch};
 use serde_json::{Value, json};
 
 pub use keys::{KeyError, PrivateKey, PublicKey};
@@ -68,7 +69,7 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestEr
         return Err(InputError::Unsealed(statement::unsealed_reason(&facts)).into());
     }
     if req.amis.is_empty() {
-        return Err(InputError::Ami("(none given)".into()).into());
+        return Err(InputError::NoAmi.into());
     }
     let subjects = statement::subjects(req.amis, &tree);
 
@@ -116,7 +117,7 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestEr
             "file": name,
             "kind": "bundle",
             "predicateType": pt,
-            "sha256": statement::sha256_hex(&bytes),
+            "sha256": Sha256Digest::of(&bytes).to_string(),
         }));
     }
     if copy {
@@ -125,7 +126,7 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestEr
             "file": SBOM_COPY_FILE,
             "kind": "sbom",
             "mediaType": statement::CYCLONEDX_MEDIA_TYPE,
-            "sha256": statement::sha256_hex(req.sbom),
+            "sha256": Sha256Digest::of(req.sbom).to_string(),
             "size": req.sbom.len(),
         }));
     }
@@ -144,12 +145,12 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestEr
     Ok(index)
 }
 
-/// RFC 3339 UTC time of `SOURCE_DATE_EPOCH` when set, else now.
-pub fn created_time() -> String {
-    let t = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+/// RFC 3339 UTC time of `epoch` (the caller's resolved `SOURCE_DATE_EPOCH`)
+/// when given, else now.
+pub fn created_time(epoch: Option<SourceDateEpoch>) -> String {
+    // A SourceDateEpoch is within years 0000-9999, which `time` represents.
+    let t = epoch
+        .and_then(|e| time::OffsetDateTime::from_unix_timestamp(e.secs()).ok())
         .unwrap_or_else(time::OffsetDateTime::now_utc);
     t.format(&time::format_description::well_known::Rfc3339)
         .expect("formattable")

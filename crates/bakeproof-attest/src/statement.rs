@@ -2,7 +2,9 @@
 //! Packer manifests, the SBOM's tree digest.
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+
+use bakeproof_types::Sha256Digest;
+pub use bakeproof_types::{AmiRef, AmiRefError};
 
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The CycloneDX SBOM carried inline.
@@ -18,10 +20,10 @@ pub const DEFAULT_INLINE_SBOM_MAX: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error(
-        "malformed AMI reference {0:?}: expected REGION:AMI-ID, e.g. us-east-1:ami-0123456789abcdef0"
-    )]
-    Ami(String),
+    #[error(transparent)]
+    Ami(#[from] AmiRefError),
+    #[error("no AMI to attest (give REGION:AMI-ID, e.g. us-east-1:ami-0123456789abcdef0)")]
+    NoAmi,
     #[error("Packer manifest: {0}")]
     Manifest(String),
     #[error("SBOM: {0}")]
@@ -66,67 +68,6 @@ impl PredicateKind {
     }
 }
 
-/// An AMI in one region. Subject name: `ami://REGION/AMI-ID`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AmiRef {
-    pub region: String,
-    pub ami_id: String,
-}
-
-fn valid_region(r: &str) -> bool {
-    // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1, ...
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && parts.last().unwrap().bytes().all(|b| b.is_ascii_digit())
-}
-
-fn valid_ami_id(id: &str) -> bool {
-    id.strip_prefix("ami-").is_some_and(|h| {
-        (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    })
-}
-
-impl AmiRef {
-    /// `REGION:AMI-ID`, e.g. `us-east-1:ami-0123456789abcdef0`.
-    pub fn parse(s: &str) -> Result<AmiRef, InputError> {
-        let (region, id) = s
-            .trim()
-            .split_once(':')
-            .ok_or_else(|| InputError::Ami(s.to_string()))?;
-        if !valid_region(region) || !valid_ami_id(id) {
-            return Err(InputError::Ami(s.to_string()));
-        }
-        Ok(AmiRef {
-            region: region.to_string(),
-            ami_id: id.to_string(),
-        })
-    }
-
-    /// The subject name `ami://REGION/AMI-ID`.
-    pub fn subject_name(&self) -> String {
-        format!("ami://{}/{}", self.region, self.ami_id)
-    }
-
-    /// Parses a subject name `ami://REGION/AMI-ID`.
-    pub fn from_subject_name(name: &str) -> Option<AmiRef> {
-        let rest = name.strip_prefix("ami://")?;
-        let (region, id) = rest.split_once('/')?;
-        AmiRef::parse(&format!("{region}:{id}")).ok()
-    }
-}
-
-impl std::fmt::Display for AmiRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.region, self.ami_id)
-    }
-}
-
 /// The AMIs of a Packer manifest's last run: every build whose
 /// `packer_run_uuid` is `last_run_uuid` and whose builder is an `amazon-*`
 /// one (or unnamed); `artifact_id` is `REGION:AMI-ID` pairs joined by commas.
@@ -158,7 +99,7 @@ pub fn amis_from_packer_manifest(bytes: &[u8]) -> Result<Vec<AmiRef>, InputError
             .and_then(Value::as_str)
             .ok_or_else(|| m(format!("build {name:?} has no artifact_id")))?;
         for pair in art.split(',').filter(|p| !p.trim().is_empty()) {
-            let a = AmiRef::parse(pair).map_err(|_| {
+            let a = AmiRef::parse(pair.trim()).map_err(|_| {
                 m(format!(
                     "build {name:?}: malformed artifact_id {art:?} (expected REGION:AMI-ID pairs joined by commas)"
                 ))
@@ -206,7 +147,7 @@ pub fn tree_digest_of_sbom(sbom: &Value) -> Result<String, InputError> {
     let hex_digest = h
         .get("content")
         .and_then(Value::as_str)
-        .filter(|c| is_sha256_hex(c))
+        .filter(|c| Sha256Digest::is_hex(c))
         .ok_or_else(|| e("metadata.component.hashes[0].content is not lower-case SHA-256 hex"))?;
     let props = sbom
         .pointer("/metadata/properties")
@@ -224,14 +165,6 @@ pub fn tree_digest_of_sbom(sbom: &Value) -> Result<String, InputError> {
         }
     }
     Ok(hex_digest.to_string())
-}
-
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// What a checked seal report says ([`check_seal_report`]).
@@ -397,7 +330,7 @@ pub fn statement(subjects: Value, predicate_type: &str, predicate: Value) -> Val
 pub fn sbom_ref_predicate(uri: &str, sbom_bytes: &[u8], tree_digest: &str) -> Value {
     json!({
         "uri": uri,
-        "digest": {"sha256": sha256_hex(sbom_bytes)},
+        "digest": {"sha256": Sha256Digest::of(sbom_bytes).to_string()},
         "size": sbom_bytes.len(),
         "mediaType": CYCLONEDX_MEDIA_TYPE,
         "treeDigest": {"sha256": tree_digest},
@@ -412,7 +345,7 @@ mod tests {
     fn ami_refs() {
         let a = AmiRef::parse("us-east-1:ami-0123456789abcdef0").unwrap();
         assert_eq!(a.subject_name(), "ami://us-east-1/ami-0123456789abcdef0");
-        assert_eq!(AmiRef::from_subject_name(&a.subject_name()), Some(a));
+        assert_eq!(AmiRef::from_subject_name(&a.subject_name()), Ok(a));
         assert!(AmiRef::parse("us-gov-west-1:ami-12345678").is_ok());
         for bad in [
             "",
@@ -433,7 +366,7 @@ mod tests {
     fn packer_manifest() {
         let m = br#"{"builds":[
             {"name":"old","builder_type":"amazon-ebs","artifact_id":"us-east-1:ami-11111111","packer_run_uuid":"r1"},
-            {"name":"new","builder_type":"amazon-ebs","artifact_id":"us-east-1:ami-22222222,eu-west-1:ami-33333333","packer_run_uuid":"r2"},
+            {"name":"new","builder_type":"amazon-ebs","artifact_id":"us-east-1:ami-22222222, eu-west-1:ami-33333333 ","packer_run_uuid":"r2"},
             {"name":"docker","builder_type":"docker","artifact_id":"sha256:abc","packer_run_uuid":"r2"}
         ],"last_run_uuid":"r2"}"#;
         let amis = amis_from_packer_manifest(m).unwrap();

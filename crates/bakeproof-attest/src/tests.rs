@@ -269,6 +269,23 @@ fn tampering() {
         check(&resign(&f, &s), &p).unwrap_err(),
         E::MalformedStatement(_)
     ));
+    // A subject name is exact, by the one AmiRef rule: blanks are not trimmed
+    // (this reader used to trim them while the store's publish refused them).
+    for name in [
+        "ami:// us-east-1/ami-0123456789abcdef0",
+        "ami://us-east-1/ami-0123456789abcdef0 ",
+        "ami://us-east-1/ami-0123456789ABCDEF0",
+    ] {
+        let mut s = st.clone();
+        s["subject"][0]["name"] = name.into();
+        assert!(
+            matches!(
+                check(&resign(&f, &s), &p).unwrap_err(),
+                E::MalformedStatement(_)
+            ),
+            "{name}"
+        );
+    }
     let mut s = st.clone();
     s["subject"][0]["digest"]["sha256"] = "cd".repeat(32).into();
     assert!(matches!(

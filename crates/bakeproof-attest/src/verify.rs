@@ -1,13 +1,14 @@
 //! Sigstore bundles holding one DSSE-signed in-toto statement: writing and
 //! fail-closed verification (usable by the boot verifier).
 
+use bakeproof_types::Sha256Digest;
 use serde_json::{Map, Value, json};
 
 use crate::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE, b64decode};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::statement::{
     AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE, SEAL_PREDICATE_TYPE,
-    STATEMENT_TYPE, check_seal_report, is_sha256_hex, sha256_hex, tree_digest_of_sbom,
+    STATEMENT_TYPE, check_seal_report, tree_digest_of_sbom,
 };
 
 /// The media type bakeproof writes.
@@ -70,7 +71,7 @@ pub struct SbomRef {
 impl SbomRef {
     /// Checks the referenced SBOM's bytes against the signed digest and size.
     pub fn check(&self, bytes: &[u8]) -> Result<(), VerifyError> {
-        let got = sha256_hex(bytes);
+        let got = Sha256Digest::of(bytes).to_string();
         if got != self.sha256 || bytes.len() as u64 != self.size {
             return Err(VerifyError::SbomDigestMismatch {
                 expected: self.sha256.clone(),
@@ -252,11 +253,11 @@ fn verify_statement(
             .and_then(Value::as_str)
             .ok_or_else(|| stmt_err("subject without name"))?;
         let ami = AmiRef::from_subject_name(name)
-            .ok_or_else(|| stmt_err(format!("subject name {name:?} is not ami://REGION/AMI-ID")))?;
+            .map_err(|_| stmt_err(format!("subject name {name:?} is not ami://REGION/AMI-ID")))?;
         let d = s
             .pointer("/digest/sha256")
             .and_then(Value::as_str)
-            .filter(|d| is_sha256_hex(d))
+            .filter(|d| Sha256Digest::is_hex(d))
             .ok_or_else(|| stmt_err(format!("subject {name:?} has no sha256 digest")))?;
         match &tree {
             Some(t) if t != d => return Err(stmt_err("subjects carry different digests")),
@@ -299,7 +300,7 @@ fn verify_statement(
             let sha = predicate
                 .pointer("/digest/sha256")
                 .and_then(Value::as_str)
-                .filter(|d| is_sha256_hex(d));
+                .filter(|d| Sha256Digest::is_hex(d));
             let size = predicate.get("size").and_then(Value::as_u64);
             let (Some(uri), Some(sha), Some(size)) = (uri, sha, size) else {
                 return Err(stmt_err("SBOM reference needs uri, digest.sha256 and size"));

@@ -1,68 +1,12 @@
 //! Package URLs (purl-spec) for installed packages.
 //!
-//! Hand-written rather than taken from the `packageurl` crate: we only ever
-//! *build* `deb` (and later `rpm`) purls, which needs one percent-encoding
-//! rule and a sorted qualifier list, and the spec's current text
-//! (`docs/standard/characters-and-encoding.md`) says the colon MUST NOT be
-//! percent-encoded anywhere, which a generic URL encoder gets wrong for
-//! Debian epochs (`1:2.66-...`). Twenty lines we can test against the spec are
-//! cheaper than a dependency whose encoding rules we would have to audit.
+//! The purl syntax itself (encoding, qualifier order, parsing) is
+//! [`bakeproof_types::purl`]; this module holds the distribution rules:
+//! which namespace, version and qualifiers a deb or rpm package gets.
+
+pub use bakeproof_types::purl::{build, encode_component};
 
 use crate::OsRelease;
-
-/// Percent-encodes one purl component: everything except the alphanumerics,
-/// the punctuation `.-_~` and the colon is encoded as `%XX` (upper-case hex)
-/// of its UTF-8 bytes. So `+` becomes `%2B` and `1:2.66` stays as is.
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b':') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-/// Builds a purl from already-chosen parts. Qualifiers with empty values are
-/// dropped (the spec says a key with an empty value is the same as no key)
-/// and the rest are sorted by key, the spec's canonical form.
-pub fn build(
-    ty: &str,
-    namespace: Option<&str>,
-    name: &str,
-    version: Option<&str>,
-    qualifiers: &[(&str, &str)],
-) -> String {
-    let mut s = format!("pkg:{ty}/");
-    if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
-        s.push_str(&encode_component(ns));
-        s.push('/');
-    }
-    s.push_str(&encode_component(name));
-    if let Some(v) = version.filter(|v| !v.is_empty()) {
-        s.push('@');
-        s.push_str(&encode_component(v));
-    }
-    let mut q: Vec<(&str, &str)> = qualifiers
-        .iter()
-        .copied()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    q.sort_by(|a, b| a.0.cmp(b.0));
-    for (i, (k, v)) in q.iter().enumerate() {
-        s.push(if i == 0 { '?' } else { '&' });
-        s.push_str(k);
-        s.push('=');
-        s.push_str(&encode_component(v));
-    }
-    s
-}
 
 /// The purl of an installed Debian-family package:
 /// `pkg:deb/<ID>/<name>@<version>?arch=<arch>&distro=<ID>-<VERSION_ID>`.
@@ -302,25 +246,6 @@ mod tests {
         assert_eq!(
             deb_purl("libc6", "2.39-0ubuntu8", "", Some(&os)),
             "pkg:deb/ubuntu/libc6@2.39-0ubuntu8?distro=ubuntu-noble"
-        );
-    }
-
-    #[test]
-    fn encoding() {
-        assert_eq!(
-            encode_component("a b/c@d?e#f%g+h~i:j"),
-            "a%20b%2Fc%40d%3Fe%23f%25g%2Bh~i:j"
-        );
-        assert_eq!(encode_component("é"), "%C3%A9");
-        assert_eq!(
-            build(
-                "generic",
-                None,
-                "x",
-                None,
-                &[("z", "1"), ("a", "2"), ("m", "")]
-            ),
-            "pkg:generic/x?a=2&z=1"
         );
     }
 }

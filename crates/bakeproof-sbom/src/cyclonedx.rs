@@ -171,9 +171,15 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
         None,
     );
     tool.purl = Some(
-        format!("pkg:cargo/{}@{}", meta.tool_name, meta.tool_version)
-            .parse::<Purl>()
-            .map_err(|_| EncodeError::Write("tool purl".into()))?,
+        bakeproof_types::purl::build(
+            "cargo",
+            None,
+            &meta.tool_name,
+            Some(&meta.tool_version),
+            &[],
+        )
+        .parse::<Purl>()
+        .map_err(|_| EncodeError::Write("tool purl".into()))?,
     );
 
     let mut image = Component::new(

@@ -817,32 +817,6 @@ const PACKAGE_TYPES: &[&str] = &[
     "firmware",
 ];
 
-fn pct_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hexval(b[i + 1]), hexval(b[i + 2]))
-        {
-            out.push(h * 16 + l);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hexval(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
-}
-
 /// The parts of a purl the diff needs.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PurlParts {
@@ -854,38 +828,15 @@ pub struct PurlParts {
 }
 
 /// Splits `pkg:type/namespace/name@version?qualifiers#subpath`, decoding
-/// each part. `None` when it does not start with `pkg:` or has no name.
+/// each part ([`bakeproof_types::Purl::parse`]). `None` when it is not a purl.
 pub fn parse_purl(purl: &str) -> Option<PurlParts> {
-    let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
-    let rest = rest.split_once('#').map_or(rest, |(a, _)| a);
-    let (rest, quals) = match rest.split_once('?') {
-        Some((a, q)) => (a, q),
-        None => (rest, ""),
-    };
-    let (path, version) = match rest.rfind('@') {
-        Some(i) if rest[..i].contains('/') => (&rest[..i], Some(pct_decode(&rest[i + 1..]))),
-        _ => (rest, None),
-    };
-    let mut segs = path.split('/').filter(|s| !s.is_empty());
-    let ptype = segs.next()?.to_ascii_lowercase();
-    let mut segs: Vec<&str> = segs.collect();
-    let name = pct_decode(segs.pop()?);
-    let namespace = segs
-        .iter()
-        .map(|s| pct_decode(s))
-        .collect::<Vec<_>>()
-        .join("/");
-    let qualifiers = quals
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_ascii_lowercase(), pct_decode(v)))
-        .collect();
+    let p = bakeproof_types::Purl::parse(purl).ok()?;
     Some(PurlParts {
-        ptype,
-        namespace,
-        name,
-        version,
-        qualifiers,
+        ptype: p.ty,
+        namespace: p.namespace,
+        name: p.name,
+        version: p.version,
+        qualifiers: p.qualifiers,
     })
 }
 

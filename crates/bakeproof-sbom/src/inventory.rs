@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bakeproof_index::{ContentObserver, ContentSink, Entry, FileKind, Root, ScanResult};
 use bakeproof_pkgdb::{DigestAlgo, Ecosystem, PackageDb};
 use md5::Md5;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 /// Identifies one package: `(database index, package index)`.
 pub type PkgId = (usize, usize);
@@ -587,11 +587,6 @@ fn check_entry(e: &Entry, algo: DigestAlgo, want_hex: &str) -> FileVerdict {
 /// Builds the digest observer for a plan, ready for [`bakeproof_index::ScanOptions`].
 pub fn digest_observer(plan: &OwnershipPlan, dbs: &[PackageDb]) -> Arc<dyn ContentObserver> {
     Arc::new(PackageDigestObserver::new(plan, dbs))
-}
-
-/// SHA-256 of arbitrary bytes, hex.
-pub fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 use bakeproof_index::{FileKind, Root};
+use bakeproof_types::Sha256Digest;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use serde::{Deserialize, Serialize};
@@ -426,14 +427,6 @@ fn read_accounts(root: &Root, problems: &mut Vec<String>) -> (Vec<Account>, Vec<
     (accounts, groups)
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex_of(&Sha256::digest(b))
-}
-
-fn hex_of(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn read_sudoers_d(root: &Root, problems: &mut Vec<String>) -> Vec<SudoersDropIn> {
     let names = match root.read_dir(b"/etc/sudoers.d") {
         Ok(n) => n,
@@ -451,7 +444,10 @@ fn read_sudoers_d(root: &Root, problems: &mut Vec<String>) -> Vec<SudoersDropIn>
             p.extend_from_slice(&n);
             SudoersDropIn {
                 name,
-                sha256: root.read_file(&p, TEXT_LIMIT).ok().map(|b| sha256_hex(&b)),
+                sha256: root
+                    .read_file(&p, TEXT_LIMIT)
+                    .ok()
+                    .map(|b| Sha256Digest::of(&b).to_string()),
             }
         })
         .collect()
@@ -793,7 +789,7 @@ fn hash_file(dirfd: &OwnedFd, name: &[u8], ino: u64) -> Option<String> {
             Err(_) => return None,
         }
     }
-    Some(hex_of(&h.finalize()))
+    Some(Sha256Digest::from(<[u8; 32]>::from(h.finalize())).to_string())
 }
 
 fn name_of(path: &str) -> &str {

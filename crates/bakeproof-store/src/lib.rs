@@ -21,7 +21,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+pub use bakeproof_types::{AmiRef, AmiRefError, Sha256Digest};
 
 pub use local::LocalStore;
 pub use ops::{
@@ -39,13 +40,6 @@ pub const MAX_BUNDLE_SIZE: u64 = 64 << 20;
 /// Largest blob of any other kind (the SBOM copy of a digest-pinned
 /// reference), and of a blob no index read through this store states a size for.
 pub const MAX_BLOB_SIZE: u64 = 1 << 30;
-
-/// One AMI in one region.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct AmiRef {
-    pub region: String,
-    pub ami_id: String,
-}
 
 /// One bundle listed in an AMI's index.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,66 +277,16 @@ pub fn open_with(url: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, Store
     Ok(Box::new(LocalStore::new(path)))
 }
 
-/// Lower-case hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// 64 lower-case hex digits.
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 pub(crate) fn check_hex(s: &str) -> Result<(), StoreError> {
-    if is_sha256_hex(s) {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "not a SHA-256 digest (64 lower-case hex digits): {s:?}"
-        )))
-    }
+    Sha256Digest::from_hex(s)
+        .map(|_| ())
+        .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// Region and AMI ID as they may appear in a key: `[a-z0-9-]` region,
-/// `ami-` and 8 or 17 hex digits.
-pub fn check_ami(ami: &AmiRef) -> Result<(), StoreError> {
-    let r = &ami.region;
-    let region_ok = !r.is_empty()
-        && r.len() <= 32
-        && r.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !r.starts_with('-');
-    let id_ok = ami.ami_id.strip_prefix("ami-").is_some_and(|h| {
-        (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    });
-    if region_ok && id_ok {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "not an AMI (REGION:ami-HEX): {}:{}",
-            ami.region, ami.ami_id
-        )))
-    }
-}
-
-impl AmiRef {
-    /// Parses `REGION:AMI-ID`.
-    pub fn parse(s: &str) -> Result<AmiRef, StoreError> {
-        let (region, id) = s
-            .split_once(':')
-            .ok_or_else(|| StoreError::Invalid(format!("not REGION:AMI-ID: {s:?}")))?;
-        let a = AmiRef {
-            region: region.into(),
-            ami_id: id.into(),
-        };
-        check_ami(&a)?;
-        Ok(a)
-    }
-}
-
-impl std::fmt::Display for AmiRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.region, self.ami_id)
+/// A malformed AMI reference is an invalid argument.
+impl From<AmiRefError> for StoreError {
+    fn from(e: AmiRefError) -> StoreError {
+        StoreError::Invalid(e.to_string())
     }
 }
 
@@ -353,7 +297,7 @@ pub fn blob_key(sha256_hex: &str) -> String {
 
 /// Key (relative path) of an AMI's index: `amis/<region>/<ami-id>/index.json`.
 pub fn index_key(ami: &AmiRef) -> String {
-    format!("amis/{}/{}/index.json", ami.region, ami.ami_id)
+    format!("amis/{}/{}/index.json", ami.region(), ami.ami_id())
 }
 
 impl AmiIndex {
@@ -366,12 +310,7 @@ impl AmiIndex {
         {
             return bad(format!("index of {e} names another AMI: {}", self.ami));
         }
-        check_ami(&self.ami).or_else(|e| bad(e.to_string()))?;
-        if !self
-            .tree_digest
-            .strip_prefix("sha256:")
-            .is_some_and(is_sha256_hex)
-        {
+        if Sha256Digest::from_prefixed(&self.tree_digest).is_err() {
             return bad(format!(
                 "index of {}: tree digest is not sha256:<hex>: {:?}",
                 self.ami, self.tree_digest
@@ -381,7 +320,7 @@ impl AmiIndex {
             return bad(format!("index of {} lists no bundles", self.ami));
         }
         for e in &self.entries {
-            if !is_sha256_hex(&e.sha256) {
+            if !Sha256Digest::is_hex(&e.sha256) {
                 return bad(format!(
                     "index of {}: entry digest is not 64 hex digits: {:?}",
                     self.ami, e.sha256
@@ -431,7 +370,7 @@ pub(crate) fn verify_digest(
     sha256_hex: &str,
     where_: &str,
 ) -> Result<(), StoreError> {
-    let got = sha256_hex_of(bytes);
+    let got = Sha256Digest::of(bytes).to_string();
     if got == sha256_hex {
         Ok(())
     } else {
@@ -439,8 +378,4 @@ pub(crate) fn verify_digest(
             "{where_}: content has sha256 {got}, expected {sha256_hex} (tampered or corrupt object)"
         )))
     }
-}
-
-fn sha256_hex_of(bytes: &[u8]) -> String {
-    sha256_hex(bytes)
 }

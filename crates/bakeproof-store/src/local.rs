@@ -21,8 +21,8 @@ use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::{
-    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Store, StoreError,
-    check_ami, check_hex, index_conflict, sha256_hex, too_large, verify_digest,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Sha256Digest,
+    Store, StoreError, check_hex, index_conflict, too_large, verify_digest,
 };
 
 /// A store in a local directory (created on the first write).
@@ -271,7 +271,7 @@ impl LocalStore {
     }
 
     fn index_dir(ami: &AmiRef) -> [&str; 3] {
-        ["amis", ami.region.as_str(), ami.ami_id.as_str()]
+        ["amis", ami.region(), ami.ami_id()]
     }
 
     fn get_blob_limited(&self, sha256_hex: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
@@ -294,7 +294,7 @@ impl Store for LocalStore {
     }
 
     fn put_blob_outcome(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
-        let hex = sha256_hex(bytes);
+        let hex = Sha256Digest::of(bytes).to_string();
         let shown = self.shown(&[BLOB_DIR[0], BLOB_DIR[1], &hex]);
         let dir = self
             .open_dir(&BLOB_DIR, true)?
@@ -432,7 +432,6 @@ impl Store for LocalStore {
     }
 
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError> {
-        check_ami(ami)?;
         let bytes = self.read(
             &Self::index_dir(ami),
             INDEX_FILE,

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::{
-    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, Store, StoreError, check_ami,
-    is_sha256_hex, plain_file_name, sha256_hex,
+    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, Sha256Digest, Store, StoreError,
+    plain_file_name,
 };
 
 /// The attest output's index (`bakeproof attest -o DIR` writes `DIR/index.json`).
@@ -56,16 +56,6 @@ fn input(dir: &Path, m: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("{}: {m}", dir.join(ATTEST_INDEX_FILE).display()))
 }
 
-fn subject_ami(name: &str) -> Option<AmiRef> {
-    let rest = name.strip_prefix("ami://")?;
-    let (region, id) = rest.split_once('/')?;
-    let a = AmiRef {
-        region: region.into(),
-        ami_id: id.into(),
-    };
-    check_ami(&a).ok().map(|()| a)
-}
-
 /// Reads the attest output in `dir` (its `index.json` and every file it
 /// lists, each checked against the listed digest) and stores every blob,
 /// then one index per AMI subject, written last.
@@ -87,15 +77,15 @@ pub fn publish_attest_dir(
     }
     let tree = idx["treeDigest"]["sha256"]
         .as_str()
-        .filter(|s| is_sha256_hex(s))
+        .filter(|s| Sha256Digest::is_hex(s))
         .ok_or_else(|| input(dir, "treeDigest.sha256 missing or not hex"))?;
     let created = idx["created"].as_str().unwrap_or("").to_string();
     let tool_version = idx["tool"]["version"].as_str().unwrap_or("").to_string();
     let mut amis = Vec::new();
     for s in idx["subjects"].as_array().into_iter().flatten() {
         let name = s["name"].as_str().unwrap_or("");
-        let a = subject_ami(name)
-            .ok_or_else(|| input(dir, format!("subject {name:?} is not ami://REGION/AMI-ID")))?;
+        let a = AmiRef::from_subject_name(name)
+            .map_err(|_| input(dir, format!("subject {name:?} is not ami://REGION/AMI-ID")))?;
         if !amis.contains(&a) {
             amis.push(a);
         }
@@ -122,7 +112,7 @@ pub fn publish_attest_dir(
         let p = dir.join(name);
         let bytes =
             std::fs::read(&p).map_err(|e| StoreError::Io(format!("{}: {e}", p.display())))?;
-        let got = sha256_hex(&bytes);
+        let got = Sha256Digest::of(&bytes).to_string();
         if got != want {
             return Err(StoreError::DigestMismatch(format!(
                 "{}: sha256 {got}, but {} lists {want:?} (the attest output was changed)",

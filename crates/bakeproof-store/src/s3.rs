@@ -19,8 +19,8 @@ use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::{
-    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Store, StoreError,
-    StoreOptions, blob_key, check_ami, check_hex, index_conflict, index_key, sha256_hex, too_large,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Sha256Digest,
+    Store, StoreError, StoreOptions, blob_key, check_hex, index_conflict, index_key, too_large,
     verify_digest,
 };
 
@@ -333,7 +333,7 @@ impl S3Store {
     }
 
     async fn put_blob_async(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
-        let hex = sha256_hex(bytes);
+        let hex = Sha256Digest::of(bytes).to_string();
         let rel = blob_key(&hex);
         let what = format!("blob {}", self.url_of(&rel));
         let r = self
@@ -505,7 +505,6 @@ impl Store for S3Store {
     }
 
     fn get_index(&self, ami: &AmiRef) -> Result<AmiIndex, StoreError> {
-        check_ami(ami)?;
         let rel = index_key(ami);
         let url = self.url_of(&rel);
         let what = format!("index of {ami} ({url})");

@@ -5,8 +5,12 @@ use std::sync::Arc;
 
 use bakeproof_store::{
     AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, LocalStore, Store, StoreError, blob_key,
-    index_key, open, sha256_hex,
+    index_key, open,
 };
+
+fn sha256_hex(b: &[u8]) -> String {
+    bakeproof_store::Sha256Digest::of(b).to_string()
+}
 
 fn ami() -> AmiRef {
     AmiRef::parse("eu-west-1:ami-0123456789abcdef0").unwrap()
@@ -173,11 +177,27 @@ fn bad_arguments() {
         s.get_blob("../../etc/passwd"),
         Err(StoreError::Invalid(_))
     ));
-    let evil = AmiRef {
-        region: "..".into(),
-        ami_id: "ami-12345678".into(),
-    };
-    assert!(matches!(s.get_index(&evil), Err(StoreError::Invalid(_))));
+    // An AMI that would escape the store cannot be built, nor read from an index.
+    assert!(AmiRef::new("..", "ami-12345678").is_err());
+    assert!(AmiRef::parse("../x-1:ami-12345678").is_err());
+    // The store takes the same AMIs as attest and verify: these it used to
+    // accept (its region rule was only `[a-z0-9-]`).
+    for loose in [
+        "useast1:ami-12345678",
+        "us--east-1:ami-12345678",
+        "us-east-1-:ami-12345678",
+        "us-east:ami-12345678",
+    ] {
+        assert!(AmiRef::parse(loose).is_err(), "{loose}");
+    }
+    let p = d.path().join(index_key(&ami()));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let evil = String::from_utf8(index_for(&ami(), &[b"x"], "1").to_vec())
+        .unwrap()
+        .replace("\"eu-west-1\"", "\"..\"");
+    assert!(evil.contains("\"..\""));
+    std::fs::write(&p, evil).unwrap();
+    assert!(matches!(s.get_index(&ami()), Err(StoreError::Corrupt(_))));
     assert!(open("ftp://x/y").is_err());
     assert!(open("file://relative").is_err());
     assert!(open("s3://A_B").is_err());

@@ -135,6 +135,9 @@ pub fn run_key(cmd: KeyCommand) -> Result<u8> {
 }
 
 pub fn run_attest(a: AttestArgs) -> Result<u8> {
+    // Before any prompt: a SOURCE_DATE_EPOCH that is set but unusable is an
+    // error here as in scan and seal check.
+    let epoch = crate::scan::resolved_source_date_epoch()?;
     let amis: Vec<AmiRef> = match &a.packer_manifest {
         Some(m) => statement::amis_from_packer_manifest(&read(m)?)
             .with_context(|| format!("{}", m.display()))?,
@@ -190,7 +193,7 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
             inline_sbom_max: a.inline_sbom_max,
             allow_unsealed: a.allow_unsealed,
             tool_version: env!("CARGO_PKG_VERSION"),
-            created: bakeproof_attest::created_time(),
+            created: bakeproof_attest::created_time(epoch),
         },
         &a.output,
     )?;

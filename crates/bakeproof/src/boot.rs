@@ -297,7 +297,7 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
                 "result": result,
                 "exitCode": exit,
                 "level": format!("{:?}", args.level).to_lowercase(),
-                "ami": run.ami.as_ref().map(|a| json!({"region": a.region, "amiId": a.ami_id, "source": run.ami_source})),
+                "ami": run.ami.as_ref().map(|a| json!({"region": a.region(), "amiId": a.ami_id(), "source": run.ami_source})),
                 "instance": run.instance.as_ref().map(|i| json!({
                     "instanceId": i.instance_id,
                     "identityVerifiedBy": i.identity_verified_by,
@@ -406,20 +406,14 @@ fn verify(
         },
     )
     .map_err(|e| store_stop(e, "opening the store"))?;
-    let sref = bakeproof_store::AmiRef {
-        region: ami.region.clone(),
-        ami_id: ami.ami_id.clone(),
-    };
+    let sref = ami.clone();
     let index = store
         .get_index(&sref)
         .map_err(|e| store_stop(e, &format!("index of {ami}")))?;
     if index.ami != sref {
         return Err(Stop::Failed(
             "store",
-            format!(
-                "index names {}:{}, not {ami}",
-                index.ami.region, index.ami.ami_id
-            ),
+            format!("index names {}, not {ami}", index.ami),
         ));
     }
     let mut sbom_st: Option<VerifiedStatement> = None;

@@ -88,19 +88,18 @@ fn check_size(len: usize, max: u64, name: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `REGION:AMI-ID`, e.g. `eu-west-1:ami-0123456789abcdef0`.
+/// Whether `s` is meant as `REGION:AMI-ID` (e.g. `eu-west-1:ami-0123456789abcdef0`)
+/// rather than a file name: it is one, or only its `ami-` id is malformed
+/// (then reading it as an AMI reports that, not a missing file).
 fn is_ami_ref(s: &str) -> bool {
-    let Some((region, ami)) = s.split_once(':') else {
-        return false;
-    };
-    let region_ok = region.split('-').count() >= 3
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let ami_ok = ami
-        .strip_prefix("ami-")
-        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    region_ok && ami_ok
+    match bakeproof_attest::AmiRef::parse(s) {
+        Ok(_) => true,
+        Err(e) => {
+            e.problem == bakeproof_types::AmiRefProblem::AmiId
+                && s.split_once(':')
+                    .is_some_and(|(_, id)| id.starts_with("ami-"))
+        }
+    }
 }
 
 /// One side's input: the SBOM bytes and, for an AMI with a seal
@@ -137,10 +136,7 @@ fn read(
     let key = bakeproof_attest::PublicKey::from_pem(&pem)
         .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
     let store = bakeproof_store::open(url).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
-    let sref = bakeproof_store::AmiRef {
-        region: ami.region.clone(),
-        ami_id: ami.ami_id.clone(),
-    };
+    let sref = ami.clone();
     let index = store
         .get_index(&sref)
         .map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
@@ -323,5 +319,7 @@ mod tests {
         assert!(super::is_ami_ref("eu-west-1:ami-0123456789abcdef0"));
         assert!(!super::is_ami_ref("old.json"));
         assert!(!super::is_ami_ref("C:ami-1"));
+        assert!(super::is_ami_ref("eu-west-1:ami-123"));
+        assert!(!super::is_ami_ref("eu-west-1:x.json"));
     }
 }

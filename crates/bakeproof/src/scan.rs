@@ -74,14 +74,15 @@ pub struct ScanArgs {
 
 /// `SOURCE_DATE_EPOCH` (seconds), which pins every timestamp bakeproof writes.
 pub(crate) fn source_date_epoch() -> Result<Option<i64>> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => {
-            Ok(Some(v.trim().parse::<i64>().with_context(|| {
-                format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds")
-            })?))
-        }
-        _ => Ok(None),
-    }
+    Ok(resolved_source_date_epoch()?.map(bakeproof_types::SourceDateEpoch::secs))
+}
+
+/// The one place the CLI reads `SOURCE_DATE_EPOCH` (libraries take the
+/// resolved value); the rule is [`bakeproof_types::SourceDateEpoch::resolve`].
+pub(crate) fn resolved_source_date_epoch() -> Result<Option<bakeproof_types::SourceDateEpoch>> {
+    Ok(bakeproof_types::SourceDateEpoch::resolve(
+        std::env::var_os("SOURCE_DATE_EPOCH").as_deref(),
+    )?)
 }
 
 fn image_name(root: &Path) -> String {

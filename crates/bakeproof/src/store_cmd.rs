@@ -111,7 +111,7 @@ pub fn run_publish(a: PublishArgs) -> Result<u8> {
 pub fn run_fetch(a: FetchArgs) -> Result<u8> {
     let ami = match AmiRef::parse(&a.ami) {
         Ok(x) => x,
-        Err(e) => return Ok(fail("fetch", &e)),
+        Err(e) => return Ok(fail("fetch", &e.into())),
     };
     let store = match open(&a.store) {
         Ok(s) => s,
