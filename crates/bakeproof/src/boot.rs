@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
 use bakeproof_index::{encode_path, is_path_encoded};
-use bakeproof_sbom::diff::Sbom;
+use bakeproof_sbom::cyclonedx::{PackageId, Sbom};
 use bakeproof_store::StoreError;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -627,7 +627,7 @@ fn verify(
         // The live scan takes every core for hashing; parsing the attested
         // SBOM (borrowed model, no generic `Value`) overlaps with it.
         let (attested, live_bytes) = std::thread::scope(|sc| {
-            let h = sc.spawn(|| bakeproof_sbom::diff::parse(&attested_bytes));
+            let h = sc.spawn(|| bakeproof_sbom::cyclonedx::parse(&attested_bytes));
             let live = crate::scan::sbom_of_root(&args.root, &live_excludes);
             (h.join(), live)
         });
@@ -636,7 +636,7 @@ fn verify(
             .map_err(|e| Stop::Failed("packages", format!("attested SBOM: {e}")))?;
         let live_bytes = live_bytes
             .map_err(|e| Stop::Failed("packages", format!("scanning the live root: {e:#}")))?;
-        let live = bakeproof_sbom::diff::parse(&live_bytes)
+        let live = bakeproof_sbom::cyclonedx::parse(&live_bytes)
             .map_err(|e| Stop::Failed("packages", format!("live SBOM: {e}")))?;
         run.packages = diff_packages(&attested, &live);
         if run.packages.is_empty() {
@@ -788,14 +788,16 @@ fn first_boot(
     (excludes, gb.build().ok())
 }
 
-/// Packages by purl without version (`pkg:deb/debian/bash`, qualifiers
-/// kept) → version.
-fn package_map<'a>(doc: &'a Sbom<'_>) -> BTreeMap<String, &'a str> {
-    doc.package_versions()
-        .map(|(purl, version)| {
+/// Packages with a purl, by identity (the decoder's [`PackageId`], the
+/// diff's) → (purl without version, qualifiers kept:
+/// `pkg:deb/debian/bash?arch=amd64`; full version).
+fn package_map(doc: &Sbom<'_>) -> BTreeMap<PackageId, (String, String)> {
+    doc.packages()
+        .filter_map(|p| {
+            let purl = p.purl?;
             let (base, rest) = purl.split_once('@').unwrap_or((purl, ""));
             let quals = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
-            (format!("{base}?{quals}"), version)
+            Some((p.id(), (format!("{base}?{quals}"), p.version)))
         })
         .collect()
 }
@@ -804,19 +806,19 @@ fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
     let a = package_map(attested);
     let l = package_map(live);
     let mut out = Vec::new();
-    for (k, v) in &a {
-        match l.get(k) {
+    for (id, (k, v)) in &a {
+        match l.get(id) {
             None => {
                 out.push(json!({"package": k, "change": "missing", "attested": v, "live": null}))
             }
-            Some(lv) if lv != v => {
+            Some((_, lv)) if lv != v => {
                 out.push(json!({"package": k, "change": "version", "attested": v, "live": lv}))
             }
             _ => {}
         }
     }
-    for (k, v) in &l {
-        if !a.contains_key(k) {
+    for (id, (k, v)) in &l {
+        if !a.contains_key(id) {
             out.push(json!({"package": k, "change": "added", "attested": null, "live": v}));
         }
     }
@@ -824,7 +826,7 @@ fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
 }
 
 /// Every entry of the live root against the attested SBOM
-/// ([`bakeproof_sbom::diff::compare_entries`]), as result entries: `path`
+/// ([`bakeproof_diff::compare_entries`]), as result entries: `path`
 /// and the values as the SBOM writes them, each with a `...Encoding`
 /// marker (`pathEncoding`, `attestedEncoding`, `liveEncoding`: `percent`)
 /// where it had to be percent-encoded, so the JSON names exact bytes.
@@ -833,7 +835,7 @@ fn diff_files(
     live: &Sbom<'_>,
     mutable: &globset::GlobSet,
     ignored: &[String],
-) -> Result<Vec<Value>, bakeproof_sbom::diff::DiffError> {
+) -> Result<Vec<Value>, bakeproof_sbom::cyclonedx::DecodeError> {
     use std::os::unix::ffi::OsStrExt as _;
     // The literal leading part of each ignored glob (`/etc/ssh/ssh_host_`
     // of `/etc/ssh/ssh_host_*`): a directory added at first boot only to
@@ -854,7 +856,7 @@ fn diff_files(
                     .iter()
                     .any(|l| l.len() > p.len() && l.starts_with(p)))
     };
-    let changes = bakeproof_sbom::diff::compare_entries(attested, live, &is_mutable)?;
+    let changes = bakeproof_diff::compare_entries(attested, live, &is_mutable)?;
     Ok(changes
         .into_iter()
         .map(|c| {
@@ -877,6 +879,6 @@ fn diff_files(
 /// escaped ([`bakeproof_index::escape_path`]), one token whatever the name.
 fn shown_path(d: &Value) -> Option<String> {
     let p = d["path"].as_str()?;
-    let raw = bakeproof_sbom::diff::decode_text(p, d["pathEncoding"] == "percent")?;
+    let raw = bakeproof_sbom::cyclonedx::decode_text(p, d["pathEncoding"] == "percent")?;
     Some(bakeproof_index::escape_path(&raw))
 }
