@@ -3,7 +3,8 @@
 //! no hang. Input: `u16 LE length of OLD` ‖ OLD ‖ NEW; each half is tried as
 //! an SBOM and as a seal report.
 #![no_main]
-use bakeproof_sbom::diff::{diff_with_seal, parse, parse_seal, render_json, render_markdown, render_text};
+use bakeproof_diff::render::{json, markdown, text};
+use bakeproof_diff::{diff_with_seal, parse, parse_seal};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let sa = parse_seal(old).ok();
     let sb = parse_seal(new).ok();
     let d = diff_with_seal(&a, &b, sa.as_ref(), sb.as_ref());
-    let _ = render_json(&d);
-    let _ = render_text(&d, true);
-    let _ = render_markdown(&d);
+    let _ = json::render(&d);
+    let _ = text::render(&d, true);
+    let _ = markdown::render(&d);
 });

@@ -120,51 +120,12 @@ pub fn amis_from_packer_manifest(bytes: &[u8]) -> Result<Vec<AmiRef>, InputError
 
 /// The image's tree digest (lower-case hex) from a bakeproof CycloneDX SBOM:
 /// `metadata.component.hashes[0]` (SHA-256), cross-checked with the
-/// `bakeproof:tree-digest` property when present.
+/// `bakeproof:tree-digest` property when present. The definition is the
+/// SBOM crate's ([`bakeproof_sbom::cyclonedx::tree_digest_of_metadata`]),
+/// the one `diff` binds seal reports by.
 pub fn tree_digest_of_sbom(sbom: &Value) -> Result<String, InputError> {
-    let e = |s: &str| InputError::Sbom(s.to_string());
-    let packages_only = sbom
-        .pointer("/metadata/component/properties")
-        .and_then(Value::as_array)
-        .is_some_and(|ps| {
-            ps.iter().any(|p| {
-                p.get("name").and_then(Value::as_str) == Some("bakeproof:scan:mode")
-                    && p.get("value").and_then(Value::as_str) == Some("packages-only")
-            })
-        });
-    if packages_only {
-        return Err(e(
-            "a packages-only SBOM (scan --packages-only or a bare package database) has no tree \
-             digest and proves no image: attest a full scan",
-        ));
-    }
-    let h = sbom
-        .pointer("/metadata/component/hashes/0")
-        .ok_or_else(|| e("no metadata.component.hashes[0] (the tree digest)"))?;
-    if h.get("alg").and_then(Value::as_str) != Some("SHA-256") {
-        return Err(e("metadata.component.hashes[0] is not SHA-256"));
-    }
-    let hex_digest = h
-        .get("content")
-        .and_then(Value::as_str)
-        .filter(|c| Sha256Digest::is_hex(c))
-        .ok_or_else(|| e("metadata.component.hashes[0].content is not lower-case SHA-256 hex"))?;
-    let props = sbom
-        .pointer("/metadata/properties")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    for p in props {
-        if p.get("name").and_then(Value::as_str) == Some("bakeproof:tree-digest") {
-            let v = p.get("value").and_then(Value::as_str).unwrap_or("");
-            if v != format!("sha256:{hex_digest}") {
-                return Err(e(
-                    "bakeproof:tree-digest property differs from metadata.component.hashes[0]",
-                ));
-            }
-        }
-    }
-    Ok(hex_digest.to_string())
+    bakeproof_sbom::cyclonedx::tree_digest_of_metadata(sbom.get("metadata"))
+        .map_err(|e| InputError::Sbom(e.to_string()))
 }
 
 /// What a checked seal report says ([`check_seal_report`]).

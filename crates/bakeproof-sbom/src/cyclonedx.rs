@@ -1,4 +1,7 @@
-//! CycloneDX 1.5 JSON encoding of an [`Inventory`], through `cyclonedx-bom`.
+//! CycloneDX: the encoder (this file: an [`Inventory`] as CycloneDX 1.5
+//! JSON, through `cyclonedx-bom`), the one decoder every reader uses
+//! ([`decoder`]: `bakeproof diff`, the first-boot check), side by side, and
+//! the vocabulary both name properties by ([`vocab`]).
 //!
 //! Layout (every `bakeproof:` property is documented in docs/formats.md):
 //! * `metadata.component`: the image (type `container`: the VM analogue of a
@@ -30,6 +33,16 @@ use cyclonedx_bom::models::tool::Tools;
 use sha2::{Digest, Sha256};
 
 use crate::inventory::{Inventory, PkgId};
+
+pub mod decoder;
+pub mod vocab;
+
+// The decoder's `Package` is `decoder::Package` (this module's `Package`
+// is the package database's, which the encoder reads; likewise `Component`).
+pub use decoder::{
+    DecodeError, FileFacts, MAX_SBOM_BYTES, PackageId, Sbom, TreeDigestError, decode_text, parse,
+    tree_digest_of_metadata,
+};
 
 /// bom-ref of the image (metadata component).
 pub const IMAGE_REF: &str = "image";
@@ -119,9 +132,9 @@ fn pkg_sort_key(inv: &Inventory, id: PkgId) -> (&str, &str, &str, PkgId) {
 /// path is not UTF-8 and was percent-encoded (so the two forms never collide).
 pub fn file_ref(path: &[u8]) -> String {
     if is_path_encoded(path) {
-        format!("file-pct:{}", encode_path(path))
+        format!("{}{}", vocab::FILE_PCT_REF_PREFIX, encode_path(path))
     } else {
-        format!("file:{}", encode_path(path))
+        format!("{}{}", vocab::FILE_REF_PREFIX, encode_path(path))
     }
 }
 
@@ -188,18 +201,18 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
         &if meta.files_indexed {
             format!("sha256:{tree_hex}")
         } else {
-            "packages-only".to_string()
+            vocab::PACKAGES_ONLY.to_string()
         },
         Some(IMAGE_REF.into()),
     );
-    let mut iprops = vec![prop("bakeproof:source", &meta.source)];
+    let mut iprops = vec![prop(vocab::SOURCE, &meta.source)];
     if meta.files_indexed {
         image.hashes = Some(Hashes(vec![sha256_hash(tree_hex.clone())]));
         image.description = Some(ns("root filesystem image indexed by bakeproof"));
         iprops.extend([
-            prop("bakeproof:tree-digest", format!("sha256:{tree_hex}")),
+            prop(vocab::TREE_DIGEST, format!("sha256:{tree_hex}")),
             prop(
-                "bakeproof:tree-digest-version",
+                vocab::TREE_DIGEST_VERSION,
                 bakeproof_index::TREE_DIGEST_VERSION,
             ),
         ]);
@@ -207,53 +220,41 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
         image.description = Some(ns(
             "packages of a root or package database read by bakeproof; no file tree indexed",
         ));
-        iprops.push(prop("bakeproof:scan:mode", "packages-only"));
+        iprops.push(prop(vocab::SCAN_MODE, vocab::PACKAGES_ONLY));
     }
     image.properties = Some(Properties(std::mem::take(&mut iprops)));
 
     let s = &inv.scan.stats;
     let mut mprops = vec![
-        prop("bakeproof:scan:entries", s.entries.to_string()),
-        prop("bakeproof:scan:files", s.files.to_string()),
-        prop("bakeproof:scan:directories", s.directories.to_string()),
-        prop("bakeproof:scan:symlinks", s.symlinks.to_string()),
-        prop("bakeproof:scan:special", s.special.to_string()),
-        prop("bakeproof:scan:bytes-hashed", s.bytes_hashed.to_string()),
-        prop("bakeproof:scan:errors", s.errors.to_string()),
+        prop(vocab::SCAN_ENTRIES, s.entries.to_string()),
+        prop(vocab::SCAN_FILES, s.files.to_string()),
+        prop(vocab::SCAN_DIRECTORIES, s.directories.to_string()),
+        prop(vocab::SCAN_SYMLINKS, s.symlinks.to_string()),
+        prop(vocab::SCAN_SPECIAL, s.special.to_string()),
+        prop(vocab::SCAN_BYTES_HASHED, s.bytes_hashed.to_string()),
+        prop(vocab::SCAN_ERRORS, s.errors.to_string()),
+        prop(vocab::SCAN_SKIPPED_DIRECTORIES, s.skipped_dirs.to_string()),
+        prop(vocab::SCAN_PACKAGES, stats.packages.to_string()),
+        prop(vocab::SCAN_OWNED_ENTRIES, stats.owned_entries.to_string()),
         prop(
-            "bakeproof:scan:skipped-directories",
-            s.skipped_dirs.to_string(),
-        ),
-        prop("bakeproof:scan:packages", stats.packages.to_string()),
-        prop(
-            "bakeproof:scan:owned-entries",
-            stats.owned_entries.to_string(),
-        ),
-        prop(
-            "bakeproof:scan:unowned-entries",
+            vocab::SCAN_UNOWNED_ENTRIES,
             stats.unowned_entries.to_string(),
         ),
-        prop(
-            "bakeproof:scan:unowned-files",
-            stats.unowned_files.to_string(),
-        ),
-        prop("bakeproof:scan:modified", stats.modified.to_string()),
-        prop("bakeproof:scan:missing", stats.missing.to_string()),
-        prop(
-            "bakeproof:scan:unverifiable",
-            stats.unverifiable.to_string(),
-        ),
+        prop(vocab::SCAN_UNOWNED_FILES, stats.unowned_files.to_string()),
+        prop(vocab::SCAN_MODIFIED, stats.modified.to_string()),
+        prop(vocab::SCAN_MISSING, stats.missing.to_string()),
+        prop(vocab::SCAN_UNVERIFIABLE, stats.unverifiable.to_string()),
     ];
     for e in &meta.db_errors {
-        mprops.push(prop("bakeproof:package-db:error", e));
+        mprops.push(prop(vocab::PACKAGE_DB_ERROR, e));
     }
     for db in &inv.dbs {
         mprops.push(prop(
-            "bakeproof:package-db",
+            vocab::PACKAGE_DB,
             format!("{}:{}", db.kind.as_str(), db.location),
         ));
         for w in &db.warnings {
-            mprops.push(prop("bakeproof:package-db:warning", w));
+            mprops.push(prop(vocab::PACKAGE_DB_WARNING, w));
         }
     }
     let metadata = Metadata {
@@ -310,26 +311,21 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
         let props = c.properties.get_or_insert_with(|| Properties(Vec::new()));
         props
             .0
-            .push(prop("bakeproof:package:files", p.files.len().to_string()));
+            .push(prop(vocab::PACKAGE_FILES, p.files.len().to_string()));
         if let Some(PkgVerify {
             checked,
             modified,
             missing,
         }) = per_pkg.get(id)
         {
-            props.0.push(prop(
-                "bakeproof:package:verified-files",
-                checked.to_string(),
-            ));
+            props
+                .0
+                .push(prop(vocab::PACKAGE_VERIFIED_FILES, checked.to_string()));
             for m in modified {
-                props
-                    .0
-                    .push(prop("bakeproof:package:modified", encode_path(m)));
+                props.0.push(prop(vocab::PACKAGE_MODIFIED, encode_path(m)));
             }
             for m in missing {
-                props
-                    .0
-                    .push(prop("bakeproof:package:missing", encode_path(m)));
+                props.0.push(prop(vocab::PACKAGE_MISSING, encode_path(m)));
             }
         }
         components.push(c);
@@ -413,16 +409,16 @@ fn os_component(os: &OsRelease) -> Component {
     c.description = os.pretty_name.as_deref().map(ns);
     let mut props = Vec::new();
     if let Some(n) = &os.name {
-        props.push(prop("bakeproof:os:name", n));
+        props.push(prop(vocab::OS_NAME, n));
     }
     if let Some(n) = &os.version_codename {
-        props.push(prop("bakeproof:os:version-codename", n));
+        props.push(prop(vocab::OS_VERSION_CODENAME, n));
     }
     for l in &os.id_like {
-        props.push(prop("bakeproof:os:id-like", l));
+        props.push(prop(vocab::OS_ID_LIKE, l));
     }
     if let Some(n) = &os.cpe_name {
-        props.push(prop("bakeproof:os:cpe-name", n));
+        props.push(prop(vocab::OS_CPE_NAME, n));
     }
     if !props.is_empty() {
         c.properties = Some(Properties(props));
@@ -457,38 +453,38 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
     }
     let mut props = vec![
         prop(
-            "bakeproof:package:type",
+            vocab::PACKAGE_TYPE,
             match p.ecosystem {
                 Ecosystem::Deb => "deb",
                 Ecosystem::Rpm => "rpm",
             },
         ),
-        prop("bakeproof:package:arch", &p.arch),
+        prop(vocab::PACKAGE_ARCH, &p.arch),
     ];
     if let Some(e) = p.epoch {
-        props.push(prop("bakeproof:package:epoch", e.to_string()));
+        props.push(prop(vocab::PACKAGE_EPOCH, e.to_string()));
     }
     if let Some(s) = &p.source_name {
-        props.push(prop("bakeproof:package:source-name", s));
+        props.push(prop(vocab::PACKAGE_SOURCE_NAME, s));
     }
     if let Some(s) = &p.source_version {
-        props.push(prop("bakeproof:package:source-version", s));
+        props.push(prop(vocab::PACKAGE_SOURCE_VERSION, s));
     }
     if let Some(s) = p.installed_size {
-        props.push(prop("bakeproof:package:installed-size", s.to_string()));
+        props.push(prop(vocab::PACKAGE_INSTALLED_SIZE, s.to_string()));
     }
     if let Some(s) = &p.multi_arch {
-        props.push(prop("bakeproof:package:multi-arch", s));
+        props.push(prop(vocab::PACKAGE_MULTI_ARCH, s));
     }
     if let Some(s) = &p.status {
-        props.push(prop("bakeproof:package:status", s));
+        props.push(prop(vocab::PACKAGE_STATUS, s));
     }
     if let Some(s) = &p.homepage {
-        props.push(prop("bakeproof:package:homepage", s));
+        props.push(prop(vocab::PACKAGE_HOMEPAGE, s));
     }
     // Database-specific raw values (rpm: `rpm:buildtime`, `rpm:sigmd5`, ...).
     for (k, v) in &p.properties {
-        props.push(prop(&format!("bakeproof:package:{k}"), v));
+        props.push(prop(&format!("{}{k}", vocab::PACKAGE_PREFIX), v));
     }
     c.properties = Some(Properties(props));
     c
@@ -532,22 +528,26 @@ fn encode_file_component(
         let _ = write!(out, "\",\"value\":\"{value}\"}}");
     }
     let path = encode_path(&e.path);
-    out.extend_from_slice(b"{\"type\":\"file\",\"bom-ref\":");
+    out.extend_from_slice(b"{\"type\":");
+    string(out, vocab::TYPE_FILE);
+    out.extend_from_slice(b",\"bom-ref\":");
     string(
         out,
         &format!(
             "{}{path}",
             if is_path_encoded(&e.path) {
-                "file-pct:"
+                vocab::FILE_PCT_REF_PREFIX
             } else {
-                "file:"
+                vocab::FILE_REF_PREFIX
             }
         ),
     );
     out.extend_from_slice(b",\"name\":");
     string(out, &path);
     if let Some(d) = e.sha256 {
-        out.extend_from_slice(b",\"hashes\":[{\"alg\":\"SHA-256\",\"content\":\"");
+        out.extend_from_slice(b",\"hashes\":[{\"alg\":");
+        string(out, vocab::SHA_256);
+        out.extend_from_slice(b",\"content\":\"");
         let mut hexbuf = [0u8; 64];
         // hex::encode_to_slice cannot fail for a 64-byte buffer.
         let _ = hex::encode_to_slice(d, &mut hexbuf);
@@ -556,87 +556,72 @@ fn encode_file_component(
     }
     out.extend_from_slice(b",\"properties\":[");
     let f = &mut true;
-    prop(out, f, "bakeproof:file:type", e.kind.as_str());
+    prop(out, f, vocab::FILE_TYPE, e.kind.as_str());
     if is_path_encoded(&e.path) {
-        prop(out, f, "bakeproof:file:path-encoding", "percent");
+        prop(out, f, vocab::FILE_PATH_ENCODING, vocab::PERCENT);
     }
     if e.kind != FileKind::Unknown {
-        num(
-            out,
-            f,
-            "bakeproof:file:mode",
-            format_args!("{:04o}", e.mode),
-        );
-        num(out, f, "bakeproof:file:uid", e.uid);
-        num(out, f, "bakeproof:file:gid", e.gid);
-        num(out, f, "bakeproof:file:mtime", e.mtime);
+        num(out, f, vocab::FILE_MODE, format_args!("{:04o}", e.mode));
+        num(out, f, vocab::FILE_UID, e.uid);
+        num(out, f, vocab::FILE_GID, e.gid);
+        num(out, f, vocab::FILE_MTIME, e.mtime);
     }
     if e.kind == FileKind::Regular {
-        num(out, f, "bakeproof:file:size", e.size);
+        num(out, f, vocab::FILE_SIZE, e.size);
         if e.nlink > 1 {
-            num(out, f, "bakeproof:file:nlink", e.nlink);
+            num(out, f, vocab::FILE_NLINK, e.nlink);
         }
         // File capabilities grant privileges like setuid does: recorded so
         // an SBOM shows them and a diff or boot check sees them change.
         if let Some(raw) = &e.capability {
             match bakeproof_index::FileCaps::from_xattr(raw) {
-                Ok(c) => prop(out, f, "bakeproof:file:capabilities", &c.to_string()),
-                Err(err) => prop(
-                    out,
-                    f,
-                    "bakeproof:file:capabilities",
-                    &format!("invalid: {err}"),
-                ),
+                Ok(c) => prop(out, f, vocab::FILE_CAPABILITIES, &c.to_string()),
+                Err(err) => prop(out, f, vocab::FILE_CAPABILITIES, &format!("invalid: {err}")),
             }
         }
     }
     if let Some(t) = &e.link_target {
-        prop(out, f, "bakeproof:file:link-target", &encode_path(t));
+        prop(out, f, vocab::FILE_LINK_TARGET, &encode_path(t));
         // As for the path: without the marker, a literal `%FF` target and
         // the byte 0xFF would read back the same.
         if is_path_encoded(t) {
-            prop(out, f, "bakeproof:file:link-target-encoding", "percent");
+            prop(out, f, vocab::FILE_LINK_TARGET_ENCODING, vocab::PERCENT);
         }
     }
     if let Some(r) = e.rdev {
         num(
             out,
             f,
-            "bakeproof:file:rdev",
+            vocab::FILE_RDEV,
             format_args!("{}:{}", dev_major(r), dev_minor(r)),
         );
     }
     let owners = &inv.owners[i];
     if owners.is_empty() {
-        prop(out, f, "bakeproof:file:unowned", "true");
+        prop(out, f, vocab::FILE_UNOWNED, vocab::TRUE);
     } else {
         for o in owners {
-            prop(out, f, "bakeproof:file:package", &refs[o]);
+            prop(out, f, vocab::FILE_PACKAGE, &refs[o]);
         }
         for a in &inv.aliases[i] {
-            prop(out, f, "bakeproof:file:listed-as", &encode_path(a));
+            prop(out, f, vocab::FILE_LISTED_AS, &encode_path(a));
         }
     }
     if let Some(v) = inv.entry_verify[i] {
         let v = &inv.verify[v];
-        prop(out, f, "bakeproof:file:verify", &v.sbom_value());
+        prop(out, f, vocab::FILE_VERIFY, &v.sbom_value());
         if let Some(d) = v.detail() {
-            prop(out, f, "bakeproof:file:verify-detail", &d);
+            prop(out, f, vocab::FILE_VERIFY_DETAIL, &d);
         }
         if v.config {
-            prop(out, f, "bakeproof:file:config", "true");
+            prop(out, f, vocab::FILE_CONFIG, vocab::TRUE);
         }
     }
     if let Some(err) = &e.error {
-        prop(
-            out,
-            f,
-            "bakeproof:file:error",
-            &format!("{}: {err}", err.code()),
-        );
+        prop(out, f, vocab::FILE_ERROR, &format!("{}: {err}", err.code()));
     }
     if let Some(s) = e.skipped {
-        prop(out, f, "bakeproof:file:skipped", s.as_str());
+        prop(out, f, vocab::FILE_SKIPPED, s.as_str());
     }
     out.extend_from_slice(b"]}");
 }

@@ -4,10 +4,11 @@
 //! package databases (`bakeproof-pkgdb`): which package owns which file,
 //! which owned files differ from the digest their package recorded, which
 //! files no package owns. [`cyclonedx`] encodes the result as a CycloneDX
-//! 1.5 JSON SBOM.
+//! 1.5 JSON SBOM, and is the one decoder of CycloneDX documents
+//! ([`cyclonedx::decoder`]), both naming properties through one
+//! vocabulary ([`cyclonedx::vocab`]).
 
 pub mod cyclonedx;
-pub mod diff;
 pub mod inventory;
 pub mod rpmverify;
 

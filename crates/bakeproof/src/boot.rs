@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
 use bakeproof_index::{encode_path, is_path_encoded};
-use bakeproof_sbom::diff::Sbom;
+use bakeproof_sbom::cyclonedx::{PackageId, Sbom};
 use bakeproof_store::StoreError;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -571,7 +571,7 @@ fn verify(
     // The attested SBOM: the host-key check needs its /etc/ssh files, the
     // package and file levels everything else.
     let attested_bytes = attested_sbom_bytes(&*store, &sbom_st)?;
-    let attested = bakeproof_sbom::diff::parse(&attested_bytes)
+    let attested = bakeproof_sbom::cyclonedx::parse(&attested_bytes)
         .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}")))?;
     let attested_files = attested
         .file_map()
@@ -611,7 +611,7 @@ fn verify(
         let live_bytes =
             crate::scan::sbom_of_root_paths(&args.root, &live_excludes, owned.as_deref())
                 .map_err(|e| Stop::Failed("packages", format!("scanning the live root: {e:#}")))?;
-        let live = bakeproof_sbom::diff::parse(&live_bytes)
+        let live = bakeproof_sbom::cyclonedx::parse(&live_bytes)
             .map_err(|e| Stop::Failed("packages", format!("live SBOM: {e}")))?;
         run.packages = diff_packages(&attested, &live);
         if let Some(owned) = &owned {
@@ -620,7 +620,7 @@ fn verify(
             let wanted: std::collections::HashSet<&[u8]> =
                 owned.iter().map(Vec::as_slice).collect();
             let changes =
-                bakeproof_sbom::diff::compare_entries(&attested, &live, &|p| !wanted.contains(p))
+                bakeproof_diff::compare_entries(&attested, &live, &|p| !wanted.contains(p))
                     .map_err(|e| Stop::Failed("packages", format!("comparing owned files: {e}")))?;
             let purls = attested.package_purls();
             run.files = changes
@@ -723,7 +723,7 @@ fn host_keys(
     run: &mut Run,
     root: &bakeproof_index::Root,
     report: &Value,
-    attested_files: &BTreeMap<std::borrow::Cow<'_, [u8]>, bakeproof_sbom::diff::FileFacts<'_>>,
+    attested_files: &BTreeMap<std::borrow::Cow<'_, [u8]>, bakeproof_sbom::cyclonedx::FileFacts<'_>>,
     age: KeyAge,
 ) {
     use std::os::unix::fs::MetadataExt as _;
@@ -982,14 +982,16 @@ fn first_boot(
     (excludes, gb.build().ok())
 }
 
-/// Packages by purl without version (`pkg:deb/debian/bash`, qualifiers
-/// kept) → version.
-fn package_map<'a>(doc: &'a Sbom<'_>) -> BTreeMap<String, &'a str> {
-    doc.package_versions()
-        .map(|(purl, version)| {
+/// Packages with a purl, by identity (the decoder's [`PackageId`], the
+/// diff's) → (purl without version, qualifiers kept:
+/// `pkg:deb/debian/bash?arch=amd64`; full version).
+fn package_map(doc: &Sbom<'_>) -> BTreeMap<PackageId, (String, String)> {
+    doc.packages()
+        .filter_map(|p| {
+            let purl = p.purl?;
             let (base, rest) = purl.split_once('@').unwrap_or((purl, ""));
             let quals = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
-            (format!("{base}?{quals}"), version)
+            Some((p.id(), (format!("{base}?{quals}"), p.version)))
         })
         .collect()
 }
@@ -998,19 +1000,19 @@ fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
     let a = package_map(attested);
     let l = package_map(live);
     let mut out = Vec::new();
-    for (k, v) in &a {
-        match l.get(k) {
+    for (id, (k, v)) in &a {
+        match l.get(id) {
             None => {
                 out.push(json!({"package": k, "change": "missing", "attested": v, "live": null}))
             }
-            Some(lv) if lv != v => {
+            Some((_, lv)) if lv != v => {
                 out.push(json!({"package": k, "change": "version", "attested": v, "live": lv}))
             }
             _ => {}
         }
     }
-    for (k, v) in &l {
-        if !a.contains_key(k) {
+    for (id, (k, v)) in &l {
+        if !a.contains_key(id) {
             out.push(json!({"package": k, "change": "added", "attested": null, "live": v}));
         }
     }
@@ -1018,7 +1020,7 @@ fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
 }
 
 /// Every entry of the live root against the attested SBOM
-/// ([`bakeproof_sbom::diff::compare_entries`]), as result entries: `path`
+/// ([`bakeproof_diff::compare_entries`]), as result entries: `path`
 /// and the values as the SBOM writes them, each with a `...Encoding`
 /// marker (`pathEncoding`, `attestedEncoding`, `liveEncoding`: `percent`)
 /// where it had to be percent-encoded, so the JSON names exact bytes.
@@ -1027,7 +1029,7 @@ fn diff_files(
     live: &Sbom<'_>,
     mutable: &globset::GlobSet,
     ignored: &[String],
-) -> Result<Vec<Value>, bakeproof_sbom::diff::DiffError> {
+) -> Result<Vec<Value>, bakeproof_sbom::cyclonedx::DecodeError> {
     use std::os::unix::ffi::OsStrExt as _;
     // The literal leading part of each ignored glob (`/etc/ssh/ssh_host_`
     // of `/etc/ssh/ssh_host_*`): a directory added at first boot only to
@@ -1048,14 +1050,14 @@ fn diff_files(
                     .iter()
                     .any(|l| l.len() > p.len() && l.starts_with(p)))
     };
-    let changes = bakeproof_sbom::diff::compare_entries(attested, live, &is_mutable)?;
+    let changes = bakeproof_diff::compare_entries(attested, live, &is_mutable)?;
     Ok(changes.iter().map(change_value).collect())
 }
 
 /// One entry difference as a result entry: `path` and the values as the
 /// SBOM writes them, each with a `...Encoding` marker where it had to be
 /// percent-encoded.
-fn change_value(c: &bakeproof_sbom::diff::EntryChange) -> Value {
+fn change_value(c: &bakeproof_diff::EntryChange) -> Value {
     let mut v = json!({"path": encode_path(&c.path), "change": c.change.as_str()});
     if is_path_encoded(&c.path) {
         v["pathEncoding"] = json!("percent");
@@ -1073,6 +1075,6 @@ fn change_value(c: &bakeproof_sbom::diff::EntryChange) -> Value {
 /// escaped ([`bakeproof_index::escape_path`]), one token whatever the name.
 fn shown_path(d: &Value) -> Option<String> {
     let p = d["path"].as_str()?;
-    let raw = bakeproof_sbom::diff::decode_text(p, d["pathEncoding"] == "percent")?;
+    let raw = bakeproof_sbom::cyclonedx::decode_text(p, d["pathEncoding"] == "percent")?;
     Some(bakeproof_index::escape_path(&raw))
 }

@@ -1,13 +1,14 @@
 //! `bakeproof diff` (CLI side): reads two CycloneDX JSON SBOMs (and, when
 //! given or attested, their seal reports), prints the difference (text,
 //! JSON or Markdown) and maps `--fail-on` to exit 1. The comparison itself
-//! is `bakeproof_sbom::diff`; see docs/diff.md.
+//! is `bakeproof_diff` (this file parses the flags into its settings); see
+//! docs/diff.md.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use bakeproof_sbom::diff::{self, ChangeKind};
+use bakeproof_diff::{self as diff, ChangeKind, FailOn};
 use clap::{Args, ValueEnum};
 
 use crate::exit;
@@ -231,14 +232,14 @@ fn ami_seal(
 
 /// A seal report for `--old-seal`/`--new-seal` or from an attestation;
 /// `what` names it in errors.
-fn parse_seal(bytes: &[u8], what: &str) -> Result<diff::SealReport> {
+fn parse_seal(bytes: &[u8], what: &str) -> Result<bakeproof_seal::SealReport> {
     diff::parse_seal(bytes).with_context(|| what.to_owned())
 }
 
 pub fn run(args: DiffArgs) -> Result<u8> {
     let fail_on = match &args.fail_on {
-        Some(s) => diff::parse_fail_on(s).map_err(anyhow::Error::msg)?,
-        None => Default::default(),
+        Some(s) => parse_fail_on(s).map_err(anyhow::Error::msg)?,
+        None => FailOn::default(),
     };
     let (store, key) = (args.store.as_deref(), args.key.as_deref());
     let max = args.max_input_bytes;
@@ -289,9 +290,9 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let text = match args.format {
-        DiffFormat::Text => diff::render_text(&d, color),
-        DiffFormat::Markdown => diff::render_markdown(&d),
-        DiffFormat::Json => diff::render_json(&d),
+        DiffFormat::Text => diff::render::text::render(&d, color),
+        DiffFormat::Markdown => diff::render::markdown::render(&d),
+        DiffFormat::Json => diff::render::json::render(&d),
     };
     match &args.output {
         // As `scan -o`: a create-exclusive temporary file renamed over `p`.
@@ -306,10 +307,36 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         }
     }
     std::mem::forget((old_bytes, new_bytes));
-    let hit = ChangeKind::ALL
-        .iter()
-        .any(|&k| fail_on.contains(k.as_str()) && d.count(k) > 0);
-    Ok(if hit { exit::FINDINGS } else { exit::OK })
+    Ok(if d.fails(&fail_on) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+/// The `--fail-on` kinds in `spec` (comma-separated; `all` = every kind).
+/// Unknown names are an error naming the valid ones.
+fn parse_fail_on(spec: &str) -> Result<FailOn, String> {
+    let mut out = FailOn::default();
+    for w in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if w == "all" {
+            out.0.extend(FailOn::all().0);
+            continue;
+        }
+        match ChangeKind::parse(w) {
+            Some(k) => {
+                out.0.insert(k);
+            }
+            None => {
+                let valid: Vec<&str> = ChangeKind::ALL.iter().map(|k| k.as_str()).collect();
+                return Err(format!(
+                    "unknown --fail-on kind {w:?} (valid: {}, all)",
+                    valid.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -321,5 +348,17 @@ mod tests {
         assert!(!super::is_ami_ref("C:ami-1"));
         assert!(super::is_ami_ref("eu-west-1:ami-123"));
         assert!(!super::is_ami_ref("eu-west-1:x.json"));
+    }
+
+    #[test]
+    fn fail_on_kinds() {
+        use bakeproof_diff::ChangeKind;
+        assert!(super::parse_fail_on("added,bogus").is_err());
+        assert_eq!(super::parse_fail_on("all").unwrap().0.len(), 15);
+        let f = super::parse_fail_on(" seal , added-files,").unwrap();
+        assert_eq!(
+            f.0.into_iter().collect::<Vec<_>>(),
+            [ChangeKind::AddedFiles, ChangeKind::Seal]
+        );
     }
 }
