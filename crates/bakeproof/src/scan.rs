@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use bakeproof_index::{Progress, Root, ScanOptions};
-use bakeproof_pkgdb::{OsRelease, PackageDb};
-use bakeproof_sbom::{Inventory, OwnershipPlan, ScanMeta};
+use bakeproof_index::{Progress, Root};
+use bakeproof_inventory::{ImageScan, Inventory, ScanSettings, Scanned};
+use bakeproof_sbom::ScanMeta;
 use clap::{Args, ValueEnum};
 
 use crate::exit;
@@ -102,10 +102,11 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             args.root.display()
         );
     }
-    let (inventory, extra) = if meta_path.is_file() {
-        scan_bare_db(&args)?
+    let (scanned, root) = if meta_path.is_file() {
+        (scan_bare_db(&args)?, None)
     } else if meta_path.is_dir() {
-        scan_root(&args)?
+        let (scanned, root) = scan_root(&args)?;
+        (scanned, Some(root))
     } else {
         bail!(
             "{}: neither a directory nor a package database file",
@@ -120,26 +121,27 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         timestamp: source_date_epoch()?,
         serial: None,
-        os: extra.os,
-        db_errors: extra.db_errors.clone(),
+        os: scanned.os.clone(),
+        db_errors: problem_strings(&scanned),
         files_indexed: meta_path.is_dir() && !args.packages_only,
     };
+    let inventory = &scanned.inventory;
 
     let format = args.format;
     write_output(args.output.as_deref(), |w| match format {
         Format::CyclonedxJson => {
-            bakeproof_sbom::write_json(&inventory, &meta, w)?;
+            bakeproof_sbom::write_json(inventory, &meta, w)?;
             w.write_all(b"\n")?;
             Ok(())
         }
-        Format::Table => render_table(&inventory, w),
+        Format::Table => render_table(inventory, w),
     })?;
 
     let mut unsealed = false;
-    if let (Some(path), Some(root)) = (&args.seal_report, &extra.root) {
+    if let (Some(path), Some(root)) = (&args.seal_report, &root) {
         let report = bakeproof_seal::check_inventory(
             root,
-            &inventory,
+            inventory,
             &bakeproof_seal::CheckOptions {
                 strict: args.seal_strict,
                 timestamp: source_date_epoch()?,
@@ -158,15 +160,14 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
 
     if !args.quiet {
-        print_summary(&inventory, &args.root, started.elapsed());
+        print_summary(inventory, &args.root, started.elapsed());
     }
-    for e in &extra.db_errors {
+    for e in &scanned.problems {
         eprintln!("bakeproof: warning: {e}");
     }
     // Records lost from a database read make the inventory incomplete: said
     // on stderr even with --quiet, and exit 3.
-    let dropped = inventory.dbs.iter().filter(|db| db.dropped > 0);
-    for db in dropped.clone() {
+    for db in inventory.dbs.iter().filter(|db| db.dropped > 0) {
         eprintln!(
             "bakeproof: warning: {}: {} records could not be read (their packages are not in the SBOM)",
             db.location, db.dropped
@@ -185,57 +186,34 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             );
         }
     }
-    Ok(
-        if inventory.scan.stats.errors > 0 || !extra.db_errors.is_empty() || dropped.count() > 0 {
-            exit::INCOMPLETE
-        } else if unsealed {
-            exit::FINDINGS
-        } else {
-            exit::OK
-        },
-    )
+    Ok(if scanned.is_incomplete() {
+        exit::INCOMPLETE
+    } else if unsealed {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
 }
 
-/// What a scan produced besides the inventory.
-struct Extra {
-    os: Option<OsRelease>,
-    db_errors: Vec<String>,
-    /// The opened root (for `--seal-report`), when a root was walked.
-    root: Option<Root>,
-}
-
-fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
-    let root = Root::open(&args.root)?;
-    let mut db_errors = Vec::new();
-    // A damaged os-release or package database costs its own information,
-    // never the file inventory: recorded, reported, exit code 3.
-    let os = bakeproof_pkgdb::read_os_release(&root).unwrap_or_else(|e| {
-        db_errors.push(format!("os-release: {e}"));
-        None
-    });
-    let dbs: Vec<PackageDb> = bakeproof_pkgdb::read_root(&root).unwrap_or_else(|e| {
-        db_errors.push(format!("package database: {e}"));
-        Vec::new()
-    });
-    if args.packages_only {
-        let empty = bakeproof_index::ScanResult {
-            entries: Vec::new(),
-            stats: Default::default(),
-            tree_digest: bakeproof_index::tree_digest(&[]),
-            excludes: Default::default(),
-        };
-        return Ok((
-            Inventory::join(empty, dbs, OwnershipPlan::default(), &Default::default()),
-            Extra {
-                os,
-                db_errors,
-                root: None,
-            },
-        ));
+/// The scan pipeline's settings from `scan`'s flags.
+fn settings(args: &ScanArgs) -> ScanSettings {
+    ScanSettings {
+        excludes: args.exclude.clone(),
+        cross_mounts: args.cross_mounts,
+        include_runtime_dirs: args.include_runtime_dirs,
+        threads: args.threads,
+        packages_only: args.packages_only,
     }
-    let accounts = read_accounts(&root, &mut db_errors);
-    let plan = OwnershipPlan::build(&root, &dbs);
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+}
+
+/// The problems of a scan as the SBOM records them (`bakeproof:package-db:error`).
+pub(crate) fn problem_strings(scanned: &Scanned) -> Vec<String> {
+    scanned.problems.iter().map(|p| p.to_string()).collect()
+}
+
+fn scan_root(args: &ScanArgs) -> Result<(Scanned, Root)> {
+    let root = Root::open(&args.root)?;
+    let bar = (!args.quiet && !args.packages_only && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
             indicatif::ProgressStyle::with_template(
@@ -246,54 +224,19 @@ fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
         pb.enable_steady_tick(Duration::from_millis(120));
         Arc::new(EntryBar(pb, std::sync::atomic::AtomicU64::new(0)))
     });
-    let opts = ScanOptions {
-        excludes: args.exclude.clone(),
-        cross_mounts: args.cross_mounts,
-        include_runtime_dirs: args.include_runtime_dirs,
-        threads: args.threads,
-        observers: if args.seal_report.is_some() {
-            // The seal check's content observer rides the same single read.
-            vec![
-                bakeproof_sbom::digest_observer(&plan, &dbs),
-                bakeproof_seal::SealObserver::shared(),
-            ]
-        } else {
-            vec![bakeproof_sbom::digest_observer(&plan, &dbs)]
-        },
-        progress: bar.clone().map(|b| b as Arc<dyn Progress>),
-        ..Default::default()
-    };
-    let result = bakeproof_index::scan(&root, &opts)?;
+    let mut scan = ImageScan::new(&root, settings(args));
+    if args.seal_report.is_some() {
+        // The seal check's content observer rides the same single read.
+        scan = scan.observer(bakeproof_seal::SealObserver::shared());
+    }
+    if let Some(b) = &bar {
+        scan = scan.progress(b.clone() as Arc<dyn Progress>);
+    }
+    let scanned = scan.run()?;
     if let Some(b) = bar {
         b.0.finish_and_clear();
     }
-    Ok((
-        Inventory::join(result, dbs, plan, &accounts),
-        Extra {
-            os,
-            db_errors,
-            root: Some(root),
-        },
-    ))
-}
-
-/// The root's own users and groups (rpm -V compares names inside the image).
-/// A missing file is no account; any other failure (a FIFO or device there,
-/// unreadable, too large) is recorded.
-fn read_accounts(root: &Root, db_errors: &mut Vec<String>) -> bakeproof_sbom::Accounts {
-    const LIMIT: u64 = 64 << 20;
-    let mut read = |path: &[u8]| match root.read_file(path, LIMIT) {
-        Ok(b) => b,
-        Err(e) => {
-            if !e.is_not_found() {
-                db_errors.push(format!("accounts: {e}"));
-            }
-            Vec::new()
-        }
-    };
-    let passwd = read(b"/etc/passwd");
-    let group = read(b"/etc/group");
-    bakeproof_sbom::Accounts::parse(&passwd, &group)
+    Ok((scanned, root))
 }
 
 /// Progress: the bar's position is the bytes hashed (so `{bytes}` and
@@ -313,7 +256,7 @@ impl Progress for EntryBar {
     }
 }
 
-fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
+fn scan_bare_db(args: &ScanArgs) -> Result<Scanned> {
     const LIMIT: u64 = 1 << 30;
     let size = std::fs::metadata(&args.root)?.len();
     if size > LIMIT {
@@ -335,25 +278,7 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
     }
     .with_context(|| format!("{}", args.root.display()))?;
     let os = db.os.clone();
-    let empty = bakeproof_index::ScanResult {
-        entries: Vec::new(),
-        stats: Default::default(),
-        tree_digest: bakeproof_index::tree_digest(&[]),
-        excludes: Default::default(),
-    };
-    Ok((
-        Inventory::join(
-            empty,
-            vec![db],
-            OwnershipPlan::default(),
-            &Default::default(),
-        ),
-        Extra {
-            os,
-            db_errors: Vec::new(),
-            root: None,
-        },
-    ))
+    Ok(Scanned::of_databases(vec![db], os))
 }
 
 /// Streams the output to standard output or, through a temporary file and a
@@ -514,7 +439,7 @@ fn render_table(inv: &Inventory, out: &mut dyn Write) -> Result<()> {
     let mut rows: Vec<(String, String, String, usize, usize)> = Vec::new();
     let mut modified: std::collections::HashMap<(usize, usize), usize> = Default::default();
     for v in &inv.verify {
-        if v.verdict != bakeproof_sbom::FileVerdict::Ok {
+        if v.verdict != bakeproof_inventory::FileVerdict::Ok {
             *modified.entry(v.pkg).or_default() += 1;
         }
     }
@@ -592,33 +517,25 @@ pub struct VerifyArgs {
 /// `bakeproof verify-packages`: the same index and join as `scan`, printed
 /// as the package manager's own verify output.
 pub fn run_verify(args: VerifyArgs) -> Result<u8> {
-    let scan_args = ScanArgs {
-        root: args.root,
-        output: None,
-        format: Format::Table,
-        exclude: args.exclude,
-        cross_mounts: false,
-        include_runtime_dirs: false,
-        threads: args.threads,
-        name: None,
-        unowned: false,
-        quiet: true,
-        packages_only: false,
-        seal_report: None,
-        seal_strict: false,
-    };
-    if !std::fs::metadata(&scan_args.root)
-        .with_context(|| format!("cannot verify {}", scan_args.root.display()))?
+    if !std::fs::metadata(&args.root)
+        .with_context(|| format!("cannot verify {}", args.root.display()))?
         .is_dir()
     {
-        bail!("{}: not a directory", scan_args.root.display());
+        bail!("{}: not a directory", args.root.display());
     }
-    let (inv, extra) = scan_root(&scan_args)?;
-    for e in &extra.db_errors {
+    let root = Root::open(&args.root)?;
+    let settings = ScanSettings {
+        excludes: args.exclude,
+        threads: args.threads,
+        ..Default::default()
+    };
+    let scanned = ImageScan::new(&root, settings).run()?;
+    for e in &scanned.problems {
         eprintln!("bakeproof: error: {e}");
     }
+    let inv = &scanned.inventory;
     if inv.dbs.is_empty() {
-        bail!("{}: no package database found", scan_args.root.display());
+        bail!("{}: no package database found", args.root.display());
     }
     // Raw bytes, as dpkg and rpm print the path.
     let lines = inv.native_verify_lines();
@@ -638,22 +555,12 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
 /// For `bakeproof verify`: the CycloneDX SBOM of a live root, in memory
 /// (same scan and encoding as `bakeproof scan`, quiet).
 pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> {
-    let args = ScanArgs {
-        root: root.to_path_buf(),
-        output: None,
-        format: Format::CyclonedxJson,
-        exclude: excludes.to_vec(),
-        cross_mounts: false,
-        include_runtime_dirs: false,
-        threads: None,
-        name: None,
-        unowned: false,
-        quiet: true,
-        packages_only: false,
-        seal_report: None,
-        seal_strict: false,
+    let tree = Root::open(root)?;
+    let settings = ScanSettings {
+        excludes: excludes.to_vec(),
+        ..Default::default()
     };
-    let (inventory, extra) = scan_root(&args)?;
+    let scanned = ImageScan::new(&tree, settings).run()?;
     let meta = ScanMeta {
         image_name: image_name(root),
         source: root.display().to_string(),
@@ -661,11 +568,11 @@ pub(crate) fn sbom_of_root(root: &Path, excludes: &[String]) -> Result<Vec<u8>> 
         tool_version: env!("CARGO_PKG_VERSION").into(),
         timestamp: None,
         serial: None,
-        os: extra.os,
-        db_errors: extra.db_errors,
+        os: scanned.os.clone(),
+        db_errors: problem_strings(&scanned),
         files_indexed: true,
     };
     let mut out = Vec::new();
-    bakeproof_sbom::write_json(&inventory, &meta, &mut out)?;
+    bakeproof_sbom::write_json(&scanned.inventory, &meta, &mut out)?;
     Ok(out)
 }
