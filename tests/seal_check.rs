@@ -752,3 +752,94 @@ fn usage_and_io_errors_exit_2() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Runs `seal check ROOT --format json` → (exit code, report, stderr).
+fn check_json_stderr(root: &Path) -> (i32, Value, String) {
+    let o = bakeproof(&[
+        "seal".as_ref(),
+        "check".as_ref(),
+        root.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    let doc: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    if let Err(errors) = validate_with_schema("seal-report.schema.json", &doc) {
+        panic!("report invalid against its schema: {errors:#?}\n{stdout}");
+    }
+    (o.status.code().unwrap(), doc, stderr)
+}
+
+fn mkfifo(p: &Path) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let st = Command::new("mkfifo").arg(p).status().unwrap();
+    assert!(st.success(), "mkfifo {}", p.display());
+}
+
+/// What the scan could not read is reported, never dropped: a package
+/// database or an account file that cannot be read makes `seal check`
+/// incomplete (exit 3, the problem named on stderr), as it makes `scan`,
+/// while the report is still written. The oracle for each case is the same
+/// root without the damage, sealed with exit 0 (so only the damage changes
+/// the outcome), and `bakeproof scan`'s own verdict on the damaged root.
+#[test]
+fn unreadable_package_database_or_accounts_is_reported_exit_3() {
+    type Damage = fn(&Path);
+    let cases: [(&str, Damage, &str); 4] = [
+        (
+            "dpkg status is a FIFO",
+            |r| mkfifo(&r.join("var/lib/dpkg/status")),
+            "package database: ",
+        ),
+        (
+            "dpkg status is a directory",
+            |r| std::fs::create_dir_all(r.join("var/lib/dpkg/status/x")).unwrap(),
+            "package database: ",
+        ),
+        (
+            "rpm database is not a database",
+            |r| {
+                write(
+                    r,
+                    "var/lib/rpm/rpmdb.sqlite",
+                    b"SQLite format 3\0 but corrupt",
+                )
+            },
+            "package database: ",
+        ),
+        (
+            "/etc/group is a FIFO",
+            |r| mkfifo(&r.join("etc/group")),
+            "accounts: ",
+        ),
+    ];
+    for (what, damage, said) in cases {
+        let t = tempfile::tempdir().unwrap();
+        clean_root(t.path());
+        let (code, doc, stderr) = check_json_stderr(t.path());
+        assert_eq!(
+            (code, doc["status"].as_str()),
+            (0, Some("sealed")),
+            "{what}: control: {stderr}"
+        );
+        damage(t.path());
+        let scan = bakeproof(&[
+            "scan".as_ref(),
+            t.path().as_os_str(),
+            "-q".as_ref(),
+            "-o".as_ref(),
+            "/dev/null".as_ref(),
+        ]);
+        assert_eq!(scan.status.code(), Some(3), "{what}: scan's verdict");
+        let (code, _doc, stderr) = check_json_stderr(t.path());
+        assert_eq!(code, 3, "{what}: {stderr}");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("bakeproof: warning: ") && l.contains(said)),
+            "{what}: {stderr}"
+        );
+    }
+}

@@ -30,11 +30,13 @@
 pub mod caps;
 pub mod mount;
 mod root;
+mod source;
 mod tree;
 mod walk;
 
 pub use caps::{CapsError, FileCaps};
 pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
+pub use source::{Metadata, ReadOnlyTree};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, escape_path, tree_digest};
 pub use walk::{
     ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,

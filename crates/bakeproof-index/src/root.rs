@@ -317,6 +317,27 @@ impl Root {
         }
     }
 
+    /// The target of the symlink `path` names, its parents resolved inside
+    /// the root (the link itself is not followed), as stored.
+    pub fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, RootError> {
+        let canon = self.canonicalize_parent(path)?;
+        let rel = relative(&canon);
+        match self.lstat_here(rel) {
+            Ok(Some(FileKind::Symlink)) => {}
+            Ok(Some(_)) => {
+                return Err(io_err(
+                    path,
+                    std::io::Error::from_raw_os_error(Errno::INVAL.raw_os_error()),
+                ));
+            }
+            Ok(None) => return Err(self.crosses(path)),
+            Err(e) => return Err(io_err(path, e)),
+        }
+        rustix::fs::readlinkat(&self.fd, OsStr::from_bytes(rel), Vec::new())
+            .map(|t| t.into_bytes())
+            .map_err(|e| io_err(path, e))
+    }
+
     /// Resolves every component of `path` inside the root, as
     /// `openat2(RESOLVE_IN_ROOT)` would, and returns the physical path
     /// (starting with `/`). Components that do not exist are kept as written.

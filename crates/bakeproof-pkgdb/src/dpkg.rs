@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bakeproof_index::{Root, RootError};
+use bakeproof_index::{ReadOnlyTree, RootError};
 
 use crate::budget::{Budget, BudgetError, FILE_COST, SLACK};
 use crate::deb822::{self, Stanza};
@@ -580,7 +580,11 @@ fn show(path: &[u8]) -> String {
 
 /// Reads one optional file: `Ok(None)` when absent, a warning (and `None`)
 /// when present but unreadable.
-fn read_optional(root: &Root, path: &[u8], warnings: &mut Vec<String>) -> Option<Vec<u8>> {
+fn read_optional(
+    root: &dyn ReadOnlyTree,
+    path: &[u8],
+    warnings: &mut Vec<String>,
+) -> Option<Vec<u8>> {
     match root.read_file(path, INFO_LIMIT) {
         Ok(b) => Some(b),
         Err(e) if e.is_not_found() => None,
@@ -595,7 +599,7 @@ fn read_optional(root: &Root, path: &[u8], warnings: &mut Vec<String>) -> Option
 ///
 /// Each database is read within `budget` (see [`crate::budget`]).
 pub fn read_dpkg(
-    root: &Root,
+    root: &dyn ReadOnlyTree,
     os: Option<&OsRelease>,
     budget: &mut Budget,
 ) -> Result<Vec<PackageDb>, PkgDbError> {
@@ -637,7 +641,7 @@ pub fn read_dpkg(
 }
 
 fn read_status_db(
-    root: &Root,
+    root: &dyn ReadOnlyTree,
     bytes: &[u8],
     os: Option<&OsRelease>,
     licenses: &mut LicenseCache,
@@ -689,7 +693,7 @@ fn read_status_db(
 /// `status`, in numeric order, so we do too. Only all-digit names are
 /// journal entries (dpkg ignores others, e.g. its `tmp.i`).
 fn apply_updates(
-    root: &Root,
+    root: &dyn ReadOnlyTree,
     recs: &mut Vec<Record>,
     warnings: &mut Vec<String>,
     budget: &mut Budget,
@@ -738,7 +742,7 @@ fn apply_updates(
 }
 
 fn read_statusd_db(
-    root: &Root,
+    root: &dyn ReadOnlyTree,
     names: &[Vec<u8>],
     os: Option<&OsRelease>,
     licenses: &mut LicenseCache,
@@ -832,7 +836,7 @@ impl Claims {
 /// `NAME.md5sums` sibling is the distroless md5sums.
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    root: &Root,
+    root: &dyn ReadOnlyTree,
     r: Record,
     os: Option<&OsRelease>,
     statusd_file: Option<&[u8]>,
@@ -1018,7 +1022,12 @@ fn finish(
 struct LicenseCache(HashMap<String, Vec<String>>);
 
 impl LicenseCache {
-    fn get(&mut self, root: &Root, name: &str, warnings: &mut Vec<String>) -> Vec<String> {
+    fn get(
+        &mut self,
+        root: &dyn ReadOnlyTree,
+        name: &str,
+        warnings: &mut Vec<String>,
+    ) -> Vec<String> {
         if let Some(l) = self.0.get(name) {
             return l.clone();
         }

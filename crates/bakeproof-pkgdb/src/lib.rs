@@ -10,7 +10,8 @@
 //! Design rules:
 //! * Parsers take bytes and return values, so each can be fuzzed without a
 //!   filesystem. Reading from an image goes through
-//!   [`bakeproof_index::Root`], so symlinks in the image (`etc/os-release ->
+//!   [`bakeproof_index::ReadOnlyTree`] (a directory [`bakeproof_index::Root`]
+//!   today), so symlinks in the image (`etc/os-release ->
 //!   ../usr/lib/os-release`, absolute `var/run -> /run`) resolve inside it,
 //!   never on the host.
 //! * Damage is reported, not fatal: a corrupt stanza or a missing info file
@@ -28,7 +29,7 @@ mod purl;
 pub mod rpm;
 pub mod version;
 
-use bakeproof_index::{Root, RootError};
+use bakeproof_index::{ReadOnlyTree, RootError};
 
 pub use budget::{Budget, BudgetError, BudgetScope, DB_BUDGET, SCAN_BUDGET};
 
@@ -398,12 +399,15 @@ impl PkgDbError {
 /// Memory: every database is read within [`DB_BUDGET`] and all of them
 /// together within [`SCAN_BUDGET`] ([`read_root_in`] takes other limits);
 /// going over is [`PkgDbError::Budget`].
-pub fn read_root(root: &Root) -> Result<Vec<PackageDb>, PkgDbError> {
+pub fn read_root(root: &dyn ReadOnlyTree) -> Result<Vec<PackageDb>, PkgDbError> {
     read_root_in(root, &mut Budget::default())
 }
 
 /// [`read_root`] within `budget` (its scan count goes on across calls).
-pub fn read_root_in(root: &Root, budget: &mut Budget) -> Result<Vec<PackageDb>, PkgDbError> {
+pub fn read_root_in(
+    root: &dyn ReadOnlyTree,
+    budget: &mut Budget,
+) -> Result<Vec<PackageDb>, PkgDbError> {
     let (os, os_warning) = match read_os_release(root) {
         Ok(os) => (os, None),
         Err(e) => (None, Some(format!("os-release: {e}"))),

@@ -1,7 +1,7 @@
 //! `os-release(5)`: which distribution a root is, for package URLs and SBOM
 //! metadata.
 
-use bakeproof_index::Root;
+use bakeproof_index::ReadOnlyTree;
 
 use crate::PkgDbError;
 
@@ -132,7 +132,7 @@ fn unquote(raw: &str) -> String {
 /// `Ok(None)` when neither exists (or `/etc/os-release` is a dangling link).
 /// Any other failure (unreadable, not a regular file, too large) is an error,
 /// because silently falling back could report the wrong distribution.
-pub fn read_os_release(root: &Root) -> Result<Option<OsRelease>, PkgDbError> {
+pub fn read_os_release(root: &dyn ReadOnlyTree) -> Result<Option<OsRelease>, PkgDbError> {
     for path in OS_RELEASE_PATHS {
         match root.read_file(path, OS_RELEASE_LIMIT) {
             Ok(bytes) => return Ok(Some(OsRelease::parse(&bytes))),

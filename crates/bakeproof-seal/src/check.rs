@@ -10,9 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-use bakeproof_index::{Entry, FileKind, Root, ScanOptions, encode_path};
-use bakeproof_pkgdb::PackageDb;
-use bakeproof_sbom::{FileVerdict, Inventory, OwnershipPlan};
+use bakeproof_index::{Entry, FileKind, ReadOnlyTree, encode_path};
+use bakeproof_inventory::{FileVerdict, ImageScan, Inventory, ScanProblem, ScanSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::{self, KEY_AUTH_KEY, KEY_HOST_KEY, KEY_NET, KEY_SECRET, OBSERVER};
@@ -69,7 +68,12 @@ pub enum SealError {
     #[error(transparent)]
     Root(#[from] bakeproof_index::RootError),
     #[error(transparent)]
-    Scan(#[from] bakeproof_index::ScanError),
+    Scan(#[from] bakeproof_inventory::ScanError),
+    /// The scan could not read everything a check relies on (a package
+    /// database, the accounts): no report rather than one that passes on
+    /// less than the whole image.
+    #[error("incomplete scan: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    Incomplete(Vec<ScanProblem>),
     #[error("timestamp {0} is out of range")]
     Timestamp(i64),
 }
@@ -245,24 +249,27 @@ impl SealReport {
     }
 }
 
-/// Scans `root` once (index, package databases, content observer) and runs
-/// every check. The function `seal apply`'s tests call to prove "after
-/// apply, check passes".
-pub fn check_root(root: &Root, opts: &CheckOptions) -> Result<SealReport, SealError> {
-    // A damaged package database costs only the package-owned exemption.
-    let dbs: Vec<PackageDb> = bakeproof_pkgdb::read_root(root).unwrap_or_default();
-    let plan = OwnershipPlan::build(root, &dbs);
-    let scan_opts = ScanOptions {
+/// The scan a seal check runs: the one pipeline (`bakeproof scan`'s), with
+/// the seal's content observer riding its single read of every file.
+pub fn image_scan<'a>(root: &'a dyn ReadOnlyTree, opts: &CheckOptions) -> ImageScan<'a> {
+    let settings = ScanSettings {
         threads: opts.threads,
-        observers: vec![
-            bakeproof_sbom::digest_observer(&plan, &dbs),
-            secrets::SealObserver::shared(),
-        ],
         ..Default::default()
     };
-    let result = bakeproof_index::scan(root, &scan_opts)?;
-    let inv = Inventory::join(result, dbs, plan, &Default::default());
-    check_inventory(root, &inv, opts)
+    ImageScan::new(root, settings).observer(secrets::SealObserver::shared())
+}
+
+/// Scans `root` once ([`image_scan`]) and runs every check. The function
+/// `seal apply`'s tests call to prove "after apply, check passes". A scan
+/// that could not read a package database or the accounts is
+/// [`SealError::Incomplete`]: the CLI, which reports such problems beside
+/// the report, runs [`image_scan`] and [`check_inventory`] itself.
+pub fn check_root(root: &dyn ReadOnlyTree, opts: &CheckOptions) -> Result<SealReport, SealError> {
+    let scanned = image_scan(root, opts).run()?;
+    if !scanned.problems.is_empty() {
+        return Err(SealError::Incomplete(scanned.problems));
+    }
+    check_inventory(root, &scanned.inventory, opts)
 }
 
 /// Runs every check on an inventory whose scan had
@@ -270,7 +277,7 @@ pub fn check_root(root: &Root, opts: &CheckOptions) -> Result<SealReport, SealEr
 /// resolve paths (homes, `/etc/ssh`) inside the root and to read
 /// `/etc/passwd`.
 pub fn check_inventory(
-    root: &Root,
+    root: &dyn ReadOnlyTree,
     inv: &Inventory,
     opts: &CheckOptions,
 ) -> Result<SealReport, SealError> {
@@ -316,10 +323,7 @@ pub fn check_inventory(
         report_version: REPORT_VERSION,
         status: if sealed { "sealed" } else { "unsealed" }.into(),
         strict: opts.strict,
-        root: opts
-            .source
-            .clone()
-            .unwrap_or_else(|| root.host_path().display().to_string()),
+        root: opts.source.clone().unwrap_or_else(|| root.describe()),
         tree_digest: tree_digest_string(&inv.scan.tree_digest),
         tool: Tool {
             name: "bakeproof".into(),
@@ -358,7 +362,7 @@ pub fn tree_digest_string(d: &[u8; 32]) -> String {
 }
 
 struct Ctx<'a> {
-    root: &'a Root,
+    root: &'a dyn ReadOnlyTree,
     inv: &'a Inventory,
     by_path: HashMap<&'a [u8], usize>,
 }
@@ -424,7 +428,7 @@ fn annotations(e: &Entry) -> impl Iterator<Item = (&str, &str)> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(root: &'a Root, inv: &'a Inventory) -> Ctx<'a> {
+    fn new(root: &'a dyn ReadOnlyTree, inv: &'a Inventory) -> Ctx<'a> {
         let by_path = inv
             .scan
             .entries
@@ -882,7 +886,7 @@ impl<'a> Ctx<'a> {
             }
         }
         for d in [&b"/var/lib/dhcpcd"[..], b"/run/systemd/netif/leases"] {
-            if self.root.is_system_root() && d.starts_with(b"/run") {
+            if self.root.is_running_system() && d.starts_with(b"/run") {
                 continue;
             }
             for e in self.under(&self.dir(d)) {

@@ -27,7 +27,7 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
-use bakeproof_index::{FileKind, Root};
+use bakeproof_index::{FileKind, ReadOnlyTree, Root};
 use bakeproof_types::Sha256Digest;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustix::fs::{AtFlags, Mode, OFlags};
@@ -171,6 +171,9 @@ pub enum FirstbootError {
         path: String,
         source: std::io::Error,
     },
+    /// The ignored paths are walked on a directory root only.
+    #[error("{0}: ignored paths not walked (not a directory root)")]
+    NotADirectory(String),
 }
 
 /// How an account's password stands (`/etc/shadow`, else `/etc/passwd`).
@@ -279,13 +282,17 @@ pub struct Judgement {
 impl Baseline {
     /// The baseline of a root about to be sealed (never fails: what cannot be
     /// read lands in `incomplete`).
-    pub fn of_root(root: &Root) -> Baseline {
+    pub fn of_root(root: &dyn ReadOnlyTree) -> Baseline {
         let mut incomplete = Vec::new();
         let (accounts, groups) = read_accounts(root, &mut incomplete);
         let sudoers_d = read_sudoers_d(root, &mut incomplete);
         let default_user = cloud_init_default_user(root, &mut incomplete);
         let globs: Vec<String> = DEFAULT_IGNORED.iter().map(|(g, _)| g.to_string()).collect();
-        let state = match walk_ignored(root, &globs, |_| true) {
+        let walked = match root.as_directory_root() {
+            Some(dir) => walk_ignored(dir, &globs, |_| true),
+            None => Err(FirstbootError::NotADirectory(root.describe())),
+        };
+        let state = match walked {
             Ok(w) => {
                 if w.overflow {
                     incomplete.push(format!(
@@ -310,7 +317,7 @@ impl Baseline {
     }
 }
 
-fn text(root: &Root, path: &str, incomplete: &mut Vec<String>) -> Option<String> {
+fn text(root: &dyn ReadOnlyTree, path: &str, incomplete: &mut Vec<String>) -> Option<String> {
     match root.read_file(path.as_bytes(), TEXT_LIMIT) {
         Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
         Err(e) if e.is_not_found() => None,
@@ -355,7 +362,10 @@ fn colon_lines<'a>(text: &'a str, n: usize, bad: &mut Vec<String>) -> Vec<Vec<&'
 
 /// Accounts and groups of a root; unreadable files and malformed lines go to
 /// `problems`.
-fn read_accounts(root: &Root, problems: &mut Vec<String>) -> (Vec<Account>, Vec<Group>) {
+fn read_accounts(
+    root: &dyn ReadOnlyTree,
+    problems: &mut Vec<String>,
+) -> (Vec<Account>, Vec<Group>) {
     let passwd = text(root, "/etc/passwd", problems).unwrap_or_default();
     let shadow = text(root, "/etc/shadow", problems).unwrap_or_default();
     let group = text(root, "/etc/group", problems).unwrap_or_default();
@@ -427,7 +437,7 @@ fn read_accounts(root: &Root, problems: &mut Vec<String>) -> (Vec<Account>, Vec<
     (accounts, groups)
 }
 
-fn read_sudoers_d(root: &Root, problems: &mut Vec<String>) -> Vec<SudoersDropIn> {
+fn read_sudoers_d(root: &dyn ReadOnlyTree, problems: &mut Vec<String>) -> Vec<SudoersDropIn> {
     let names = match root.read_dir(b"/etc/sudoers.d") {
         Ok(n) => n,
         Err(e) if e.is_not_found() => return Vec::new(),
@@ -456,7 +466,10 @@ fn read_sudoers_d(root: &Root, problems: &mut Vec<String>) -> Vec<SudoersDropIn>
 /// The name cloud-init gives its default user, from the image's
 /// configuration (`/etc/cloud/cloud.cfg`, then `cloud.cfg.d/*.cfg` in name
 /// order, later files overriding earlier ones).
-pub fn cloud_init_default_user(root: &Root, problems: &mut Vec<String>) -> Option<String> {
+pub fn cloud_init_default_user(
+    root: &dyn ReadOnlyTree,
+    problems: &mut Vec<String>,
+) -> Option<String> {
     let mut files = vec!["/etc/cloud/cloud.cfg".to_string()];
     if let Ok(names) = root.read_dir(b"/etc/cloud/cloud.cfg.d") {
         files.extend(

@@ -17,6 +17,6 @@ pub mod sshkey;
 
 pub use check::{
     CheckOptions, CheckResult, Finding, HostKey, SealError, SealReport, Status, check_inventory,
-    check_root,
+    check_root, image_scan,
 };
 pub use secrets::SealObserver;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use bakeproof_index::{Progress, Root, ScanOptions};
-use bakeproof_pkgdb::{OsRelease, PackageDb};
-use bakeproof_sbom::{Inventory, OwnershipPlan, ScanMeta};
+use bakeproof_index::{Progress, Root};
+use bakeproof_inventory::{ImageScan, Inventory, ScanSettings, Scanned};
+use bakeproof_sbom::ScanMeta;
 use clap::{Args, ValueEnum};
 
 use crate::exit;
@@ -103,10 +103,11 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             args.root.display()
         );
     }
-    let (inventory, extra) = if meta_path.is_file() {
-        scan_bare_db(&args)?
+    let (scanned, root) = if meta_path.is_file() {
+        (scan_bare_db(&args)?, None)
     } else if meta_path.is_dir() {
-        scan_root(&args)?
+        let (scanned, root) = scan_root(&args)?;
+        (scanned, Some(root))
     } else {
         bail!(
             "{}: neither a directory nor a package database file",
@@ -121,26 +122,27 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         timestamp: source_date_epoch()?,
         serial: None,
-        os: extra.os,
-        db_errors: extra.db_errors.clone(),
+        os: scanned.os.clone(),
+        db_errors: problem_strings(&scanned),
         files_indexed: meta_path.is_dir() && !args.packages_only,
     };
+    let inventory = &scanned.inventory;
 
     let format = args.format;
     write_output(args.output.as_deref(), |w| match format {
         Format::CyclonedxJson => {
-            bakeproof_sbom::write_json(&inventory, &meta, w)?;
+            bakeproof_sbom::write_json(inventory, &meta, w)?;
             w.write_all(b"\n")?;
             Ok(())
         }
-        Format::Table => render_table(&inventory, w),
+        Format::Table => render_table(inventory, w),
     })?;
 
     let mut unsealed = false;
-    if let (Some(path), Some(root)) = (&args.seal_report, &extra.root) {
+    if let (Some(path), Some(root)) = (&args.seal_report, &root) {
         let report = bakeproof_seal::check_inventory(
             root,
-            &inventory,
+            inventory,
             &bakeproof_seal::CheckOptions {
                 strict: args.seal_strict,
                 timestamp: source_date_epoch()?,
@@ -159,15 +161,14 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
 
     if !args.quiet {
-        print_summary(&inventory, &args.root, started.elapsed());
+        print_summary(inventory, &args.root, started.elapsed());
     }
-    for e in &extra.db_errors {
+    for e in &scanned.problems {
         eprintln!("bakeproof: warning: {e}");
     }
     // Records lost from a database read make the inventory incomplete: said
     // on stderr even with --quiet, and exit 3.
-    let dropped = inventory.dbs.iter().filter(|db| db.dropped > 0);
-    for db in dropped.clone() {
+    for db in inventory.dbs.iter().filter(|db| db.dropped > 0) {
         eprintln!(
             "bakeproof: warning: {}: {} records could not be read (their packages are not in the SBOM)",
             db.location, db.dropped
@@ -186,64 +187,34 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             );
         }
     }
-    Ok(
-        if inventory.scan.stats.errors > 0 || !extra.db_errors.is_empty() || dropped.count() > 0 {
-            exit::INCOMPLETE
-        } else if unsealed {
-            exit::FINDINGS
-        } else {
-            exit::OK
-        },
-    )
+    Ok(if scanned.is_incomplete() {
+        exit::INCOMPLETE
+    } else if unsealed {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
 }
 
-/// What a scan produced besides the inventory.
-struct Extra {
-    os: Option<OsRelease>,
-    db_errors: Vec<String>,
-    /// The opened root (for `--seal-report`), when a root was walked.
-    root: Option<Root>,
-}
-
-fn scan_root(args: &ScanArgs) -> Result<(Inventory, Extra)> {
-    scan_root_paths(args, None)
-}
-
-/// [`scan_root`], with `only` the chosen paths are indexed
-/// ([`bakeproof_index::scan_paths`], no walk) instead of the whole tree:
-/// what is not there is left out of the inventory (so it is missing).
-fn scan_root_paths(args: &ScanArgs, only: Option<&[Vec<u8>]>) -> Result<(Inventory, Extra)> {
-    let root = Root::open(&args.root)?;
-    let mut db_errors = Vec::new();
-    // A damaged os-release or package database costs its own information,
-    // never the file inventory: recorded, reported, exit code 3.
-    let os = bakeproof_pkgdb::read_os_release(&root).unwrap_or_else(|e| {
-        db_errors.push(format!("os-release: {e}"));
-        None
-    });
-    let dbs: Vec<PackageDb> = bakeproof_pkgdb::read_root(&root).unwrap_or_else(|e| {
-        db_errors.push(format!("package database: {e}"));
-        Vec::new()
-    });
-    if args.packages_only {
-        let empty = bakeproof_index::ScanResult {
-            entries: Vec::new(),
-            stats: Default::default(),
-            tree_digest: bakeproof_index::tree_digest(&[]),
-            excludes: Default::default(),
-        };
-        return Ok((
-            Inventory::join(empty, dbs, OwnershipPlan::default(), &Default::default()),
-            Extra {
-                os,
-                db_errors,
-                root: None,
-            },
-        ));
+/// The scan pipeline's settings from `scan`'s flags.
+fn settings(args: &ScanArgs) -> ScanSettings {
+    ScanSettings {
+        excludes: args.exclude.clone(),
+        cross_mounts: args.cross_mounts,
+        include_runtime_dirs: args.include_runtime_dirs,
+        threads: args.threads,
+        packages_only: args.packages_only,
     }
-    let accounts = read_accounts(&root, &mut db_errors);
-    let plan = OwnershipPlan::build(&root, &dbs);
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+}
+
+/// The problems of a scan as the SBOM records them (`bakeproof:package-db:error`).
+pub(crate) fn problem_strings(scanned: &Scanned) -> Vec<String> {
+    scanned.problems.iter().map(|p| p.to_string()).collect()
+}
+
+fn scan_root(args: &ScanArgs) -> Result<(Scanned, Root)> {
+    let root = Root::open(&args.root)?;
+    let bar = (!args.quiet && !args.packages_only && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
             indicatif::ProgressStyle::with_template(
@@ -254,71 +225,19 @@ fn scan_root_paths(args: &ScanArgs, only: Option<&[Vec<u8>]>) -> Result<(Invento
         pb.enable_steady_tick(Duration::from_millis(120));
         Arc::new(EntryBar(pb, std::sync::atomic::AtomicU64::new(0)))
     });
-    let opts = ScanOptions {
-        excludes: args.exclude.clone(),
-        cross_mounts: args.cross_mounts,
-        include_runtime_dirs: args.include_runtime_dirs,
-        threads: args.threads,
-        observers: if args.seal_report.is_some() {
-            // The seal check's content observer rides the same single read.
-            vec![
-                bakeproof_sbom::digest_observer(&plan, &dbs),
-                bakeproof_seal::SealObserver::shared(),
-            ]
-        } else {
-            vec![bakeproof_sbom::digest_observer(&plan, &dbs)]
-        },
-        progress: bar.clone().map(|b| b as Arc<dyn Progress>),
-        ..Default::default()
-    };
-    let result = match only {
-        None => bakeproof_index::scan(&root, &opts)?,
-        Some(paths) => {
-            let mut entries: Vec<bakeproof_index::Entry> =
-                bakeproof_index::scan_paths(&root, paths, &opts)?
-                    .into_iter()
-                    .filter(|e| e.error != Some(bakeproof_index::EntryError::Vanished))
-                    .collect();
-            entries.sort_by(|a, b| a.path.cmp(&b.path));
-            entries.dedup_by(|a, b| a.path == b.path);
-            bakeproof_index::ScanResult {
-                tree_digest: bakeproof_index::tree_digest(&entries),
-                entries,
-                stats: Default::default(),
-                excludes: Default::default(),
-            }
-        }
-    };
+    let mut scan = ImageScan::new(&root, settings(args));
+    if args.seal_report.is_some() {
+        // The seal check's content observer rides the same single read.
+        scan = scan.observer(bakeproof_seal::SealObserver::shared());
+    }
+    if let Some(b) = &bar {
+        scan = scan.progress(b.clone() as Arc<dyn Progress>);
+    }
+    let scanned = scan.run()?;
     if let Some(b) = bar {
         b.0.finish_and_clear();
     }
-    Ok((
-        Inventory::join(result, dbs, plan, &accounts),
-        Extra {
-            os,
-            db_errors,
-            root: Some(root),
-        },
-    ))
-}
-
-/// The root's own users and groups (rpm -V compares names inside the image).
-/// A missing file is no account; any other failure (a FIFO or device there,
-/// unreadable, too large) is recorded.
-fn read_accounts(root: &Root, db_errors: &mut Vec<String>) -> bakeproof_sbom::Accounts {
-    const LIMIT: u64 = 64 << 20;
-    let mut read = |path: &[u8]| match root.read_file(path, LIMIT) {
-        Ok(b) => b,
-        Err(e) => {
-            if !e.is_not_found() {
-                db_errors.push(format!("accounts: {e}"));
-            }
-            Vec::new()
-        }
-    };
-    let passwd = read(b"/etc/passwd");
-    let group = read(b"/etc/group");
-    bakeproof_sbom::Accounts::parse(&passwd, &group)
+    Ok((scanned, root))
 }
 
 /// Progress: the bar's position is the bytes hashed (so `{bytes}` and
@@ -338,7 +257,7 @@ impl Progress for EntryBar {
     }
 }
 
-fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
+fn scan_bare_db(args: &ScanArgs) -> Result<Scanned> {
     const LIMIT: u64 = 1 << 30;
     let size = std::fs::metadata(&args.root)?.len();
     if size > LIMIT {
@@ -360,25 +279,7 @@ fn scan_bare_db(args: &ScanArgs) -> Result<(Inventory, Extra)> {
     }
     .with_context(|| format!("{}", args.root.display()))?;
     let os = db.os.clone();
-    let empty = bakeproof_index::ScanResult {
-        entries: Vec::new(),
-        stats: Default::default(),
-        tree_digest: bakeproof_index::tree_digest(&[]),
-        excludes: Default::default(),
-    };
-    Ok((
-        Inventory::join(
-            empty,
-            vec![db],
-            OwnershipPlan::default(),
-            &Default::default(),
-        ),
-        Extra {
-            os,
-            db_errors: Vec::new(),
-            root: None,
-        },
-    ))
+    Ok(Scanned::of_databases(vec![db], os))
 }
 
 /// Streams the output to standard output or, through a temporary file and a
@@ -539,7 +440,7 @@ fn render_table(inv: &Inventory, out: &mut dyn Write) -> Result<()> {
     let mut rows: Vec<(String, String, String, usize, usize)> = Vec::new();
     let mut modified: std::collections::HashMap<(usize, usize), usize> = Default::default();
     for v in &inv.verify {
-        if v.verdict != bakeproof_sbom::FileVerdict::Ok {
+        if v.verdict != bakeproof_inventory::FileVerdict::Ok {
             *modified.entry(v.pkg).or_default() += 1;
         }
     }
@@ -617,33 +518,25 @@ pub struct VerifyArgs {
 /// `bakeproof verify-packages`: the same index and join as `scan`, printed
 /// as the package manager's own verify output.
 pub fn run_verify(args: VerifyArgs) -> Result<u8> {
-    let scan_args = ScanArgs {
-        root: args.root,
-        output: None,
-        format: Format::Table,
-        exclude: args.exclude,
-        cross_mounts: false,
-        include_runtime_dirs: false,
-        threads: args.threads,
-        name: None,
-        unowned: false,
-        quiet: true,
-        packages_only: false,
-        seal_report: None,
-        seal_strict: false,
-    };
-    if !std::fs::metadata(&scan_args.root)
-        .with_context(|| format!("cannot verify {}", scan_args.root.display()))?
+    if !std::fs::metadata(&args.root)
+        .with_context(|| format!("cannot verify {}", args.root.display()))?
         .is_dir()
     {
-        bail!("{}: not a directory", scan_args.root.display());
+        bail!("{}: not a directory", args.root.display());
     }
-    let (inv, extra) = scan_root(&scan_args)?;
-    for e in &extra.db_errors {
+    let root = Root::open(&args.root)?;
+    let settings = ScanSettings {
+        excludes: args.exclude,
+        threads: args.threads,
+        ..Default::default()
+    };
+    let scanned = ImageScan::new(&root, settings).run()?;
+    for e in &scanned.problems {
         eprintln!("bakeproof: error: {e}");
     }
+    let inv = &scanned.inventory;
     if inv.dbs.is_empty() {
-        bail!("{}: no package database found", scan_args.root.display());
+        bail!("{}: no package database found", args.root.display());
     }
     // Raw bytes, as dpkg and rpm print the path.
     let lines = inv.native_verify_lines();
@@ -669,22 +562,13 @@ pub(crate) fn sbom_of_root_paths(
     excludes: &[String],
     only: Option<&[Vec<u8>]>,
 ) -> Result<Vec<u8>> {
-    let args = ScanArgs {
-        root: root.to_path_buf(),
-        output: None,
-        format: Format::CyclonedxJson,
-        exclude: excludes.to_vec(),
-        cross_mounts: false,
-        include_runtime_dirs: false,
-        threads: None,
-        name: None,
-        unowned: false,
-        quiet: true,
-        packages_only: false,
-        seal_report: None,
-        seal_strict: false,
+    let tree = Root::open(root)?;
+    let settings = ScanSettings {
+        excludes: excludes.to_vec(),
+        only_paths: only.map(<[Vec<u8>]>::to_vec),
+        ..Default::default()
     };
-    let (inventory, extra) = scan_root_paths(&args, only)?;
+    let scanned = ImageScan::new(&tree, settings).run()?;
     let meta = ScanMeta {
         image_name: image_name(root),
         source: root.display().to_string(),
@@ -692,11 +576,11 @@ pub(crate) fn sbom_of_root_paths(
         tool_version: env!("CARGO_PKG_VERSION").into(),
         timestamp: None,
         serial: None,
-        os: extra.os,
-        db_errors: extra.db_errors,
+        os: scanned.os.clone(),
+        db_errors: problem_strings(&scanned),
         files_indexed: true,
     };
     let mut out = Vec::new();
-    bakeproof_sbom::write_json(&inventory, &meta, &mut out)?;
+    bakeproof_sbom::write_json(&scanned.inventory, &meta, &mut out)?;
     Ok(out)
 }

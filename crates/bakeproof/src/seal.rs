@@ -57,14 +57,31 @@ fn run_check(args: CheckArgs) -> Result<u8> {
         threads: args.threads,
         source: Some(args.root.display().to_string()),
     };
-    let report = bakeproof_seal::check_root(&root, &opts)?;
+    // The same scan as `bakeproof scan` (accounts included), with the
+    // seal's observer on its single read.
+    let scanned = bakeproof_seal::image_scan(&root, &opts).run()?;
+    let report = bakeproof_seal::check_inventory(&root, &scanned.inventory, &opts)?;
     let mut out = std::io::stdout().lock();
     match args.format {
         CheckFormat::Json => out.write_all(report.to_json().as_bytes())?,
         CheckFormat::Text => report.write_text(&mut out)?,
     }
     out.flush()?;
-    Ok(if report.sealed() {
+    // What the scan could not read is said, never dropped: a damaged
+    // package database loses the package-owned exemptions and the
+    // verification of package files, so the report is incomplete (exit 3).
+    for e in &scanned.problems {
+        eprintln!("bakeproof: warning: {e}");
+    }
+    for db in scanned.inventory.dbs.iter().filter(|db| db.dropped > 0) {
+        eprintln!(
+            "bakeproof: warning: {}: {} records could not be read (their packages are not checked)",
+            db.location, db.dropped
+        );
+    }
+    Ok(if scanned.is_incomplete() {
+        exit::INCOMPLETE
+    } else if report.sealed() {
         exit::OK
     } else {
         exit::FINDINGS

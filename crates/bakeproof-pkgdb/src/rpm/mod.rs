@@ -36,7 +36,7 @@ pub mod sqlite;
 
 use std::collections::HashSet;
 
-use bakeproof_index::Root;
+use bakeproof_index::ReadOnlyTree;
 
 pub use bdb::{BlobRecord, BlobSet, is_bdb_hash, read_bdb_packages};
 pub use header::{
@@ -307,7 +307,7 @@ pub fn sniff(bytes: &[u8]) -> Option<DbKind> {
 ///
 /// Each database is read within `budget` (see [`crate::budget`]).
 pub fn read_rpm(
-    root: &Root,
+    root: &dyn ReadOnlyTree,
     os: Option<&OsRelease>,
     budget: &mut Budget,
 ) -> Result<Vec<PackageDb>, PkgDbError> {

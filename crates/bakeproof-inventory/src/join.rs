@@ -4,7 +4,7 @@
 //! under (`/bin/bzip2`), while the walk sees physical paths
 //! (`/usr/bin/bzip2` on a usrmerged root). Every listed path is therefore
 //! mapped to its physical location once, before the walk, by resolving its
-//! parent directories inside the root ([`Root::canonicalize_parent`]). That
+//! parent directories inside the root ([`ReadOnlyTree::canonicalize_parent`]). That
 //! map serves twice: during the walk it tells the [`PackageDigestObserver`]
 //! which files need a digest other than SHA-256 (dpkg's MD5), so package
 //! verification costs no second read; after the walk it ties every entry to
@@ -13,7 +13,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use bakeproof_index::{ContentObserver, ContentSink, Entry, FileKind, Root, ScanResult};
+use bakeproof_index::{ContentObserver, ContentSink, Entry, FileKind, ReadOnlyTree, ScanResult};
 use bakeproof_pkgdb::{DigestAlgo, Ecosystem, PackageDb};
 use md5::Md5;
 use sha2::Digest;
@@ -41,7 +41,7 @@ pub struct OwnershipPlan {
 
 impl OwnershipPlan {
     /// Resolves every listed path of every package inside `root`.
-    pub fn build(root: &Root, dbs: &[PackageDb]) -> OwnershipPlan {
+    pub fn build(root: &dyn ReadOnlyTree, dbs: &[PackageDb]) -> OwnershipPlan {
         let mut plan = OwnershipPlan::default();
         for (d, db) in dbs.iter().enumerate() {
             for (p, pkg) in db.packages.iter().enumerate() {

@@ -1,0 +1,226 @@
+//! The scan pipeline: one call from a source tree to a scanned inventory.
+//!
+//! `scan`, `verify-packages`, `seal check` and first-boot verification all
+//! run [`ImageScan::run`], so they see the same packages, the same accounts
+//! and the same problems. The order is fixed: os-release and the package
+//! databases are read first (the ownership plan needs them before the walk,
+//! to know which files need a second digest), then the accounts, then one
+//! walk with every observer riding its single read, then the join.
+
+use std::sync::Arc;
+
+use bakeproof_index::{ContentObserver, Progress, ReadOnlyTree, RootError, ScanOptions};
+use bakeproof_pkgdb::{OsRelease, PackageDb, PkgDbError};
+
+use crate::join::{Inventory, OwnershipPlan, digest_observer};
+use crate::rpmverify::Accounts;
+
+/// Largest `/etc/passwd` or `/etc/group` read.
+pub const ACCOUNTS_LIMIT: u64 = 64 << 20;
+
+/// How to scan, resolved from the caller's own options (the CLI builds it
+/// from its flags; nothing here knows about them).
+#[derive(Clone, Debug, Default)]
+pub struct ScanSettings {
+    /// Glob patterns of paths inside the tree to skip (see
+    /// [`ScanOptions::excludes`]).
+    pub excludes: Vec<String>,
+    /// Descend into other mounted filesystems.
+    pub cross_mounts: bool,
+    /// Also scan `/proc`, `/sys`, `/dev` and `/run` of the running system.
+    pub include_runtime_dirs: bool,
+    /// Worker threads (`None`: one per core).
+    pub threads: Option<usize>,
+    /// Read the package databases only: no accounts, no walk, no join of
+    /// files (an empty index whose tree digest is that of no entry).
+    pub packages_only: bool,
+    /// Index these paths only ([`ReadOnlyTree::index_paths`], no walk)
+    /// instead of the whole tree: what is not there is left out of the
+    /// inventory (so a caller comparing with another SBOM sees it missing).
+    /// The first-boot package level's owned files.
+    pub only_paths: Option<Vec<Vec<u8>>>,
+}
+
+/// A scan of a tree, configured; [`ImageScan::run`] does the work.
+pub struct ImageScan<'a> {
+    tree: &'a dyn ReadOnlyTree,
+    settings: ScanSettings,
+    observers: Vec<Arc<dyn ContentObserver>>,
+    progress: Option<Arc<dyn Progress>>,
+}
+
+/// Something that went wrong without stopping the scan: the inventory is
+/// complete for the files, but loses what the failed read would have told.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanProblem {
+    /// `/etc/os-release` (or `/usr/lib/os-release`) could not be read.
+    #[error("os-release: {0}")]
+    OsRelease(#[source] PkgDbError),
+    /// A package database could not be read: no package of it is in the
+    /// inventory.
+    #[error("package database: {0}")]
+    PackageDb(#[source] PkgDbError),
+    /// `/etc/passwd` or `/etc/group` exists but could not be read (a FIFO,
+    /// a device, unreadable, too large): owners are compared by id only.
+    #[error("accounts: {0}")]
+    Accounts(#[source] RootError),
+}
+
+/// Errors that leave no inventory at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Walk(#[from] bakeproof_index::ScanError),
+}
+
+/// What a scan produced.
+#[derive(Debug)]
+pub struct Scanned {
+    /// The index joined to the package databases: entries, packages,
+    /// owners, verification results, unowned entries.
+    pub inventory: Inventory,
+    /// The tree's os-release, when it has one.
+    pub os: Option<OsRelease>,
+    /// The tree's users and groups (what rpm -V compared names with).
+    pub accounts: Accounts,
+    /// Reads that failed without stopping the scan, in the order they
+    /// happened.
+    pub problems: Vec<ScanProblem>,
+}
+
+impl Scanned {
+    /// An inventory of packages read elsewhere (a bare database file): no
+    /// tree, no walk, no accounts.
+    pub fn of_databases(dbs: Vec<PackageDb>, os: Option<OsRelease>) -> Scanned {
+        Scanned {
+            inventory: Inventory::join(
+                empty_index(),
+                dbs,
+                OwnershipPlan::default(),
+                &Accounts::default(),
+            ),
+            os,
+            accounts: Accounts::default(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Whether the inventory is incomplete: a problem, an entry that could
+    /// not be indexed, or records dropped from a database.
+    pub fn is_incomplete(&self) -> bool {
+        !self.problems.is_empty()
+            || self.inventory.scan.stats.errors > 0
+            || self.inventory.dbs.iter().any(|db| db.dropped > 0)
+    }
+}
+
+fn empty_index() -> bakeproof_index::ScanResult {
+    bakeproof_index::ScanResult {
+        entries: Vec::new(),
+        stats: Default::default(),
+        tree_digest: bakeproof_index::tree_digest(&[]),
+        excludes: Default::default(),
+    }
+}
+
+impl<'a> ImageScan<'a> {
+    /// A scan of `tree` with `settings`.
+    pub fn new(tree: &'a dyn ReadOnlyTree, settings: ScanSettings) -> ImageScan<'a> {
+        ImageScan {
+            tree,
+            settings,
+            observers: Vec::new(),
+            progress: None,
+        }
+    }
+
+    /// Adds a content observer that rides the walk's single read of every
+    /// file (after the package-digest observer the pipeline always runs).
+    pub fn observer(mut self, observer: Arc<dyn ContentObserver>) -> ImageScan<'a> {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Reports walk progress to `progress` (called from worker threads).
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> ImageScan<'a> {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Reads the package databases, walks the tree once and joins the two.
+    /// A damaged os-release, package database or account file costs its
+    /// own information, never the file inventory: it is a
+    /// [`ScanProblem`] in the result.
+    pub fn run(self) -> Result<Scanned, ScanError> {
+        let tree = self.tree;
+        let mut problems = Vec::new();
+        let os = bakeproof_pkgdb::read_os_release(tree).unwrap_or_else(|e| {
+            problems.push(ScanProblem::OsRelease(e));
+            None
+        });
+        let dbs: Vec<PackageDb> = bakeproof_pkgdb::read_root(tree).unwrap_or_else(|e| {
+            problems.push(ScanProblem::PackageDb(e));
+            Vec::new()
+        });
+        if self.settings.packages_only {
+            let mut s = Scanned::of_databases(dbs, os);
+            s.problems = problems;
+            return Ok(s);
+        }
+        let accounts = read_accounts(tree, &mut problems);
+        let plan = OwnershipPlan::build(tree, &dbs);
+        let mut observers = Vec::with_capacity(1 + self.observers.len());
+        observers.push(digest_observer(&plan, &dbs));
+        observers.extend(self.observers);
+        let opts = ScanOptions {
+            excludes: self.settings.excludes,
+            cross_mounts: self.settings.cross_mounts,
+            include_runtime_dirs: self.settings.include_runtime_dirs,
+            threads: self.settings.threads,
+            observers,
+            progress: self.progress,
+            ..Default::default()
+        };
+        let index = match &self.settings.only_paths {
+            None => tree.walk(&opts)?,
+            Some(paths) => {
+                let mut entries: Vec<bakeproof_index::Entry> = tree
+                    .index_paths(paths, &opts)?
+                    .into_iter()
+                    .filter(|e| e.error != Some(bakeproof_index::EntryError::Vanished))
+                    .collect();
+                entries.sort_by(|a, b| a.path.cmp(&b.path));
+                entries.dedup_by(|a, b| a.path == b.path);
+                bakeproof_index::ScanResult {
+                    tree_digest: bakeproof_index::tree_digest(&entries),
+                    entries,
+                    stats: Default::default(),
+                    excludes: Default::default(),
+                }
+            }
+        };
+        Ok(Scanned {
+            inventory: Inventory::join(index, dbs, plan, &accounts),
+            os,
+            accounts,
+            problems,
+        })
+    }
+}
+
+/// The tree's own users and groups (rpm -V compares names inside the
+/// image). A missing file is no account; any other failure is a problem.
+pub fn read_accounts(tree: &dyn ReadOnlyTree, problems: &mut Vec<ScanProblem>) -> Accounts {
+    let mut read = |path: &[u8]| match tree.read_file(path, ACCOUNTS_LIMIT) {
+        Ok(b) => b,
+        Err(e) => {
+            if !e.is_not_found() {
+                problems.push(ScanProblem::Accounts(e));
+            }
+            Vec::new()
+        }
+    };
+    let passwd = read(b"/etc/passwd");
+    let group = read(b"/etc/group");
+    Accounts::parse(&passwd, &group)
+}
