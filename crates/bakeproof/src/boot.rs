@@ -781,7 +781,7 @@ fn host_keys(
                 continue;
             }
         };
-        if let Some(p) = attested.get(&bakeproof_store::sha256_hex(&b)) {
+        if let Some(p) = attested.get(&bakeproof_types::Sha256Digest::of(&b).to_string()) {
             problems.push(format!("{shown} is byte-identical to the attested {p}"));
         }
         let info = if name.ends_with(b".pub") {

@@ -204,6 +204,7 @@ fn settings(args: &ScanArgs) -> ScanSettings {
         include_runtime_dirs: args.include_runtime_dirs,
         threads: args.threads,
         packages_only: args.packages_only,
+        only_paths: None,
     }
 }
 
