@@ -52,12 +52,14 @@ impl fmt::Debug for Reader<'_> {
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
+    #[inline]
     pub(crate) fn new(buf: &'a [u8]) -> Reader<'a> {
         Reader { buf, cursor: 0 }
     }
 
     /// A reader over the same input placed at offset `at` (`at == len` is
     /// allowed: an empty rest).
+    #[inline]
     pub(crate) fn at(&self, at: usize) -> Result<Reader<'a>, Invalid> {
         if at > self.buf.len() {
             return Err(Invalid::Offset {
@@ -72,26 +74,31 @@ impl<'a> Reader<'a> {
     }
 
     /// The whole input.
+    #[inline]
     pub(crate) fn input(&self) -> &'a [u8] {
         self.buf
     }
 
     /// Offset of the cursor.
+    #[inline]
     pub(crate) fn used(&self) -> usize {
         self.cursor
     }
 
     /// Bytes after the cursor.
+    #[inline]
     pub(crate) fn left(&self) -> usize {
         self.buf.len() - self.cursor
     }
 
     /// Whether any byte is left.
+    #[inline]
     pub(crate) fn any_left(&self) -> bool {
         self.cursor < self.buf.len()
     }
 
     /// The next `n` bytes, moving past them.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], Invalid> {
         if n > self.left() {
             return Err(Invalid::Truncated {
@@ -107,11 +114,13 @@ impl<'a> Reader<'a> {
 
     /// A reader over the next `n` bytes (offsets in it start at 0), moving
     /// this one past them.
+    #[inline]
     pub(crate) fn sub(&mut self, n: usize) -> Result<Reader<'a>, Invalid> {
         self.take(n).map(Reader::new)
     }
 
     /// Everything after the cursor, moving to the end.
+    #[inline]
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         let s = &self.buf[self.cursor..];
         self.cursor = self.buf.len();
@@ -119,11 +128,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Moves past `n` bytes.
+    #[inline]
     pub(crate) fn skip(&mut self, n: usize) -> Result<(), Invalid> {
         self.take(n).map(drop)
     }
 
     /// The next `N` bytes as an array.
+    #[inline]
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Invalid> {
         let s = self.take(N)?;
         let mut a = [0u8; N];
@@ -131,10 +142,12 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, Invalid> {
         self.array::<1>().map(|[b]| b)
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self, e: Endian) -> Result<u16, Invalid> {
         let a = self.array()?;
         Ok(match e {
@@ -143,6 +156,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, e: Endian) -> Result<u32, Invalid> {
         let a = self.array()?;
         Ok(match e {
@@ -151,30 +165,36 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     pub(crate) fn u32_le(&mut self) -> Result<u32, Invalid> {
         self.u32(Endian::Little)
     }
 
+    #[inline]
     pub(crate) fn u32_be(&mut self) -> Result<u32, Invalid> {
         self.u32(Endian::Big)
     }
 
     /// `n` bytes at offset `at`, the cursor unmoved.
+    #[inline]
     pub(crate) fn bytes_at(&self, at: usize, n: usize) -> Result<&'a [u8], Invalid> {
         self.at(at)?.take(n)
     }
 
     /// The `u8` at offset `at`, the cursor unmoved.
+    #[inline]
     pub(crate) fn u8_at(&self, at: usize) -> Result<u8, Invalid> {
         self.at(at)?.u8()
     }
 
     /// The `u16` at offset `at`, the cursor unmoved.
+    #[inline]
     pub(crate) fn u16_at(&self, at: usize, e: Endian) -> Result<u16, Invalid> {
         self.at(at)?.u16(e)
     }
 
     /// The `u32` at offset `at`, the cursor unmoved.
+    #[inline]
     pub(crate) fn u32_at(&self, at: usize, e: Endian) -> Result<u32, Invalid> {
         self.at(at)?.u32(e)
     }
