@@ -21,6 +21,7 @@
 //!   dpkg does not record; those fields are `None` for dpkg.
 
 pub mod budget;
+mod codec;
 mod copyright;
 pub mod deb822;
 mod dpkg;
@@ -467,10 +468,8 @@ pub fn read_bare_file(
 /// Berkeley DB btree magic at offset 12 (either byte order): not something
 /// rpm writes as `Packages`, but not a dpkg file either.
 fn sniff_bdb_other(bytes: &[u8]) -> bool {
-    let Some(magic) = bytes.get(12..16) else {
-        return false;
-    };
-    let le = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
-    let be = u32::from_be_bytes([magic[0], magic[1], magic[2], magic[3]]);
-    le == 0x0005_3162 || be == 0x0005_3162
+    let r = codec::Reader::new(bytes);
+    [codec::Endian::Little, codec::Endian::Big]
+        .into_iter()
+        .any(|e| r.u32_at(12, e) == Ok(0x0005_3162))
 }

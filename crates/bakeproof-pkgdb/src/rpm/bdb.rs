@@ -65,6 +65,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::codec::{Endian, Reader};
+
 /// One stored rpm header: the database key (rpm's header instance number)
 /// and the header blob as rpm stores it (big-endian `il`, `dl`, then
 /// `16 * il` bytes of index entries and `dl` bytes of data; no 8-byte magic).
@@ -129,34 +131,11 @@ const HOFFPAGE_SIZE: usize = 12;
 /// `DBMETA.metaflags` bit: pages carry checksums (changes the page layout).
 const DBMETA_CHKSUM: u8 = 0x01;
 
-/// Byte order of the file's integers, decided by the metadata magic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Order {
-    Little,
-    Big,
-}
-
-impl Order {
-    pub(crate) fn u16(self, b: &[u8], off: usize) -> Option<u16> {
-        let s: [u8; 2] = b.get(off..off.checked_add(2)?)?.try_into().ok()?;
-        Some(match self {
-            Order::Little => u16::from_le_bytes(s),
-            Order::Big => u16::from_be_bytes(s),
-        })
-    }
-    pub(crate) fn u32(self, b: &[u8], off: usize) -> Option<u32> {
-        let s: [u8; 4] = b.get(off..off.checked_add(4)?)?.try_into().ok()?;
-        Some(match self {
-            Order::Little => u32::from_le_bytes(s),
-            Order::Big => u32::from_be_bytes(s),
-        })
-    }
-}
-
-/// Magic of a Berkeley DB file, in either byte order, if any.
-fn bdb_magic(bytes: &[u8]) -> Option<(u32, Order)> {
-    for order in [Order::Little, Order::Big] {
-        let m = order.u32(bytes, 12)?;
+/// Magic of a Berkeley DB file, in either byte order, if any (the byte
+/// order the magic is in is the file's).
+fn bdb_magic(bytes: &[u8]) -> Option<(u32, Endian)> {
+    for order in [Endian::Little, Endian::Big] {
+        let m = Reader::new(bytes).u32_at(12, order).ok()?;
         if [HASH_MAGIC, BTREE_MAGIC, QUEUE_MAGIC, HEAP_MAGIC].contains(&m) {
             return Some((m, order));
         }
@@ -173,7 +152,7 @@ pub fn is_bdb_hash(bytes: &[u8]) -> bool {
 
 /// The metadata we use, validated.
 struct Meta {
-    order: Order,
+    order: Endian,
     page_size: usize,
     /// Pages we may read: `min(last_pgno + 1, whole pages in the file)`.
     npages: usize,
@@ -191,11 +170,10 @@ fn read_meta(bytes: &[u8], errors: &mut Vec<String>) -> Result<Meta, BdbError> {
     if bytes.len() < META_MIN {
         return Err(BdbError::TooShort { len: bytes.len() });
     }
-    let get32 = |off| {
-        order
-            .u32(bytes, off)
-            .ok_or(BdbError::TooShort { len: bytes.len() })
-    };
+    let file = Reader::new(bytes);
+    let too_short = |_| BdbError::TooShort { len: bytes.len() };
+    let get32 = |off| file.u32_at(off, order).map_err(too_short);
+    let get8 = |off| file.u8_at(off).map_err(too_short);
     // Hash versions 7 (libdb 3.x) to 10 (libdb 6.x) share the page layout
     // read here; older ones used a different hash item encoding.
     let version = get32(16)?;
@@ -211,16 +189,16 @@ fn read_meta(bytes: &[u8], errors: &mut Vec<String>) -> Result<Meta, BdbError> {
     // Encryption and page checksums move the item index behind extra
     // per-page bytes (and encrypted pages are unreadable anyway); rpm never
     // enables either for Packages, so refuse rather than misread.
-    if bytes[24] != 0 {
+    if get8(24)? != 0 {
         return Err(BdbError::Unsupported("encrypted database"));
     }
-    if bytes[26] & DBMETA_CHKSUM != 0 {
+    if get8(26)? & DBMETA_CHKSUM != 0 {
         return Err(BdbError::Unsupported("page checksums"));
     }
-    if bytes[25] != P_HASHMETA {
+    let page_type = get8(25)?;
+    if page_type != P_HASHMETA {
         return Err(BdbError::BadMeta(format!(
-            "page type {} at page 0, expected hash metadata ({P_HASHMETA})",
-            bytes[25]
+            "page type {page_type} at page 0, expected hash metadata ({P_HASHMETA})"
         )));
     }
     if get32(8)? != 0 {
@@ -267,20 +245,20 @@ fn read_meta(bytes: &[u8], errors: &mut Vec<String>) -> Result<Meta, BdbError> {
 pub fn read_bdb_packages(bytes: &[u8]) -> Result<BlobSet, BdbError> {
     let mut errors = Vec::new();
     let meta = read_meta(bytes, &mut errors)?;
-    let mut reader = Reader {
-        bytes,
+    let mut pages = Pages {
+        file: Reader::new(bytes),
         meta: &meta,
         claimed: vec![false; meta.npages],
     };
     let mut records: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
     for pgno in 1..meta.npages {
-        let start = pgno * meta.page_size;
-        let page = &bytes[start..start + meta.page_size];
-        let ptype = page[25];
+        // Every page below `npages` is whole (see `read_meta`).
+        let Ok(page) = pages.page(pgno) else { break };
+        let ptype = page.u8_at(25).unwrap_or(0);
         if ptype != P_HASH && ptype != P_HASH_UNSORTED {
             continue;
         }
-        reader.hash_page(pgno, page, &mut records, &mut errors);
+        pages.hash_page(pgno, &page, &mut records, &mut errors);
     }
     Ok(BlobSet {
         records: records
@@ -291,8 +269,9 @@ pub fn read_bdb_packages(bytes: &[u8]) -> Result<BlobSet, BdbError> {
     })
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+/// The file as pages.
+struct Pages<'a> {
+    file: Reader<'a>,
     meta: &'a Meta,
     /// Overflow pages already consumed by a chain: a valid file never shares
     /// one, so a second use means a cycle or a crossed link. This keeps the
@@ -300,11 +279,24 @@ struct Reader<'a> {
     claimed: Vec<bool>,
 }
 
-impl Reader<'_> {
+impl<'a> Pages<'a> {
+    /// Page `pgno` as a reader of its `page_size` bytes.
+    fn page(&self, pgno: usize) -> Result<Reader<'a>, String> {
+        let ps = self.meta.page_size;
+        pgno.checked_mul(ps)
+            .ok_or_else(|| format!("page {pgno} is past the end of the file"))
+            .and_then(|start| {
+                self.file
+                    .bytes_at(start, ps)
+                    .map_err(|e| format!("page {pgno}: {e}"))
+            })
+            .map(Reader::new)
+    }
+
     fn hash_page(
         &mut self,
         pgno: usize,
-        page: &[u8],
+        page: &Reader<'a>,
         records: &mut BTreeMap<u32, Vec<u8>>,
         errors: &mut Vec<String>,
     ) {
@@ -312,14 +304,14 @@ impl Reader<'_> {
         let ps = self.meta.page_size;
         // A hash page whose self-number is wrong is a stale or misplaced copy:
         // its offsets cannot be trusted.
-        let own = o.u32(page, 8).unwrap_or(0) as usize;
+        let own = page.u32_at(8, o).unwrap_or(0) as usize;
         if own != pgno {
             errors.push(format!(
                 "page {pgno}: hash page claims to be page {own}; skipped"
             ));
             return;
         }
-        let entries = o.u16(page, 20).unwrap_or(0) as usize;
+        let entries = page.u16_at(20, o).unwrap_or(0) as usize;
         let index_end = PAGE_HEADER + 2 * entries;
         // The index grows up from the header, items down from the end; an
         // index that does not fit leaves no room for any item.
@@ -334,9 +326,10 @@ impl Reader<'_> {
                 "page {pgno}: odd number of index entries ({entries}); the unpaired last one is ignored"
             ));
         }
-        let inp = |i: usize| o.u16(page, PAGE_HEADER + 2 * i).unwrap_or(0) as usize;
+        // The index fits in the page (checked above).
+        let inp = |i: usize| page.u16_at(PAGE_HEADER + 2 * i, o).unwrap_or(0) as usize;
         // Item i spans inp[i] .. inp[i-1] (item 0 ends at the page end).
-        let item = |i: usize| -> Result<&[u8], String> {
+        let item = |i: usize| -> Result<&'a [u8], String> {
             let off = inp(i);
             let end = if i == 0 { ps } else { inp(i - 1) };
             // Items must lie past the index and must not overlap (strictly
@@ -347,7 +340,8 @@ impl Reader<'_> {
                     "item {i} has bad offset {off} (item area {index_end}..{end})"
                 ));
             }
-            Ok(&page[off..end])
+            page.bytes_at(off, end - off)
+                .map_err(|e| format!("item {i}: {e}"))
         };
         for pair in 0..entries / 2 {
             let where_ = |what: &str| format!("page {pgno} pair {pair}: {what}");
@@ -365,19 +359,16 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            let key = match <[u8; 4]>::try_from(key_bytes.as_slice()) {
-                Ok(k) => k,
-                Err(_) => {
+            let mut key = Reader::new(&key_bytes);
+            let key_num = match key.u32(o) {
+                Ok(k) if !key.any_left() => k,
+                _ => {
                     errors.push(where_(&format!(
                         "key is {} bytes, rpm keys are 4; record skipped",
                         key_bytes.len()
                     )));
                     continue;
                 }
-            };
-            let key_num = match o {
-                Order::Little => u32::from_le_bytes(key),
-                Order::Big => u32::from_be_bytes(key),
             };
             let data = item(2 * pair + 1).and_then(|it| self.value(it));
             // Key 0 is rpm's "next instance number" record, not a header.
@@ -403,18 +394,17 @@ impl Reader<'_> {
     /// The bytes of a key or data item: inline, or gathered from its
     /// overflow chain.
     fn value(&mut self, item: &[u8]) -> Result<Vec<u8>, String> {
-        match item[0] {
-            H_KEYDATA => Ok(item[1..].to_vec()),
+        let mut r = Reader::new(item);
+        match r.u8().map_err(|_| "is empty".to_string())? {
+            H_KEYDATA => Ok(r.rest().to_vec()),
             H_OFFPAGE => {
-                if item.len() < HOFFPAGE_SIZE {
+                let o = self.meta.order;
+                let (Ok(()), Ok(first), Ok(tlen)) = (r.skip(3), r.u32(o), r.u32(o)) else {
                     return Err(format!(
                         "off-page item is {} bytes, expected {HOFFPAGE_SIZE}",
                         item.len()
                     ));
-                }
-                let o = self.meta.order;
-                let first = o.u32(item, 4).unwrap_or(0);
-                let tlen = o.u32(item, 8).unwrap_or(0);
+                };
                 self.overflow(first, tlen)
             }
             H_DUPLICATE | H_OFFDUP => Err("is a duplicate set, which rpm never writes".into()),
@@ -430,10 +420,10 @@ impl Reader<'_> {
         let tlen = tlen as usize;
         // Every byte of the value is on some page of this file: a longer
         // claim is damage, and refusing it bounds the allocation below.
-        if tlen > self.bytes.len() {
+        let file_len = self.file.input().len();
+        if tlen > file_len {
             return Err(format!(
-                "overflow length {tlen} exceeds the file size {}",
-                self.bytes.len()
+                "overflow length {tlen} exceeds the file size {file_len}"
             ));
         }
         let mut out = Vec::with_capacity(tlen);
@@ -458,31 +448,34 @@ impl Reader<'_> {
                 ));
             }
             self.claimed[pgno] = true;
-            let page = &self.bytes[pgno * ps..(pgno + 1) * ps];
-            if page[25] != P_OVERFLOW {
+            let page = self.page(pgno)?;
+            let ptype = page.u8_at(25).map_err(|e| format!("page {pgno}: {e}"))?;
+            if ptype != P_OVERFLOW {
                 return Err(format!(
-                    "overflow chain from page {first}: page {pgno} has type {}, not overflow",
-                    page[25]
+                    "overflow chain from page {first}: page {pgno} has type {ptype}, not overflow"
                 ));
             }
             // prev_pgno must point back along the chain: this catches a
             // record pointing into the middle of another record's chain.
-            let back = o.u32(page, 12).unwrap_or(u32::MAX) as usize;
+            let back = page.u32_at(12, o).unwrap_or(u32::MAX) as usize;
             if back != prev {
                 return Err(format!(
                     "overflow chain from page {first}: page {pgno} links back to {back}, expected {prev}"
                 ));
             }
-            let on_page = o.u16(page, 22).unwrap_or(0) as usize;
+            let on_page = page.u16_at(22, o).unwrap_or(0) as usize;
             if on_page > ps - PAGE_HEADER {
                 return Err(format!(
                     "overflow page {pgno} claims {on_page} bytes, more than a page holds"
                 ));
             }
             let take = on_page.min(tlen - out.len());
-            out.extend_from_slice(&page[PAGE_HEADER..PAGE_HEADER + take]);
+            let data = page
+                .bytes_at(PAGE_HEADER, take)
+                .map_err(|e| format!("overflow page {pgno}: {e}"))?;
+            out.extend_from_slice(data);
             prev = pgno;
-            pgno = o.u32(page, 16).unwrap_or(0) as usize;
+            pgno = page.u32_at(16, o).unwrap_or(0) as usize;
         }
         Ok(out)
     }
@@ -511,20 +504,20 @@ mod tests {
 
     #[test]
     fn minimal_both_orders() {
-        for order in [Order::Little, Order::Big] {
+        for order in [Endian::Little, Endian::Big] {
             let ps = 512usize;
             let mut f = vec![0u8; ps * 3];
             let put32 = |f: &mut [u8], off: usize, v: u32| {
                 let b = match order {
-                    Order::Little => v.to_le_bytes(),
-                    Order::Big => v.to_be_bytes(),
+                    Endian::Little => v.to_le_bytes(),
+                    Endian::Big => v.to_be_bytes(),
                 };
                 f[off..off + 4].copy_from_slice(&b);
             };
             let put16 = |f: &mut [u8], off: usize, v: u16| {
                 let b = match order {
-                    Order::Little => v.to_le_bytes(),
-                    Order::Big => v.to_be_bytes(),
+                    Endian::Little => v.to_le_bytes(),
+                    Endian::Big => v.to_be_bytes(),
                 };
                 f[off..off + 2].copy_from_slice(&b);
             };

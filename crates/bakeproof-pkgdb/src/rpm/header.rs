@@ -63,6 +63,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use crate::budget::{Budget, BudgetError, FILE_COST, SLACK};
+use crate::codec::{Invalid, Reader};
 
 /// Why a header blob could not be read at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -326,16 +327,11 @@ struct Entry {
     count: usize,
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
-
 /// Parsed index plus data store; all accessors bounds-check, and charge the
 /// arrays they return to `budget` (`transient` counts them, to be refunded
 /// when the parse ends).
 struct Index<'a, 'b> {
-    data: &'a [u8],
+    data: Reader<'a>,
     slots: [Option<Entry>; TAG_COUNT],
     budget: RefCell<&'b mut Budget>,
     transient: Cell<u64>,
@@ -344,7 +340,7 @@ struct Index<'a, 'b> {
 impl fmt::Debug for Index<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Index")
-            .field("dl", &self.data.len())
+            .field("dl", &self.data.input().len())
             .finish()
     }
 }
@@ -360,51 +356,41 @@ pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
 /// [`RpmHeader::transient_cost`] once it has converted the header); the
 /// per-tag arrays used while parsing are refunded before returning.
 pub fn parse_header_blob_in(blob: &[u8], budget: &mut Budget) -> Result<RpmHeader, HeaderError> {
-    let Some(il) = be32(blob, 0) else {
+    let mut r = Reader::new(blob);
+    let (Ok(il), Ok(dl)) = (r.u32_be(), r.u32_be()) else {
         return err(format!(
             "{} bytes: too short for the index header",
             blob.len()
         ));
     };
-    let dl = be32(blob, 4).unwrap_or(0);
-    if blob.len() < 8 {
-        return err(format!(
-            "{} bytes: too short for the index header",
-            blob.len()
-        ));
-    }
     let il = il as usize;
     let dl = dl as usize;
-    let index_len = match il.checked_mul(16) {
-        Some(n) if n <= blob.len() - 8 => n,
-        _ => {
-            return err(format!(
-                "index of {il} entries does not fit in {} bytes",
-                blob.len()
-            ));
-        }
+    let Some(index) = il.checked_mul(16).and_then(|n| r.sub(n).ok()) else {
+        return err(format!(
+            "index of {il} entries does not fit in {} bytes",
+            blob.len()
+        ));
     };
     if il == 0 {
         return err("empty index");
     }
-    let data_start = 8 + index_len;
-    if dl > blob.len() - data_start {
+    let Ok(data) = r.take(dl) else {
         return err(format!(
             "data of {dl} bytes does not fit in {} bytes after the index",
-            blob.len() - data_start
+            r.left()
         ));
-    }
-    let index = &blob[8..data_start];
-    let data = &blob[data_start..data_start + dl];
+    };
 
-    let raw = |i: usize| -> (u32, u32, u32, u32) {
-        let e = &index[i * 16..i * 16 + 16];
-        let w = |k: usize| u32::from_be_bytes([e[k], e[k + 1], e[k + 2], e[k + 3]]);
-        (w(0), w(4), w(8), w(12))
+    // Entry i of the index; the index holds exactly `il` entries.
+    let raw = |i: usize| -> Result<(u32, u32, u32, u32), HeaderError> {
+        let entry = index.at(i.saturating_mul(16)).and_then(|mut e| {
+            Ok::<_, Invalid>((e.u32_be()?, e.u32_be()?, e.u32_be()?, e.u32_be()?))
+        });
+        entry.or_else(|e| err(format!("index entry {i}: {e}")))
     };
 
     // Region (see module docs). `ril` = entries inside the region.
-    let (first_tag, first_ty, first_off, first_count) = raw(0);
+    let (first_tag, first_ty, first_off, first_count) = raw(0)?;
     let mut start = 0;
     let ril;
     if matches!(first_tag, HEADERIMAGE | HEADERSIGNATURES | HEADERIMMUTABLE) {
@@ -412,13 +398,12 @@ pub fn parse_header_blob_in(blob: &[u8], budget: &mut Budget) -> Result<RpmHeade
             return err(format!("region tag {first_tag}: bad type/count"));
         }
         let off = first_off as usize;
-        let Some(trailer) = data.get(off..off.saturating_add(16)) else {
+        let trailer = Reader::new(data)
+            .at(off)
+            .and_then(|mut t| Ok((t.u32_be()?, t.u32_be()?, t.u32_be()? as i32, t.u32_be()?)));
+        let Ok((ttag, tty, toff, tcount)) = trailer else {
             return err(format!("region tag {first_tag}: trailer outside the data"));
         };
-        let t = |k: usize| {
-            u32::from_be_bytes([trailer[k], trailer[k + 1], trailer[k + 2], trailer[k + 3]])
-        };
-        let (ttag, tty, toff, tcount) = (t(0), t(4), t(8) as i32, t(12));
         let tag_ok = ttag == first_tag || ttag == HEADERIMAGE;
         if !tag_ok || tty != T_BIN || tcount != 16 || toff >= 0 || toff % 16 != 0 {
             return err(format!("region tag {first_tag}: bad trailer"));
@@ -437,7 +422,7 @@ pub fn parse_header_blob_in(blob: &[u8], budget: &mut Budget) -> Result<RpmHeade
     let mut slots: [Option<Entry>; TAG_COUNT] = [None; TAG_COUNT];
     let mut dribble_basenames = false;
     for i in start..il {
-        let (tag, ty, off, count) = raw(i);
+        let (tag, ty, off, count) = raw(i)?;
         if ty > T_I18NSTRING {
             return err(format!("tag {tag}: unknown type {ty}"));
         }
@@ -468,7 +453,7 @@ pub fn parse_header_blob_in(blob: &[u8], budget: &mut Budget) -> Result<RpmHeade
         slots[Tag::OLDFILENAMES as usize] = None;
     }
     let ix = Index {
-        data,
+        data: Reader::new(data),
         slots,
         budget: RefCell::new(budget),
         transient: Cell::new(0),
@@ -521,7 +506,10 @@ impl<'a> Index<'a, '_> {
                 e.count
             ));
         }
-        let mut rest = &self.data[e.offset..];
+        // offset <= dl was checked.
+        let Ok(mut rest) = self.data.at(e.offset).map(|mut r| r.rest()) else {
+            return err(format!("tag {}: offset outside the data", tag_name(t)));
+        };
         self.charge_transient(
             (e.count as u64).saturating_mul(std::mem::size_of::<&[u8]>() as u64),
             t,
@@ -570,7 +558,7 @@ impl<'a> Index<'a, '_> {
         let Some(bytes) = e
             .count
             .checked_mul(width)
-            .and_then(|n| self.data.get(e.offset..e.offset.checked_add(n)?))
+            .and_then(|n| self.data.bytes_at(e.offset, n).ok())
         else {
             return err(format!(
                 "tag {}: {} items outside the data",
@@ -600,7 +588,10 @@ impl<'a> Index<'a, '_> {
             return Ok(None);
         }
         // count <= dl - offset was checked.
-        Ok(Some(&self.data[e.offset..e.offset + e.count]))
+        match self.data.bytes_at(e.offset, e.count) {
+            Ok(b) => Ok(Some(b)),
+            Err(why) => err(format!("tag {}: {why}", tag_name(t))),
+        }
     }
 }
 

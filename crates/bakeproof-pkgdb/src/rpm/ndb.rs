@@ -39,6 +39,7 @@
 use std::collections::BTreeMap;
 
 pub use super::bdb::{BlobRecord, BlobSet};
+use crate::codec::{Endian, Invalid, Reader};
 
 /// Why a file is not a readable NDB `Packages.db` at all.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -66,17 +67,13 @@ const PAGE_SIZE: usize = 4096;
 const BLOBHEAD_SIZE: u64 = 16;
 const BLOBTAIL_SIZE: u64 = 12;
 
-fn le32(b: &[u8], off: usize) -> u32 {
-    // Callers only pass offsets inside `b`; 0 is a safe answer otherwise.
-    b.get(off..off + 4)
-        .and_then(|s| <[u8; 4]>::try_from(s).ok())
-        .map_or(0, u32::from_le_bytes)
-}
-
 /// Whether `bytes` starts with an NDB `Packages.db` header (magic `"RpmP"`,
 /// version 0). Cheap sniffing only.
 pub fn is_ndb(bytes: &[u8]) -> bool {
-    bytes.len() >= HEADER_SIZE && &bytes[0..4] == PKGDB_MAGIC && le32(bytes, 4) == 0
+    let r = Reader::new(bytes);
+    bytes.len() >= HEADER_SIZE
+        && r.bytes_at(0, 4) == Ok(PKGDB_MAGIC)
+        && r.u32_at(4, Endian::Little) == Ok(0)
 }
 
 /// Adler-32 (RFC 1950), as rpmpkg.c computes it over head + blob + padding.
@@ -99,31 +96,32 @@ fn adler32(data: &[u8]) -> u32 {
 /// Errors only when the header or slot area is unusable; damage to
 /// individual slots or blobs is reported in [`BlobSet::errors`].
 pub fn read_ndb_packages(bytes: &[u8]) -> Result<BlobSet, NdbError> {
-    if bytes.len() < HEADER_SIZE {
-        return Err(NdbError::TooShort { len: bytes.len() });
-    }
-    if &bytes[0..4] != PKGDB_MAGIC {
+    let file = Reader::new(bytes);
+    let too_short = |_| NdbError::TooShort { len: bytes.len() };
+    let mut head = file.clone().sub(HEADER_SIZE).map_err(too_short)?;
+    if head.take(4).map_err(too_short)? != PKGDB_MAGIC {
         return Err(NdbError::NotNdb);
     }
-    let version = le32(bytes, 4);
+    let version = head.u32_le().map_err(too_short)?;
     if version != 0 {
         return Err(NdbError::UnsupportedVersion(version));
     }
-    let slotnpages = le32(bytes, 12);
+    let _generation = head.u32_le().map_err(too_short)?;
+    let slotnpages = head.u32_le().map_err(too_short)?;
     if slotnpages == 0 {
         return Err(NdbError::NoSlotPages);
     }
     // Checked against the file before anything is sized by it.
-    let slot_area = (slotnpages as usize).checked_mul(PAGE_SIZE);
-    let slot_area = match slot_area {
-        Some(n) if n <= bytes.len() => n,
-        _ => {
-            return Err(NdbError::SlotPagesTruncated {
-                slotnpages,
-                len: bytes.len(),
-            });
-        }
+    let Some(mut slot_pages) = (slotnpages as usize)
+        .checked_mul(PAGE_SIZE)
+        .and_then(|n| file.clone().sub(n).ok())
+    else {
+        return Err(NdbError::SlotPagesTruncated {
+            slotnpages,
+            len: bytes.len(),
+        });
     };
+    let slot_area = slot_pages.left();
     let mut errors = Vec::new();
     if !(bytes.len() as u64).is_multiple_of(BLK_SIZE) {
         errors.push(format!(
@@ -136,18 +134,28 @@ pub fn read_ndb_packages(bytes: &[u8]) -> Result<BlobSet, NdbError> {
 
     // Pass 1: the slots. (slot number, pkgidx, blkoff, blkcnt)
     let mut slots: Vec<(usize, u32, u64, u64)> = Vec::new();
-    for off in (HEADER_SIZE..slot_area).step_by(SLOT_SIZE) {
+    // The header takes the first two slots; the slot area is whole pages,
+    // so it holds whole slots.
+    slot_pages.skip(HEADER_SIZE).map_err(too_short)?;
+    while slot_pages.any_left() {
+        let off = slot_pages.used();
         let slotno = off / SLOT_SIZE;
-        let s = &bytes[off..off + SLOT_SIZE];
-        if &s[0..4] != SLOT_MAGIC {
+        let Ok(mut s) = slot_pages.sub(SLOT_SIZE) else {
+            break;
+        };
+        let (Ok(magic), Ok(pkgidx), Ok(blkoff), Ok(blkcnt)) =
+            (s.take(4), s.u32_le(), s.u32_le(), s.u32_le())
+        else {
+            break;
+        };
+        if magic != SLOT_MAGIC {
             errors.push(format!(
                 "slot {slotno} (offset {off}): bad slot magic; skipped"
             ));
             continue;
         }
-        let pkgidx = le32(s, 4);
-        let blkoff = u64::from(le32(s, 8));
-        let blkcnt = u64::from(le32(s, 12));
+        let blkoff = u64::from(blkoff);
+        let blkcnt = u64::from(blkcnt);
         if blkoff == 0 {
             continue; // free slot
         }
@@ -190,9 +198,11 @@ pub fn read_ndb_packages(bytes: &[u8]) -> Result<BlobSet, NdbError> {
         }
         end_of_prev = blkoff + blkcnt;
         // In range: checked in pass 1 against `fileblks`.
-        let start = (blkoff * BLK_SIZE) as usize;
-        let area = &bytes[start..start + (blkcnt * BLK_SIZE) as usize];
-        match read_blob(area, pkgidx) {
+        let area = file.bytes_at((blkoff * BLK_SIZE) as usize, (blkcnt * BLK_SIZE) as usize);
+        match area
+            .map_err(|e| e.to_string())
+            .and_then(|a| read_blob(a, pkgidx))
+        {
             Ok(blob) => {
                 if let std::collections::btree_map::Entry::Vacant(slot) = records.entry(pkgidx) {
                     slot.insert(blob.to_vec());
@@ -220,17 +230,20 @@ fn read_blob(area: &[u8], pkgidx: u32) -> Result<&[u8], String> {
     if len < BLOBHEAD_SIZE + BLOBTAIL_SIZE {
         return Err(format!("{len} bytes cannot hold a blob head and tail"));
     }
-    if &area[0..4] != BLOBHEAD_MAGIC {
+    let short = |e: Invalid| format!("blob: {e}");
+    let mut head = Reader::new(area);
+    if head.take(4).map_err(short)? != BLOBHEAD_MAGIC {
         return Err("bad blob head magic".into());
     }
     // The head repeats the package index so a slot pointing at the wrong
     // blob (stale slot, interrupted move) is detected.
-    let head_idx = le32(area, 4);
+    let head_idx = head.u32_le().map_err(short)?;
     if head_idx != pkgidx {
         return Err(format!("blob head belongs to package {head_idx}"));
     }
-    let bloblen = u64::from(le32(area, 12));
-    let need = (BLOBHEAD_SIZE + bloblen + BLOBTAIL_SIZE).div_ceil(BLK_SIZE);
+    let _timestamp = head.u32_le().map_err(short)?;
+    let bloblen = head.u32_le().map_err(short)?;
+    let need = (BLOBHEAD_SIZE + u64::from(bloblen) + BLOBTAIL_SIZE).div_ceil(BLK_SIZE);
     if need * BLK_SIZE != len {
         return Err(format!(
             "blob length {bloblen} needs {need} blocks but the slot has {}",
@@ -238,23 +251,26 @@ fn read_blob(area: &[u8], pkgidx: u32) -> Result<&[u8], String> {
         ));
     }
     let tail = (len - BLOBTAIL_SIZE) as usize;
-    if &area[tail + 8..tail + 12] != BLOBTAIL_MAGIC {
+    let mut t = head.at(tail).map_err(short)?;
+    let stored = t.u32_le().map_err(short)?;
+    let tail_len = t.u32_le().map_err(short)?;
+    if t.take(4).map_err(short)? != BLOBTAIL_MAGIC {
         return Err("bad blob tail magic".into());
     }
-    let tail_len = le32(area, tail + 4);
-    if u64::from(tail_len) != bloblen {
+    if tail_len != bloblen {
         return Err(format!(
             "blob tail says length {tail_len}, head says {bloblen}"
         ));
     }
-    let stored = le32(area, tail);
-    let computed = adler32(&area[..tail]);
+    let checked = head.bytes_at(0, tail).map_err(short)?;
+    let computed = adler32(checked);
     if stored != computed {
         return Err(format!(
             "Adler-32 mismatch (stored {stored:#010x}, computed {computed:#010x})"
         ));
     }
-    Ok(&area[BLOBHEAD_SIZE as usize..(BLOBHEAD_SIZE + bloblen) as usize])
+    head.bytes_at(BLOBHEAD_SIZE as usize, bloblen as usize)
+        .map_err(short)
 }
 
 #[cfg(test)]
