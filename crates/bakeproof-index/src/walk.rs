@@ -256,6 +256,23 @@ fn build_excludes(patterns: &[String]) -> Result<GlobSet, ScanError> {
     })
 }
 
+/// A readable directory descriptor of the root itself (the walk's and
+/// [`scan_paths`]' starting point).
+fn open_root_dir(root: &Root) -> Result<OwnedFd, ScanError> {
+    rustix::fs::openat(
+        root.fd(),
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        ScanError::Root(RootError::OpenRoot {
+            path: root.host_path().to_owned(),
+            source: e.into(),
+        })
+    })
+}
+
 /// Indexes `root`: every entry below it (the root itself excluded), sorted by
 /// path bytes, with the tree digest.
 pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
@@ -272,18 +289,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         path_budget,
         over_budget: AtomicBool::new(false),
     };
-    let root_fd = rustix::fs::openat(
-        root.fd(),
-        ".",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| {
-        ScanError::Root(RootError::OpenRoot {
-            path: root.host_path().to_owned(),
-            source: e.into(),
-        })
-    })?;
+    let root_fd = open_root_dir(root)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
         .thread_name(|i| format!("bakeproof-index-{i}"))
@@ -874,18 +880,7 @@ pub fn scan_paths(
         path_budget: u64::MAX,
         over_budget: AtomicBool::new(false),
     };
-    let root_fd = rustix::fs::openat(
-        root.fd(),
-        ".",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| {
-        ScanError::Root(RootError::OpenRoot {
-            path: root.host_path().to_owned(),
-            source: e.into(),
-        })
-    })?;
+    let root_fd = open_root_dir(root)?;
     let root_id = mount::identity(&root_fd).map_err(|e| {
         ScanError::Root(RootError::OpenRoot {
             path: root.host_path().to_owned(),
