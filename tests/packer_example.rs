@@ -756,24 +756,29 @@ fn in_vm_outputs_are_on_tmpfs() {
             if root.as_deref() != Some("/") {
                 continue;
             }
-            let out = inv
+            // Every file it writes: the SBOM or report (-o, or a redirect),
+            // and a seal report written beside the SBOM (--seal-report).
+            let outs: Vec<String> = inv
                 .value(&["-o", "--output"])
                 .map(str::to_owned)
                 .or(inv.redirect.clone())
-                .map(|o| expand(&o, vars));
-            match out {
-                Some(o) => assert!(on_tmpfs(&o), "{}: writes {o} into the image", inv.text()),
-                None => {
-                    // Text to the terminal (the script's failure report).
-                    assert!(
-                        inv.value(&["--format"]) != Some("json"),
-                        "{}: JSON report not written anywhere",
-                        inv.text()
-                    );
-                    continue;
-                }
+                .into_iter()
+                .chain(inv.value(&["--seal-report"]).map(str::to_owned))
+                .map(|o| expand(&o, vars))
+                .collect();
+            if outs.is_empty() {
+                // Text to the terminal (the script's failure report).
+                assert!(
+                    inv.value(&["--format"]) != Some("json"),
+                    "{}: JSON report not written anywhere",
+                    inv.text()
+                );
+                continue;
             }
-            checked += 1;
+            for o in &outs {
+                assert!(on_tmpfs(o), "{}: writes {o} into the image", inv.text());
+                checked += 1;
+            }
         }
     }
     assert!(
