@@ -227,7 +227,11 @@ fn show(path: &[u8]) -> String {
 
 /// Reads one optional file: `Ok(None)` when absent, a warning (and `None`)
 /// when present but unreadable.
-fn read_optional(root: &dyn ReadOnlyTree, path: &[u8], warnings: &mut Vec<String>) -> Option<Vec<u8>> {
+fn read_optional(
+    root: &dyn ReadOnlyTree,
+    path: &[u8],
+    warnings: &mut Vec<String>,
+) -> Option<Vec<u8>> {
     match root.read_file(path, INFO_LIMIT) {
         Ok(b) => Some(b),
         Err(e) if e.is_not_found() => None,
