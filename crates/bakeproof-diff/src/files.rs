@@ -295,8 +295,23 @@ pub fn compare_entries(
     live: &Sbom<'_>,
     is_mutable: &dyn Fn(&[u8]) -> bool,
 ) -> Result<Vec<EntryChange>, DecodeError> {
-    let a = attested.file_map()?;
-    let l = live.file_map()?;
+    Ok(compare_file_maps(
+        &attested.file_map()?,
+        &live.file_map()?,
+        is_mutable,
+    ))
+}
+
+/// The entries of an SBOM by raw path ([`Sbom::file_map`]).
+pub type FileMap<'s> = BTreeMap<Cow<'s, [u8]>, FileFacts<'s>>;
+
+/// [`compare_entries`] of maps the caller already built (the boot verifier
+/// builds the attested one once for its host-key check and both levels).
+pub fn compare_file_maps(
+    a: &FileMap<'_>,
+    l: &FileMap<'_>,
+    is_mutable: &dyn Fn(&[u8]) -> bool,
+) -> Vec<EntryChange> {
     let mut out = Vec::new();
     let mut push = |p: &[u8], change, attested, live| {
         out.push(EntryChange {
@@ -306,7 +321,7 @@ pub fn compare_entries(
             live,
         })
     };
-    for (p, af) in &a {
+    for (p, af) in a {
         if is_mutable(p) {
             continue;
         }
@@ -366,21 +381,21 @@ pub fn compare_entries(
             );
         }
     }
-    for (p, lf) in &l {
+    for (p, lf) in l {
         if a.contains_key(p) || is_mutable(p) {
             continue;
         }
         if lf.kind() == Some("directory") && {
             let mut inside = p.to_vec();
             inside.push(b'/');
-            is_mutable(&inside) || only_expected_inside(&l, &inside, is_mutable)
+            is_mutable(&inside) || only_expected_inside(l, &inside, is_mutable)
         } {
             continue;
         }
         push(p, EntryChangeKind::Added, None, summary(lf));
     }
     out.sort_by(|x, y| (&x.path, x.change).cmp(&(&y.path, y.change)));
-    Ok(out)
+    out
 }
 
 /// An added directory holds what is expected (first-boot state such as a

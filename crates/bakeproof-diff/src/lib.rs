@@ -28,7 +28,9 @@ pub mod seal;
 
 pub use bakeproof_sbom::cyclonedx::decoder::Package;
 pub use bakeproof_sbom::cyclonedx::{DecodeError, MAX_SBOM_BYTES, Sbom, parse};
-pub use files::{EntryChange, EntryChangeKind, caps_differ, compare_entries};
+pub use files::{
+    EntryChange, EntryChangeKind, FileMap, caps_differ, compare_entries, compare_file_maps,
+};
 pub use model::*;
 pub use packages::version_cmp;
 pub use seal::{MAX_SEAL_BYTES, SealReportError, check_seal_binding, diff_seal, parse_seal};

@@ -576,20 +576,26 @@ fn verify(
     let attested_files = attested
         .file_map()
         .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}")))?;
-    let key_age = match args.host_key_age {
-        HostKeyAge::Launch => KeyAge::Launch(run.instance.as_ref().and_then(|i| i.launch_time)),
-        HostKeyAge::Image => KeyAge::Image(
-            report["timestamp"]
-                .as_str()
-                .and_then(|t| {
-                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .map(|t| t.unix_timestamp()),
-        ),
-        HostKeyAge::Off => KeyAge::Off,
+    // The time a live host key must be newer than (seconds since the
+    // epoch); `None`: not known, or not asked.
+    let since = match args.host_key_age {
+        HostKeyAge::Launch => run.instance.as_ref().and_then(|i| i.launch_time),
+        HostKeyAge::Image => report["timestamp"]
+            .as_str()
+            .and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .map(|t| t.unix_timestamp()),
+        HostKeyAge::Off => None,
     };
-    host_keys(run, &root, report, &attested_files, key_age);
+    host_keys(
+        run,
+        &root,
+        report,
+        &attested_files,
+        args.host_key_age,
+        since,
+    );
 
     // 4b. First-boot changes judged by meaning (--level files); the
     // ignored paths are left out of the live scan.
@@ -619,9 +625,12 @@ fn verify(
             // files level, on the owned paths only.
             let wanted: std::collections::HashSet<&[u8]> =
                 owned.iter().map(Vec::as_slice).collect();
-            let changes =
-                bakeproof_diff::compare_entries(&attested, &live, &|p| !wanted.contains(p))
-                    .map_err(|e| Stop::Failed("packages", format!("comparing owned files: {e}")))?;
+            let live_files = live
+                .file_map()
+                .map_err(|e| Stop::Failed("packages", format!("live SBOM: {e}")))?;
+            let changes = bakeproof_diff::compare_file_maps(&attested_files, &live_files, &|p| {
+                !wanted.contains(p)
+            });
             let purls = attested.package_purls();
             run.files = changes
                 .into_iter()
@@ -660,7 +669,7 @@ fn verify(
             );
         }
         if args.level >= Level::Files {
-            match diff_files(&attested, &live, mutable, &ignored_globs(args)) {
+            match diff_files(&attested_files, &live, mutable, &ignored_globs(args)) {
                 Ok(f) => run.files = f,
                 Err(e) => return Err(Stop::Failed("files", format!("comparing files: {e}"))),
             }
@@ -698,15 +707,6 @@ fn attested_sbom_bytes(
     }
 }
 
-/// The time a live host key must be newer than (`--host-key-age`), in
-/// seconds since the epoch; `None` inside: not known.
-#[derive(Clone, Copy, Debug)]
-enum KeyAge {
-    Launch(Option<i64>),
-    Image(Option<i64>),
-    Off,
-}
-
 /// Largest SSH host key file read (an RSA-16384 private key is ~13 KiB).
 const HOST_KEY_LIMIT: u64 = 1 << 20;
 
@@ -723,8 +723,9 @@ fn host_keys(
     run: &mut Run,
     root: &bakeproof_index::Root,
     report: &Value,
-    attested_files: &BTreeMap<std::borrow::Cow<'_, [u8]>, bakeproof_sbom::cyclonedx::FileFacts<'_>>,
-    age: KeyAge,
+    attested_files: &bakeproof_diff::FileMap<'_>,
+    age: HostKeyAge,
+    since: Option<i64>,
 ) {
     use std::os::unix::fs::MetadataExt as _;
     let Some(baked_list) = report.get("host_keys").and_then(Value::as_array) else {
@@ -753,10 +754,6 @@ fn host_keys(
             ))
         })
         .collect();
-    let since = match age {
-        KeyAge::Launch(t) | KeyAge::Image(t) => t,
-        KeyAge::Off => None,
-    };
     let mut problems = Vec::new();
     let mut old = Vec::new();
     let mut live = BTreeMap::new();
@@ -817,9 +814,9 @@ fn host_keys(
     run.host_keys = live.into_values().collect();
     let n = run.host_keys.len();
     let what = match age {
-        KeyAge::Launch(_) => "this instance's launch",
-        KeyAge::Image(_) => "the image's seal",
-        KeyAge::Off => "",
+        HostKeyAge::Launch => "this instance's launch",
+        HostKeyAge::Image => "the image's seal",
+        HostKeyAge::Off => "",
     };
     if !old.is_empty() {
         problems.push(format!(
@@ -829,12 +826,12 @@ fn host_keys(
         ));
     }
     let age_note = match (age, since) {
-        (KeyAge::Off, _) => "key age not checked (--host-key-age off)".to_string(),
-        (KeyAge::Launch(_), None) => {
+        (HostKeyAge::Off, _) => "key age not checked (--host-key-age off)".to_string(),
+        (HostKeyAge::Launch, None) => {
             "key age not checked (no launch time: --ami given, or IMDS has no pendingTime)"
                 .to_string()
         }
-        (KeyAge::Image(_), None) => {
+        (HostKeyAge::Image, None) => {
             "key age not checked (the seal report has no readable timestamp)".to_string()
         }
         (_, Some(t)) => format!("none older than {what} ({t})"),
@@ -1025,7 +1022,7 @@ fn diff_packages(attested: &Sbom<'_>, live: &Sbom<'_>) -> Vec<Value> {
 /// marker (`pathEncoding`, `attestedEncoding`, `liveEncoding`: `percent`)
 /// where it had to be percent-encoded, so the JSON names exact bytes.
 fn diff_files(
-    attested: &Sbom<'_>,
+    attested: &bakeproof_diff::FileMap<'_>,
     live: &Sbom<'_>,
     mutable: &globset::GlobSet,
     ignored: &[String],
@@ -1050,7 +1047,7 @@ fn diff_files(
                     .iter()
                     .any(|l| l.len() > p.len() && l.starts_with(p)))
     };
-    let changes = bakeproof_diff::compare_entries(attested, live, &is_mutable)?;
+    let changes = bakeproof_diff::compare_file_maps(attested, &live.file_map()?, &is_mutable);
     Ok(changes.iter().map(change_value).collect())
 }
 
