@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use bakeproof_attest::{AttestIndex, FileKind};
+
 use crate::{
-    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, Store, StoreError, check_ami,
-    is_sha256_hex, plain_file_name, sha256_hex,
+    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, Store, StoreError, check_ami, sha256_hex,
 };
 
 /// The attest output's index (`bakeproof attest -o DIR` writes `DIR/index.json`).
@@ -56,14 +57,25 @@ fn input(dir: &Path, m: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("{}: {m}", dir.join(ATTEST_INDEX_FILE).display()))
 }
 
-fn subject_ami(name: &str) -> Option<AmiRef> {
-    let rest = name.strip_prefix("ami://")?;
-    let (region, id) = rest.split_once('/')?;
-    let a = AmiRef {
-        region: region.into(),
-        ami_id: id.into(),
-    };
-    check_ami(&a).ok().map(|()| a)
+/// Largest attest index `publish` reads (it lists a handful of files).
+const MAX_ATTEST_INDEX_SIZE: u64 = 1 << 20;
+
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read as _;
+    let err = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
+    let mut v = Vec::new();
+    std::fs::File::open(path)
+        .map_err(err)?
+        .take(max + 1)
+        .read_to_end(&mut v)
+        .map_err(err)?;
+    if v.len() as u64 > max {
+        return Err(StoreError::Invalid(format!(
+            "{}: larger than {max} bytes: not an attest index",
+            path.display()
+        )));
+    }
+    Ok(v)
 }
 
 /// Reads the attest output in `dir` (its `index.json` and every file it
@@ -75,64 +87,39 @@ pub fn publish_attest_dir(
     mode: IndexWrite,
 ) -> Result<PublishReport, StoreError> {
     let ipath = dir.join(ATTEST_INDEX_FILE);
-    let raw =
-        std::fs::read(&ipath).map_err(|e| StoreError::Io(format!("{}: {e}", ipath.display())))?;
-    let idx: Value =
-        serde_json::from_slice(&raw).map_err(|e| input(dir, format!("not JSON: {e}")))?;
-    if idx["bakeproofAttestIndex"] != 1 {
-        return Err(input(
-            dir,
-            "not the index of `bakeproof attest` (bakeproofAttestIndex: 1 missing)",
-        ));
+    let raw = read_bounded(&ipath, MAX_ATTEST_INDEX_SIZE)?;
+    let idx = AttestIndex::from_slice(&raw).map_err(|e| input(dir, e))?;
+    let amis: Vec<AmiRef> = idx
+        .amis()
+        .into_iter()
+        .map(|a| AmiRef {
+            region: a.region,
+            ami_id: a.ami_id,
+        })
+        .collect();
+    for a in &amis {
+        check_ami(a).map_err(|e| input(dir, e))?;
     }
-    let tree = idx["treeDigest"]["sha256"]
-        .as_str()
-        .filter(|s| is_sha256_hex(s))
-        .ok_or_else(|| input(dir, "treeDigest.sha256 missing or not hex"))?;
-    let created = idx["created"].as_str().unwrap_or("").to_string();
-    let tool_version = idx["tool"]["version"].as_str().unwrap_or("").to_string();
-    let mut amis = Vec::new();
-    for s in idx["subjects"].as_array().into_iter().flatten() {
-        let name = s["name"].as_str().unwrap_or("");
-        let a = subject_ami(name)
-            .ok_or_else(|| input(dir, format!("subject {name:?} is not ami://REGION/AMI-ID")))?;
-        if !amis.contains(&a) {
-            amis.push(a);
-        }
-    }
-    if amis.is_empty() {
-        return Err(input(dir, "no AMI subjects"));
-    }
-    let files = idx["files"]
-        .as_array()
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| input(dir, "no files listed"))?;
 
     // Read and check everything before the first upload.
     let mut blobs: Vec<(IndexEntry, Vec<u8>)> = Vec::new();
-    for f in files {
-        let name = f["file"].as_str().unwrap_or("");
-        if !plain_file_name(name) {
-            return Err(input(
-                dir,
-                format!("file {name:?} is not a plain file name"),
-            ));
-        }
-        let want = f["sha256"].as_str().unwrap_or("");
+    for f in &idx.files {
+        let name = &f.file;
         let p = dir.join(name);
         let bytes =
             std::fs::read(&p).map_err(|e| StoreError::Io(format!("{}: {e}", p.display())))?;
         let got = sha256_hex(&bytes);
-        if got != want {
+        if got != f.sha256 {
             return Err(StoreError::DigestMismatch(format!(
-                "{}: sha256 {got}, but {} lists {want:?} (the attest output was changed)",
+                "{}: sha256 {got}, but {} lists {:?} (the attest output was changed)",
                 p.display(),
-                ipath.display()
+                ipath.display(),
+                f.sha256
             )));
         }
-        let bundle = f["kind"].as_str() == Some("bundle");
-        let media_type = match f["mediaType"].as_str() {
-            Some(m) => m.to_string(),
+        let bundle = f.kind == FileKind::Bundle;
+        let media_type = match &f.media_type {
+            Some(m) => m.clone(),
             None if bundle => serde_json::from_slice::<Value>(&bytes)
                 .ok()
                 .and_then(|v| v["mediaType"].as_str().map(str::to_string))
@@ -142,14 +129,16 @@ pub fn publish_attest_dir(
         blobs.push((
             IndexEntry {
                 sha256: got,
-                predicate_type: f["predicateType"].as_str().unwrap_or("").to_string(),
+                predicate_type: f.predicate_type.clone().unwrap_or_default(),
                 media_type,
                 size: bytes.len() as u64,
-                file: Some(name.to_string()),
+                file: Some(name.clone()),
             },
             bytes,
         ));
     }
+    let tree = &idx.tree_digest.sha256;
+    let (created, tool_version) = (idx.created.clone(), idx.tool.version.clone());
 
     let mut report = PublishReport {
         blobs: Vec::new(),

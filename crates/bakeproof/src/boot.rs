@@ -6,13 +6,14 @@
 //! verified, 1 failed, 2 usage or configuration error, 3 IMDS or the store
 //! could not be reached (also not verified).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
+use bakeproof_attest::{AmiRef, TrustError, TrustedKeys};
+use bakeproof_boot::{FetchError, FetchRequest, SealWanted};
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
 use bakeproof_index::{encode_path, is_path_encoded};
 use bakeproof_sbom::diff::Sbom;
@@ -152,29 +153,19 @@ impl Run {
     }
 }
 
-fn load_keys(args: &BootVerifyArgs) -> Result<Vec<PublicKey>> {
-    let paths: Vec<PathBuf> = if args.key.is_empty() {
-        let dir = Path::new(DEFAULT_KEY_DIR);
-        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("no --key given and {} unreadable", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pub"))
-            .collect();
-        v.sort();
-        v
+fn load_keys(args: &BootVerifyArgs) -> Result<TrustedKeys> {
+    let keys = if args.key.is_empty() {
+        TrustedKeys::load_dir(Path::new(DEFAULT_KEY_DIR))
     } else {
-        args.key.clone()
+        TrustedKeys::load_files(&args.key)
     };
-    if paths.is_empty() {
-        bail!("no trusted keys (--key, or *.pub in {DEFAULT_KEY_DIR})");
+    match keys {
+        Err(TrustError::Empty) => bail!("no trusted keys (--key, or *.pub in {DEFAULT_KEY_DIR})"),
+        Err(e @ TrustError::Dir { .. }) => {
+            Err(e).context(format!("no --key given and {DEFAULT_KEY_DIR} unreadable"))
+        }
+        r => Ok(r?),
     }
-    paths
-        .iter()
-        .map(|p| {
-            let b = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
-            PublicKey::from_pem(&b).with_context(|| format!("{}", p.display()))
-        })
-        .collect()
 }
 
 fn load_certs(args: &BootVerifyArgs) -> Result<Vec<IdentityCert>> {
@@ -195,6 +186,22 @@ fn store_stop(e: StoreError, what: &str) -> Stop {
         Stop::Failed("store", format!("{what}: {e}"))
     } else {
         Stop::Unreachable(format!("store: {what}: {e}"))
+    }
+}
+
+/// A fetch-and-verify failure as the check it fails.
+fn fetch_stop(e: FetchError) -> Stop {
+    match e {
+        FetchError::Store { what, error } => store_stop(error, &what),
+        FetchError::NoSbom(_) | FetchError::NoSeal(_) => Stop::Failed(
+            "signatures",
+            "the index does not list both an SBOM and a seal attestation".into(),
+        ),
+        FetchError::TreeDigests { .. } => Stop::Failed(
+            "signatures",
+            "the SBOM and seal attestations name different tree digests".into(),
+        ),
+        e => Stop::Failed(e.check_id(), e.to_string()),
     }
 }
 
@@ -341,7 +348,7 @@ fn verify(
     run: &mut Run,
     fixed_ami: Option<AmiRef>,
     imds_cfg: ImdsConfig,
-    keys: &[PublicKey],
+    keys: &TrustedKeys,
     certs: &[IdentityCert],
     mutable: &globset::GlobSet,
 ) -> Result<(), Stop> {
@@ -386,79 +393,21 @@ fn verify(
         },
     )
     .map_err(|e| store_stop(e, "opening the store"))?;
-    let sref = bakeproof_store::AmiRef {
-        region: ami.region.clone(),
-        ami_id: ami.ami_id.clone(),
+    let att = bakeproof_boot::fetch_attestations(
+        store.as_ref(),
+        &FetchRequest {
+            ami: &ami,
+            keys,
+            seal: SealWanted::Required,
+        },
+    )
+    .map_err(fetch_stop)?;
+    let sbom_st = &att.sbom.statement;
+    let Some(seal) = &att.seal else {
+        return Err(fetch_stop(FetchError::NoSeal(ami.clone())));
     };
-    let index = store
-        .get_index(&sref)
-        .map_err(|e| store_stop(e, &format!("index of {ami}")))?;
-    if index.ami != sref {
-        return Err(Stop::Failed(
-            "store",
-            format!(
-                "index names {}:{}, not {ami}",
-                index.ami.region, index.ami.ami_id
-            ),
-        ));
-    }
-    let mut sbom_st: Option<VerifiedStatement> = None;
-    let mut seal_st: Option<VerifiedStatement> = None;
-    let mut keyids = BTreeSet::new();
-    for entry in index
-        .entries
-        .iter()
-        .filter(|e| !e.predicate_type.is_empty())
-    {
-        let blob = store
-            .get_blob(&entry.sha256)
-            .map_err(|e| store_stop(e, &format!("bundle {}", entry.sha256)))?;
-        let mut last_err = None;
-        let mut verified = None;
-        for k in keys {
-            let mut policy = VerifyPolicy::new(k.clone());
-            policy.ami = Some(ami.clone());
-            match bakeproof_attest::verify_bundle(&blob, &policy) {
-                Ok(v) => {
-                    verified = Some(v);
-                    break;
-                }
-                Err(e) => last_err = Some(e),
-            }
-        }
-        let v = match verified {
-            Some(v) => v,
-            None => {
-                let e = last_err.map(|e| e.to_string()).unwrap_or_default();
-                let id = if e.contains("not among the subjects") {
-                    "subjects"
-                } else {
-                    "signatures"
-                };
-                return Err(Stop::Failed(
-                    id,
-                    format!("bundle {} ({}): {e}", entry.sha256, entry.predicate_type),
-                ));
-            }
-        };
-        keyids.insert(v.keyid.clone());
-        match v.kind {
-            PredicateKind::Seal => seal_st = Some(v),
-            _ => sbom_st = Some(v),
-        }
-    }
-    let (Some(sbom_st), Some(seal_st)) = (sbom_st, seal_st) else {
-        return Err(Stop::Failed(
-            "signatures",
-            "the index does not list both an SBOM and a seal attestation".into(),
-        ));
-    };
-    if sbom_st.tree_digest != seal_st.tree_digest {
-        return Err(Stop::Failed(
-            "signatures",
-            "the SBOM and seal attestations name different tree digests".into(),
-        ));
-    }
+    let seal_st = &seal.statement;
+    let keyids = &att.keyids;
     run.tree_digest = Some(format!("sha256:{}", sbom_st.tree_digest));
     run.keyid = Some(keyids.iter().cloned().collect::<Vec<_>>().join(","));
     run.pass(
@@ -608,22 +557,7 @@ fn verify(
 
     // 5. The live root against the attested SBOM.
     if args.level >= Level::Packages {
-        let sbom_bytes = match &sbom_st.sbom_ref {
-            None => None,
-            Some(r) => {
-                let b = store
-                    .get_blob(&r.sha256)
-                    .map_err(|e| store_stop(e, &format!("SBOM {}", r.sha256)))?;
-                r.check(&b)
-                    .map_err(|e| Stop::Failed("signatures", e.to_string()))?;
-                Some(b)
-            }
-        };
-        let attested_bytes: Vec<u8> = match sbom_bytes {
-            Some(b) => b,
-            None => serde_json::to_vec(&sbom_st.predicate)
-                .map_err(|e| Stop::Failed("packages", format!("attested SBOM: {e}")))?,
-        };
+        let attested_bytes = att.sbom_document(store.as_ref()).map_err(fetch_stop)?;
         // The live scan takes every core for hashing; parsing the attested
         // SBOM (borrowed model, no generic `Value`) overlaps with it.
         let (attested, live_bytes) = std::thread::scope(|sc| {
