@@ -1409,6 +1409,87 @@ fn seal_attestations_of_amis_in_the_store_are_verified_and_compared() {
     assert_eq!(parse(&o)["seal"], expected_seal_changes());
 }
 
+/// A blob of an AMI's attestations tampered in the store: `diff REGION:AMI`
+/// refuses it (exit 2, the store's digest mismatch named), whichever bundle
+/// it is, and even when the seal report comes from a file: a store whose
+/// content is wrong is never skipped over.
+#[test]
+fn tampered_blob_of_an_ami_in_the_store_is_refused() {
+    let sp = seal_pair();
+    let t = sp.work.path();
+    bp_ok(&[
+        "key".as_ref(),
+        "generate".as_ref(),
+        "--output-dir".as_ref(),
+        os(t),
+    ]);
+    let (key, key_pub) = (t.join("cosign.key"), t.join("cosign.pub"));
+    let (a, b) = ("ami-0aaaaaaaaaaaaaaaa", "ami-0bbbbbbbbbbbbbbbb");
+    let (old, new) = (sp.path("old.cdx.json"), sp.path("new.cdx.json"));
+    let (old_seal, new_seal) = (sp.path("old.seal.json"), sp.path("new.seal.json"));
+    let run = |store: &Path, extra: &[&str]| {
+        let (x, y) = (format!("{REGION}:{a}"), format!("{REGION}:{b}"));
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "diff".as_ref(),
+            x.as_ref(),
+            y.as_ref(),
+            "--store".as_ref(),
+            os(store),
+            "--key".as_ref(),
+            os(&key_pub),
+        ];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        bp(&args)
+    };
+    let with_seal = ["--new-seal", new_seal.to_str().unwrap()];
+    for (what, extra) in [
+        ("seal-report", &with_seal[..]),
+        ("seal-report", &[][..]),
+        ("cyclonedx", &with_seal[..]),
+    ] {
+        let store = t.join(format!("store-{what}-{}", extra.len()));
+        for (ami, sbom, seal) in [(a, &old, &old_seal), (b, &new, &new_seal)] {
+            let out = t.join(format!("att-{ami}-{what}-{}", extra.len()));
+            attest_and_publish(sbom, seal, &key, ami, &out, &store);
+        }
+        // intact: the diff runs
+        let o = run(&store, extra);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // b's bundle of this kind, one byte flipped (same size)
+        let idx: Value =
+            serde_json::from_slice(&std::fs::read(index_path(&store, b)).unwrap()).unwrap();
+        let sha = idx["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["predicate_type"].as_str().unwrap().contains(what))
+            .expect("listed")["sha256"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let blob = store.join("blobs/sha256").join(&sha);
+        let mut bytes = std::fs::read(&blob).unwrap();
+        let i = bytes.len() / 2;
+        bytes[i] ^= 0x20;
+        std::fs::write(&blob, bytes).unwrap();
+        let o = run(&store, extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what} {extra:?}: {err}");
+        assert!(
+            err.contains(&format!("{REGION}:{b}"))
+                && err.contains(&sha)
+                && err.contains("digest mismatch"),
+            "{what} {extra:?}: {err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+}
+
 /// The encoding twin: the literal name `a%FF` modified and the byte name
 /// `a<0xFF>` (same SBOM text) added with the original bytes are two
 /// changes, told apart by `path_encoding`, and two distinct text lines.

@@ -3,17 +3,21 @@
 //! bundles and their verification ([`verify`]). Formats: docs/attest.md.
 
 pub mod dsse;
+pub mod index;
 pub mod keys;
 pub mod statement;
+pub mod trust;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
 
 use bakeproof_types::{Sha256Digest, SourceDateEpoch};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+pub use index::{AttestIndex, FileKind, IndexError, IndexFile};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use statement::{AmiRef, InputError, PredicateKind};
+pub use trust::{TrustError, TrustedKeys};
 pub use verify::{SbomRef, VerifiedStatement, VerifyError, VerifyPolicy, verify_bundle};
 
 /// File names written by [`attest`].
@@ -58,7 +62,7 @@ pub struct Written {
 /// Writes into `out_dir`: `sbom.sigstore.json` and `seal.sigstore.json` (one
 /// bundle per statement), `sbom.cdx.json` (a copy of the SBOM) when it is
 /// referenced rather than inlined, and `index.json`. Returns the index.
-pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestError> {
+pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, AttestError> {
     let sbom: Value =
         serde_json::from_slice(req.sbom).map_err(|e| InputError::Sbom(format!("not JSON: {e}")))?;
     let tree = statement::tree_digest_of_sbom(&sbom)?;
@@ -113,34 +117,50 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<Value, AttestEr
         let bundle = verify::sign_bundle(st, req.key);
         let bytes = serde_json::to_vec_pretty(&bundle).expect("serializable");
         write(name, &bytes)?;
-        files.push(json!({
-            "file": name,
-            "kind": "bundle",
-            "predicateType": pt,
-            "sha256": Sha256Digest::of(&bytes).to_string(),
-        }));
+        files.push(IndexFile {
+            file: name.to_string(),
+            kind: FileKind::Bundle,
+            predicate_type: Some(pt.to_string()),
+            media_type: None,
+            sha256: Sha256Digest::of(&bytes).to_string(),
+            size: None,
+        });
     }
     if copy {
         write(SBOM_COPY_FILE, req.sbom)?;
-        files.push(json!({
-            "file": SBOM_COPY_FILE,
-            "kind": "sbom",
-            "mediaType": statement::CYCLONEDX_MEDIA_TYPE,
-            "sha256": Sha256Digest::of(req.sbom).to_string(),
-            "size": req.sbom.len(),
-        }));
+        files.push(IndexFile {
+            file: SBOM_COPY_FILE.to_string(),
+            kind: FileKind::Sbom,
+            predicate_type: None,
+            media_type: Some(statement::CYCLONEDX_MEDIA_TYPE.to_string()),
+            sha256: Sha256Digest::of(req.sbom).to_string(),
+            size: Some(req.sbom.len() as u64),
+        });
     }
-    let index = json!({
-        "bakeproofAttestIndex": 1,
-        "tool": {"name": "bakeproof", "version": req.tool_version},
-        "created": req.created,
-        "keyid": req.key.public_key().keyid(),
-        "treeDigest": {"sha256": tree},
-        "subjects": subjects,
-        "files": files,
-    });
-    let mut bytes = serde_json::to_vec_pretty(&index).expect("serializable");
-    bytes.push(b'\n');
+    let index = AttestIndex {
+        version: index::ATTEST_INDEX_VERSION,
+        tool: index::Tool {
+            name: "bakeproof".into(),
+            version: req.tool_version.to_string(),
+        },
+        created: req.created.clone(),
+        keyid: req.key.public_key().keyid(),
+        tree_digest: index::DigestSet {
+            sha256: tree.clone(),
+        },
+        subjects: req
+            .amis
+            .iter()
+            .map(|a| index::Subject {
+                name: a.subject_name(),
+                digest: index::DigestSet {
+                    sha256: tree.clone(),
+                },
+            })
+            .collect(),
+        files,
+    };
+    let bytes = index.to_vec();
     write(INDEX_FILE, &bytes)?;
     Ok(index)
 }

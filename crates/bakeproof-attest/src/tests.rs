@@ -3,6 +3,7 @@
 use super::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
 use verify::VerifyError as E;
 
 fn sbom() -> Vec<u8> {
@@ -38,7 +39,7 @@ struct Fixture {
     key: PrivateKey,
     sbom: Vec<u8>,
     seal: Vec<u8>,
-    index: Value,
+    index: AttestIndex,
 }
 
 fn make(inline_max: u64) -> Fixture {
@@ -123,8 +124,8 @@ fn round_trip_inline() {
         s.predicate,
         serde_json::from_slice::<Value>(&f.seal).unwrap()
     );
-    assert_eq!(f.index["files"].as_array().unwrap().len(), 2);
-    assert_eq!(f.index["keyid"], f.key.public_key().keyid());
+    assert_eq!(f.index.files.len(), 2);
+    assert_eq!(f.index.keyid, f.key.public_key().keyid());
 }
 
 #[test]
@@ -431,4 +432,210 @@ fn signed_seal_report_of_another_tree_or_contradicting_itself_is_refused() {
         matches!(&e, E::SealReport(s) if s.contains("contradicts")),
         "{e}"
     );
+}
+
+/// The index as the `json!` literal of the earlier writer built it: the
+/// typed index writes the same bytes (an independent oracle of the format).
+fn index_as_json_literal(f: &Fixture, copy: bool) -> Vec<u8> {
+    let d = "ab".repeat(32);
+    let sha = |name: &str| {
+        bakeproof_types::Sha256Digest::of(&std::fs::read(f._dir.path().join(name)).unwrap())
+            .to_string()
+    };
+    let sbom_type = if copy {
+        statement::SBOM_REF_PREDICATE_TYPE
+    } else {
+        statement::SBOM_PREDICATE_TYPE
+    };
+    let mut files = vec![
+        json!({"file": SBOM_BUNDLE_FILE, "kind": "bundle", "predicateType": sbom_type,
+               "sha256": sha(SBOM_BUNDLE_FILE)}),
+        json!({"file": SEAL_BUNDLE_FILE, "kind": "bundle",
+               "predicateType": statement::SEAL_PREDICATE_TYPE, "sha256": sha(SEAL_BUNDLE_FILE)}),
+    ];
+    if copy {
+        files.push(json!({"file": SBOM_COPY_FILE, "kind": "sbom",
+            "mediaType": statement::CYCLONEDX_MEDIA_TYPE,
+            "sha256": bakeproof_types::Sha256Digest::of(&f.sbom).to_string(), "size": f.sbom.len()}));
+    }
+    let v = json!({
+        "bakeproofAttestIndex": 1,
+        "tool": {"name": "bakeproof", "version": "0.0.0"},
+        "created": "2024-01-01T00:00:00Z",
+        "keyid": f.key.public_key().keyid(),
+        "treeDigest": {"sha256": d},
+        "subjects": [
+            {"name": "ami://us-east-1/ami-0123456789abcdef0", "digest": {"sha256": d}},
+            {"name": "ami://eu-west-1/ami-11111111", "digest": {"sha256": d}},
+        ],
+        "files": files,
+    });
+    let mut b = serde_json::to_vec_pretty(&v).unwrap();
+    b.push(b'\n');
+    b
+}
+
+#[test]
+fn index_bytes_are_the_documented_form_and_read_back_by_the_same_type() {
+    for (inline_max, copy) in [(statement::DEFAULT_INLINE_SBOM_MAX, false), (10, true)] {
+        let f = make(inline_max);
+        let on_disk = std::fs::read(f._dir.path().join(INDEX_FILE)).unwrap();
+        assert_eq!(
+            String::from_utf8(on_disk.clone()).unwrap(),
+            String::from_utf8(index_as_json_literal(&f, copy)).unwrap()
+        );
+        let back = AttestIndex::from_slice(&on_disk).unwrap();
+        assert_eq!(back, f.index);
+        assert_eq!(back.to_vec(), on_disk);
+        assert_eq!(back.amis(), amis());
+    }
+}
+
+#[test]
+fn index_read_is_strict() {
+    let f = make(statement::DEFAULT_INLINE_SBOM_MAX);
+    let good: Value = serde_json::from_slice(&f.index.to_vec()).unwrap();
+    let read = |v: &Value| AttestIndex::from_slice(&serde_json::to_vec(v).unwrap());
+    read(&good).unwrap();
+    // an unknown version is refused before its fields are looked at
+    for (v, shown) in [(json!(2), "2"), (json!("1"), "\"1\""), (json!(1.5), "1.5")] {
+        let mut x = json!({"bakeproofAttestIndex": v, "whatever": true});
+        assert_eq!(read(&x).unwrap_err(), IndexError::Version(shown.into()));
+        x = good.clone();
+        x["bakeproofAttestIndex"] = v;
+        assert_eq!(read(&x).unwrap_err(), IndexError::Version(shown.into()));
+    }
+    let mut x = good.clone();
+    x.as_object_mut().unwrap().remove("bakeproofAttestIndex");
+    assert_eq!(read(&x).unwrap_err(), IndexError::NotAnIndex);
+    assert!(matches!(
+        AttestIndex::from_slice(b"[1"),
+        Err(IndexError::Json(_))
+    ));
+    // unknown fields, at any level
+    for ptr in ["", "/tool", "/treeDigest", "/subjects/0", "/files/0"] {
+        let mut x = good.clone();
+        x.pointer_mut(ptr).unwrap()["extra"] = json!(1);
+        assert!(
+            matches!(read(&x), Err(IndexError::Malformed(ref m)) if m.contains("extra")),
+            "{ptr}"
+        );
+    }
+    // what a reader relies on
+    let cases: Vec<(&str, Value)> = vec![
+        ("/treeDigest/sha256", json!("AB".repeat(32))),
+        ("/subjects", json!([])),
+        ("/subjects/0/name", json!("ami://us-east-1/i-123")),
+        ("/subjects/1/digest/sha256", json!("cd".repeat(32))),
+        ("/files", json!([])),
+        ("/files/0/file", json!("../sbom.sigstore.json")),
+        ("/files/0/sha256", json!("ab")),
+        ("/files/0/predicateType", json!("")),
+        ("/files/0/kind", json!("blob")),
+    ];
+    for (ptr, v) in cases {
+        let mut x = good.clone();
+        *x.pointer_mut(ptr).unwrap() = v;
+        assert!(matches!(read(&x), Err(IndexError::Malformed(_))), "{ptr}");
+    }
+}
+
+#[test]
+fn trusted_keys_are_a_set_matched_by_key_id() {
+    let f = make(statement::DEFAULT_INLINE_SBOM_MAX);
+    let b = f.bundle(SBOM_BUNDLE_FILE);
+    let (k1, k2) = (PrivateKey::generate(), PrivateKey::generate());
+    let set: TrustedKeys = [k1.public_key(), f.key.public_key(), k2.public_key()]
+        .into_iter()
+        .collect();
+    assert_eq!(set.len(), 3);
+    let v = check(&b, &VerifyPolicy::new(set.clone())).unwrap();
+    assert_eq!(v.keyid, f.key.public_key().keyid());
+
+    // not in the set: unknown key, naming every trusted id
+    let others: TrustedKeys = [k1.public_key(), k2.public_key()].into_iter().collect();
+    match check(&b, &VerifyPolicy::new(others.clone())).unwrap_err() {
+        E::UnknownKey { trusted, found } => {
+            assert_eq!(found, f.key.public_key().keyid());
+            let want: Vec<String> = others.keyids().map(String::from).collect();
+            assert_eq!(trusted, want);
+        }
+        e => panic!("{e}"),
+    }
+
+    // no key id at all: tried against each trusted key
+    let mut anon = b.clone();
+    anon["verificationMaterial"]["publicKey"]["hint"] = json!("");
+    anon["dsseEnvelope"]["signatures"][0]["keyid"] = json!("");
+    let v = check(&anon, &VerifyPolicy::new(set.clone())).unwrap();
+    assert_eq!(v.keyid, f.key.public_key().keyid());
+    assert_eq!(
+        check(&anon, &VerifyPolicy::new(others)).unwrap_err(),
+        E::BadSignature
+    );
+
+    // a hint naming one trusted key, the signature another
+    let mut mixed = b.clone();
+    mixed["verificationMaterial"]["publicKey"]["hint"] = json!(k1.public_key().keyid());
+    assert!(matches!(
+        check(&mixed, &VerifyPolicy::new(set.clone())).unwrap_err(),
+        E::KeyIdMismatch { .. }
+    ));
+    // the signature claims a trusted key that did not make it
+    let mut claim = b.clone();
+    claim["verificationMaterial"]["publicKey"]["hint"] = json!(k2.public_key().keyid());
+    claim["dsseEnvelope"]["signatures"][0]["keyid"] = json!(k2.public_key().keyid());
+    assert_eq!(
+        check(&claim, &VerifyPolicy::new(set)).unwrap_err(),
+        E::BadSignature
+    );
+}
+
+#[test]
+fn trusted_keys_load_from_files_and_directories() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (PrivateKey::generate(), PrivateKey::generate());
+    std::fs::write(d.path().join("a.pub"), a.public_key().to_pem()).unwrap();
+    std::fs::write(d.path().join("b.pub"), b.public_key().to_pem()).unwrap();
+    // the same key twice is one key
+    std::fs::write(d.path().join("c.pub"), a.public_key().to_pem()).unwrap();
+    std::fs::write(d.path().join("notes.txt"), "not a key").unwrap();
+    let set = TrustedKeys::load_dir(d.path()).unwrap();
+    assert_eq!(set.len(), 2);
+    assert!(set.contains(&a.public_key().keyid()) && set.contains(&b.public_key().keyid()));
+    assert_eq!(
+        TrustedKeys::load_files(&[d.path().join("b.pub")])
+            .unwrap()
+            .keyids()
+            .collect::<Vec<_>>(),
+        [b.public_key().keyid()]
+    );
+
+    assert!(matches!(
+        TrustedKeys::load_files(&[d.path().join("notes.txt")]),
+        Err(TrustError::Key { .. })
+    ));
+    assert!(matches!(
+        TrustedKeys::load_files(&[d.path().join("missing.pub")]),
+        Err(TrustError::Read { .. })
+    ));
+    assert!(matches!(
+        TrustedKeys::load_files::<&std::path::Path>(&[]),
+        Err(TrustError::Empty)
+    ));
+    let empty = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        TrustedKeys::load_dir(empty.path()),
+        Err(TrustError::Empty)
+    ));
+    assert!(matches!(
+        TrustedKeys::load_dir(&empty.path().join("none")),
+        Err(TrustError::Dir { .. })
+    ));
+    let big = d.path().join("big.pub");
+    std::fs::write(&big, vec![b'A'; (trust::MAX_KEY_FILE + 1) as usize]).unwrap();
+    assert!(matches!(
+        TrustedKeys::load_files(&[big]),
+        Err(TrustError::TooLarge { .. })
+    ));
 }

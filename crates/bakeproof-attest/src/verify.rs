@@ -10,6 +10,7 @@ use crate::statement::{
     AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE, SEAL_PREDICATE_TYPE,
     STATEMENT_TYPE, check_seal_report, tree_digest_of_sbom,
 };
+use crate::trust::TrustedKeys;
 
 /// The media type bakeproof writes.
 pub const BUNDLE_MEDIA_TYPE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -39,8 +40,8 @@ pub fn sign_bundle(statement: &Value, key: &PrivateKey) -> Value {
 /// What a verifier requires.
 #[derive(Clone, Debug)]
 pub struct VerifyPolicy {
-    /// The trusted key.
-    pub key: PublicKey,
+    /// The trusted keys: a bundle must be signed by one of them.
+    pub keys: TrustedKeys,
     /// When set, this AMI must be among the subjects.
     pub ami: Option<AmiRef>,
     /// When set, the predicate must be of this kind.
@@ -50,9 +51,10 @@ pub struct VerifyPolicy {
 }
 
 impl VerifyPolicy {
-    pub fn new(key: PublicKey) -> Self {
+    /// A policy trusting `keys` (a [`TrustedKeys`] set, or one [`PublicKey`]).
+    pub fn new(keys: impl Into<TrustedKeys>) -> Self {
         VerifyPolicy {
-            key,
+            keys: keys.into(),
             ami: None,
             kind: None,
             tree_digest: None,
@@ -109,8 +111,18 @@ pub enum VerifyError {
     MalformedBundle(String),
     #[error("expected exactly one signature, found {0}")]
     SignatureCount(usize),
-    #[error("unknown key: signed by key id {found:?}, trusted key id is {expected}")]
-    UnknownKey { expected: String, found: String },
+    #[error(
+        "unknown key: signed by key id {found:?}, trusted key id{} {}",
+        if .trusted.len() == 1 { " is" } else { "s are" },
+        .trusted.join(", ")
+    )]
+    UnknownKey {
+        /// The trusted key ids, sorted.
+        trusted: Vec<String>,
+        found: String,
+    },
+    #[error("the bundle's key hint {hint:?} and its signature's key id {signature:?} differ")]
+    KeyIdMismatch { hint: String, signature: String },
     #[error("payloadType {0:?} is not application/vnd.in-toto+json")]
     PayloadType(String),
     #[error("bad signature")]
@@ -145,8 +157,9 @@ fn stmt_err(s: impl Into<String>) -> VerifyError {
     VerifyError::MalformedStatement(s.into())
 }
 
-/// Verifies a Sigstore bundle's DSSE envelope with the policy's key, then the
-/// in-toto statement it carries. Nothing from the payload is looked at before
+/// Verifies a Sigstore bundle's DSSE envelope with the trusted key it names
+/// (its signature's key id, else its hint; a bundle naming none is tried
+/// against each trusted key), then the in-toto statement it carries. Nothing from the payload is looked at before
 /// the signature is verified.
 pub fn verify_bundle(
     bytes: &[u8],
@@ -164,7 +177,10 @@ pub fn verify_bundle(
     if !ACCEPTED_BUNDLE_MEDIA_TYPES.contains(&media_type) {
         return Err(VerifyError::UnsupportedMediaType(media_type.to_string()));
     }
-    let expected_keyid = policy.key.keyid();
+    let unknown = |found: &str| VerifyError::UnknownKey {
+        trusted: policy.keys.keyids().map(str::to_string).collect(),
+        found: found.to_string(),
+    };
     let vm = doc
         .get("verificationMaterial")
         .and_then(Value::as_object)
@@ -173,11 +189,8 @@ pub fn verify_bundle(
         bundle_err("verificationMaterial has no publicKey (certificate-based bundles are not supported)")
     })?;
     let hint = pk.get("hint").and_then(Value::as_str).unwrap_or("");
-    if !hint.is_empty() && hint != expected_keyid {
-        return Err(VerifyError::UnknownKey {
-            expected: expected_keyid,
-            found: hint.to_string(),
-        });
+    if !hint.is_empty() && !policy.keys.contains(hint) {
+        return Err(unknown(hint));
     }
     let env_v = doc
         .get("dsseEnvelope")
@@ -193,26 +206,36 @@ pub fn verify_bundle(
     let env: Envelope = serde_json::from_value(env_v.clone())
         .map_err(|e| bundle_err(&format!("dsseEnvelope: {e}")))?;
     let sig = &env.signatures[0];
-    if !sig.keyid.is_empty() && sig.keyid != expected_keyid {
-        return Err(VerifyError::UnknownKey {
-            expected: expected_keyid,
-            found: sig.keyid.clone(),
+    if !sig.keyid.is_empty() && !policy.keys.contains(&sig.keyid) {
+        return Err(unknown(&sig.keyid));
+    }
+    if !hint.is_empty() && !sig.keyid.is_empty() && hint != sig.keyid {
+        return Err(VerifyError::KeyIdMismatch {
+            hint: hint.to_string(),
+            signature: sig.keyid.clone(),
         });
     }
+    // The key the bundle names (its signature's key id, else its hint);
+    // a bundle naming none is tried against each trusted key.
+    let named = [sig.keyid.as_str(), hint]
+        .into_iter()
+        .find(|k| !k.is_empty());
+    let candidates: Vec<&PublicKey> = match named {
+        Some(k) => policy.keys.get(k).into_iter().collect(),
+        None => policy.keys.iter().collect(),
+    };
     if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(VerifyError::PayloadType(env.payload_type));
     }
     let payload = b64decode(&env.payload).ok_or_else(|| bundle_err("payload is not base64"))?;
     let sig_der = b64decode(&sig.sig).ok_or_else(|| bundle_err("signature is not base64"))?;
-    if !policy
-        .key
-        .verify(&dsse::pae(&env.payload_type, &payload), &sig_der)
-    {
+    let pae = dsse::pae(&env.payload_type, &payload);
+    let Some(key) = candidates.into_iter().find(|k| k.verify(&pae, &sig_der)) else {
         return Err(VerifyError::BadSignature);
-    }
+    };
     let mut v = verify_statement(&payload, policy)?;
     v.bundle_media_type = media_type.to_string();
-    v.keyid = expected_keyid;
+    v.keyid = key.keyid();
     Ok(v)
 }
 

@@ -355,14 +355,9 @@ impl AmiIndex {
     }
 }
 
-/// A file name without directories, not `.`/`..`, not hidden, printable.
-pub fn plain_file_name(f: &str) -> bool {
-    !f.is_empty()
-        && f.len() <= 255
-        && !f.starts_with('.')
-        && f.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'))
-}
+/// A file name without directories, not `.`/`..`, not hidden, printable
+/// (the attest index's rule: one definition).
+pub use bakeproof_attest::index::plain_file_name;
 
 /// Digest check shared by the backends.
 pub(crate) fn verify_digest(

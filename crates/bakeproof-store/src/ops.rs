@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{
-    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, Sha256Digest, Store, StoreError,
-    plain_file_name,
-};
+use bakeproof_attest::{AttestIndex, FileKind};
+
+use crate::{AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, Sha256Digest, Store, StoreError};
 
 /// The attest output's index (`bakeproof attest -o DIR` writes `DIR/index.json`).
 const ATTEST_INDEX_FILE: &str = "index.json";
@@ -56,6 +55,27 @@ fn input(dir: &Path, m: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("{}: {m}", dir.join(ATTEST_INDEX_FILE).display()))
 }
 
+/// Largest attest index `publish` reads (it lists a handful of files).
+const MAX_ATTEST_INDEX_SIZE: u64 = 1 << 20;
+
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read as _;
+    let err = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
+    let mut v = Vec::new();
+    std::fs::File::open(path)
+        .map_err(err)?
+        .take(max + 1)
+        .read_to_end(&mut v)
+        .map_err(err)?;
+    if v.len() as u64 > max {
+        return Err(StoreError::Invalid(format!(
+            "{}: larger than {max} bytes: not an attest index",
+            path.display()
+        )));
+    }
+    Ok(v)
+}
+
 /// Reads the attest output in `dir` (its `index.json` and every file it
 /// lists, each checked against the listed digest) and stores every blob,
 /// then one index per AMI subject, written last.
@@ -65,64 +85,29 @@ pub fn publish_attest_dir(
     mode: IndexWrite,
 ) -> Result<PublishReport, StoreError> {
     let ipath = dir.join(ATTEST_INDEX_FILE);
-    let raw =
-        std::fs::read(&ipath).map_err(|e| StoreError::Io(format!("{}: {e}", ipath.display())))?;
-    let idx: Value =
-        serde_json::from_slice(&raw).map_err(|e| input(dir, format!("not JSON: {e}")))?;
-    if idx["bakeproofAttestIndex"] != 1 {
-        return Err(input(
-            dir,
-            "not the index of `bakeproof attest` (bakeproofAttestIndex: 1 missing)",
-        ));
-    }
-    let tree = idx["treeDigest"]["sha256"]
-        .as_str()
-        .filter(|s| Sha256Digest::is_hex(s))
-        .ok_or_else(|| input(dir, "treeDigest.sha256 missing or not hex"))?;
-    let created = idx["created"].as_str().unwrap_or("").to_string();
-    let tool_version = idx["tool"]["version"].as_str().unwrap_or("").to_string();
-    let mut amis = Vec::new();
-    for s in idx["subjects"].as_array().into_iter().flatten() {
-        let name = s["name"].as_str().unwrap_or("");
-        let a = AmiRef::from_subject_name(name)
-            .map_err(|_| input(dir, format!("subject {name:?} is not ami://REGION/AMI-ID")))?;
-        if !amis.contains(&a) {
-            amis.push(a);
-        }
-    }
-    if amis.is_empty() {
-        return Err(input(dir, "no AMI subjects"));
-    }
-    let files = idx["files"]
-        .as_array()
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| input(dir, "no files listed"))?;
+    let raw = read_bounded(&ipath, MAX_ATTEST_INDEX_SIZE)?;
+    let idx = AttestIndex::from_slice(&raw).map_err(|e| input(dir, e))?;
+    let amis: Vec<AmiRef> = idx.amis();
 
     // Read and check everything before the first upload.
     let mut blobs: Vec<(IndexEntry, Vec<u8>)> = Vec::new();
-    for f in files {
-        let name = f["file"].as_str().unwrap_or("");
-        if !plain_file_name(name) {
-            return Err(input(
-                dir,
-                format!("file {name:?} is not a plain file name"),
-            ));
-        }
-        let want = f["sha256"].as_str().unwrap_or("");
+    for f in &idx.files {
+        let name = &f.file;
         let p = dir.join(name);
         let bytes =
             std::fs::read(&p).map_err(|e| StoreError::Io(format!("{}: {e}", p.display())))?;
         let got = Sha256Digest::of(&bytes).to_string();
-        if got != want {
+        if got != f.sha256 {
             return Err(StoreError::DigestMismatch(format!(
-                "{}: sha256 {got}, but {} lists {want:?} (the attest output was changed)",
+                "{}: sha256 {got}, but {} lists {:?} (the attest output was changed)",
                 p.display(),
-                ipath.display()
+                ipath.display(),
+                f.sha256
             )));
         }
-        let bundle = f["kind"].as_str() == Some("bundle");
-        let media_type = match f["mediaType"].as_str() {
-            Some(m) => m.to_string(),
+        let bundle = f.kind == FileKind::Bundle;
+        let media_type = match &f.media_type {
+            Some(m) => m.clone(),
             None if bundle => serde_json::from_slice::<Value>(&bytes)
                 .ok()
                 .and_then(|v| v["mediaType"].as_str().map(str::to_string))
@@ -132,14 +117,16 @@ pub fn publish_attest_dir(
         blobs.push((
             IndexEntry {
                 sha256: got,
-                predicate_type: f["predicateType"].as_str().unwrap_or("").to_string(),
+                predicate_type: f.predicate_type.clone().unwrap_or_default(),
                 media_type,
                 size: bytes.len() as u64,
-                file: Some(name.to_string()),
+                file: Some(name.clone()),
             },
             bytes,
         ));
     }
+    let tree = &idx.tree_digest.sha256;
+    let (created, tool_version) = (idx.created.clone(), idx.tool.version.clone());
 
     let mut report = PublishReport {
         blobs: Vec::new(),

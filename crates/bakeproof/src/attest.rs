@@ -197,19 +197,19 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
         },
         &a.output,
     )?;
-    for f in index["files"].as_array().into_iter().flatten() {
+    for f in &index.files {
         eprintln!(
             "wrote {} {}",
-            a.output.join(f["file"].as_str().unwrap_or("?")).display(),
-            f["predicateType"].as_str().unwrap_or("")
+            a.output.join(&f.file).display(),
+            f.predicate_type.as_deref().unwrap_or("")
         );
     }
     let names: Vec<String> = amis.iter().map(AmiRef::subject_name).collect();
     eprintln!(
         "subjects: {} (tree sha256:{}), key id {}",
         names.join(", "),
-        index["treeDigest"]["sha256"].as_str().unwrap_or("?"),
-        index["keyid"].as_str().unwrap_or("?")
+        index.tree_digest.sha256,
+        index.keyid
     );
     Ok(0)
 }

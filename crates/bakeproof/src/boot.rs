@@ -6,14 +6,15 @@
 //! verified, 1 failed, 2 usage or configuration error, 3 IMDS or the store
 //! could not be reached (also not verified).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use bakeproof_attest::{AmiRef, PredicateKind, PublicKey, VerifiedStatement, VerifyPolicy};
+use bakeproof_attest::{AmiRef, TrustError, TrustedKeys};
+use bakeproof_boot::{FetchError, FetchRequest, SealWanted};
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig};
 use bakeproof_index::{encode_path, is_path_encoded};
 use bakeproof_sbom::cyclonedx::{PackageId, Sbom};
@@ -170,29 +171,19 @@ impl Run {
     }
 }
 
-fn load_keys(args: &BootVerifyArgs) -> Result<Vec<PublicKey>> {
-    let paths: Vec<PathBuf> = if args.key.is_empty() {
-        let dir = Path::new(DEFAULT_KEY_DIR);
-        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("no --key given and {} unreadable", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pub"))
-            .collect();
-        v.sort();
-        v
+fn load_keys(args: &BootVerifyArgs) -> Result<TrustedKeys> {
+    let keys = if args.key.is_empty() {
+        TrustedKeys::load_dir(Path::new(DEFAULT_KEY_DIR))
     } else {
-        args.key.clone()
+        TrustedKeys::load_files(&args.key)
     };
-    if paths.is_empty() {
-        bail!("no trusted keys (--key, or *.pub in {DEFAULT_KEY_DIR})");
+    match keys {
+        Err(TrustError::Empty) => bail!("no trusted keys (--key, or *.pub in {DEFAULT_KEY_DIR})"),
+        Err(e @ TrustError::Dir { .. }) => {
+            Err(e).context(format!("no --key given and {DEFAULT_KEY_DIR} unreadable"))
+        }
+        r => Ok(r?),
     }
-    paths
-        .iter()
-        .map(|p| {
-            let b = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
-            PublicKey::from_pem(&b).with_context(|| format!("{}", p.display()))
-        })
-        .collect()
 }
 
 fn load_certs(args: &BootVerifyArgs) -> Result<Vec<IdentityCert>> {
@@ -213,6 +204,22 @@ fn store_stop(e: StoreError, what: &str) -> Stop {
         Stop::Failed("store", format!("{what}: {e}"))
     } else {
         Stop::Unreachable(format!("store: {what}: {e}"))
+    }
+}
+
+/// A fetch-and-verify failure as the check it fails.
+fn fetch_stop(e: FetchError) -> Stop {
+    match e {
+        FetchError::Store { what, error } => store_stop(error, &what),
+        FetchError::NoSbom(_) | FetchError::NoSeal(_) => Stop::Failed(
+            "signatures",
+            "the index does not list both an SBOM and a seal attestation".into(),
+        ),
+        FetchError::TreeDigests { .. } => Stop::Failed(
+            "signatures",
+            "the SBOM and seal attestations name different tree digests".into(),
+        ),
+        e => Stop::Failed(e.check_id(), e.to_string()),
     }
 }
 
@@ -361,7 +368,7 @@ fn verify(
     run: &mut Run,
     fixed_ami: Option<AmiRef>,
     imds_cfg: ImdsConfig,
-    keys: &[PublicKey],
+    keys: &TrustedKeys,
     certs: &[IdentityCert],
     mutable: &globset::GlobSet,
 ) -> Result<(), Stop> {
@@ -406,73 +413,21 @@ fn verify(
         },
     )
     .map_err(|e| store_stop(e, "opening the store"))?;
-    let sref = ami.clone();
-    let index = store
-        .get_index(&sref)
-        .map_err(|e| store_stop(e, &format!("index of {ami}")))?;
-    if index.ami != sref {
-        return Err(Stop::Failed(
-            "store",
-            format!("index names {}, not {ami}", index.ami),
-        ));
-    }
-    let mut sbom_st: Option<VerifiedStatement> = None;
-    let mut seal_st: Option<VerifiedStatement> = None;
-    let mut keyids = BTreeSet::new();
-    for entry in index
-        .entries
-        .iter()
-        .filter(|e| !e.predicate_type.is_empty())
-    {
-        let blob = store
-            .get_blob(&entry.sha256)
-            .map_err(|e| store_stop(e, &format!("bundle {}", entry.sha256)))?;
-        let mut last_err = None;
-        let mut verified = None;
-        for k in keys {
-            let mut policy = VerifyPolicy::new(k.clone());
-            policy.ami = Some(ami.clone());
-            match bakeproof_attest::verify_bundle(&blob, &policy) {
-                Ok(v) => {
-                    verified = Some(v);
-                    break;
-                }
-                Err(e) => last_err = Some(e),
-            }
-        }
-        let v = match verified {
-            Some(v) => v,
-            None => {
-                let e = last_err.map(|e| e.to_string()).unwrap_or_default();
-                let id = if e.contains("not among the subjects") {
-                    "subjects"
-                } else {
-                    "signatures"
-                };
-                return Err(Stop::Failed(
-                    id,
-                    format!("bundle {} ({}): {e}", entry.sha256, entry.predicate_type),
-                ));
-            }
-        };
-        keyids.insert(v.keyid.clone());
-        match v.kind {
-            PredicateKind::Seal => seal_st = Some(v),
-            _ => sbom_st = Some(v),
-        }
-    }
-    let (Some(sbom_st), Some(seal_st)) = (sbom_st, seal_st) else {
-        return Err(Stop::Failed(
-            "signatures",
-            "the index does not list both an SBOM and a seal attestation".into(),
-        ));
+    let att = bakeproof_boot::fetch_attestations(
+        store.as_ref(),
+        &FetchRequest {
+            ami: &ami,
+            keys,
+            seal: SealWanted::Required,
+        },
+    )
+    .map_err(fetch_stop)?;
+    let sbom_st = &att.sbom.statement;
+    let Some(seal) = &att.seal else {
+        return Err(fetch_stop(FetchError::NoSeal(ami.clone())));
     };
-    if sbom_st.tree_digest != seal_st.tree_digest {
-        return Err(Stop::Failed(
-            "signatures",
-            "the SBOM and seal attestations name different tree digests".into(),
-        ));
-    }
+    let seal_st = &seal.statement;
+    let keyids = &att.keyids;
     run.tree_digest = Some(format!("sha256:{}", sbom_st.tree_digest));
     run.keyid = Some(keyids.iter().cloned().collect::<Vec<_>>().join(","));
     run.pass(
@@ -570,7 +525,7 @@ fn verify(
     }
     // The attested SBOM: the host-key check needs its /etc/ssh files, the
     // package and file levels everything else.
-    let attested_bytes = attested_sbom_bytes(&*store, &sbom_st)?;
+    let attested_bytes = att.sbom_document(store.as_ref()).map_err(fetch_stop)?;
     let attested = bakeproof_sbom::cyclonedx::parse(&attested_bytes)
         .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}")))?;
     let attested_files = attested
@@ -684,27 +639,6 @@ fn verify(
         }
     }
     Ok(())
-}
-
-/// The attested SBOM's bytes: fetched by digest from the store (and
-/// checked against the signed reference), or the statement's inline
-/// predicate.
-fn attested_sbom_bytes(
-    store: &dyn bakeproof_store::Store,
-    st: &VerifiedStatement,
-) -> Result<Vec<u8>, Stop> {
-    match &st.sbom_ref {
-        Some(r) => {
-            let b = store
-                .get_blob(&r.sha256)
-                .map_err(|e| store_stop(e, &format!("SBOM {}", r.sha256)))?;
-            r.check(&b)
-                .map_err(|e| Stop::Failed("signatures", e.to_string()))?;
-            Ok(b)
-        }
-        None => serde_json::to_vec(&st.predicate)
-            .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}"))),
-    }
 }
 
 /// Largest SSH host key file read (an RSA-16384 private key is ~13 KiB).

@@ -8,6 +8,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use bakeproof_attest::PredicateKind;
+use bakeproof_boot::{FetchError, FetchRequest, SealWanted};
 use bakeproof_diff::{self as diff, ChangeKind, FailOn};
 use clap::{Args, ValueEnum};
 
@@ -110,11 +112,14 @@ struct Side {
     seal: Option<Vec<u8>>,
 }
 
-/// The SBOM of `arg`: a file, or `REGION:AMI-ID` looked up in the store, its
-/// SBOM attestation verified (signature with `key`, the AMI among the
-/// subjects, a referenced SBOM checked against its pinned digest) before
-/// anything of it is used. For an AMI and `want_seal`, also its seal report
-/// (see [`ami_seal`]). Fail-closed: any doubt is an error.
+/// The SBOM of `arg`: a file, or `REGION:AMI-ID` looked up in the store
+/// ([`bakeproof_boot::fetch_attestations`], as the boot check does): every
+/// bundle its index lists fetched (a missing or tampered one is an error),
+/// verified with `key` (the AMI among the subjects, one tree, a referenced
+/// SBOM checked against its pinned digest) before anything of it is used.
+/// For an AMI and `want_seal`, also its seal report: every seal attestation
+/// listed must verify and carry the same report; none listed, no report.
+/// Fail-closed: any doubt is an error.
 fn read(
     arg: &str,
     store: Option<&str>,
@@ -133,101 +138,58 @@ fn read(
         );
     };
     let ami = bakeproof_attest::AmiRef::parse(arg).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
-    let pem = std::fs::read(key).with_context(|| format!("cannot read {}", key.display()))?;
-    let key = bakeproof_attest::PublicKey::from_pem(&pem)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+    let keys =
+        bakeproof_attest::TrustedKeys::load_files(&[key]).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = bakeproof_store::open(url).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
-    let sref = ami.clone();
-    let index = store
-        .get_index(&sref)
-        .map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
-    let policy = bakeproof_attest::VerifyPolicy {
-        key,
-        ami: Some(ami),
-        kind: Some(bakeproof_attest::PredicateKind::Sbom),
-        tree_digest: None,
-    };
-    let mut last_err = None;
-    let mut found = None;
-    for entry in &index.entries {
-        let Ok(blob) = store.get_blob(&entry.sha256) else {
-            continue;
-        };
-        check_size(blob.len(), max, arg, "attestation")?;
-        match bakeproof_attest::verify_bundle(&blob, &policy) {
-            Ok(st) => {
-                let sbom = match &st.sbom_ref {
-                    Some(r) => {
-                        let b = store
-                            .get_blob(&r.sha256)
-                            .map_err(|e| anyhow::anyhow!("{arg}: referenced SBOM: {e}"))?;
-                        r.check(&b).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
-                        check_size(b.len(), max, arg, "SBOM")?;
-                        b
-                    }
-                    None => serde_json::to_vec(&st.predicate)?,
-                };
-                found = Some((sbom, st.tree_digest));
-                break;
-            }
-            Err(e) => last_err = Some(e),
-        }
-    }
-    let Some((sbom, tree_digest)) = found else {
-        match last_err {
-            Some(e) => bail!("{arg}: no SBOM attestation verifies: {e}"),
-            None => bail!("{arg}: the store holds no SBOM attestation for this AMI"),
-        }
-    };
     let seal = if want_seal {
-        ami_seal(arg, &*store, &index, policy, &tree_digest)?
+        SealWanted::IfListed
     } else {
-        None
+        SealWanted::Skip
+    };
+    let att = bakeproof_boot::fetch_attestations(
+        &*store,
+        &FetchRequest {
+            ami: &ami,
+            keys: &keys,
+            seal,
+        },
+    )
+    .map_err(|e| fetch_error(arg, e))?;
+    check_size(att.sbom.entry.size as usize, max, arg, "attestation")?;
+    let sbom = att
+        .sbom_document(&*store)
+        .map_err(|e| fetch_error(arg, e))?;
+    check_size(sbom.len(), max, arg, "SBOM")?;
+    let seal = match &att.seal {
+        Some(s) => {
+            check_size(
+                s.entry.size as usize,
+                diff::MAX_SEAL_BYTES,
+                arg,
+                "seal attestation",
+            )?;
+            Some(serde_json::to_vec(&s.statement.predicate).context("seal report")?)
+        }
+        None => None,
     };
     Ok(Side { sbom, seal })
 }
 
-/// The seal report of an AMI: every index entry labelled with the seal
-/// predicate type must verify (signature with the key, seal predicate, the
-/// AMI among the subjects, the same tree digest as the verified SBOM
-/// attestation), else it is an error; no such entry: `None` (that side has
-/// no seal report). Several that verify must carry the same report.
-fn ami_seal(
-    arg: &str,
-    store: &dyn bakeproof_store::Store,
-    index: &bakeproof_store::AmiIndex,
-    mut policy: bakeproof_attest::VerifyPolicy,
-    tree_digest: &str,
-) -> Result<Option<Vec<u8>>> {
-    policy.kind = Some(bakeproof_attest::PredicateKind::Seal);
-    policy.tree_digest = Some(tree_digest.to_owned());
-    let mut report: Option<serde_json::Value> = None;
-    for entry in index
-        .entries
-        .iter()
-        .filter(|e| e.predicate_type == bakeproof_attest::statement::SEAL_PREDICATE_TYPE)
-    {
-        let blob = store
-            .get_blob(&entry.sha256)
-            .map_err(|e| anyhow::anyhow!("{arg}: seal attestation {}: {e}", entry.sha256))?;
-        check_size(blob.len(), diff::MAX_SEAL_BYTES, arg, "seal attestation")?;
-        let st = bakeproof_attest::verify_bundle(&blob, &policy).map_err(|e| {
-            anyhow::anyhow!(
-                "{arg}: seal attestation {} does not verify: {e}",
-                entry.sha256
-            )
-        })?;
-        match &report {
-            Some(r) if *r != st.predicate => {
-                bail!("{arg}: the store holds several seal attestations that disagree")
-            }
-            Some(_) => {}
-            None => report = Some(st.predicate),
+/// A fetch-and-verify failure of `arg`, in the words `diff` has used.
+fn fetch_error(arg: &str, e: FetchError) -> anyhow::Error {
+    match &e {
+        FetchError::NoSbom(_) => {
+            anyhow::anyhow!("{arg}: the store holds no SBOM attestation for this AMI")
         }
+        FetchError::Verify { sha256, error, .. } => match e.bundle_kind() {
+            Some(PredicateKind::Seal) => {
+                anyhow::anyhow!("{arg}: seal attestation {sha256} does not verify: {error}")
+            }
+            _ => anyhow::anyhow!("{arg}: no SBOM attestation verifies: bundle {sha256}: {error}"),
+        },
+        FetchError::SbomRef { .. } => anyhow::anyhow!("{arg}: referenced SBOM: {e}"),
+        _ => anyhow::anyhow!("{arg}: {e}"),
     }
-    report
-        .map(|r| serde_json::to_vec(&r).context("seal report"))
-        .transpose()
 }
 
 /// A seal report for `--old-seal`/`--new-seal` or from an attestation;
