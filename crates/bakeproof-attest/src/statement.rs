@@ -140,116 +140,29 @@ pub struct SealFacts {
 }
 
 /// Checks a seal report against the tree it must describe (`tree`: the
-/// lower-case hex of the SBOM's tree digest, the subjects' `digest.sha256`):
-///
-/// * its `tree_digest` is `sha256:<tree>` (a report of another tree, or one
-///   older than report_version 2, which names none, is refused);
-/// * `status` is `sealed` or `unsealed`, and it is what the checks say:
-///   `unsealed` exactly when a check fails, or (with `strict`) warns;
-/// * `checks` is a non-empty array of checks with unique, non-empty ids and a
-///   status `pass`, `warn` or `fail`; `summary`, when present, counts them.
+/// lower-case hex of the SBOM's tree digest, the subjects' `digest.sha256`),
+/// by the seal crate's rules for a report read back
+/// ([`bakeproof_seal::SealReport::from_value`]: the typed report with every
+/// field the schema requires, report_version 2, unique check ids, a summary
+/// that counts the checks, a status that is what the checks say), then
+/// [`bakeproof_seal::SealReport::check_tree`]: a report of another tree is
+/// refused.
 ///
 /// A report that passes may still be unsealed ([`SealFacts::sealed`]).
 pub fn check_seal_report(v: &Value, tree: &str) -> Result<SealFacts, InputError> {
-    let bad = |s: String| InputError::Seal(s);
-    let obj = v
-        .as_object()
-        .ok_or_else(|| bad("not a JSON object".into()))?;
-    let status = match obj.get("status") {
-        Some(Value::String(s)) => s.as_str(),
-        _ => return Err(bad("no string \"status\"".into())),
-    };
-    let want = format!("sha256:{tree}");
-    match obj.get("tree_digest") {
-        Some(Value::String(d)) if *d == want => {}
-        Some(Value::String(d)) => {
-            return Err(InputError::SealTreeDigest {
-                report: d.clone(),
-                expected: want,
-            });
-        }
-        _ => {
-            return Err(bad(
-                "no \"tree_digest\": the report does not say which tree it checked \
-                 (written by a bakeproof older than seal report_version 2?)"
-                    .into(),
-            ));
-        }
-    }
-    let sealed = match status {
-        "sealed" => true,
-        "unsealed" => false,
-        s => {
-            return Err(bad(format!(
-                "status {s:?} is neither \"sealed\" nor \"unsealed\""
-            )));
-        }
-    };
-    let strict = match obj.get("strict") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(bad("\"strict\" is not a boolean".into())),
-    };
-    let checks = obj
-        .get("checks")
-        .and_then(Value::as_array)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| bad("no checks (\"checks\" is not a non-empty array)".into()))?;
-    let mut ids = std::collections::BTreeSet::new();
-    let (mut pass, mut failing, mut warning) = (0u64, Vec::new(), Vec::new());
-    for c in checks {
-        let id = c
-            .get("id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| bad("a check without an id".into()))?;
-        if !ids.insert(id) {
-            return Err(bad(format!("check {id:?} is listed twice")));
-        }
-        match c.get("status").and_then(Value::as_str) {
-            Some("pass") => pass += 1,
-            Some("warn") => warning.push(id.to_string()),
-            Some("fail") => failing.push(id.to_string()),
-            other => {
-                return Err(bad(format!(
-                    "check {id:?} has status {other:?}, not \"pass\", \"warn\" or \"fail\""
-                )));
-            }
-        }
-    }
-    let derived = failing.is_empty() && (!strict || warning.is_empty());
-    if derived != sealed {
-        let why = if !failing.is_empty() {
-            format!("check(s) {} fail", failing.join(", "))
-        } else if strict && !warning.is_empty() {
-            format!(
-                "check(s) {} warn and the report is strict",
-                warning.join(", ")
-            )
-        } else {
-            "no check fails".to_string()
-        };
-        return Err(bad(format!(
-            "status {status:?} contradicts its checks: {why}"
-        )));
-    }
-    if let Some(sum) = obj.get("summary") {
-        let n = |k: &str| sum.get(k).and_then(Value::as_u64);
-        if n("pass") != Some(pass)
-            || n("warn") != Some(warning.len() as u64)
-            || n("fail") != Some(failing.len() as u64)
-        {
-            return Err(bad(format!(
-                "summary {sum} does not count its checks ({pass} pass, {} warn, {} fail)",
-                warning.len(),
-                failing.len()
-            )));
-        }
-    }
+    use bakeproof_seal::{SealReport, SealReportError};
+    let r = SealReport::from_value(v).map_err(|e| InputError::Seal(e.to_string()))?;
+    r.check_tree(tree).map_err(|e| match e {
+        SealReportError::OtherTree { report, sbom } => InputError::SealTreeDigest {
+            report,
+            expected: sbom,
+        },
+        e => InputError::Seal(e.to_string()),
+    })?;
     Ok(SealFacts {
-        sealed,
-        failing,
-        warning,
+        sealed: r.sealed(),
+        failing: r.failing().into_iter().map(str::to_owned).collect(),
+        warning: r.warning().into_iter().map(str::to_owned).collect(),
     })
 }
 

@@ -20,8 +20,12 @@ fn sbom() -> Vec<u8> {
 
 /// A sealed report of the tree of [`sbom`].
 fn seal_report() -> Value {
-    json!({"report_version": 2, "status": "sealed", "strict": false,
+    json!({"report_version": 2, "status": "sealed", "strict": false, "root": "/",
         "tree_digest": format!("sha256:{}", "ab".repeat(32)),
+        "tool": {"name": "bakeproof", "version": "0"}, "timestamp": "2026-01-01T00:00:00Z",
+        "host_keys": [],
+        "scan": {"entries": 1, "files": 1, "errors": 0, "files_over_size_cap": 0,
+                 "size_cap_bytes": 0, "package_files_not_reported": 0, "packages": 0},
         "summary": {"pass": 2, "warn": 0, "fail": 0},
         "checks": [{"id": "machine-id", "status": "pass", "findings": []},
                    {"id": "ssh-host-keys", "status": "pass", "findings": []}]})
@@ -328,7 +332,7 @@ fn bad_inputs() {
     let e = mk(&sbom(), b"{\"checks\":[]}", &amis())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("status"), "{e}");
+    assert!(e.contains("not a bakeproof seal report"), "{e}");
     let good = serde_json::to_vec(&seal_report()).unwrap();
     let e = mk(&sbom(), &good, &[]).unwrap_err().to_string();
     assert!(e.contains("AMI"), "{e}");
@@ -394,6 +398,9 @@ fn seal_report_bound_to_the_tree_and_judged_by_its_checks() {
     summary["summary"]["pass"] = 3.into();
     let mut empty = seal_report();
     empty["checks"] = json!([]);
+    // Without the baked host keys, first boot could not tell a cloned key.
+    let mut no_keys = seal_report();
+    no_keys.as_object_mut().unwrap().remove("host_keys");
     let mut odd = seal_report();
     odd["checks"][0]["status"] = "ok".into();
     for (v, want) in [
@@ -402,7 +409,8 @@ fn seal_report_bound_to_the_tree_and_judged_by_its_checks() {
         (&strict, "contradicts its checks"),
         (&summary, "does not count"),
         (&empty, "no checks"),
-        (&odd, "not \"pass\""),
+        (&odd, "unknown variant `ok`"),
+        (&no_keys, "missing field `host_keys`"),
     ] {
         let e = mk(v, true).unwrap_err().to_string();
         assert!(e.contains(want), "{want}: {e}");

@@ -19,37 +19,9 @@ use crate::model::{
 /// findings are ~15 MB.
 pub const MAX_SEAL_BYTES: u64 = 64 << 20;
 
-/// Why a seal report cannot be compared.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SealReportError {
-    #[error("not JSON: {0}")]
-    Json(String),
-    #[error("not a bakeproof seal report: {0}")]
-    NotSealReport(String),
-    #[error(
-        "seal report_version {0} is not supported (this bakeproof reads 2: a report that names \
-         the tree it checked)"
-    )]
-    Version(u64),
-    #[error("seal report tree_digest {0:?} is not sha256:<64 lower-case hex digits>")]
-    TreeDigest(String),
-    #[error("seal report status {status:?} contradicts its checks: {why}")]
-    Inconsistent { status: &'static str, why: String },
-    #[error(
-        "the seal report checked tree {report}, the SBOM describes {sbom}: the report is of \
-         another image"
-    )]
-    OtherTree { report: String, sbom: String },
-    #[error(
-        "the SBOM names no tree digest (not a full bakeproof scan), so no seal report can be \
-         bound to it"
-    )]
-    UnboundSbom,
-    #[error("seal report lists check {0:?} twice")]
-    DuplicateCheck(String),
-    #[error("seal report has a check with an empty id")]
-    EmptyCheckId,
-}
+/// Why a seal report cannot be compared: the seal crate's reasons (one
+/// set of rules for `attest`, `verify` and `diff`).
+pub use bakeproof_seal::SealReportError;
 
 /// The report's overall status as the diff names it.
 fn verdict(r: &SealReport) -> Verdict {
@@ -67,83 +39,14 @@ fn verdict(r: &SealReport) -> Verdict {
 /// what the checks say: `unsealed` exactly when one fails, or, `strict`,
 /// warns). Bind it to its SBOM with [`check_seal_binding`].
 pub fn parse_seal(bytes: &[u8]) -> Result<SealReport, SealReportError> {
-    let r: SealReport = serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_data() {
-            SealReportError::NotSealReport(e.to_string())
-        } else {
-            SealReportError::Json(e.to_string())
-        }
-    })?;
-    if r.report_version != 2 {
-        return Err(SealReportError::Version(u64::from(r.report_version)));
-    }
-    if !r
-        .tree_digest
-        .strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-    {
-        return Err(SealReportError::TreeDigest(r.tree_digest));
-    }
-    let status = match r.status.as_str() {
-        "sealed" => Verdict::Sealed,
-        "unsealed" => Verdict::Unsealed,
-        other => {
-            return Err(SealReportError::NotSealReport(format!(
-                "status {other:?} is neither sealed nor unsealed"
-            )));
-        }
-    };
-    let ids = |st: CheckStatus| -> Vec<&str> {
-        r.checks
-            .iter()
-            .filter(|c| c.status == st)
-            .map(|c| c.id.as_str())
-            .collect()
-    };
-    let (failing, warning) = (ids(CheckStatus::Fail), ids(CheckStatus::Warn));
-    let derived = if failing.is_empty() && (!r.strict || warning.is_empty()) {
-        Verdict::Sealed
-    } else {
-        Verdict::Unsealed
-    };
-    if r.checks.is_empty() || derived != status {
-        let why = if r.checks.is_empty() {
-            "it has no checks".to_string()
-        } else if !failing.is_empty() {
-            format!("{} fail", failing.join(", "))
-        } else if !warning.is_empty() && r.strict {
-            format!("{} warn and the report is strict", warning.join(", "))
-        } else {
-            "no check fails".to_string()
-        };
-        return Err(SealReportError::Inconsistent {
-            status: status.as_str(),
-            why,
-        });
-    }
-    let mut seen = BTreeSet::new();
-    for c in &r.checks {
-        if c.id.is_empty() {
-            return Err(SealReportError::EmptyCheckId);
-        }
-        if !seen.insert(c.id.as_str()) {
-            return Err(SealReportError::DuplicateCheck(c.id.clone()));
-        }
-    }
-    Ok(r)
+    SealReport::from_json(bytes)
 }
 
 /// Checks that `seal` describes the tree `sbom` describes: a seal report is
 /// compared only beside the SBOM of the very tree it checked.
 pub fn check_seal_binding(sbom: &Sbom<'_>, seal: &SealReport) -> Result<(), SealReportError> {
     let tree = sbom.tree_digest().ok_or(SealReportError::UnboundSbom)?;
-    if tree != seal.tree_digest {
-        return Err(SealReportError::OtherTree {
-            report: seal.tree_digest.clone(),
-            sbom: tree,
-        });
-    }
-    Ok(())
+    seal.check_tree(&tree)
 }
 
 /// A check's findings as the diff names them: sorted, (path, kind) unique

@@ -18,6 +18,15 @@ fn report_json(over: Value) -> Value {
     for (k, x) in over.as_object().unwrap() {
         v[k] = x.clone();
     }
+    // The summary counts the checks unless the test sets one.
+    if over.get("summary").is_none() {
+        let n = |st: &str| {
+            v["checks"]
+                .as_array()
+                .map_or(0, |c| c.iter().filter(|c| c["status"] == st).count())
+        };
+        v["summary"] = serde_json::json!({"pass": n("pass"), "warn": n("warn"), "fail": n("fail")});
+    }
     v
 }
 
@@ -445,6 +454,19 @@ fn parse_seal_rejects_what_is_not_a_v2_report() {
             "checks": [{"id": "x", "status": "pass", "findings": []}]}))),
         Err(SealReportError::TreeDigest("sha256:AB".into()))
     );
+    // a summary that does not count its checks (attest refused it; now
+    // diff and verify do too: one set of rules)
+    assert!(matches!(
+        parse_seal(&full(
+            serde_json::json!({"summary": {"pass": 2, "warn": 0, "fail": 0},
+            "checks": [{"id": "x", "status": "pass", "findings": []}]})
+        )),
+        Err(SealReportError::Summary {
+            pass: 2,
+            counted: (1, 0, 0),
+            ..
+        })
+    ));
     // the seal crate's type reads what the schema requires: a report
     // without its host keys (or any other required field) is refused
     for field in ["host_keys", "scan", "root", "strict"] {

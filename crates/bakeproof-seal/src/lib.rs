@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod check;
 pub mod firstboot;
+pub mod report;
 pub mod secrets;
 pub mod sshkey;
 
@@ -19,4 +20,5 @@ pub use check::{
     CheckOptions, CheckResult, Finding, HostKey, SealError, SealReport, Status, check_inventory,
     check_root, image_scan,
 };
+pub use report::SealReportError;
 pub use secrets::SealObserver;
