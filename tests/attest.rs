@@ -4,12 +4,14 @@
 //! PyNaCl + hashlib.scrypt + cryptography for cosign keys;
 //! tests/tools/npm/sigstore_verify.cjs: sigstore-js for whole bundles).
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use bakeproof_e2e::run::{bakeproof_bin, extract, scan_to_json};
-use bakeproof_e2e::schema::{bakeproof_python, repo_root, validate_with_schema};
+use common::run::{bakeproof_bin, extract, scan_to_json};
+use common::schema::{bakeproof_python, repo_root, validate_with_schema};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";

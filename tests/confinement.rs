@@ -3,13 +3,15 @@
 //! FIFOs and devices at tool-resolved paths are never opened, and a deep
 //! chain of long names cannot make memory grow with the square of its depth.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::run::{bakeproof_bin, components, describe, props};
+use common::run::{bakeproof_bin, components, describe, props};
 
 fn sha256_of(path: &Path) -> String {
     // Independent implementation: coreutils' sha256sum.

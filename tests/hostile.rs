@@ -1,16 +1,16 @@
 //! Hostile roots built at test time: nothing outside the root is ever read,
 //! nothing blocks, nothing is lost.
 
+mod common;
+
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::run::{
-    assert_properties_documented, bakeproof_bin, components, props, scan_to_json,
-};
-use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
+use common::run::{assert_properties_documented, bakeproof_bin, components, props, scan_to_json};
+use common::schema::{python_validate, validate_cyclonedx_1_5};
 
 fn sha256_of(path: &Path) -> String {
     // Independent implementation: coreutils' sha256sum.

@@ -2,14 +2,16 @@
 //! store, and S3 semantics against a real S3-compatible server (moto_server
 //! from tests/tools/requirements.txt, started here on loopback).
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::moto::{Moto, free_port, test_aws_env};
-use bakeproof_e2e::run::{bakeproof_bin, describe, extract, scan_to_json};
-use bakeproof_e2e::schema::validate_with_schema;
+use common::moto::{Moto, free_port, test_aws_env};
+use common::run::{bakeproof_bin, describe, extract, scan_to_json};
+use common::schema::validate_with_schema;
 
 const PASSWORD: &str = "store-test-password";
 const AMI_A: &str = "us-east-1:ami-0123456789abcdef0";

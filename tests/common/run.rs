@@ -2,40 +2,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 /// The workspace root.
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-/// Path of binary `bin` of workspace package `package`, for this build
-/// profile. The e2e package cannot name another package's binary with
-/// `CARGO_BIN_EXE_*`, so it is located beside the test executable
-/// (`target/<profile>/deps/..`) after `cargo build -p PACKAGE --bin BIN`
-/// (a no-op when it is up to date). Callers memoise the result.
-pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps")
-        .to_path_buf();
-    let path = profile_dir.join(bin);
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(workspace())
-        .args(["build", "-q", "-p", package, "--bin", bin]);
-    if release {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().expect("run cargo build");
-    assert!(st.success(), "cargo build -p {package} --bin {bin} failed");
-    assert!(path.exists(), "{} missing after build", path.display());
-    path
+    super::schema::repo_root()
 }
 
 /// A finished command for an assertion message: exit code, stdout, stderr.
@@ -48,11 +18,9 @@ pub fn describe(o: &Output) -> String {
     )
 }
 
-/// Path of the `bakeproof` binary of this build profile (built once).
+/// The `bakeproof` binary Cargo built for this test.
 pub fn bakeproof_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("bakeproof", "bakeproof"))
-        .clone()
+    PathBuf::from(env!("CARGO_BIN_EXE_bakeproof"))
 }
 
 /// Runs `bakeproof ARGS...` with `SOURCE_DATE_EPOCH` pinned and no TTY.
