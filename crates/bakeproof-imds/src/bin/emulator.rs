@@ -5,6 +5,9 @@
 //! Prints `listening on http://ADDR` on stdout once bound (`--listen
 //! 127.0.0.1:0` picks a free port).
 
+// The binary is the edge: it reports on stdout and stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::Write as _;
 
 use bakeproof_imds::emulator::{Emulator, EmulatorArgs};
