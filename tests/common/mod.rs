@@ -6,6 +6,7 @@
 // Each test file uses some of the helpers.
 #![allow(dead_code)]
 
+pub mod attest;
 pub mod imds_emulator;
 pub mod moto;
 pub mod run;

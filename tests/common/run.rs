@@ -1,5 +1,6 @@
 //! Running the `bakeproof` binary and preparing roots.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -24,7 +25,7 @@ pub fn bakeproof_bin() -> PathBuf {
 }
 
 /// Runs `bakeproof ARGS...` with `SOURCE_DATE_EPOCH` pinned and no TTY.
-pub fn bakeproof(args: &[&std::ffi::OsStr]) -> Output {
+pub fn bakeproof(args: &[&OsStr]) -> Output {
     Command::new(bakeproof_bin())
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1704067200")
@@ -32,15 +33,20 @@ pub fn bakeproof(args: &[&std::ffi::OsStr]) -> Output {
         .expect("run bakeproof")
 }
 
-/// `bakeproof scan ROOT -o OUT` → (exit code, parsed SBOM, stderr).
-pub fn scan_to_json(root: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
+/// `scan ROOT -o OUT`, as arguments of `bakeproof`.
+pub fn scan_args<'a>(root: &'a Path, out: &'a Path) -> [&'a OsStr; 4] {
+    [
         "scan".as_ref(),
         root.as_os_str(),
         "-o".as_ref(),
         out.as_os_str(),
-    ];
-    args.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
+    ]
+}
+
+/// `bakeproof scan ROOT -o OUT` → (exit code, parsed SBOM, stderr).
+pub fn scan_to_json(root: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args: Vec<&OsStr> = scan_args(root, out).to_vec();
+    args.extend(extra.iter().map(|s| OsStr::new(*s)));
     let o = bakeproof(&args);
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     let code = o.status.code().unwrap_or(-1);
@@ -48,6 +54,49 @@ pub fn scan_to_json(root: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json
         std::fs::read(out).unwrap_or_else(|e| panic!("no SBOM written ({e}); stderr: {stderr}"));
     let doc = serde_json::from_slice(&bytes).expect("SBOM is JSON");
     (code, doc, stderr)
+}
+
+/// `bakeproof scan ROOT -o OUT -q` under GNU time (`/usr/bin/time`, installed
+/// by tests/run-all.sh) → (the scan's output, its peak RSS in KiB). `rss` is
+/// the file time writes to.
+pub fn scan_peak_rss(root: &Path, out: &Path, rss: &Path) -> (Output, u64) {
+    let o = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(rss)
+        .arg(bakeproof_bin())
+        .args(scan_args(root, out))
+        .arg("-q")
+        .output()
+        .expect("/usr/bin/time (Debian package `time`; tests/run-all.sh installs it)");
+    let kib = std::fs::read_to_string(rss)
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (o, kib)
+}
+
+/// The SHA-256 of a file (hex) by an independent implementation, coreutils'
+/// `sha256sum`.
+pub fn sha256_of(path: &Path) -> String {
+    let o = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    assert!(o.status.success());
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// Path of a file under the repository's `fixtures/`.
