@@ -4,12 +4,15 @@
 //! PyNaCl + hashlib.scrypt + cryptography for cosign keys;
 //! tests/tools/npm/sigstore_verify.cjs: sigstore-js for whole bundles).
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use bakeproof_e2e::run::{bakeproof_bin, extract, scan_to_json};
-use bakeproof_e2e::schema::{bakeproof_python, repo_root, validate_with_schema};
+use common::attest::{AttestInputs as Setup, attest_inputs};
+use common::run::{bakeproof_bin, extract, read_json};
+use common::schema::{bakeproof_python, repo_root, validate_with_schema};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -115,59 +118,9 @@ fn py_verify(bundle: &Path, key: &Path) -> Output {
     )
 }
 
-struct Setup {
-    dir: tempfile::TempDir,
-    _root: tempfile::TempDir,
-    tree_digest: String,
-}
-
-impl Setup {
-    fn p(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-    fn s(&self, name: &str) -> String {
-        self.p(name).to_str().unwrap().to_string()
-    }
-}
-
 /// Scans the fixture root, writes a seal report and a key pair.
 fn setup() -> Setup {
-    let root = extract("dpkgroot/clean.tar.gz");
-    let dir = tempfile::tempdir().unwrap();
-    let (c, sbom, err) = scan_to_json(root.path(), &dir.path().join("sbom.cdx.json"), &[]);
-    assert_eq!(c, 0, "{err}");
-    let tree_digest = sbom["metadata"]["component"]["hashes"][0]["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    // The real seal report of the same root.
-    let o = bp(
-        &[
-            OsStr::new("seal"),
-            OsStr::new("check"),
-            root.path().as_os_str(),
-            OsStr::new("--format"),
-            OsStr::new("json"),
-        ],
-        None,
-    );
-    assert!(matches!(code(&o), 0 | 1), "{}", text(&o));
-    std::fs::write(dir.path().join("seal.json"), &o.stdout).unwrap();
-    let o = bp(
-        &[
-            OsStr::new("key"),
-            OsStr::new("generate"),
-            OsStr::new("--output-dir"),
-            dir.path().as_os_str(),
-        ],
-        Some(PASSWORD),
-    );
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    Setup {
-        dir,
-        _root: root,
-        tree_digest,
-    }
+    attest_inputs(PASSWORD)
 }
 
 fn attest(s: &Setup, out: &str, key: &str, extra: &[&str]) -> Output {
@@ -194,10 +147,6 @@ fn verify(s: &Setup, bundles: &[PathBuf], key: &str, extra: &[&str]) -> Output {
     args.extend(extra.iter().map(|x| x.to_string()));
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     bps(&a, None)
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 fn write_json(p: &Path, v: &Value) {

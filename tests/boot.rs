@@ -2,17 +2,16 @@
 //! attest → store (local directory, documented layout) → verify against the
 //! IMDS emulator; then each failure with its message.
 
-#[path = "imds_emulator.rs"]
-mod imds_emulator;
+mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::moto::{Moto, test_aws_env};
-use bakeproof_e2e::run::{bakeproof_bin, describe, extract};
-use imds_emulator::{Emulator, dead_endpoint};
+use common::imds_emulator::{Emulator, dead_endpoint};
+use common::moto::{Moto, test_aws_env};
+use common::run::{bakeproof_bin, describe, extract};
 use serde_json::{Value, json};
 
 const AMI: &str = "ami-0123456789abcdef0";
@@ -151,7 +150,7 @@ fn verify(c: &Chain, endpoint: &str, key: &Path, extra: &[&str]) -> (i32, String
     let j = bp(&args);
     let code = j.status.code().unwrap_or(-1);
     if let Ok(v) = serde_json::from_slice::<Value>(&j.stdout)
-        && let Err(e) = bakeproof_e2e::schema::validate_with_schema("boot-result.schema.json", &v)
+        && let Err(e) = common::schema::validate_with_schema("boot-result.schema.json", &v)
     {
         panic!("result does not match schemas/boot-result.schema.json: {e:?}\n{v:#}");
     }
@@ -943,7 +942,7 @@ fn s3_two_region_packer_build_verifies_in_each_region() {
         let o = bp_s3(&args, &ep);
         let v: Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|e| panic!("JSON ({e}): {}", describe(&o)));
-        if let Err(e) = bakeproof_e2e::schema::validate_with_schema("boot-result.schema.json", &v) {
+        if let Err(e) = common::schema::validate_with_schema("boot-result.schema.json", &v) {
             panic!("result does not match schemas/boot-result.schema.json: {e:?}\n{v:#}");
         }
         (o.status.code().unwrap_or(-1), v)

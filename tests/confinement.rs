@@ -3,24 +3,17 @@
 //! FIFOs and devices at tool-resolved paths are never opened, and a deep
 //! chain of long names cannot make memory grow with the square of its depth.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::run::{bakeproof_bin, components, describe, props};
-
-fn sha256_of(path: &Path) -> String {
-    // Independent implementation: coreutils' sha256sum.
-    let o = Command::new("sha256sum").arg(path).output().unwrap();
-    assert!(o.status.success());
-    String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
+use common::run::{
+    bakeproof_bin, components, describe, props, read_json, scan_args, scan_peak_rss, sha256_of,
+};
 
 fn files(doc: &serde_json::Value) -> std::collections::BTreeMap<String, serde_json::Value> {
     components(doc, "file")
@@ -54,12 +47,7 @@ fn scan_with_binds(
         .args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
         .args(&args)
         .arg(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ])
+        .args(scan_args(root, out))
         .args(extra)
         .env("SOURCE_DATE_EPOCH", "1704067200")
         .output()
@@ -131,7 +119,7 @@ fn same_filesystem_bind_mounts_are_skipped_mount_points() {
     let out2 = t.path().join("cross.cdx.json");
     let o = scan_with_binds(&binds, &root, &out2, &["--cross-mounts"]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out2).unwrap()).unwrap();
+    let doc = read_json(&out2);
     let f = files(&doc);
     for (p, want) in [
         ("/tmp/src/secret", &secrets[0]),
@@ -309,12 +297,7 @@ fn fifos_at_tool_resolved_paths_are_never_opened() {
         .collect();
     let out = t.path().join("sbom.cdx.json");
     let o = Command::new(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ])
+        .args(scan_args(&root, &out))
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -324,7 +307,7 @@ fn fifos_at_tool_resolved_paths_are_never_opened() {
         .collect();
     assert!(opened.is_empty(), "FIFOs opened by the tool: {opened:?}");
     assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let doc = read_json(&out);
     assert_warned(&String::from_utf8_lossy(&o.stderr), &doc);
     // The walk records them as FIFOs.
     let f = files(&doc);
@@ -351,12 +334,7 @@ fn tty_devices_at_tool_resolved_paths_are_never_opened() {
     let o = Command::new("setsid")
         .arg("--wait")
         .arg(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ])
+        .args(scan_args(&root, &out))
         .stdin(Stdio::null())
         .output()
         .expect("setsid (util-linux)");
@@ -366,7 +344,7 @@ fn tty_devices_at_tool_resolved_paths_are_never_opened() {
         "the tty driver was reached: {stderr}"
     );
     assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let doc = read_json(&out);
     assert_warned(&stderr, &doc);
     let f = files(&doc);
     for p in TOOL_PATHS {
@@ -422,36 +400,14 @@ fn deep_chain_of_long_names_is_bounded() {
     let name = deep_chain(&root, 1500);
     std::fs::write(root.join("ordinary"), b"ordinary file\n").unwrap();
     let out = t.path().join("sbom.cdx.json");
-    let rss = t.path().join("rss");
-    // GNU time reports the peak RSS of the scan (installed by tests/run-all.sh).
-    let o = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
-        .arg(&rss)
-        .arg(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-            "-q".as_ref(),
-        ])
-        .output()
-        .expect("/usr/bin/time (Debian package `time`; tests/run-all.sh installs it)");
-    let kib: u64 = std::fs::read_to_string(&rss)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (o, kib) = scan_peak_rss(&root, &out, &t.path().join("rss"));
     assert!(
         kib < 128 * 1024,
         "peak RSS {kib} KiB for a 1,500-deep chain: path memory is not bounded"
     );
     // Recorded as far as PATH_MAX allows, then a clear error: exit 3.
     assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let doc = read_json(&out);
     let f = files(&doc);
     let longest = f.keys().map(String::len).max().unwrap();
     assert!(longest <= 4095 + 1 + 255, "a path of {longest} bytes");

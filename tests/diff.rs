@@ -2,15 +2,17 @@
 //! fixture roots changed with real rpm tooling, interop with syft 1.18.1,
 //! and the JSON output against `schemas/diff.schema.json`.
 
+mod common;
+
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bakeproof_e2e::run::{bakeproof, extract, fixture, scan_to_json};
-use bakeproof_e2e::schema::{bakeproof_python, repo_root};
 use bakeproof_pkgdb::version::{dpkg_version_cmp, parse_dpkg_version, rpm_evr_str_cmp, rpmvercmp};
+use common::run::{bakeproof, extract, fixture, scan_to_json};
+use common::schema::{bakeproof_python, repo_root};
 use serde_json::Value;
 
 // ------------------------------------------------------------ the corpus --
@@ -846,7 +848,7 @@ fn dpkg_root_changed_with_dpkg_diffs_to_exactly_those_changes() {
 /// `bakeproof ARGS...` with a pinned `SOURCE_DATE_EPOCH`, the test key
 /// password and no store or IMDS from the environment.
 fn bp(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(bakeproof_e2e::run::bakeproof_bin())
+    Command::new(common::run::bakeproof_bin())
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1704067200")
         .env("COSIGN_PASSWORD", "test-password")

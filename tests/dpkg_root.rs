@@ -1,13 +1,15 @@
 //! `bakeproof scan` and `verify-packages` on the real Debian 12 fixture
 //! root, compared with the outputs of real dpkg-query / dpkg 1.21.22.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
-use bakeproof_e2e::run::{
+use common::run::{
     assert_properties_documented, bakeproof, components, extract, oracle, props, scan_to_json,
     verify_oracle,
 };
-use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
+use common::schema::{python_validate, validate_cyclonedx_1_5};
 
 /// Package name as dpkg-query -S prints it, without the arch qualifier.
 fn bare(name: &str) -> &str {

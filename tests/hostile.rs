@@ -1,30 +1,19 @@
 //! Hostile roots built at test time: nothing outside the root is ever read,
 //! nothing blocks, nothing is lost.
 
+mod common;
+
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::run::{
-    assert_properties_documented, bakeproof_bin, components, props, scan_to_json,
+use common::run::{
+    assert_properties_documented, bakeproof_bin, components, props, read_json, scan_args,
+    scan_peak_rss, scan_to_json, sha256_of,
 };
-use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
-
-fn sha256_of(path: &Path) -> String {
-    // Independent implementation: coreutils' sha256sum.
-    let o = Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("sha256sum");
-    assert!(o.status.success());
-    String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
+use common::schema::{python_validate, validate_cyclonedx_1_5};
 
 /// A root whose links all point at a "host" directory beside it that holds
 /// secrets, an os-release and a dpkg status naming a package that must never
@@ -137,12 +126,7 @@ fn never_reads_outside_the_root() {
 /// finish in time (a blocked open or write).
 fn scan_with_deadline(root: &Path, out: &Path) -> Option<std::process::ExitStatus> {
     let mut child = Command::new(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ])
+        .args(scan_args(root, out))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -176,7 +160,7 @@ fn fifo_socket_and_device_never_block() {
     // Run with a deadline: a scan that opens the FIFO would block forever.
     let status = scan_with_deadline(&root, &f).unwrap_or_else(|| panic!("scan blocked on a FIFO"));
     assert_eq!(status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let doc = read_json(&f);
     let kinds: std::collections::BTreeMap<String, String> = components(&doc, "file")
         .into_iter()
         .map(|c| {
@@ -234,37 +218,15 @@ fn sparse_gigabyte_file_right_digest_bounded_memory() {
     file.set_len(1 << 30).unwrap();
     drop(file);
     let f = t.path().join("sbom.cdx.json");
-    let rss = t.path().join("rss");
-    // GNU time reports the peak RSS of the scan (installed by tests/run-all.sh).
-    let st = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
-        .arg(&rss)
-        .arg(bakeproof_bin())
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            f.as_os_str(),
-            "-q".as_ref(),
-        ])
-        .status()
-        .expect("/usr/bin/time (Debian package `time`; tests/run-all.sh installs it)");
-    assert!(st.success());
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let (o, kib) = scan_peak_rss(&root, &f, &t.path().join("rss"));
+    assert!(o.status.success());
+    let doc = read_json(&f);
     let c = components(&doc, "file")
         .into_iter()
         .find(|c| c["name"] == "/sparse.img")
         .unwrap();
     assert_eq!(c["hashes"][0]["content"].as_str().unwrap(), sha256_of(&big));
     assert_eq!(props(c, "bakeproof:file:size"), ["1073741824"]);
-    let kib: u64 = std::fs::read_to_string(&rss)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .parse()
-        .unwrap();
     assert!(
         kib < 64 * 1024,
         "peak RSS {kib} KiB for a 1 GiB file: memory is not bounded"
@@ -301,19 +263,14 @@ fn unreadable_file_is_recorded_and_exit_code_says_so() {
         Command::new(bakeproof_bin())
     };
     let o = cmd
-        .args([
-            "scan".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            f.as_os_str(),
-        ])
+        .args(scan_args(&root, &f))
         .env("SOURCE_DATE_EPOCH", "1704067200")
         .output()
         .expect("run bakeproof (setpriv from util-linux when root)");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("/secret"), "{stderr}");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let doc = read_json(&f);
     let get = |n: &str| {
         components(&doc, "file")
             .into_iter()

@@ -1,12 +1,12 @@
-//! The IMDSv2 client (`bakeproof-imds`) against `bakeproof-imds-emulator`.
+//! The IMDSv2 client (`bakeproof-imds`) against its emulator
+//! (`bakeproof_imds::emulator`, what `bakeproof-imds-emulator` serves).
 
-#[path = "imds_emulator.rs"]
-mod imds_emulator;
+mod common;
 
 use std::time::{Duration, Instant};
 
 use bakeproof_imds::{Client, IdentityCert, ImdsConfig, ImdsError};
-use imds_emulator::{Emulator, dead_endpoint, test_cert};
+use common::imds_emulator::{Emulator, dead_endpoint, test_cert};
 
 const AMI: &str = "ami-0123456789abcdef0";
 

@@ -16,14 +16,16 @@
 //!   manifest and a local store.
 //! * The checker itself rejects a bogus flag and a bogus subcommand.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use bakeproof_e2e::run::{bakeproof_bin, describe, extract};
-use bakeproof_e2e::schema::repo_root;
+use common::run::{bakeproof_bin, describe, extract};
+use common::schema::repo_root;
 
 const PASSWORD: &str = "packer example password";
 

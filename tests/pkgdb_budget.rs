@@ -5,10 +5,12 @@
 //! size (`%M`, KiB), with the address space capped at 3 GiB (`ulimit -v`) so
 //! that the unbudgeted code aborts instead of taking the machine's memory.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-use bakeproof_e2e::run::{bakeproof, bakeproof_bin, describe, fixture};
+use common::run::{bakeproof, bakeproof_bin, describe, fixture};
 
 /// Runs `bakeproof scan ROOT -q -o OUT` under `ulimit -v` 3 GiB and GNU
 /// time: (exit code, stderr without time's line, max RSS in MiB).

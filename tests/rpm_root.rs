@@ -2,15 +2,17 @@
 //! the committed oracles of the fixture root, and `rpm --root R -Va` run live
 //! on roots built here with Debian's rpm 4.18.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use bakeproof_e2e::run::{
+use common::run::{
     assert_properties_documented, bakeproof, components, extract, fixture, oracle, props,
     scan_to_json, verify_oracle,
 };
-use bakeproof_e2e::schema::{python_validate, validate_cyclonedx_1_5};
+use common::schema::{python_validate, validate_cyclonedx_1_5};
 
 #[test]
 fn verify_packages_equals_rpm_va_on_fixture_roots() {

@@ -1,8 +1,10 @@
-//! Self-test of the two CycloneDX 1.5 validators in `bakeproof_e2e::schema`: both accept a
+//! Self-test of the two CycloneDX 1.5 validators in `common::schema`: both accept a
 //! minimal valid 1.5 BOM, and both reject each of a set of broken BOMs. A validator that
 //! cannot fail proves nothing, so this runs before anything trusts them.
 
-use bakeproof_e2e::schema::{python_validate, repo_root, validate_cyclonedx_1_5};
+mod common;
+
+use common::schema::{python_validate, repo_root, validate_cyclonedx_1_5};
 use serde_json::{Value, json};
 
 fn minimal_bom() -> Value {

@@ -1,6 +1,8 @@
 //! End-to-end `bakeproof seal apply`: modes, exit codes, JSON, and a root
 //! whose symlinks lead to the host.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fs;
@@ -8,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bakeproof_e2e::run::bakeproof;
+use common::run::bakeproof;
 
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
@@ -238,7 +240,7 @@ fn host_files_survive_a_hostile_root() {
 fn in_mount_ns(script: &str, args: &[&OsStr]) -> (i32, String, String) {
     let out = Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c", script])
-        .arg(bakeproof_e2e::run::bakeproof_bin())
+        .arg(common::run::bakeproof_bin())
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1704067200")
         .output()

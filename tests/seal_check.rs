@@ -3,13 +3,15 @@
 //! roots with decoys, package-owned files, symlinks out of the root, and the
 //! JSON report validated against `schemas/seal-report.schema.json`.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Command;
 
-use bakeproof_e2e::run::{bakeproof, extract};
-use bakeproof_e2e::schema::validate_with_schema;
+use common::run::{bakeproof, extract};
+use common::schema::validate_with_schema;
 use serde_json::Value;
 
 const AWS_ID: &str = "AKIAIOSFODNN7EXAMPLE";

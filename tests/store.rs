@@ -2,14 +2,17 @@
 //! store, and S3 semantics against a real S3-compatible server (moto_server
 //! from tests/tools/requirements.txt, started here on loopback).
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use bakeproof_e2e::moto::{Moto, free_port, test_aws_env};
-use bakeproof_e2e::run::{bakeproof_bin, describe, extract, scan_to_json};
-use bakeproof_e2e::schema::validate_with_schema;
+use common::attest::{AttestInputs as Attested, attest_inputs};
+use common::moto::{Moto, free_port, test_aws_env};
+use common::run::{bakeproof_bin, describe};
+use common::schema::validate_with_schema;
 
 const PASSWORD: &str = "store-test-password";
 const AMI_A: &str = "us-east-1:ami-0123456789abcdef0";
@@ -34,41 +37,10 @@ fn bp(args: &[&str]) -> Output {
     bp_env(&a, &[])
 }
 
-/// A real attest output (scan → seal check → key → attest for two AMIs).
-struct Attested {
-    dir: tempfile::TempDir,
-    _root: tempfile::TempDir,
-}
-
-impl Attested {
-    fn p(&self, n: &str) -> PathBuf {
-        self.dir.path().join(n)
-    }
-    fn s(&self, n: &str) -> String {
-        self.p(n).to_str().unwrap().to_string()
-    }
-    fn out(&self) -> String {
-        self.s("att")
-    }
-}
-
+/// A real attest output in `att/` (scan → seal check → key → attest for
+/// two AMIs).
 fn attested() -> Attested {
-    let root = extract("dpkgroot/clean.tar.gz");
-    let dir = tempfile::tempdir().unwrap();
-    let (c, _sbom, err) = scan_to_json(root.path(), &dir.path().join("sbom.cdx.json"), &[]);
-    assert_eq!(c, 0, "{err}");
-    let o = bp(&[
-        "seal",
-        "check",
-        root.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", describe(&o));
-    std::fs::write(dir.path().join("seal.json"), &o.stdout).unwrap();
-    let a = Attested { dir, _root: root };
-    let o = bp(&["key", "generate", "--output-dir", &a.s("")]);
-    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let a = attest_inputs(PASSWORD);
     let o = bp(&[
         "attest",
         "--sbom",
@@ -82,7 +54,7 @@ fn attested() -> Attested {
         "--ami",
         AMI_B,
         "-o",
-        &a.out(),
+        &a.s("att"),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     a
@@ -126,7 +98,7 @@ fn check_fetched(a: &Attested, out: &Path, ami: &str) {
 fn local_directory_store_round_trip() {
     let a = attested();
     let store = a.s("store");
-    let o = bp(&["publish", "--store", &store, &a.out()]);
+    let o = bp(&["publish", "--store", &store, &a.s("att")]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let so = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(so.matches("stored  blob").count(), 2, "{so}");
@@ -146,7 +118,12 @@ fn local_directory_store_round_trip() {
     .unwrap();
     validate_with_schema("store-index.schema.json", &inst).unwrap();
     // Re-publishing is a no-op for blobs.
-    let o = bp(&["publish", "--store", &format!("file://{store}"), &a.out()]);
+    let o = bp(&[
+        "publish",
+        "--store",
+        &format!("file://{store}"),
+        &a.s("att"),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout)
@@ -214,7 +191,7 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
     let store = "s3://attest/golden/v1";
 
     // Round trip.
-    let o = s3(&["publish", "--store", store, &a.out()], &ep);
+    let o = s3(&["publish", "--store", store, &a.s("att")], &ep);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let so = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(so.matches("stored  blob").count(), 2, "{so}");
@@ -252,7 +229,7 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
     check_fetched(&a, &out, AMI_A);
 
     // Re-publishing identical content: no-op for the blobs (412 → checked).
-    let o = s3(&["publish", "--store", store, &a.out()], &ep);
+    let o = s3(&["publish", "--store", store, &a.s("att")], &ep);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout)
@@ -298,7 +275,7 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
     assert!(describe(&o).contains(&seal_sha), "{}", describe(&o));
     assert!(!a.p("tampered").exists(), "nothing written on failure");
     // Publishing again does not overwrite it (create-only) and says so.
-    let o = s3(&["publish", "--store", store, &a.out()], &ep);
+    let o = s3(&["publish", "--store", store, &a.s("att")], &ep);
     assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
     assert!(describe(&o).contains("digest mismatch"), "{}", describe(&o));
 
@@ -346,7 +323,12 @@ fn s3_publish_fetch_tamper_missing_and_errors() {
         describe(&o)
     );
     let o = s3(
-        &["publish", "--store", "s3://no-such-bucket-here", &a.out()],
+        &[
+            "publish",
+            "--store",
+            "s3://no-such-bucket-here",
+            &a.s("att"),
+        ],
         &ep,
     );
     assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
@@ -429,7 +411,7 @@ fn s3_wrong_credentials_and_access_denied() {
             "s3://attest",
             "--endpoint-url",
             &ep,
-            &a.out(),
+            &a.s("att"),
         ];
         let a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         bp_env(
@@ -470,7 +452,7 @@ fn s3_wrong_credentials_and_access_denied() {
             "--ami",
             AMI_A,
             "--root",
-            a._root.path().to_str().unwrap(),
+            a.root.path().to_str().unwrap(),
             "--format",
             "json",
         ];
@@ -693,7 +675,7 @@ fn mkfifo(p: &Path) {
 fn local_store_reads_only_bounded_regular_files_inside_it() {
     let a = attested();
     let store = a.p("store");
-    let o = bp(&["publish", "--store", store.to_str().unwrap(), &a.out()]);
+    let o = bp(&["publish", "--store", store.to_str().unwrap(), &a.s("att")]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let s = store.to_str().unwrap();
     let o = bp_guarded(&verify_args(&a, s), &[], Duration::from_secs(60)).expect("hang");
@@ -780,7 +762,7 @@ fn local_store_reads_only_bounded_regular_files_inside_it() {
     let empty_outside = a.p("outside2");
     std::fs::create_dir(&empty_outside).unwrap();
     std::os::unix::fs::symlink(&empty_outside, fresh.join("blobs/sha256")).unwrap();
-    let o = bp(&["publish", "--store", fresh.to_str().unwrap(), &a.out()]);
+    let o = bp(&["publish", "--store", fresh.to_str().unwrap(), &a.s("att")]);
     assert_ne!(o.status.code(), Some(0), "{}", describe(&o));
     assert!(describe(&o).contains("symlink"), "{}", describe(&o));
     assert_eq!(
@@ -796,7 +778,7 @@ fn local_store_reads_only_bounded_regular_files_inside_it() {
 fn fetch_does_not_follow_a_planted_temporary_symlink() {
     let a = attested();
     let store = a.s("store");
-    let o = bp(&["publish", "--store", &store, &a.out()]);
+    let o = bp(&["publish", "--store", &store, &a.s("att")]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     // In a new PID namespace `bakeproof` is PID 1, so the temporary names
     // of a writer that uses its PID are known: plant them all.
@@ -936,7 +918,7 @@ fn publish_never_creates_a_temporary_name_in_the_store() {
         )
         .unwrap();
     }
-    let o = bp(&["publish", "--store", store.to_str().unwrap(), &a.out()]);
+    let o = bp(&["publish", "--store", store.to_str().unwrap(), &a.s("att")]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 1 << 16];
     let mut r = inotify::Reader::new(&ino, &mut buf);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::schema::bakeproof_python;
+use super::schema::bakeproof_python;
 
 /// moto_server on a free loopback port, killed on drop.
 pub struct Moto {

@@ -1,41 +1,12 @@
 //! Running the `bakeproof` binary and preparing roots.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 /// The workspace root.
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-/// Path of binary `bin` of workspace package `package`, for this build
-/// profile. The e2e package cannot name another package's binary with
-/// `CARGO_BIN_EXE_*`, so it is located beside the test executable
-/// (`target/<profile>/deps/..`) after `cargo build -p PACKAGE --bin BIN`
-/// (a no-op when it is up to date). Callers memoise the result.
-pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps")
-        .to_path_buf();
-    let path = profile_dir.join(bin);
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(workspace())
-        .args(["build", "-q", "-p", package, "--bin", bin]);
-    if release {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().expect("run cargo build");
-    assert!(st.success(), "cargo build -p {package} --bin {bin} failed");
-    assert!(path.exists(), "{} missing after build", path.display());
-    path
+    super::schema::repo_root()
 }
 
 /// A finished command for an assertion message: exit code, stdout, stderr.
@@ -48,15 +19,13 @@ pub fn describe(o: &Output) -> String {
     )
 }
 
-/// Path of the `bakeproof` binary of this build profile (built once).
+/// The `bakeproof` binary Cargo built for this test.
 pub fn bakeproof_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("bakeproof", "bakeproof"))
-        .clone()
+    PathBuf::from(env!("CARGO_BIN_EXE_bakeproof"))
 }
 
 /// Runs `bakeproof ARGS...` with `SOURCE_DATE_EPOCH` pinned and no TTY.
-pub fn bakeproof(args: &[&std::ffi::OsStr]) -> Output {
+pub fn bakeproof(args: &[&OsStr]) -> Output {
     Command::new(bakeproof_bin())
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1704067200")
@@ -64,15 +33,20 @@ pub fn bakeproof(args: &[&std::ffi::OsStr]) -> Output {
         .expect("run bakeproof")
 }
 
-/// `bakeproof scan ROOT -o OUT` → (exit code, parsed SBOM, stderr).
-pub fn scan_to_json(root: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
+/// `scan ROOT -o OUT`, as arguments of `bakeproof`.
+pub fn scan_args<'a>(root: &'a Path, out: &'a Path) -> [&'a OsStr; 4] {
+    [
         "scan".as_ref(),
         root.as_os_str(),
         "-o".as_ref(),
         out.as_os_str(),
-    ];
-    args.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
+    ]
+}
+
+/// `bakeproof scan ROOT -o OUT` → (exit code, parsed SBOM, stderr).
+pub fn scan_to_json(root: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args: Vec<&OsStr> = scan_args(root, out).to_vec();
+    args.extend(extra.iter().map(|s| OsStr::new(*s)));
     let o = bakeproof(&args);
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     let code = o.status.code().unwrap_or(-1);
@@ -80,6 +54,49 @@ pub fn scan_to_json(root: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json
         std::fs::read(out).unwrap_or_else(|e| panic!("no SBOM written ({e}); stderr: {stderr}"));
     let doc = serde_json::from_slice(&bytes).expect("SBOM is JSON");
     (code, doc, stderr)
+}
+
+/// `bakeproof scan ROOT -o OUT -q` under GNU time (`/usr/bin/time`, installed
+/// by tests/run-all.sh) → (the scan's output, its peak RSS in KiB). `rss` is
+/// the file time writes to.
+pub fn scan_peak_rss(root: &Path, out: &Path, rss: &Path) -> (Output, u64) {
+    let o = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(rss)
+        .arg(bakeproof_bin())
+        .args(scan_args(root, out))
+        .arg("-q")
+        .output()
+        .expect("/usr/bin/time (Debian package `time`; tests/run-all.sh installs it)");
+    let kib = std::fs::read_to_string(rss)
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (o, kib)
+}
+
+/// The SHA-256 of a file (hex) by an independent implementation, coreutils'
+/// `sha256sum`.
+pub fn sha256_of(path: &Path) -> String {
+    let o = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    assert!(o.status.success());
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// Path of a file under the repository's `fixtures/`.

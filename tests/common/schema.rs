@@ -25,11 +25,13 @@ pub const BOM_1_5_ID: &str = "http://cyclonedx.org/schema/bom-1.5.schema.json";
 pub const SPDX_ID: &str = "http://cyclonedx.org/schema/spdx.schema.json";
 pub const JSF_ID: &str = "http://cyclonedx.org/schema/jsf-0.82.schema.json";
 
-/// The repository root (the parent of the `tests/` package directory).
+/// The repository root, two levels above the package whose tests include
+/// this module (crates/bakeproof).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent directory")
+        .ancestors()
+        .nth(2)
+        .expect("crates/bakeproof has a grandparent")
         .to_path_buf()
 }
 

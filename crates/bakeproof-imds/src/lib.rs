@@ -1,14 +1,16 @@
 //! EC2 instance metadata: an IMDSv2 client ([`Client`]), verification of the
 //! signed instance identity document ([`IdentityCert`],
-//! [`verify_identity_signature`]), and (binary `bakeproof-imds-emulator`) an
-//! emulator with IMDSv2 semantics for tests and laptops. Behaviour:
-//! docs/boot.md.
+//! [`verify_identity_signature`]), and an emulator with IMDSv2 semantics for
+//! tests and laptops ([`emulator`], served by the `bakeproof-imds-emulator`
+//! binary). Behaviour: docs/boot.md.
 //!
 //! The client is blocking and small: IMDS is plain HTTP on a link-local
 //! address. It never goes through a proxy, never follows redirects, bounds
 //! every connect (1 s by default) and the whole call (a total deadline across
 //! retries), and uses IMDSv1 (GET without a token) only when
 //! [`ImdsConfig::allow_v1`] is set.
+
+pub mod emulator;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

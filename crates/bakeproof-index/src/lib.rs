@@ -40,7 +40,7 @@ pub use source::{Metadata, ReadOnlyTree};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, escape_path, tree_digest};
 pub use walk::{
     ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,
-    ScanError, ScanOptions, ScanResult, ScanStats, scan, scan_paths,
+    ScanError, ScanOptions, ScanResult, ScanStats, raise_fd_limit, scan, scan_paths,
 };
 
 use std::fmt;

@@ -277,7 +277,6 @@ fn open_root_dir(root: &Root) -> Result<OwnedFd, ScanError> {
 /// path bytes, with the tree digest.
 pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     let start = Instant::now();
-    raise_fd_limit();
     let path_budget = opts.max_path_bytes.unwrap_or(DEFAULT_MAX_PATH_BYTES);
     let ctx = Ctx {
         opts,
@@ -831,9 +830,13 @@ fn file_capability(fd: &OwnedFd) -> Option<Vec<u8>> {
     }
 }
 
-/// A large tree needs more descriptors than the usual soft limit of 1024
-/// (one per directory being listed plus one per file being hashed).
-fn raise_fd_limit() {
+/// Raises this process's soft limit of open descriptors to its hard limit:
+/// a large tree can need more than the usual soft limit of 1024 (one per
+/// directory being listed plus one per file being hashed). It changes the
+/// whole process, so it is the binary's to call, once at start-up; [`scan`]
+/// and [`scan_paths`] never change it (a descriptor they cannot open is an
+/// entry error, never a read elsewhere).
+pub fn raise_fd_limit() {
     let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
     if let Some(max) = lim.maximum
         && lim.current.is_none_or(|c| c < max)
@@ -869,7 +872,6 @@ pub fn scan_paths(
     paths: &[crate::RootPath],
     opts: &ScanOptions,
 ) -> Result<Vec<Entry>, ScanError> {
-    raise_fd_limit();
     let ctx = Ctx {
         opts,
         excludes: Excludes::default(),

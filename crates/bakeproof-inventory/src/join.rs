@@ -118,7 +118,7 @@ struct DigestSink(Vec<(&'static str, Box<dyn digest_dyn::DynDigest>)>);
 
 mod digest_dyn {
     /// Object-safe view of the RustCrypto hashers used here.
-    pub trait DynDigest: Send {
+    pub(super) trait DynDigest: Send {
         fn update(&mut self, b: &[u8]);
         fn finish_hex(self: Box<Self>) -> String;
     }

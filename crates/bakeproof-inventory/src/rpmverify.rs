@@ -47,10 +47,10 @@ pub mod fflags {
 
 /// `RPMFILE_STATE_*`.
 mod state {
-    pub const REPLACED: u8 = 1;
-    pub const NOTINSTALLED: u8 = 2;
-    pub const NETSHARED: u8 = 3;
-    pub const WRONGCOLOR: u8 = 4;
+    pub(super) const REPLACED: u8 = 1;
+    pub(super) const NOTINSTALLED: u8 = 2;
+    pub(super) const NETSHARED: u8 = 3;
+    pub(super) const WRONGCOLOR: u8 = 4;
 }
 
 /// The nine-column string of `rpm -V` (`rpmVerifyString`), `.` as padding.

@@ -30,21 +30,31 @@ fn grow(n: usize) -> bool {
     true
 }
 
+// A counting allocator is the oracle of these tests; implementing
+// `GlobalAlloc` is unsafe by definition.
+#[allow(unsafe_code)]
+// SAFETY: every method forwards to `System` with the caller's own arguments,
+// so `System`'s guarantees hold; the only other thing done is counting, and a
+// refusal returns null, which `GlobalAlloc` allows.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         if !grow(l.size()) {
             return std::ptr::null_mut();
         }
+        // SAFETY: `l` is the caller's layout, valid as `alloc` requires.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         LIVE.fetch_sub(l.size(), Ordering::SeqCst);
+        // SAFETY: `p` was allocated by `System` (through this allocator) with `l`.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         if new > l.size() && !grow(new - l.size()) {
             return std::ptr::null_mut();
         }
+        // SAFETY: `p` and `l` come from `System` (through this allocator),
+        // `new` is the caller's, valid as `realloc` requires.
         let q = unsafe { System.realloc(p, l, new) };
         if q.is_null() {
             if new > l.size() {

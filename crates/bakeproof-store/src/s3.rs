@@ -25,22 +25,22 @@ use crate::{
 };
 
 /// Attempts per request (first try included), with exponential backoff.
-pub const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 /// TCP/TLS connect timeout.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// One attempt at most.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One operation (all attempts) at most, until the response headers.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// A whole read (request, retries and the body) at most: this, plus the
 /// object's size limit at [`MIN_READ_RATE`]. The SDK's timeouts end with the
 /// response headers; this deadline also covers a body that trickles.
-pub const READ_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const READ_DEADLINE: Duration = Duration::from_secs(30);
 /// Slowest body transfer a read allows for (bytes per second), see [`READ_DEADLINE`].
-pub const MIN_READ_RATE: u64 = 1 << 20;
+pub(crate) const MIN_READ_RATE: u64 = 1 << 20;
 
 /// The wall-clock bound of one read of at most `limit` bytes.
-pub fn read_deadline(limit: u64) -> Duration {
+pub(crate) fn read_deadline(limit: u64) -> Duration {
     READ_DEADLINE + Duration::from_secs(limit / MIN_READ_RATE)
 }
 

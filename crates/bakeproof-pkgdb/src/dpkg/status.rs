@@ -45,7 +45,7 @@ pub struct StatusParse {
 /// show up as unowned. `not-installed` (a stanza dpkg keeps only for
 /// selections) and `config-files` (removed, only conffiles left, which are
 /// unowned leftovers now) are not installed.
-pub const INSTALLED_STATES: [&str; 6] = [
+pub(super) const INSTALLED_STATES: [&str; 6] = [
     "installed",
     "half-configured",
     "unpacked",
