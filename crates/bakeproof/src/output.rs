@@ -55,6 +55,19 @@ pub fn usage_exit(e: &clap::Error) -> std::process::ExitCode {
     std::process::ExitCode::from(code)
 }
 
+/// Reports a store error of `bakeproof CMD` (`publish`, `fetch`) and maps
+/// it to its exit code: the store answered with wrong or incomplete content
+/// (an integrity error), [`exit::FINDINGS`]; anything else (unreachable,
+/// refused, unusable input), [`exit::ERROR`].
+pub fn store_failure(cmd: &str, e: &bakeproof_store::StoreError) -> u8 {
+    eprintln!("bakeproof {cmd}: error: {e}");
+    if e.is_integrity() {
+        exit::FINDINGS
+    } else {
+        exit::ERROR
+    }
+}
+
 /// `bakeproof: warning: MESSAGE` on standard error.
 pub fn warn(message: impl std::fmt::Display) {
     eprintln!("bakeproof: warning: {message}");

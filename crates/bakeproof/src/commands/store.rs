@@ -11,7 +11,7 @@ use anyhow::Result;
 use bakeproof_store::{AmiRef, IndexPut, IndexWrite, StoreError, StoreOptions};
 
 use crate::args::store::{FetchArgs, PublishArgs, StoreArgs};
-use crate::output::exit;
+use crate::output::{exit, store_failure as fail};
 
 fn open(a: &StoreArgs) -> Result<Box<dyn bakeproof_store::Store>, StoreError> {
     bakeproof_store::open_with(
@@ -21,17 +21,6 @@ fn open(a: &StoreArgs) -> Result<Box<dyn bakeproof_store::Store>, StoreError> {
             region: a.region.clone(),
         },
     )
-}
-
-/// Reports a store error of `bakeproof CMD` and maps it to its exit code
-/// (integrity: 1; anything else: 2).
-fn fail(cmd: &str, e: &StoreError) -> u8 {
-    eprintln!("bakeproof {cmd}: error: {e}");
-    if e.is_integrity() {
-        exit::FINDINGS
-    } else {
-        exit::ERROR
-    }
 }
 
 pub fn run_publish(a: PublishArgs) -> Result<u8> {
