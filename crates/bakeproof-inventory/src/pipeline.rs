@@ -285,3 +285,30 @@ pub fn read_accounts(tree: &dyn ReadOnlyTree, problems: &mut Vec<ScanProblem>) -
     let group = read(b"/etc/group");
     Accounts::parse(&passwd, &group)
 }
+
+#[cfg(test)]
+mod bare_tests {
+    use super::*;
+
+    #[test]
+    fn bare_database_files() {
+        let dir = std::env::temp_dir().join(format!("bakeproof-bare-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = dir.join("status");
+        std::fs::write(
+            &status,
+            "Package: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.10-3\n\n",
+        )
+        .unwrap();
+        let scanned = scan_bare_database(&status).unwrap();
+        assert_eq!(scanned.inventory.dbs.len(), 1);
+        assert_eq!(scanned.inventory.dbs[0].packages[0].name, "hello");
+        assert!(scanned.inventory.scan.entries.is_empty());
+        let absent = dir.join("absent");
+        assert!(matches!(
+            scan_bare_database(&absent),
+            Err(BareDbError::Read { path, .. }) if path == absent
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
