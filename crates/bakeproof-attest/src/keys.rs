@@ -19,6 +19,10 @@
 //!
 //! Key id: lower-case hex SHA-256 of that SubjectPublicKeyInfo DER.
 //!
+//! [`KeyPairFiles`] writes a new pair (never over an existing file). The
+//! password comes from the caller: asking for it (`COSIGN_PASSWORD`, a
+//! terminal prompt) is the CLI's job, never this library's.
+//!
 //! Why not the `sigstore` crate: the format is small and fully specified, and
 //! the crate's non-optional dependencies (tokio, chrono, x509-cert, rsa,
 //! ed25519-dalek, p384, its protobuf specs, in the releases looked at) would
@@ -28,6 +32,8 @@
 //! `scrypt`, `crypto_secretbox`) are the ones the `sigstore` crate itself uses
 //! for this format; interop with independent implementations (PyNaCl +
 //! hashlib.scrypt, Python `cryptography`) is tested in tests/attest.rs.
+
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -66,6 +72,12 @@ pub enum KeyError {
     NoPassword(String),
     #[error("passwords do not match")]
     PasswordMismatch,
+    /// A file of the pair to write exists (a dangling symlink counts).
+    #[error("{} exists: not overwriting", .0.display())]
+    Exists(PathBuf),
+    /// A file of the pair could not be written.
+    #[error("{}", .0.display())]
+    Write(PathBuf, #[source] std::io::Error),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -286,26 +298,55 @@ impl PublicKey {
     }
 }
 
-/// The password: `COSIGN_PASSWORD` when set (even empty, as cosign does), else
-/// a prompt on the terminal (twice when `confirm`).
-pub fn read_password(confirm: bool) -> Result<Zeroizing<String>, KeyError> {
-    if let Some(p) = std::env::var_os(PASSWORD_ENV) {
-        return Ok(Zeroizing::new(p.to_string_lossy().into_owned()));
-    }
-    let first = Zeroizing::new(
-        rpassword::prompt_password("Enter password for private key: ")
-            .map_err(|e| KeyError::NoPassword(e.to_string()))?,
-    );
-    if confirm {
-        let again = Zeroizing::new(
-            rpassword::prompt_password("Enter password for private key again: ")
-                .map_err(|e| KeyError::NoPassword(e.to_string()))?,
-        );
-        if *again != *first {
-            return Err(KeyError::PasswordMismatch);
+/// The two files of a cosign key pair: `PREFIX.key` (the encrypted private
+/// key) and `PREFIX.pub` in one directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPairFiles {
+    pub private: PathBuf,
+    pub public: PathBuf,
+}
+
+impl KeyPairFiles {
+    /// `DIR/PREFIX.key` and `DIR/PREFIX.pub`.
+    pub fn new(dir: &Path, prefix: &str) -> KeyPairFiles {
+        KeyPairFiles {
+            private: dir.join(format!("{prefix}.key")),
+            public: dir.join(format!("{prefix}.pub")),
         }
     }
-    Ok(first)
+
+    /// Refuses when either file exists ([`KeyError::Exists`]): a pair is
+    /// never overwritten. A dangling symlink counts as existing (it is not
+    /// followed). Check before asking for a password.
+    pub fn check_absent(&self) -> Result<(), KeyError> {
+        for p in [&self.private, &self.public] {
+            if p.symlink_metadata().is_ok() {
+                return Err(KeyError::Exists(p.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `key` encrypted with `password` (mode 0600) and its public
+    /// key, each created exclusively (`O_EXCL`, which never follows a
+    /// symlink) and synced.
+    pub fn write(&self, key: &PrivateKey, password: &[u8]) -> Result<(), KeyError> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let pem = key.to_encrypted_pem(password)?;
+        let create = |p: &Path, mode: u32, bytes: &[u8]| {
+            let err = |e| KeyError::Write(p.to_owned(), e);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(p)
+                .map_err(err)?;
+            f.write_all(bytes).and_then(|()| f.sync_all()).map_err(err)
+        };
+        create(&self.private, 0o600, pem.as_bytes())?;
+        create(&self.public, 0o666, key.public_key().to_pem().as_bytes())
+    }
 }
 
 #[cfg(test)]

@@ -647,3 +647,69 @@ fn trusted_keys_load_from_files_and_directories() {
         Err(TrustError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn key_pair_files_never_overwrite() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let d = tempfile::tempdir().unwrap();
+    let files = keys::KeyPairFiles::new(d.path(), "k");
+    assert_eq!(files.private, d.path().join("k.key"));
+    assert_eq!(files.public, d.path().join("k.pub"));
+    files.check_absent().unwrap();
+    let key = PrivateKey::generate();
+    files.write(&key, b"pw").unwrap();
+    let mode = std::fs::metadata(&files.private)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let back =
+        PrivateKey::from_encrypted_pem(&std::fs::read(&files.private).unwrap(), b"pw").unwrap();
+    assert_eq!(back.public_key(), key.public_key());
+    let public = PublicKey::from_pem(&std::fs::read(&files.public).unwrap()).unwrap();
+    assert_eq!(public, key.public_key());
+    // Either file present, or a dangling symlink in its place: refused.
+    assert!(matches!(files.check_absent(), Err(KeyError::Exists(p)) if p == files.private));
+    assert!(matches!(files.write(&key, b"pw"), Err(KeyError::Write(..))));
+    let other = keys::KeyPairFiles::new(d.path(), "dangling");
+    std::os::unix::fs::symlink(d.path().join("nowhere"), &other.public).unwrap();
+    assert!(matches!(other.check_absent(), Err(KeyError::Exists(p)) if p == other.public));
+    assert!(!d.path().join("nowhere").exists());
+}
+
+#[test]
+fn sbom_ref_beside_the_bundle_only_by_plain_name() {
+    let r = |uri: &str| SbomRef {
+        uri: uri.into(),
+        sha256: "00".repeat(32),
+        size: 0,
+    };
+    let bundle = std::path::Path::new("/out/sbom.sigstore.json");
+    assert_eq!(
+        r("sbom.cdx.json").beside(bundle),
+        Some(std::path::PathBuf::from("/out/sbom.cdx.json"))
+    );
+    for uri in ["../etc/shadow", "/etc/shadow", "a/b.json", "..", "."] {
+        assert_eq!(r(uri).beside(bundle), None, "{uri}");
+    }
+    assert_eq!(
+        r("x.json").beside(std::path::Path::new("b.json")),
+        Some(std::path::PathBuf::from("x.json"))
+    );
+}
+
+#[test]
+fn unpaired_statements() {
+    use PredicateKind::{Sbom, Seal};
+    assert!(verify::unpaired(&[]).is_empty());
+    // one kind alone is never unpaired
+    assert!(verify::unpaired(&[(Sbom, "a"), (Sbom, "b")]).is_empty());
+    assert!(verify::unpaired(&[(Seal, "a")]).is_empty());
+    assert!(verify::unpaired(&[(Sbom, "a"), (Seal, "a")]).is_empty());
+    // a crossed pair: both sides
+    assert_eq!(verify::unpaired(&[(Sbom, "a"), (Seal, "b")]), [0, 1]);
+    assert_eq!(
+        verify::unpaired(&[(Sbom, "a"), (Seal, "a"), (Sbom, "b")]),
+        [2]
+    );
+}

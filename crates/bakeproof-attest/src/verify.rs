@@ -1,6 +1,8 @@
 //! Sigstore bundles holding one DSSE-signed in-toto statement: writing and
 //! fail-closed verification (usable by the boot verifier).
 
+use std::path::{Path, PathBuf};
+
 use bakeproof_types::Sha256Digest;
 use serde_json::{Map, Value, json};
 
@@ -82,6 +84,42 @@ impl SbomRef {
         }
         Ok(())
     }
+
+    /// Where the referenced SBOM is looked for beside the bundle at
+    /// `bundle`: the reference's name in the bundle's directory, only when
+    /// it is a plain file name (no `/`, not `.` or `..`), so that a signed
+    /// statement never makes its verifier read outside that directory.
+    /// `None` for any other URI (the caller then needs the SBOM given).
+    pub fn beside(&self, bundle: &Path) -> Option<PathBuf> {
+        let plain = !self.uri.contains('/') && self.uri != ".." && self.uri != ".";
+        plain.then(|| bundle.parent().unwrap_or(Path::new(".")).join(&self.uri))
+    }
+}
+
+/// Of statements verified together, given as (kind, tree digest), the
+/// indices of those without a partner. When both an SBOM and a seal
+/// attestation are among them, each must have one of the other kind of the
+/// same tree: a crossed pair (one image's SBOM, another's seal report), each
+/// signed and valid alone, is not a proof about either image. Statements of
+/// one kind only are never unpaired.
+pub fn unpaired(verified: &[(PredicateKind, &str)]) -> Vec<usize> {
+    let is_seal = |k: &PredicateKind| matches!(k, PredicateKind::Seal);
+    let both_kinds =
+        verified.iter().any(|(k, _)| is_seal(k)) && verified.iter().any(|(k, _)| !is_seal(k));
+    if !both_kinds {
+        return Vec::new();
+    }
+    let has = |seal: bool, tree: &str| {
+        verified
+            .iter()
+            .any(|(k, t)| is_seal(k) == seal && *t == tree)
+    };
+    verified
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, tree))| !has(!is_seal(k), tree))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// A statement whose signature, types and subjects passed the policy.

@@ -35,5 +35,7 @@ pub use join::{
     FileVerdict, Inventory, InventoryStats, OwnershipPlan, PKG_DIGEST_OBSERVER, PkgId,
     VerifyResult, digest_observer,
 };
-pub use pipeline::{ImageScan, ScanError, ScanProblem, ScanSettings, Scanned};
+pub use pipeline::{
+    BareDbError, ImageScan, ScanError, ScanProblem, ScanSettings, Scanned, scan_bare_database,
+};
 pub use rpmverify::Accounts;

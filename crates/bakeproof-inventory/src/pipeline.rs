@@ -7,6 +7,7 @@
 //! to know which files need a second digest), then the accounts, then one
 //! walk with every observer riding its single read, then the join.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bakeproof_index::{ContentObserver, Progress, ReadOnlyTree, RootError, ScanOptions};
@@ -112,6 +113,66 @@ impl Scanned {
             || self.inventory.scan.stats.errors > 0
             || self.inventory.dbs.iter().any(|db| db.dropped > 0)
     }
+}
+
+/// Largest bare package database file [`scan_bare_database`] reads.
+pub const BARE_DATABASE_LIMIT: u64 = 1 << 30;
+
+/// Why a bare package database file gave no inventory.
+#[derive(Debug, thiserror::Error)]
+pub enum BareDbError {
+    /// The file is larger than [`BARE_DATABASE_LIMIT`].
+    #[error("{}: larger than {limit} bytes", path.display())]
+    TooLarge { path: PathBuf, limit: u64 },
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a package database bakeproof reads, or a damaged one.
+    #[error("{}", path.display())]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: PkgDbError,
+    },
+}
+
+/// The inventory of a bare package database file (`scan
+/// /var/lib/dpkg/status`, an rpm `rpmdb.sqlite` or `Packages` file): its
+/// packages, no tree, no walk, no accounts. An rpm database is read by path
+/// (an sqlite database's `-wal` beside it holds transactions not yet in the
+/// main file); anything else is sniffed from its bytes and its file name.
+pub fn scan_bare_database(path: &Path) -> Result<Scanned, BareDbError> {
+    let read_err = |source| BareDbError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(read_err)?.len();
+    if size > BARE_DATABASE_LIMIT {
+        return Err(BareDbError::TooLarge {
+            path: path.to_owned(),
+            limit: BARE_DATABASE_LIMIT,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let db = if bakeproof_pkgdb::rpm::sniff(&bytes).is_some() {
+        bakeproof_pkgdb::rpm::read_bare_rpm_file(path, None)
+    } else {
+        bakeproof_pkgdb::read_bare_file(&bytes, &file_name, None)
+    }
+    .map_err(|source| BareDbError::Database {
+        path: path.to_owned(),
+        source,
+    })?;
+    let os = db.os.clone();
+    Ok(Scanned::of_databases(vec![db], os))
 }
 
 fn empty_index() -> bakeproof_index::ScanResult {
@@ -223,4 +284,31 @@ pub fn read_accounts(tree: &dyn ReadOnlyTree, problems: &mut Vec<ScanProblem>) -
     let passwd = read(b"/etc/passwd");
     let group = read(b"/etc/group");
     Accounts::parse(&passwd, &group)
+}
+
+#[cfg(test)]
+mod bare_tests {
+    use super::*;
+
+    #[test]
+    fn bare_database_files() {
+        let dir = std::env::temp_dir().join(format!("bakeproof-bare-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = dir.join("status");
+        std::fs::write(
+            &status,
+            "Package: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.10-3\n\n",
+        )
+        .unwrap();
+        let scanned = scan_bare_database(&status).unwrap();
+        assert_eq!(scanned.inventory.dbs.len(), 1);
+        assert_eq!(scanned.inventory.dbs[0].packages[0].name, "hello");
+        assert!(scanned.inventory.scan.entries.is_empty());
+        let absent = dir.join("absent");
+        assert!(matches!(
+            scan_bare_database(&absent),
+            Err(BareDbError::Read { path, .. }) if path == absent
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

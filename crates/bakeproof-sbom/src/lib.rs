@@ -7,8 +7,10 @@
 //! properties through one vocabulary ([`cyclonedx::vocab`]).
 
 pub mod cyclonedx;
+pub mod image;
 
 // The encoder names the inventory's types as `crate::inventory::...`.
 use bakeproof_inventory::join as inventory;
 
 pub use cyclonedx::{EncodeError, IMAGE_REF, ScanMeta, file_ref, rfc3339, to_bom, write_json};
+pub use image::{SbomOfRootError, default_image_name, sbom_of_root};

@@ -1,65 +1,25 @@
-//! `bakeproof seal apply` (CLI side): arguments, rendering, exit codes. The
-//! operations are `bakeproof_seal::apply`; the rules are in
-//! docs/seal-apply.md.
-
-use std::path::PathBuf;
+//! `bakeproof seal apply`: arguments, rendering, exit codes. The operations
+//! are `bakeproof_seal::apply`; the rules are in docs/seal-apply.md.
 
 use anyhow::{Context, Result};
 use bakeproof_index::Root;
-use bakeproof_seal::apply::{
-    Action, ApplyOptions, ApplyReport, OpId, Outcome, Plan, Step, apply, plan,
-};
-use clap::{Args, ValueEnum};
+use bakeproof_seal::apply::{Action, ApplyOptions, ApplyReport, Outcome, Plan, Step, apply, plan};
 
-use crate::exit;
+use crate::args::seal::{ApplyArgs, ApplyFormat};
+use crate::output::{exit, human_bytes as human};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ApplyFormat {
-    Text,
-    Json,
-}
-
-#[derive(Args, Debug)]
-pub struct ApplyArgs {
-    /// Root filesystem to seal.
-    #[arg(default_value = "/")]
-    pub root: PathBuf,
-    /// List every change and change nothing.
-    #[arg(long, conflicts_with = "yes")]
-    pub dry_run: bool,
-    /// Apply the changes (without it nothing changes).
-    #[arg(long)]
-    pub yes: bool,
-    /// Only these operations (comma-separated ids: machine-id, ssh-host-keys,
-    /// ssh-authorized-keys, cloud-init, shell-history, logs, tmp,
-    /// package-cache, random-seed, network-identity).
-    #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = parse_op)]
-    pub only: Vec<OpId>,
-    /// Never these operations (comma-separated ids).
-    #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = parse_op)]
-    pub skip: Vec<OpId>,
-    /// Users whose authorized_keys are emptied (comma-separated; root only
-    /// when listed). Default: every /home user, every uid >= 1000, and the
-    /// usual cloud build users when present.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub users: Option<Vec<String>>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: ApplyFormat,
-}
-
-fn parse_op(s: &str) -> Result<OpId, String> {
-    s.trim().parse::<OpId>().map_err(|e| e.to_string())
+/// The apply settings from the flags.
+fn options(args: &ApplyArgs) -> ApplyOptions {
+    ApplyOptions {
+        only: (!args.only.is_empty()).then(|| args.only.clone()),
+        skip: args.skip.clone(),
+        users: args.users.clone(),
+    }
 }
 
 pub fn run(args: ApplyArgs) -> Result<u8> {
     let root = Root::open(&args.root).context("seal apply")?;
-    let opts = ApplyOptions {
-        only: (!args.only.is_empty()).then(|| args.only.clone()),
-        skip: args.skip.clone(),
-        users: args.users.clone(),
-    };
-    let plan = plan(&root, &opts).context("seal apply")?;
+    let plan = plan(&root, &options(&args)).context("seal apply")?;
     let shown_root = args.root.display().to_string();
 
     if !args.yes {
@@ -91,21 +51,6 @@ pub fn run(args: ApplyArgs) -> Result<u8> {
     } else {
         exit::FINDINGS
     })
-}
-
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 fn step_line(step: &Step) -> String {

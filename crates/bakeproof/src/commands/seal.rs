@@ -1,51 +1,20 @@
-//! `bakeproof seal check` and `bakeproof seal apply` (CLI side).
-//! Owner: the seal-check work; `apply` lives in `seal_apply.rs`.
+//! `bakeproof seal check` (and the dispatch of `seal apply`, in
+//! `seal_apply.rs`).
 
 use std::io::Write;
 
 use anyhow::Result;
 use bakeproof_index::Root;
 use bakeproof_seal::CheckOptions;
-use clap::{Args, Subcommand, ValueEnum};
 
-use crate::exit;
-
-#[derive(Subcommand, Debug)]
-pub enum SealCommand {
-    /// Read-only: report what would make clones of this image share an identity or secrets.
-    Check(CheckArgs),
-    /// Apply the seal (dry-run first).
-    Apply(crate::seal_apply::ApplyArgs),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
-    /// PASS / WARN / FAIL per check, with paths.
-    Text,
-    /// The seal report (schemas/seal-report.schema.json).
-    Json,
-}
-
-#[derive(Args, Debug)]
-pub struct CheckArgs {
-    /// Root filesystem to check.
-    #[arg(default_value = "/")]
-    pub root: std::path::PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-    pub format: CheckFormat,
-    /// Warnings fail too (exit 1, status "unsealed").
-    #[arg(long)]
-    pub strict: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub threads: Option<usize>,
-}
+use super::source_date_epoch;
+use crate::args::seal::{CheckArgs, CheckFormat, SealCommand};
+use crate::output::{exit, warn};
 
 pub fn run(cmd: SealCommand) -> Result<u8> {
     match cmd {
         SealCommand::Check(args) => run_check(args),
-        SealCommand::Apply(args) => crate::seal_apply::run(args),
+        SealCommand::Apply(args) => super::seal_apply::run(args),
     }
 }
 
@@ -53,7 +22,7 @@ fn run_check(args: CheckArgs) -> Result<u8> {
     let root = Root::open(&args.root)?;
     let opts = CheckOptions {
         strict: args.strict,
-        timestamp: crate::scan::source_date_epoch()?,
+        timestamp: source_date_epoch()?,
         threads: args.threads,
         source: Some(args.root.display().to_string()),
     };
@@ -71,13 +40,13 @@ fn run_check(args: CheckArgs) -> Result<u8> {
     // package database loses the package-owned exemptions and the
     // verification of package files, so the report is incomplete (exit 3).
     for e in &scanned.problems {
-        eprintln!("bakeproof: warning: {e}");
+        warn(e);
     }
     for db in scanned.inventory.dbs.iter().filter(|db| db.dropped > 0) {
-        eprintln!(
-            "bakeproof: warning: {}: {} records could not be read (their packages are not checked)",
+        warn(format_args!(
+            "{}: {} records could not be read (their packages are not checked)",
             db.location, db.dropped
-        );
+        ));
     }
     Ok(if scanned.is_incomplete() {
         exit::INCOMPLETE

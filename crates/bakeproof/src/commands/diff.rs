@@ -1,68 +1,18 @@
-//! `bakeproof diff` (CLI side): reads two CycloneDX JSON SBOMs (and, when
-//! given or attested, their seal reports), prints the difference (text,
-//! JSON or Markdown) and maps `--fail-on` to exit 1. The comparison itself
-//! is `bakeproof_diff` (this file parses the flags into its settings); see
+//! `bakeproof diff`: reads two CycloneDX JSON SBOMs (and, when given or
+//! attested, their seal reports), prints the difference (text, JSON or
+//! Markdown) and maps `--fail-on` to exit 1. The comparison itself is
+//! `bakeproof_diff` (this file parses the flags into its settings); see
 //! docs/diff.md.
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use bakeproof_attest::PredicateKind;
 use bakeproof_boot::{FetchError, FetchRequest, SealWanted};
 use bakeproof_diff::{self as diff, ChangeKind, FailOn};
-use clap::{Args, ValueEnum};
 
-use crate::exit;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
-    /// Grouped by kind; coloured on a terminal unless NO_COLOR is set.
-    Text,
-    /// `schemas/diff.schema.json`.
-    Json,
-    /// For change records and pull-request comments.
-    Markdown,
-}
-
-#[derive(Args, Debug)]
-pub struct DiffArgs {
-    /// The old SBOM: a CycloneDX JSON file, or `REGION:AMI-ID` looked up in
-    /// `--store` (its attestation verified with `--key` before use).
-    pub old: String,
-    /// The new SBOM.
-    pub new: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: DiffFormat,
-    /// Exit 1 when a change of one of these kinds exists (comma-separated):
-    /// added, removed, upgraded, downgraded, rebuilt, license, supplier,
-    /// added-files, removed-files, modified-files, mode-changes,
-    /// capabilities, unowned-files, seal (a seal check got worse, or sealed -> unsealed),
-    /// seal-findings (a seal finding was added), or all.
-    #[arg(long, value_name = "KINDS")]
-    pub fail_on: Option<String>,
-    /// The old side's seal report (`bakeproof seal check --format json`).
-    /// For an AMI, replaces the seal attestation from the store.
-    #[arg(long, value_name = "FILE")]
-    pub old_seal: Option<PathBuf>,
-    /// The new side's seal report.
-    #[arg(long, value_name = "FILE")]
-    pub new_seal: Option<PathBuf>,
-    /// Write the output to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Attestation store to look `REGION:AMI-ID` up in (s3://BUCKET[/PREFIX],
-    /// file:///DIR or a directory).
-    #[arg(long, value_name = "URL")]
-    pub store: Option<String>,
-    /// Public key the AMI's SBOM (and seal) attestations must be signed with.
-    #[arg(long, value_name = "PUB")]
-    pub key: Option<PathBuf>,
-    /// Refuse an SBOM larger than this many bytes (a seal report: 64 MiB).
-    #[arg(long, value_name = "BYTES", default_value_t = diff::MAX_SBOM_BYTES)]
-    pub max_input_bytes: u64,
-}
+use crate::args::diff::{DiffArgs, DiffFormat};
+use crate::output::{self, exit};
 
 /// The bytes of `path`, refused (without reading them all) when larger
 /// than `max`.
@@ -249,8 +199,8 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     // The process ends right after: freeing hundreds of thousands of parsed
     // components one by one would only cost time.
     std::mem::forget((old, new));
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let to_terminal = args.output.is_none() && output::stdout_is_terminal();
+    let color = to_terminal && output::color_allowed();
     let text = match args.format {
         DiffFormat::Text => diff::render::text::render(&d, color),
         DiffFormat::Markdown => diff::render::markdown::render(&d),
@@ -258,15 +208,8 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     };
     match &args.output {
         // As `scan -o`: a create-exclusive temporary file renamed over `p`.
-        Some(p) => crate::scan::write_output(Some(p), |w| Ok(w.write_all(text.as_bytes())?))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                Err(e) => return Err(e).context("cannot write to standard output"),
-            }
-        }
+        Some(p) => output::write_output(Some(p), |w| Ok(w.write_all(text.as_bytes())?))?,
+        None => output::print_text(&text)?,
     }
     std::mem::forget((old_bytes, new_bytes));
     Ok(if d.fails(&fail_on) {

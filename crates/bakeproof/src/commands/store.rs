@@ -1,5 +1,5 @@
-//! `bakeproof publish` and `bakeproof fetch` (CLI side). Layout and
-//! semantics: docs/store.md; the work is in `bakeproof-store`.
+//! `bakeproof publish` and `bakeproof fetch`. Layout and semantics:
+//! docs/store.md; the work is in `bakeproof-store`.
 //!
 //! Exit codes: 0 done; 1 the store answered but its content is wrong or
 //! incomplete (digest mismatch, an index naming a missing blob, a corrupt
@@ -7,52 +7,11 @@
 //! that could not be used (unreachable, no such bucket, access denied, bad
 //! credentials, throttled).
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use bakeproof_store::{AmiRef, IndexPut, IndexWrite, StoreError, StoreOptions};
-use clap::Args;
 
-use crate::exit;
-
-#[derive(Args, Debug)]
-pub struct StoreArgs {
-    /// The store: s3://BUCKET[/PREFIX], file:///DIR, or a directory path.
-    #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
-    store: String,
-    /// S3 endpoint for S3-compatible servers (path-style addressing);
-    /// default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS.
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
-    /// S3 region (default AWS_REGION / AWS_DEFAULT_REGION, or the profile's).
-    #[arg(long)]
-    region: Option<String>,
-}
-
-#[derive(Args, Debug)]
-pub struct PublishArgs {
-    #[command(flatten)]
-    store: StoreArgs,
-    /// The output directory of `bakeproof attest` (bundles and index.json).
-    dir: PathBuf,
-    /// Supersede an AMI's index that is already in the store with different
-    /// content (default: an AMI is published once; a different index there
-    /// is a conflict, exit 1; an identical one is left as it is).
-    #[arg(long)]
-    replace: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct FetchArgs {
-    #[command(flatten)]
-    store: StoreArgs,
-    /// The AMI, REGION:AMI-ID.
-    #[arg(long, value_name = "REGION:AMI-ID")]
-    ami: String,
-    /// Output directory (bundles under their names, and store-index.json).
-    #[arg(short, long)]
-    output: PathBuf,
-}
+use crate::args::store::{FetchArgs, PublishArgs, StoreArgs};
+use crate::output::{exit, store_failure as fail};
 
 fn open(a: &StoreArgs) -> Result<Box<dyn bakeproof_store::Store>, StoreError> {
     bakeproof_store::open_with(
@@ -62,15 +21,6 @@ fn open(a: &StoreArgs) -> Result<Box<dyn bakeproof_store::Store>, StoreError> {
             region: a.region.clone(),
         },
     )
-}
-
-fn fail(cmd: &str, e: &StoreError) -> u8 {
-    eprintln!("bakeproof {cmd}: error: {e}");
-    if e.is_integrity() {
-        exit::FINDINGS
-    } else {
-        exit::ERROR
-    }
 }
 
 pub fn run_publish(a: PublishArgs) -> Result<u8> {

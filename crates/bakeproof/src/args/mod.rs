@@ -1,0 +1,51 @@
+//! The command line's definitions (clap only): one module per command
+//! family. Nothing here does work; `crate::commands` turns these values into
+//! the libraries' settings.
+
+pub mod attest;
+pub mod diff;
+pub mod scan;
+pub mod seal;
+pub mod store;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bakeproof",
+    version,
+    about = "Prove what is inside a golden VM image, and check it at boot",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Index a root filesystem (or a bare package database) into a CycloneDX SBOM.
+    Scan(scan::ScanArgs),
+    /// Check every file the package databases list against their recorded
+    /// digests; prints `dpkg --verify`'s or `rpm -Va`'s format. Exit 1 when
+    /// anything differs.
+    VerifyPackages(scan::VerifyArgs),
+    /// Check (read-only) or apply the seal of an image root.
+    #[command(subcommand)]
+    Seal(seal::SealCommand),
+    /// Compare two SBOMs (or two AMIs' attested SBOMs).
+    Diff(diff::DiffArgs),
+    /// Manage signing keys (cosign-compatible).
+    #[command(subcommand)]
+    Key(attest::KeyCommand),
+    /// Sign the SBOM and seal report as in-toto attestations bound to AMIs.
+    Attest(attest::AttestArgs),
+    /// Verify Sigstore bundles written by `bakeproof attest`.
+    VerifyAttestation(attest::VerifyArgs),
+    /// Publish the output of `bakeproof attest` to a store (S3 or a directory).
+    Publish(store::PublishArgs),
+    /// Fetch an AMI's attestations from a store.
+    Fetch(store::FetchArgs),
+    /// First-boot check: this instance runs an attested, sealed, untampered image.
+    Verify(crate::boot::BootVerifyArgs),
+}

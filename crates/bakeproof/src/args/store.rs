@@ -1,0 +1,44 @@
+//! `bakeproof publish` and `bakeproof fetch`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// The store: s3://BUCKET[/PREFIX], file:///DIR, or a directory path.
+    #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
+    pub store: String,
+    /// S3 endpoint for S3-compatible servers (path-style addressing);
+    /// default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// S3 region (default AWS_REGION / AWS_DEFAULT_REGION, or the profile's).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The output directory of `bakeproof attest` (bundles and index.json).
+    pub dir: PathBuf,
+    /// Supersede an AMI's index that is already in the store with different
+    /// content (default: an AMI is published once; a different index there
+    /// is a conflict, exit 1; an identical one is left as it is).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The AMI, REGION:AMI-ID.
+    #[arg(long, value_name = "REGION:AMI-ID")]
+    pub ami: String,
+    /// Output directory (bundles under their names, and store-index.json).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}

@@ -1,0 +1,26 @@
+//! One module per command family. Each command turns its arguments
+//! (`crate::args`) into the libraries' resolved settings, makes the library
+//! call, and renders the result through `crate::output`; the libraries never
+//! see a clap struct.
+
+pub mod attest;
+pub mod diff;
+pub mod scan;
+pub mod seal;
+pub mod seal_apply;
+pub mod store;
+
+use anyhow::Result;
+
+/// `SOURCE_DATE_EPOCH` (seconds), which pins every timestamp bakeproof writes.
+pub fn source_date_epoch() -> Result<Option<i64>> {
+    Ok(resolved_source_date_epoch()?.map(bakeproof_types::SourceDateEpoch::secs))
+}
+
+/// The one place the CLI reads `SOURCE_DATE_EPOCH` (libraries take the
+/// resolved value); the rule is [`bakeproof_types::SourceDateEpoch::resolve`].
+pub fn resolved_source_date_epoch() -> Result<Option<bakeproof_types::SourceDateEpoch>> {
+    Ok(bakeproof_types::SourceDateEpoch::resolve(
+        std::env::var_os("SOURCE_DATE_EPOCH").as_deref(),
+    )?)
+}
