@@ -553,35 +553,3 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
         exit::FINDINGS
     })
 }
-
-/// For `bakeproof verify`: the CycloneDX SBOM of a live root, in memory
-/// (same scan and encoding as `bakeproof scan`, quiet); with `only`, of the
-/// chosen paths only (`--level packages`: the package databases and the
-/// entries the attested packages own, no walk).
-pub(crate) fn sbom_of_root_paths(
-    root: &Path,
-    excludes: &[String],
-    only: Option<&[Vec<u8>]>,
-) -> Result<Vec<u8>> {
-    let tree = Root::open(root)?;
-    let settings = ScanSettings {
-        excludes: excludes.to_vec(),
-        only_paths: only.map(<[Vec<u8>]>::to_vec),
-        ..Default::default()
-    };
-    let scanned = ImageScan::new(&tree, settings).run()?;
-    let meta = ScanMeta {
-        image_name: image_name(root),
-        source: root.display().to_string(),
-        tool_name: "bakeproof".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        timestamp: None,
-        serial: None,
-        os: scanned.os.clone(),
-        db_errors: problem_strings(&scanned),
-        files_indexed: true,
-    };
-    let mut out = Vec::new();
-    bakeproof_sbom::write_json(&scanned.inventory, &meta, &mut out)?;
-    Ok(out)
-}
