@@ -1715,3 +1715,108 @@ fn ignored_paths_are_not_hashed() {
         "{v:#}"
     );
 }
+
+/// `rpmbuild` of a package `NAME-VERSION-1.noarch` that owns no file (as
+/// rpm's `gpg-pubkey`, installed once per trusted key); the binary rpm.
+fn rpm_without_files(work: &Path, name: &str, version: &str) -> PathBuf {
+    let top = work.join(format!("top-{name}-{version}"));
+    std::fs::create_dir_all(&top).unwrap();
+    let spec = top.join(format!("{name}.spec"));
+    std::fs::write(
+        &spec,
+        format!(
+            "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: no files\nLicense: MIT\n\
+             BuildArch: noarch\nAutoReqProv: no\n%description\nOne of several installed versions.\n%files\n"
+        ),
+    )
+    .unwrap();
+    let o = Command::new("rpmbuild")
+        .arg("-bb")
+        .args(["--define", &format!("_topdir {}", top.display())])
+        .args(["--define", "_build_id_links none"])
+        .arg(&spec)
+        .output()
+        .expect("Debian's rpmbuild is needed (package rpm; tests/run-all.sh installs it)");
+    assert!(o.status.success(), "rpmbuild: {}", describe(&o));
+    top.join(format!("RPMS/noarch/{name}-{version}-1.noarch.rpm"))
+}
+
+/// `rpm --root ROOT --dbpath /var/lib/rpm ARGS...` with real rpm.
+fn rpm_in(root: &Path, args: &[&OsStr]) {
+    let o = Command::new("rpm")
+        .arg("--root")
+        .arg(root)
+        .args(["--dbpath", "/var/lib/rpm", "--nodeps", "--noscripts"])
+        .args(args)
+        .output()
+        .expect("Debian's rpm is needed (tests/run-all.sh installs it)");
+    assert!(o.status.success(), "rpm {args:?}: {}", describe(&o));
+}
+
+/// Two installed versions of one package (as rpm installs kernels and
+/// `gpg-pubkey`s side by side): the image is baked with both, and a live
+/// root where one of them is gone, or replaced, fails the packages level.
+/// One version kept per package identity hid the removed one behind the
+/// other.
+#[test]
+fn packages_level_accounts_for_each_installed_version() {
+    let work = tempfile::tempdir().unwrap();
+    let v1 = rpm_without_files(work.path(), "fx-key", "1");
+    let v2 = rpm_without_files(work.path(), "fx-key", "2");
+    let v3 = rpm_without_files(work.path(), "fx-key", "3");
+    // The rpm database beside dpkg's: the scan reads both.
+    let c = bake(|root| {
+        rpm_in(root, &["-i".as_ref(), p(&v1)]);
+        rpm_in(root, &["-i".as_ref(), p(&v2)]);
+    });
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
+    let run = || verify(&c, &emu.endpoint, &c.key_pub, &["--level", "packages"]);
+    let (code, text, v) = run();
+    assert_eq!(code, 0, "{text}\n{v:#}");
+    // Oracle: rpm itself lists both versions.
+    let q = Command::new("rpm")
+        .arg("--root")
+        .arg(&c.root)
+        .args(["--dbpath", "/var/lib/rpm", "-q", "fx-key"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&q.stdout),
+        "fx-key-1-1.noarch\nfx-key-2-1.noarch\n",
+        "{}",
+        describe(&q)
+    );
+
+    // The older one erased: missing, though the other version is still there.
+    rpm_in(&c.root, &["-e".as_ref(), "fx-key-1-1".as_ref()]);
+    let (code, text, v) = run();
+    assert_eq!(code, 1, "{text}\n{v:#}");
+    let d = &v["differences"]["packages"];
+    assert_eq!(d.as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(
+        (&d[0]["change"], &d[0]["attested"], &d[0]["live"]),
+        (&json!("missing"), &json!("1-1"), &Value::Null),
+        "{v:#}"
+    );
+    let purl = d[0]["package"].as_str().unwrap();
+    assert!(
+        purl.starts_with("pkg:rpm/") && purl.contains("/fx-key?"),
+        "{v:#}"
+    );
+    assert!(
+        failed_detail(&v, "packages").contains("1 package difference"),
+        "{v:#}"
+    );
+
+    // Replaced by an unattested version: the one that differs is named.
+    rpm_in(&c.root, &["-i".as_ref(), p(&v3)]);
+    let (code, _, v) = run();
+    assert_eq!(code, 1, "{v:#}");
+    let d = &v["differences"]["packages"];
+    assert_eq!(d.as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(
+        (&d[0]["change"], &d[0]["attested"], &d[0]["live"]),
+        (&json!("version"), &json!("1-1"), &json!("3-1")),
+        "{v:#}"
+    );
+}

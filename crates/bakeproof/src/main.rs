@@ -6,19 +6,14 @@
 //! in the libraries; this crate only decides what to print.
 
 mod args;
-mod boot;
 mod commands;
 mod output;
-mod scan;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use args::{Cli, Command};
-// The exit codes under their old path, `crate::exit` (kept for boot.rs).
-#[allow(unused_imports)]
-pub(crate) use output::exit;
 
 fn main() -> ExitCode {
     // Like other Unix filters: `bakeproof ... | head` ends quietly when the
@@ -26,9 +21,14 @@ fn main() -> ExitCode {
     // (Rust's runtime ignores SIGPIPE, turning it into EPIPE errors).
     // SAFETY: called first, before any thread exists; SIG_DFL is a valid
     // disposition for SIGPIPE.
+    #[allow(unsafe_code)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // A walk holds a descriptor per directory level and worker: the soft
+    // limit goes up to the hard one, process-wide, so it is the binary's
+    // decision, never a library's.
+    bakeproof_index::raise_fd_limit();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return output::usage_exit(&e),
@@ -43,6 +43,6 @@ fn main() -> ExitCode {
         Command::VerifyAttestation(args) => commands::attest::run_verify(args),
         Command::Publish(args) => commands::store::run_publish(args),
         Command::Fetch(args) => commands::store::run_fetch(args),
-        Command::Verify(args) => boot::run(args),
+        Command::Verify(args) => commands::boot::run(args),
     })
 }

@@ -3,6 +3,7 @@
 //! the libraries' settings.
 
 pub mod attest;
+pub mod boot;
 pub mod diff;
 pub mod scan;
 pub mod seal;
@@ -47,5 +48,5 @@ pub enum Command {
     /// Fetch an AMI's attestations from a store.
     Fetch(store::FetchArgs),
     /// First-boot check: this instance runs an attested, sealed, untampered image.
-    Verify(crate::boot::BootVerifyArgs),
+    Verify(boot::BootVerifyArgs),
 }

@@ -4,6 +4,7 @@
 //! see a clap struct.
 
 pub mod attest;
+pub mod boot;
 pub mod diff;
 pub mod scan;
 pub mod seal;

@@ -1,0 +1,113 @@
+//! `bakeproof verify`'s flags (the first-boot check; the command is
+//! `crate::commands::boot`). Rules, exit codes and the systemd unit:
+//! docs/boot.md.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Exit codes of `bakeproof verify`, as the first-boot contract fixes them:
+/// 0 verified, 1 failed, 2 could not verify. "Could not verify" covers both
+/// an unreachable IMDS or store and a usage or configuration error (clap,
+/// unreadable keys, mapped by `main`): in both cases nothing was proven, and a
+/// unit or script only has to tell "image bad" (1) from "check impossible" (2).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Signatures, subjects, seal report, identity freshness.
+    Attestation,
+    /// ... and the installed packages against the attested SBOM.
+    Packages,
+    /// ... and every entry (content, type, target, mode, owner, ...).
+    Files,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct BootVerifyArgs {
+    /// The attestation store (`s3://BUCKET/PREFIX`, `file:///DIR`, a directory).
+    #[arg(long, env = "BAKEPROOF_STORE", value_name = "URL")]
+    pub store: String,
+    /// S3 endpoint for S3-compatible servers (default AWS_ENDPOINT_URL_S3 /
+    /// AWS_ENDPOINT_URL, else AWS).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The store bucket's region (default AWS_REGION / AWS_DEFAULT_REGION,
+    /// or the profile's).
+    #[arg(long, value_name = "REGION")]
+    pub store_region: Option<String>,
+    /// Trusted public keys (cosign.pub); repeatable. Default: every `*.pub`
+    /// in /etc/bakeproof/keys on the running system.
+    #[arg(long, value_name = "PUB")]
+    pub key: Vec<PathBuf>,
+    /// `auto` (from IMDS) or REGION:AMI-ID.
+    #[arg(long, default_value = "auto", value_name = "auto|REGION:AMI-ID")]
+    pub ami: String,
+    /// The live root filesystem to check.
+    #[arg(long, default_value = "/")]
+    pub root: PathBuf,
+    #[arg(long, value_enum, default_value_t = Level::Attestation)]
+    pub level: Level,
+    #[arg(long, value_enum, default_value_t = BootFormat::Text)]
+    pub format: BootFormat,
+    /// IMDS endpoint (default: AWS_EC2_METADATA_SERVICE_ENDPOINT, the
+    /// endpoint mode, else http://169.254.169.254).
+    #[arg(long, value_name = "URL")]
+    pub imds_endpoint: Option<String>,
+    /// Allow IMDSv1 when the token service refuses (off: IMDSv2 only).
+    #[arg(long)]
+    pub imds_allow_v1: bool,
+    /// AWS identity certificates (PEM) for the instance identity document;
+    /// when given, the document must verify and name this AMI. Repeatable.
+    #[arg(long, value_name = "PEM")]
+    pub identity_cert: Vec<PathBuf>,
+    /// Seal-check ids whose warnings are tolerated (`all`: any). Failing
+    /// checks are never tolerated.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub allow_warn: Vec<String>,
+    /// Extra expected-mutable path globs (added to the defaults).
+    #[arg(long, value_name = "GLOB")]
+    pub mutable: Vec<String>,
+    /// Do not use the default expected-mutable globs.
+    #[arg(long)]
+    pub no_default_mutable: bool,
+    /// Which time a live SSH host key must be newer than (docs/boot.md,
+    /// ssh-host-keys): `launch`, the instance's launch (IMDS `pendingTime`:
+    /// for a check run once at first boot; after a stop and start every key
+    /// is older); `image`, the seal report's time (survives stop/start);
+    /// `off`.
+    #[arg(long, value_enum, default_value_t = HostKeyAge::Launch)]
+    pub host_key_age: HostKeyAge,
+}
+
+/// See `--host-key-age`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyAge {
+    Launch,
+    Image,
+    Off,
+}
+
+impl From<Level> for bakeproof_boot::Level {
+    fn from(l: Level) -> Self {
+        match l {
+            Level::Attestation => bakeproof_boot::Level::Attestation,
+            Level::Packages => bakeproof_boot::Level::Packages,
+            Level::Files => bakeproof_boot::Level::Files,
+        }
+    }
+}
+
+impl From<HostKeyAge> for bakeproof_boot::HostKeyAge {
+    fn from(a: HostKeyAge) -> Self {
+        match a {
+            HostKeyAge::Launch => bakeproof_boot::HostKeyAge::Launch,
+            HostKeyAge::Image => bakeproof_boot::HostKeyAge::Image,
+            HostKeyAge::Off => bakeproof_boot::HostKeyAge::Off,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! `bakeproof verify`: the first-boot check, CLI side: flags -> a
+//! [`BootConfig`] -> [`bakeproof_boot::verify`] -> the report rendered as
+//! text or JSON -> its exit code. The checks themselves are the library's
+//! (crates/bakeproof-boot). Rules, exit codes and the systemd unit:
+//! docs/boot.md; result schema: schemas/boot-result.schema.json.
+//!
+//! Fail-closed: every step that cannot be completed is a failure. Exit 0
+//! verified, 1 failed, 2 could not verify (IMDS or the store unreachable,
+//! or a usage or configuration error).
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use bakeproof_attest::AmiRef;
+use bakeproof_boot::{AllowWarn, AmiChoice, BootConfig, BootReport, ConfigError, Ignored};
+use bakeproof_imds::ImdsConfig;
+
+use crate::args::boot::{BootFormat, BootVerifyArgs, Level};
+
+/// The flags as the library's settings. Usage and configuration errors
+/// (unreadable keys or certificates, a bad glob, AMI or IMDS endpoint)
+/// are errors here: exit 2 before anything is checked.
+fn config(args: &BootVerifyArgs) -> Result<BootConfig> {
+    let dir = Path::new(bakeproof_boot::DEFAULT_KEY_DIR);
+    let keys = bakeproof_boot::load_trusted_keys(&args.key, dir).map_err(|e| match e {
+        ConfigError::NoKeys { .. } => {
+            anyhow::anyhow!("no trusted keys (--key, or *.pub in {})", dir.display())
+        }
+        ConfigError::KeyDir { source, .. } => anyhow::Error::new(source)
+            .context(format!("no --key given and {} unreadable", dir.display())),
+        e => e.into(),
+    })?;
+    let identity_certs = bakeproof_boot::load_identity_certs(&args.identity_cert)?;
+    let ignored = Ignored::new(!args.no_default_mutable, &args.mutable).map_err(|e| match e {
+        ConfigError::Glob { glob, source } => {
+            anyhow::Error::new(source).context(format!("--mutable {glob:?}"))
+        }
+        e => e.into(),
+    })?;
+    let ami = if args.ami == "auto" {
+        AmiChoice::Imds
+    } else {
+        AmiChoice::Given(AmiRef::parse(&args.ami)?)
+    };
+    let imds = match &args.imds_endpoint {
+        Some(ep) => ImdsConfig::default().with_endpoint(ep)?,
+        None => ImdsConfig::from_env()?,
+    };
+    Ok(BootConfig {
+        store: args.store.clone(),
+        store_options: bakeproof_store::StoreOptions {
+            endpoint_url: args.endpoint_url.clone(),
+            region: args.store_region.clone(),
+        },
+        keys,
+        ami,
+        imds: ImdsConfig {
+            allow_v1: args.imds_allow_v1,
+            ..imds
+        },
+        identity_certs,
+        root: args.root.clone(),
+        level: args.level.into(),
+        allow_warn: AllowWarn::from_ids(&args.allow_warn),
+        ignored,
+        host_key_age: args.host_key_age.into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+pub fn run(args: BootVerifyArgs) -> Result<u8> {
+    let config = config(&args)?;
+    let report = bakeproof_boot::verify(&config);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        BootFormat::Json => {
+            let mut s = report.to_json();
+            s.push('\n');
+            out.write_all(s.as_bytes())?;
+        }
+        BootFormat::Text => render_text(&report, args.level, &mut out)?,
+    }
+    out.flush().context("writing to standard output")?;
+    Ok(report.exit_code())
+}
+
+/// One line per check, the first 50 differences, the outcome.
+fn render_text(r: &BootReport, level: Level, out: &mut dyn std::io::Write) -> Result<()> {
+    for c in &r.checks {
+        writeln!(
+            out,
+            "{} {:<14} {}",
+            if c.ok { "PASS" } else { "FAIL" },
+            c.id,
+            c.detail
+        )?;
+    }
+    let d = &r.differences;
+    let rows = d
+        .packages
+        .iter()
+        .map(|p| (p.change.as_str(), p.package.clone()))
+        .chain(d.files.iter().map(|f| (f.change.as_str(), f.shown_path())));
+    for (change, name) in rows.take(50) {
+        writeln!(out, "  {change} {name}")?;
+    }
+    let more = (d.packages.len() + d.files.len()).saturating_sub(50);
+    if more > 0 {
+        writeln!(out, "  ... {more} more")?;
+    }
+    let ami = r
+        .ami
+        .as_ref()
+        .map(|a| a.ami.to_string())
+        .unwrap_or_else(|| "?".into());
+    writeln!(
+        out,
+        "{}: {ami} at level {level:?} ({} ms)",
+        r.result.as_str().to_uppercase(),
+        r.elapsed_ms
+    )?;
+    Ok(())
+}
