@@ -67,13 +67,7 @@ fn run(
 }
 
 fn fails(c: &Check, needle: &str) {
-    assert_eq!(c.id, "ssh-host-keys");
-    assert!(!c.ok, "{c:?}");
-    assert!(
-        c.detail.contains(needle),
-        "{needle:?} not in {:?}",
-        c.detail
-    );
+    super::assert_failed(c, "ssh-host-keys", needle);
 }
 
 #[test]

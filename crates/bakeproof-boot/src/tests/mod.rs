@@ -9,6 +9,19 @@ mod seal;
 
 use serde_json::{Value, json};
 
+use crate::report::Check;
+
+/// `c` is the failed check `id` and its detail says `needle`.
+pub(super) fn assert_failed(c: &Check, id: &str, needle: &str) {
+    assert_eq!(c.id, id);
+    assert!(!c.ok, "{c:?}");
+    assert!(
+        c.detail.contains(needle),
+        "{needle:?} not in {:?}",
+        c.detail
+    );
+}
+
 /// A tree digest (hex) of the tests' image, and of another.
 pub(super) const TREE: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 pub(super) const OTHER_TREE: &str =

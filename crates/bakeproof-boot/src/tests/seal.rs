@@ -12,13 +12,7 @@ fn judged(v: &Value, allow: &[&str]) -> Check {
 }
 
 fn failed(c: &Check, needle: &str) {
-    assert_eq!(c.id, "seal");
-    assert!(!c.ok, "{c:?}");
-    assert!(
-        c.detail.contains(needle),
-        "{needle:?} not in {:?}",
-        c.detail
-    );
+    super::assert_failed(c, "seal", needle);
 }
 
 #[test]
