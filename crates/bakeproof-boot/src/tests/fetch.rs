@@ -26,15 +26,10 @@ fn sbom(d: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// A sealed report of the tree `d`.
+/// A sealed report of the tree `d` (a complete one: attest reads it by
+/// the seal crate's rules).
 fn seal(d: &str) -> Vec<u8> {
-    serde_json::to_vec(
-        &json!({"report_version": 2, "status": "sealed", "strict": false,
-        "tree_digest": format!("sha256:{d}"),
-        "summary": {"pass": 1, "warn": 0, "fail": 0},
-        "checks": [{"id": "machine-id", "status": "pass", "findings": []}]}),
-    )
-    .unwrap()
+    serde_json::to_vec(&super::seal_report(d, &[("machine-id", "pass")], None)).unwrap()
 }
 
 struct Fx {
