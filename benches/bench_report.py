@@ -154,6 +154,9 @@ def report(a):
     lines.append("|---|---|---|---|---|---|---|---|")
     walls = {}
     tools = [("bakeproof", "bakeproof scan", "bakeproof.times", "bakeproof.cdx.json", bakeproof_counts, "")]
+    if a.baseline:
+        tools.append(("baseline", f"bakeproof scan, baseline `{a.baseline}`", "baseline.times",
+                      "baseline.cdx.json", bakeproof_counts, ""))
     if "syft" in peers:
         tools.append(("syft", "syft, all files sha256, syft-json", "syft.times", "syft.json", syft_counts, ""))
     if "trivy" in peers:
@@ -180,7 +183,8 @@ def report(a):
                  "the OS, files, and applications without a purl); each tool has its own idea of a package.")
     lines.append("")
     b = walls.get("bakeproof")
-    for key, what in (("syft", "hashes every file"), ("trivy", "packages only, no file hashes")):
+    for key, what in (("baseline", "the same scan by the baseline binary"),
+                      ("syft", "hashes every file"), ("trivy", "packages only, no file hashes")):
         p = walls.get(key)
         if b and p:
             lines.append(f"- {key} wall / bakeproof wall: **{p / b:.2f}×** ({key} {what})")
@@ -207,6 +211,7 @@ def main(argv):
                     "--syft-version", "--trivy-version", "--bakeproof-version"):
             ap.add_argument(opt, default="")
         ap.add_argument("--peers", default="syft")
+        ap.add_argument("--baseline", default="")
         ap.add_argument("--tree-files", type=int, required=True)
         ap.add_argument("--tree-bytes", type=int, required=True)
         ap.add_argument("--threads", type=int, required=True)

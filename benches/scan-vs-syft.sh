@@ -27,6 +27,9 @@
 #             When set, also passed to bakeproof as `-j THREADS`.
 #   PARALLELISM  if set, passed to syft as SYFT_PARALLELISM.
 #   BAKEPROOF_BIN  use this binary instead of building target/release/bakeproof.
+#   BASELINE_BIN   also time this other bakeproof binary (e.g. a build of an older commit)
+#             in the same run, same flags, after bakeproof; the summary gives
+#             baseline wall / bakeproof wall (a before/after comparison under the same load).
 #   BAKEPROOF_ARGS extra arguments for `bakeproof scan` (word-split).
 #   PYTHON    interpreter for .venv-bench (default python3).
 #
@@ -123,6 +126,11 @@ fi
 [ -x "$BP" ] || die "no bakeproof binary at $BP"
 BP="$(cd "$(dirname "$BP")" && pwd -P)/$(basename "$BP")"   # the runs happen inside OUT
 BP_VERSION="$("$BP" --version 2>/dev/null | head -1 || echo unknown)"
+BASE=""
+if [ -n "${BASELINE_BIN:-}" ]; then
+  [ -x "$BASELINE_BIN" ] || die "no baseline binary at $BASELINE_BIN"
+  BASE="$(cd "$(dirname "$BASELINE_BIN")" && pwd -P)/$(basename "$BASELINE_BIN")"
+fi
 
 # ---- 2. peers --------------------------------------------------------------------
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
@@ -164,6 +172,7 @@ BP_EXTRA=()
 [ -n "${BAKEPROOF_ARGS:-}" ] && BP_EXTRA+=(${BAKEPROOF_ARGS})
 
 BP_CMD=("$BP" scan "$TREE" -o "$OUT/bakeproof.cdx.json" "${BP_EX[@]}" "${BP_EXTRA[@]}")
+BASE_CMD=("$BASE" scan "$TREE" -o "$OUT/baseline.cdx.json" "${BP_EX[@]}" "${BP_EXTRA[@]}")
 SYFT_CMD=(env SYFT_CHECK_FOR_APP_UPDATE=false SYFT_FILE_METADATA_SELECTION=all SYFT_FILE_METADATA_DIGESTS=sha256)
 [ -n "${PARALLELISM:-}" ] && SYFT_CMD+=("SYFT_PARALLELISM=$PARALLELISM")
 SYFT_CMD+=("$SYFT" scan "dir:$TREE" -q "${SYFT_EX[@]}" -o "syft-json=$OUT/syft.json")
@@ -222,7 +231,7 @@ run_once() {  # run_once NAME TIMEFILE CMD...   (TIMEFILE "" = untimed)
   fi
   # bakeproof exits 3 when the SBOM was written but some entries could not be indexed
   # (files vanishing under a live /): a complete run for timing purposes.
-  if [ $rc -ne 0 ] && ! { [ "$name" = bakeproof ] && [ $rc -eq 3 ]; }; then
+  if [ $rc -ne 0 ] && ! { { [ "$name" = bakeproof ] || [ "$name" = baseline ]; } && [ $rc -eq 3 ]; }; then
     die "$name exited $rc, see $OUT/$name.stderr"
   fi
 }
@@ -243,12 +252,14 @@ measure() {  # measure NAME CMD...
     run_once "$name" "$OUT/$name.times" "$@"
   done
 }
-rm -f "$OUT"/{bakeproof,syft,trivy}.{cmd,times}   # no stale rows from an earlier PEERS
+rm -f "$OUT"/{bakeproof,baseline,syft,trivy}.{cmd,times}   # no stale rows from an earlier PEERS
 printf '%q ' "${BP_CMD[@]}" > "$OUT/bakeproof.cmd"; echo >> "$OUT/bakeproof.cmd"
+[ -n "$BASE" ] && { printf '%q ' "${BASE_CMD[@]}" > "$OUT/baseline.cmd"; echo >> "$OUT/baseline.cmd"; }
 has_peer syft && { printf '%q ' "${SYFT_CMD[@]}" > "$OUT/syft.cmd"; echo >> "$OUT/syft.cmd"; }
 has_peer trivy && { printf '%q ' "${TRIVY_CMD[@]}" > "$OUT/trivy.cmd"; echo >> "$OUT/trivy.cmd"; }
 cd "$OUT"   # trivy must not resolve anything against the caller's directory
 measure bakeproof "${BP_CMD[@]}"
+[ -n "$BASE" ] && measure baseline "${BASE_CMD[@]}"
 has_peer syft && measure syft "${SYFT_CMD[@]}"
 has_peer trivy && measure trivy "${TRIVY_CMD[@]}"
 
@@ -261,12 +272,14 @@ has_peer trivy && measure trivy "${TRIVY_CMD[@]}"
   --date "$(date -u +%FT%TZ)" --host "$(uname -srm)" \
   --peers "$PEERS" --syft-version "$SYFT_WANT" --trivy-version "$TRIVY_WANT" \
   --bakeproof-version "$BP_VERSION" \
+  --baseline "$BASE" \
   $( [ "$COLD" = 1 ] && echo --cold ) > "$OUT/summary.md"
 {
   echo
   echo "Commands:"
   echo '```'
   cat "$OUT/bakeproof.cmd"
+  [ -n "$BASE" ] && cat "$OUT/baseline.cmd"
   has_peer syft && cat "$OUT/syft.cmd"
   has_peer trivy && cat "$OUT/trivy.cmd"
   echo '```'
