@@ -162,7 +162,27 @@ fn verify(c: &Chain, endpoint: &str, key: &Path, extra: &[&str]) -> (i32, String
             String::from_utf8_lossy(&j.stderr)
         )
     });
-    (code, String::from_utf8_lossy(&text.stdout).into_owned(), v)
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    // The text's last line says what the JSON says, in its words: the
+    // result, the AMI (or that none was resolved) and the level, lower case.
+    let ami = match &v["ami"] {
+        Value::Null => "AMI unknown (not resolved)".to_string(),
+        a => format!(
+            "{}:{}",
+            a["region"].as_str().unwrap(),
+            a["amiId"].as_str().unwrap()
+        ),
+    };
+    let want = format!(
+        "{}: {ami} at level {} (",
+        v["result"].as_str().unwrap().to_uppercase(),
+        v["level"].as_str().unwrap()
+    );
+    assert!(
+        text.lines().last().is_some_and(|l| l.starts_with(&want)),
+        "last line of the text is not {want:?}...: {text}"
+    );
+    (code, text, v)
 }
 
 fn failed_detail(v: &Value, id: &str) -> String {

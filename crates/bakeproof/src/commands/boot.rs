@@ -109,15 +109,15 @@ fn render_text(r: &BootReport, level: Level, out: &mut dyn std::io::Write) -> Re
     if more > 0 {
         writeln!(out, "  ... {more} more")?;
     }
-    let ami = r
-        .ami
-        .as_ref()
-        .map(|a| a.ami.to_string())
-        .unwrap_or_else(|| "?".into());
+    let ami = r.ami.as_ref().map_or_else(
+        || "AMI unknown (not resolved)".to_owned(),
+        |a| a.ami.to_string(),
+    );
     writeln!(
         out,
-        "{}: {ami} at level {level:?} ({} ms)",
+        "{}: {ami} at level {} ({} ms)",
         r.result.as_str().to_uppercase(),
+        bakeproof_boot::Level::from(level).as_str(),
         r.elapsed_ms
     )?;
     Ok(())
