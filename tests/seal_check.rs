@@ -845,3 +845,39 @@ fn unreadable_package_database_or_accounts_is_reported_exit_3() {
         );
     }
 }
+
+/// Errors name what the user gave, once: a missing root's OS error is not
+/// printed twice (a typed error that shows its source and also exposes it),
+/// and an output in a missing directory names that directory and the
+/// output asked for, not the temporary file bakeproof would have written.
+#[test]
+fn errors_name_what_was_given_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-root");
+    let o = bakeproof(&[OsStr::new("seal"), OsStr::new("check"), missing.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let os = std::io::Error::from_raw_os_error(2).to_string();
+    assert_eq!(err.matches(os.as_str()).count(), 1, "{err}");
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let out = dir.path().join("missing-dir").join("x.json");
+    let o = bakeproof(&[
+        OsStr::new("scan"),
+        root.as_os_str(),
+        OsStr::new("-q"),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&out.display().to_string()), "{err}");
+    assert!(
+        err.contains(&out.parent().unwrap().display().to_string()),
+        "{err}"
+    );
+    assert!(!err.contains(".x.json."), "{err}");
+    assert!(!out.parent().unwrap().exists());
+}

@@ -36,10 +36,28 @@ pub fn exit_code(result: Result<u8>) -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            eprintln!("bakeproof: error: {e:#}");
+            eprintln!("bakeproof: error: {}", error_chain(&e));
             std::process::ExitCode::from(exit::ERROR)
         }
     }
+}
+
+/// An error and its causes, `: `-separated, as anyhow's `{:#}` prints
+/// them, but without a cause the message before it already ends with
+/// (a typed error that both shows and exposes its source would otherwise
+/// print it twice: `cannot open root X: ... (os error 2): ... (os error 2)`).
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// The exit status of a command line clap refused (or `--help`/`--version`,
@@ -148,7 +166,17 @@ fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
         {
             Ok(f) => return Ok((p, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("cannot create {}", p.display())),
+            // Named by the directory and the output asked for: the
+            // temporary name means nothing to the user.
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot write {}: cannot create a file in {}",
+                        target.display(),
+                        dir.display()
+                    )
+                });
+            }
         }
     }
     bail!("cannot create a temporary file in {}", dir.display())
@@ -264,6 +292,46 @@ pub fn read_password(confirm: bool) -> Result<Zeroizing<String>, KeyError> {
         }
     }
     Ok(first)
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::error_chain;
+
+    /// As the libraries' thiserror types with `{source}` in the message
+    /// and `#[source]` on the field.
+    #[derive(Debug)]
+    struct Open {
+        path: String,
+        source: std::io::Error,
+    }
+
+    impl std::fmt::Display for Open {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot open root {}: {}", self.path, self.source)
+        }
+    }
+
+    impl std::error::Error for Open {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.source)
+        }
+    }
+
+    #[test]
+    fn a_cause_the_message_already_shows_is_not_repeated() {
+        let io = std::io::Error::from_raw_os_error(2);
+        let want = format!("cannot open root /x: {io}");
+        let e = anyhow::Error::new(Open {
+            path: "/x".into(),
+            source: io,
+        });
+        assert_eq!(error_chain(&e), want);
+        // a cause the message does not show is kept, as `{:#}` keeps it
+        let e = anyhow::Error::new(std::io::Error::from_raw_os_error(2)).context("reading /y");
+        assert_eq!(error_chain(&e), format!("{e:#}"));
+        assert!(error_chain(&e).starts_with("reading /y: "));
+    }
 }
 
 #[cfg(test)]
