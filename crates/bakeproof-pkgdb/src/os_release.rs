@@ -31,6 +31,29 @@ pub struct OsRelease {
 }
 
 impl OsRelease {
+    /// The distribution named `ID-VERSION_ID` (`debian-12`, `rhel-9.4`,
+    /// `opensuse-leap-15.5`: the version is what follows the last `-`), as
+    /// the purl `distro` qualifier and `scan --distro` spell it. `None`
+    /// unless both parts are non-empty and made of ASCII letters, digits,
+    /// `.`, `_`, `-` (`ID` lower-case, as os-release(5) requires) and `~`
+    /// `+` in the version.
+    pub fn from_distro(distro: &str) -> Option<OsRelease> {
+        let (id, version) = distro.rsplit_once('-')?;
+        let id_ok = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        let version_ok = !version.is_empty()
+            && version
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._~+".contains(&b));
+        (id_ok && version_ok).then(|| OsRelease {
+            id: Some(id.to_owned()),
+            version_id: Some(version.to_owned()),
+            ..OsRelease::default()
+        })
+    }
+
     /// Parses an os-release file.
     ///
     /// os-release(5) declares the format a subset of shell variable
@@ -143,6 +166,95 @@ pub fn read_os_release(root: &dyn ReadOnlyTree) -> Result<Option<OsRelease>, Pkg
     Ok(None)
 }
 
+/// The distribution a bare package database says it is from, when every
+/// package that says anything says the same (a file with no os-release
+/// beside it: `scan rpmdb.sqlite`):
+/// * rpm: the `DISTRIBUTION` tag, else the `VENDOR` tag (`rpm:distribution`,
+///   `rpm:vendor` properties), mapped to the os-release `ID` that
+///   distribution ships: `Red Hat` -> `rhel`, `CentOS` -> `centos`, `Fedora`
+///   -> `fedora`, `SUSE Linux Enterprise` / `SUSE LLC` -> `sles`, `openSUSE`
+///   -> `opensuse-leap`, `Mariner` (CBL-Mariner) -> `mariner`, `Azure
+///   Linux` -> `azurelinux`, `Amazon Linux` -> `amzn`, `Rocky` -> `rocky`,
+///   `AlmaLinux` -> `almalinux`, `Oracle` -> `ol`; `VERSION_ID` only when
+///   `DISTRIBUTION` ends in a version (`SUSE Linux Enterprise 15` -> `15`);
+/// * dpkg: `Maintainer:` addresses at `ubuntu.com` (Ubuntu's packages all
+///   carry one) -> `ubuntu`; no version.
+///
+/// `None` when packages disagree or nothing is known: never a guess from
+/// one package out of many.
+pub fn os_of_database(db: &crate::PackageDb) -> Option<OsRelease> {
+    let mut found: Option<(&'static str, Option<String>)> = None;
+    for p in &db.packages {
+        let prop = |k: &str| {
+            p.properties
+                .iter()
+                .find(|(key, v)| key == k && !v.trim().is_empty())
+                .map(|(_, v)| v.trim())
+        };
+        let this = match p.ecosystem {
+            crate::Ecosystem::Rpm => {
+                let dist = prop("rpm:distribution");
+                let Some(text) = dist.or(prop("rpm:vendor")) else {
+                    continue;
+                };
+                let Some(id) = rpm_os_id(text) else {
+                    return None;
+                };
+                let version = dist.and_then(|d| {
+                    let last = d.rsplit(' ').next()?;
+                    (last.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                        && last.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+                    .then(|| last.to_owned())
+                });
+                (id, version)
+            }
+            crate::Ecosystem::Deb => {
+                let Some(m) = p.supplier.as_deref() else {
+                    continue;
+                };
+                if m.to_ascii_lowercase().contains("ubuntu.com>") {
+                    ("ubuntu", None)
+                } else {
+                    continue;
+                }
+            }
+        };
+        match &found {
+            None => found = Some(this),
+            Some(f) if *f == this => {}
+            Some(_) => return None,
+        }
+    }
+    let (id, version_id) = found?;
+    Some(OsRelease {
+        id: Some(id.to_owned()),
+        version_id,
+        ..OsRelease::default()
+    })
+}
+
+/// os-release `ID` of an rpm `DISTRIBUTION` or `VENDOR` text.
+fn rpm_os_id(text: &str) -> Option<&'static str> {
+    let t = text.to_ascii_lowercase();
+    const TABLE: [(&str, &str); 11] = [
+        ("red hat", "rhel"),
+        ("centos", "centos"),
+        ("fedora", "fedora"),
+        ("opensuse", "opensuse-leap"),
+        ("suse", "sles"),
+        ("mariner", "mariner"),
+        ("azure linux", "azurelinux"),
+        ("amazon", "amzn"),
+        ("rocky", "rocky"),
+        ("almalinux", "almalinux"),
+        ("oracle", "ol"),
+    ];
+    TABLE
+        .iter()
+        .find(|(prefix, _)| t.starts_with(prefix))
+        .map(|(_, id)| *id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +297,28 @@ mod tests {
         assert_eq!(os.id.as_deref(), Some("b"));
         assert_eq!(os.version_id, None);
         assert_eq!(os.version_codename, None);
+    }
+
+    #[test]
+    fn from_distro() {
+        let os = OsRelease::from_distro("opensuse-leap-15.5").unwrap();
+        assert_eq!(os.id.as_deref(), Some("opensuse-leap"));
+        assert_eq!(os.version_id.as_deref(), Some("15.5"));
+        assert_eq!(
+            OsRelease::from_distro("debian-12").unwrap().id.as_deref(),
+            Some("debian")
+        );
+        for bad in [
+            "debian",
+            "-12",
+            "debian-",
+            "Debian-12",
+            "deb ian-12",
+            "a-1/2",
+            "",
+        ] {
+            assert_eq!(OsRelease::from_distro(bad), None, "{bad}");
+        }
     }
 
     #[test]
