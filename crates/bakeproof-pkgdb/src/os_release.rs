@@ -197,9 +197,8 @@ pub fn os_of_database(db: &crate::PackageDb) -> Option<OsRelease> {
                 let Some(text) = dist.or(prop("rpm:vendor")) else {
                     continue;
                 };
-                let Some(id) = rpm_os_id(text) else {
-                    return None;
-                };
+                // A text naming no known distribution: not a guess.
+                let id = rpm_os_id(text)?;
                 let version = dist.and_then(|d| {
                     let last = d.rsplit(' ').next()?;
                     (last.bytes().next().is_some_and(|b| b.is_ascii_digit())

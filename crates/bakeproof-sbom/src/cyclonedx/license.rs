@@ -94,10 +94,11 @@ pub fn map_term(term: &str, eco: Ecosystem) -> Option<&'static str> {
     if let Some(l) = exact.filter(|l| !l.is_deprecated()) {
         return Some(l.name);
     }
-    if eco == Ecosystem::Deb || exact.is_some() {
-        if let Some(id) = gnu(term) {
-            return Some(id);
-        }
+    if let Some(id) = (eco == Ecosystem::Deb || exact.is_some())
+        .then(|| gnu(term))
+        .flatten()
+    {
+        return Some(id);
     }
     if eco == Ecosystem::Deb {
         let lower = term.to_ascii_lowercase();
@@ -268,7 +269,10 @@ mod tests {
         assert_eq!(map_term("mit", Ecosystem::Rpm), Some("MIT"));
         // SPDX's deprecated bare GNU ids, as SPDX replaced them.
         assert_eq!(map_term("GPL-2.0", Ecosystem::Rpm), Some("GPL-2.0-only"));
-        assert_eq!(map_term("GPL-2.0+", Ecosystem::Rpm), Some("GPL-2.0-or-later"));
+        assert_eq!(
+            map_term("GPL-2.0+", Ecosystem::Rpm),
+            Some("GPL-2.0-or-later")
+        );
         assert_eq!(map_term("LGPL-2.1", D), Some("LGPL-2.1-only"));
     }
 
