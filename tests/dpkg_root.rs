@@ -770,3 +770,50 @@ fn scanners_read_sources_licences_and_os() {
             .any(|d| d["dependsOn"].as_array().unwrap().is_empty())
     );
 }
+
+/// `--distro` names a bare database's distribution: on a bare status file it
+/// sets the purls' distro and the OS component; a root (whose os-release
+/// says) and a value not `ID-VERSION_ID` are refused with exit 2.
+#[test]
+fn distro_flag_for_bare_databases_only() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let status = root.path().join("var/lib/dpkg/status");
+    let f = out.path().join("sbom.cdx.json");
+    let (code, doc, stderr) = scan_to_json(&status, &f, &["--distro", "debian-11"]);
+    assert_eq!(code, 0, "{stderr}");
+    let os = components(&doc, "operating-system");
+    assert_eq!(
+        (os[0]["name"].as_str(), os[0]["version"].as_str()),
+        (Some("debian"), Some("11"))
+    );
+    assert_eq!(os[0]["cpe"], "cpe:/o:debian:debian_linux:11");
+    for c in components(&doc, "library") {
+        assert!(
+            c["purl"].as_str().unwrap().contains("distro=debian-11"),
+            "{c}"
+        );
+    }
+    for args in [
+        vec![
+            std::ffi::OsStr::new("scan"),
+            "--distro".as_ref(),
+            "debian-12".as_ref(),
+            root.path().as_os_str(),
+        ],
+        vec![
+            "scan".as_ref(),
+            "--distro".as_ref(),
+            "Debian 12".as_ref(),
+            status.as_os_str(),
+        ],
+    ] {
+        let o = bakeproof(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("distro"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
