@@ -820,3 +820,43 @@ pub fn write_json<W: std::io::Write + ?Sized>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod os_tests {
+    use super::*;
+
+    fn os(id: &str, version: Option<&str>, cpe: Option<&str>) -> OsRelease {
+        OsRelease {
+            id: Some(id.into()),
+            version_id: version.map(Into::into),
+            cpe_name: cpe.map(Into::into),
+            ..OsRelease::default()
+        }
+    }
+
+    #[test]
+    fn os_cpes() {
+        // os-release's own CPE_NAME wins (RHEL, Amazon Linux ship one).
+        assert_eq!(
+            os_cpe(&os(
+                "rhel",
+                Some("9.4"),
+                Some("cpe:/o:redhat:enterprise_linux:9::baseos")
+            ))
+            .as_deref(),
+            Some("cpe:/o:redhat:enterprise_linux:9::baseos")
+        );
+        assert_eq!(
+            os_cpe(&os("ubuntu", Some("24.04"), None)).as_deref(),
+            Some("cpe:/o:canonical:ubuntu_linux:24.04")
+        );
+        // No version, an unknown vendor, a version that would break the CPE.
+        assert_eq!(os_cpe(&os("debian", None, None)), None);
+        assert_eq!(os_cpe(&os("mariner", Some("2.0"), None)), None);
+        assert_eq!(os_cpe(&os("debian", Some("12:x"), None)), None);
+        assert_eq!(
+            os_cpe(&os("debian", Some("12"), Some("garbage"))).as_deref(),
+            Some("cpe:/o:debian:debian_linux:12")
+        );
+    }
+}
