@@ -321,6 +321,88 @@ mod tests {
     }
 
     #[test]
+    fn os_named_by_a_database() {
+        let bare = |pkgs: &[(crate::Ecosystem, Option<&str>, &[(&str, &str)])]| crate::PackageDb {
+            kind: crate::DbKind::Dpkg,
+            location: "x".into(),
+            os: None,
+            packages: pkgs
+                .iter()
+                .map(|(eco, supplier, props)| crate::Package {
+                    ecosystem: *eco,
+                    name: "p".into(),
+                    version: "1".into(),
+                    epoch: None,
+                    arch: String::new(),
+                    source_name: None,
+                    source_version: None,
+                    licenses: Vec::new(),
+                    supplier: supplier.map(Into::into),
+                    summary: None,
+                    homepage: None,
+                    installed_size: None,
+                    multi_arch: None,
+                    status: None,
+                    depends: Vec::new(),
+                    provides: Vec::new(),
+                    purl: String::new(),
+                    files: Vec::new(),
+                    db_key: "p".into(),
+                    properties: props
+                        .iter()
+                        .map(|(k, v)| ((*k).into(), (*v).into()))
+                        .collect(),
+                })
+                .collect(),
+            warnings: Vec::new(),
+            dropped: 0,
+            diversions: Vec::new(),
+        };
+        use crate::Ecosystem::{Deb, Rpm};
+        let ubuntu = bare(&[
+            (
+                Deb,
+                Some("Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>"),
+                &[],
+            ),
+            (Deb, None, &[]),
+        ]);
+        assert_eq!(
+            os_of_database(&ubuntu).and_then(|o| o.id).as_deref(),
+            Some("ubuntu")
+        );
+        // Debian maintainers are people and teams: nothing said.
+        assert_eq!(
+            os_of_database(&bare(&[(Deb, Some("Santiago <s@debian.org>"), &[])])),
+            None
+        );
+        let suse = bare(&[(
+            Rpm,
+            Some("SUSE LLC"),
+            &[
+                ("rpm:distribution", "SUSE Linux Enterprise 15"),
+                ("rpm:vendor", "SUSE LLC"),
+            ],
+        )]);
+        let os = os_of_database(&suse).unwrap();
+        assert_eq!(
+            (os.id.as_deref(), os.version_id.as_deref()),
+            (Some("sles"), Some("15"))
+        );
+        // Two distributions in one database: none.
+        let mixed = bare(&[
+            (Rpm, None, &[("rpm:vendor", "Red Hat, Inc.")]),
+            (Rpm, None, &[("rpm:vendor", "Fedora Project")]),
+        ]);
+        assert_eq!(os_of_database(&mixed), None);
+        // An unknown vendor names nothing.
+        assert_eq!(
+            os_of_database(&bare(&[(Rpm, None, &[("rpm:vendor", "ACME")])])),
+            None
+        );
+    }
+
+    #[test]
     fn garbage() {
         let os = OsRelease::parse(&[0xff, 0, 0x80, b'=', b'\n', b'"', 0xfe]);
         assert_eq!(os, OsRelease::default());
