@@ -322,7 +322,9 @@ mod tests {
 
     #[test]
     fn os_named_by_a_database() {
-        let bare = |pkgs: &[(crate::Ecosystem, Option<&str>, &[(&str, &str)])]| crate::PackageDb {
+        // (ecosystem, Maintainer / VENDOR, raw properties) per package.
+        type Spec<'a> = (crate::Ecosystem, Option<&'a str>, &'a [(&'a str, &'a str)]);
+        let bare = |pkgs: &[Spec<'_>]| crate::PackageDb {
             kind: crate::DbKind::Dpkg,
             location: "x".into(),
             os: None,
