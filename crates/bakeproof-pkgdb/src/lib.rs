@@ -39,7 +39,9 @@ pub use dpkg::{
     DPKG_ADMINDIR, INFO_LIMIT, STATUS_LIMIT, StatusMode, StatusParse, parse_dpkg_status,
     parse_dpkg_status_detailed, parse_md5sums, read_dpkg,
 };
-pub use os_release::{OS_RELEASE_LIMIT, OS_RELEASE_PATHS, OsRelease, read_os_release};
+pub use os_release::{
+    OS_RELEASE_LIMIT, OS_RELEASE_PATHS, OsRelease, os_of_database, read_os_release,
+};
 pub use purl::{
     build as build_purl, deb_purl, encode_component as purl_encode, rpm_namespace, rpm_purl,
 };

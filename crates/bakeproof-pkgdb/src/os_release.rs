@@ -31,6 +31,29 @@ pub struct OsRelease {
 }
 
 impl OsRelease {
+    /// The distribution named `ID-VERSION_ID` (`debian-12`, `rhel-9.4`,
+    /// `opensuse-leap-15.5`: the version is what follows the last `-`), as
+    /// the purl `distro` qualifier and `scan --distro` spell it. `None`
+    /// unless both parts are non-empty and made of ASCII letters, digits,
+    /// `.`, `_`, `-` (`ID` lower-case, as os-release(5) requires) and `~`
+    /// `+` in the version.
+    pub fn from_distro(distro: &str) -> Option<OsRelease> {
+        let (id, version) = distro.rsplit_once('-')?;
+        let id_ok = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        let version_ok = !version.is_empty()
+            && version
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._~+".contains(&b));
+        (id_ok && version_ok).then(|| OsRelease {
+            id: Some(id.to_owned()),
+            version_id: Some(version.to_owned()),
+            ..OsRelease::default()
+        })
+    }
+
     /// Parses an os-release file.
     ///
     /// os-release(5) declares the format a subset of shell variable
@@ -143,6 +166,94 @@ pub fn read_os_release(root: &dyn ReadOnlyTree) -> Result<Option<OsRelease>, Pkg
     Ok(None)
 }
 
+/// The distribution a bare package database says it is from, when every
+/// package that says anything says the same (a file with no os-release
+/// beside it: `scan rpmdb.sqlite`):
+/// * rpm: the `DISTRIBUTION` tag, else the `VENDOR` tag (`rpm:distribution`,
+///   `rpm:vendor` properties), mapped to the os-release `ID` that
+///   distribution ships: `Red Hat` -> `rhel`, `CentOS` -> `centos`, `Fedora`
+///   -> `fedora`, `SUSE Linux Enterprise` / `SUSE LLC` -> `sles`, `openSUSE`
+///   -> `opensuse-leap`, `Mariner` (CBL-Mariner) -> `mariner`, `Azure
+///   Linux` -> `azurelinux`, `Amazon Linux` -> `amzn`, `Rocky` -> `rocky`,
+///   `AlmaLinux` -> `almalinux`, `Oracle` -> `ol`; `VERSION_ID` only when
+///   `DISTRIBUTION` ends in a version (`SUSE Linux Enterprise 15` -> `15`);
+/// * dpkg: `Maintainer:` addresses at `ubuntu.com` (Ubuntu's packages all
+///   carry one) -> `ubuntu`; no version.
+///
+/// `None` when packages disagree or nothing is known: never a guess from
+/// one package out of many.
+pub fn os_of_database(db: &crate::PackageDb) -> Option<OsRelease> {
+    let mut found: Option<(&'static str, Option<String>)> = None;
+    for p in &db.packages {
+        let prop = |k: &str| {
+            p.properties
+                .iter()
+                .find(|(key, v)| key == k && !v.trim().is_empty())
+                .map(|(_, v)| v.trim())
+        };
+        let this = match p.ecosystem {
+            crate::Ecosystem::Rpm => {
+                let dist = prop("rpm:distribution");
+                let Some(text) = dist.or(prop("rpm:vendor")) else {
+                    continue;
+                };
+                // A text naming no known distribution: not a guess.
+                let id = rpm_os_id(text)?;
+                let version = dist.and_then(|d| {
+                    let last = d.rsplit(' ').next()?;
+                    (last.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                        && last.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+                    .then(|| last.to_owned())
+                });
+                (id, version)
+            }
+            crate::Ecosystem::Deb => {
+                let Some(m) = p.supplier.as_deref() else {
+                    continue;
+                };
+                if m.to_ascii_lowercase().contains("ubuntu.com>") {
+                    ("ubuntu", None)
+                } else {
+                    continue;
+                }
+            }
+        };
+        match &found {
+            None => found = Some(this),
+            Some(f) if *f == this => {}
+            Some(_) => return None,
+        }
+    }
+    let (id, version_id) = found?;
+    Some(OsRelease {
+        id: Some(id.to_owned()),
+        version_id,
+        ..OsRelease::default()
+    })
+}
+
+/// os-release `ID` of an rpm `DISTRIBUTION` or `VENDOR` text.
+fn rpm_os_id(text: &str) -> Option<&'static str> {
+    let t = text.to_ascii_lowercase();
+    const TABLE: [(&str, &str); 11] = [
+        ("red hat", "rhel"),
+        ("centos", "centos"),
+        ("fedora", "fedora"),
+        ("opensuse", "opensuse-leap"),
+        ("suse", "sles"),
+        ("mariner", "mariner"),
+        ("azure linux", "azurelinux"),
+        ("amazon", "amzn"),
+        ("rocky", "rocky"),
+        ("almalinux", "almalinux"),
+        ("oracle", "ol"),
+    ];
+    TABLE
+        .iter()
+        .find(|(prefix, _)| t.starts_with(prefix))
+        .map(|(_, id)| *id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +296,112 @@ mod tests {
         assert_eq!(os.id.as_deref(), Some("b"));
         assert_eq!(os.version_id, None);
         assert_eq!(os.version_codename, None);
+    }
+
+    #[test]
+    fn from_distro() {
+        let os = OsRelease::from_distro("opensuse-leap-15.5").unwrap();
+        assert_eq!(os.id.as_deref(), Some("opensuse-leap"));
+        assert_eq!(os.version_id.as_deref(), Some("15.5"));
+        assert_eq!(
+            OsRelease::from_distro("debian-12").unwrap().id.as_deref(),
+            Some("debian")
+        );
+        for bad in [
+            "debian",
+            "-12",
+            "debian-",
+            "Debian-12",
+            "deb ian-12",
+            "a-1/2",
+            "",
+        ] {
+            assert_eq!(OsRelease::from_distro(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn os_named_by_a_database() {
+        // (ecosystem, Maintainer / VENDOR, raw properties) per package.
+        type Spec<'a> = (crate::Ecosystem, Option<&'a str>, &'a [(&'a str, &'a str)]);
+        let bare = |pkgs: &[Spec<'_>]| crate::PackageDb {
+            kind: crate::DbKind::Dpkg,
+            location: "x".into(),
+            os: None,
+            packages: pkgs
+                .iter()
+                .map(|(eco, supplier, props)| crate::Package {
+                    ecosystem: *eco,
+                    name: "p".into(),
+                    version: "1".into(),
+                    epoch: None,
+                    arch: String::new(),
+                    source_name: None,
+                    source_version: None,
+                    licenses: Vec::new(),
+                    supplier: supplier.map(Into::into),
+                    summary: None,
+                    homepage: None,
+                    installed_size: None,
+                    multi_arch: None,
+                    status: None,
+                    depends: Vec::new(),
+                    provides: Vec::new(),
+                    purl: String::new(),
+                    files: Vec::new(),
+                    db_key: "p".into(),
+                    properties: props
+                        .iter()
+                        .map(|(k, v)| ((*k).into(), (*v).into()))
+                        .collect(),
+                })
+                .collect(),
+            warnings: Vec::new(),
+            dropped: 0,
+            diversions: Vec::new(),
+        };
+        use crate::Ecosystem::{Deb, Rpm};
+        let ubuntu = bare(&[
+            (
+                Deb,
+                Some("Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>"),
+                &[],
+            ),
+            (Deb, None, &[]),
+        ]);
+        assert_eq!(
+            os_of_database(&ubuntu).and_then(|o| o.id).as_deref(),
+            Some("ubuntu")
+        );
+        // Debian maintainers are people and teams: nothing said.
+        assert_eq!(
+            os_of_database(&bare(&[(Deb, Some("Santiago <s@debian.org>"), &[])])),
+            None
+        );
+        let suse = bare(&[(
+            Rpm,
+            Some("SUSE LLC"),
+            &[
+                ("rpm:distribution", "SUSE Linux Enterprise 15"),
+                ("rpm:vendor", "SUSE LLC"),
+            ],
+        )]);
+        let os = os_of_database(&suse).unwrap();
+        assert_eq!(
+            (os.id.as_deref(), os.version_id.as_deref()),
+            (Some("sles"), Some("15"))
+        );
+        // Two distributions in one database: none.
+        let mixed = bare(&[
+            (Rpm, None, &[("rpm:vendor", "Red Hat, Inc.")]),
+            (Rpm, None, &[("rpm:vendor", "Fedora Project")]),
+        ]);
+        assert_eq!(os_of_database(&mixed), None);
+        // An unknown vendor names nothing.
+        assert_eq!(
+            os_of_database(&bare(&[(Rpm, None, &[("rpm:vendor", "ACME")])])),
+            None
+        );
     }
 
     #[test]

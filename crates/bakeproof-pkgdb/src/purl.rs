@@ -21,7 +21,18 @@ use crate::OsRelease;
 ///   (`debian-trixie`); with neither it is omitted.
 /// * The version is the full dpkg version including the epoch, encoded as
 ///   above (`1:2.66-4%2Bdeb12u2%2Bb2`).
-pub fn deb_purl(name: &str, version: &str, arch: &str, os: Option<&OsRelease>) -> String {
+/// * `upstream` is the `Source:` field as syft writes it, which grype reads
+///   to match vulnerabilities filed against the source package:
+///   `upstream=NAME` for `Source: NAME`, `upstream=NAME@VERSION` for
+///   `Source: NAME (VERSION)`; none without a `Source:` field (`source` is
+///   `(source_name, source_version)` of the [`crate::Package`]).
+pub fn deb_purl(
+    name: &str,
+    version: &str,
+    arch: &str,
+    source: (Option<&str>, Option<&str>),
+    os: Option<&OsRelease>,
+) -> String {
     let id = os
         .and_then(|o| o.id.as_deref())
         .filter(|i| !i.is_empty())
@@ -35,12 +46,21 @@ pub fn deb_purl(name: &str, version: &str, arch: &str, os: Option<&OsRelease>) -
             .map(|v| format!("{id}-{v}")),
         _ => None,
     };
+    let upstream = match source {
+        (Some(n), Some(v)) => format!("{n}@{v}"),
+        (Some(n), None) => n.to_owned(),
+        (None, _) => String::new(),
+    };
     build(
         "deb",
         Some(&namespace),
         &name.to_ascii_lowercase(),
         Some(version),
-        &[("arch", arch), ("distro", distro.as_deref().unwrap_or(""))],
+        &[
+            ("arch", arch),
+            ("distro", distro.as_deref().unwrap_or("")),
+            ("upstream", &upstream),
+        ],
     )
 }
 
@@ -99,14 +119,19 @@ pub fn rpm_namespace(os: Option<&OsRelease>, vendor: Option<&str>) -> Option<Str
 ///   `epoch=0`, and no tag gives none).
 /// * `distro` is the raw os-release `<ID>-<VERSION_ID>` (`rhel-9.4`),
 ///   omitted without os-release or without `VERSION_ID`.
+/// * `upstream` is the `SOURCERPM` file name (`acl-2.2.53-1.el8.src.rpm`),
+///   as syft writes it and grype reads it to match the source package;
+///   none when the header has no (or an empty) `SOURCERPM`.
 /// * Qualifiers sorted by key; empty ones (e.g. `arch` of `gpg-pubkey`)
 ///   dropped.
+#[allow(clippy::too_many_arguments)]
 pub fn rpm_purl(
     name: &str,
     version: Option<&str>,
     release: Option<&str>,
     epoch: Option<u64>,
     arch: &str,
+    source_rpm: Option<&str>,
     os: Option<&OsRelease>,
     vendor: Option<&str>,
 ) -> String {
@@ -131,6 +156,7 @@ pub fn rpm_purl(
             ("arch", arch),
             ("distro", distro.as_deref().unwrap_or("")),
             ("epoch", epoch.as_deref().unwrap_or("")),
+            ("upstream", source_rpm.unwrap_or("")),
         ],
     )
 }
@@ -155,9 +181,21 @@ mod tests {
                 "libpam-cap",
                 "1:2.66-4+deb12u2+b2",
                 "amd64",
+                (Some("libcap2"), None),
                 Some(&debian12())
             ),
-            "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&distro=debian-12"
+            "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&distro=debian-12&upstream=libcap2"
+        );
+        // As syft writes it: `upstream=NAME@VERSION` for `Source: NAME (VERSION)`.
+        assert_eq!(
+            deb_purl(
+                "libbz2-1.0",
+                "1.0.8-5+b1",
+                "amd64",
+                (Some("bzip2"), Some("1.0.8-5")),
+                Some(&debian12())
+            ),
+            "pkg:deb/debian/libbz2-1.0@1.0.8-5%2Bb1?arch=amd64&distro=debian-12&upstream=bzip2%401.0.8-5"
         );
     }
 
@@ -175,10 +213,11 @@ mod tests {
                 Some("1"),
                 Some(3),
                 "noarch",
+                Some("fx-1.0-1.src.rpm"),
                 Some(&rhel),
                 None
             ),
-            "pkg:rpm/redhat/fx-base@1.0-1?arch=noarch&distro=rhel-9.4&epoch=3"
+            "pkg:rpm/redhat/fx-base@1.0-1?arch=noarch&distro=rhel-9.4&epoch=3&upstream=fx-1.0-1.src.rpm"
         );
         assert_eq!(
             rpm_purl(
@@ -187,6 +226,7 @@ mod tests {
                 Some("2"),
                 None,
                 "noarch",
+                None,
                 None,
                 None
             ),
@@ -199,6 +239,7 @@ mod tests {
                 Some("1"),
                 Some(0),
                 "x86_64",
+                None,
                 None,
                 Some("SUSE LLC <https://www.suse.com/>")
             ),
@@ -216,6 +257,7 @@ mod tests {
                 Some("b"),
                 None,
                 "",
+                None,
                 Some(&leap),
                 Some("Red Hat, Inc.")
             ),
@@ -231,7 +273,7 @@ mod tests {
     #[test]
     fn no_os() {
         assert_eq!(
-            deb_purl("netbase", "6.4", "all", None),
+            deb_purl("netbase", "6.4", "all", (None, None), None),
             "pkg:deb/debian/netbase@6.4?arch=all"
         );
     }
@@ -244,7 +286,7 @@ mod tests {
             ..OsRelease::default()
         };
         assert_eq!(
-            deb_purl("libc6", "2.39-0ubuntu8", "", Some(&os)),
+            deb_purl("libc6", "2.39-0ubuntu8", "", (None, None), Some(&os)),
             "pkg:deb/ubuntu/libc6@2.39-0ubuntu8?distro=ubuntu-noble"
         );
     }

@@ -158,7 +158,7 @@ fn metadata_purls_and_licenses() {
     assert_eq!(cap.version, "1:2.66-4+deb12u2+b2");
     assert_eq!(
         cap.purl,
-        "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&distro=debian-12"
+        "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&distro=debian-12&upstream=libcap2%401:2.66-4%2Bdeb12u2"
     );
     assert_eq!(
         cap.licenses,

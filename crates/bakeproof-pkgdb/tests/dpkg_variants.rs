@@ -69,7 +69,7 @@ fn bare_status_file() {
         .expect("cap");
     assert_eq!(
         cap.purl,
-        "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&distro=debian-12"
+        "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&distro=debian-12&upstream=libcap2%401:2.66-4%2Bdeb12u2"
     );
 
     // Without os-release: namespace debian, no distro qualifier.
@@ -81,7 +81,7 @@ fn bare_status_file() {
         .expect("cap");
     assert_eq!(
         cap.purl,
-        "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64"
+        "pkg:deb/debian/libpam-cap@1:2.66-4%2Bdeb12u2%2Bb2?arch=amd64&upstream=libcap2%401:2.66-4%2Bdeb12u2"
     );
     assert_eq!(parse_dpkg_status(&status).expect("parse").len(), 5);
 }

@@ -100,10 +100,23 @@ fn check_model(db: &PackageDb) {
         assert_eq!(p.db_key, format!("{}-{evr}.{}", p.name, p.arch));
         assert!(p.purl.starts_with("pkg:rpm/"), "{}", p.purl);
         if let Some(e) = p.epoch {
-            assert!(p.purl.ends_with(&format!("&epoch={e}")), "{}", p.purl);
+            assert!(p.purl.contains(&format!("&epoch={e}")), "{}", p.purl);
         } else {
             assert!(!p.purl.contains("epoch="), "{}", p.purl);
         }
+        // The source rpm in syft's `upstream` qualifier (grype reads it).
+        let upstream = bakeproof_types::Purl::parse(&p.purl)
+            .expect("purl")
+            .qualifiers
+            .into_iter()
+            .find(|(k, _)| k == "upstream")
+            .map(|(_, v)| v);
+        assert_eq!(
+            upstream.as_deref(),
+            prop(p, "rpm:sourcerpm").filter(|s| !s.is_empty()),
+            "{}",
+            p.purl
+        );
         if let Some(srpm) = prop(p, "rpm:sourcerpm") {
             let (n, sv) = (
                 p.source_name.as_deref().expect("source"),
@@ -167,7 +180,10 @@ fn header_details() {
     // SIGMD5 ends in zero bytes (go-rpmdb bug #45): kept whole.
     let md5 = prop(p, "rpm:sigmd5").expect("sigmd5");
     assert_eq!(md5.len(), 32, "{md5}");
-    assert_eq!(p.purl, "pkg:rpm/redhat/libuuid@2.32.1-42.el8_8?arch=x86_64");
+    assert_eq!(
+        p.purl,
+        "pkg:rpm/redhat/libuuid@2.32.1-42.el8_8?arch=x86_64&upstream=util-linux-2.32.1-42.el8_8.src.rpm"
+    );
     assert_eq!(p.source_name.as_deref(), Some("util-linux"));
     assert_eq!(p.source_version.as_deref(), Some("2.32.1-42.el8_8"));
     assert_eq!(p.licenses, ["BSD"]);
@@ -191,7 +207,10 @@ fn header_details() {
     .expect("dive");
     assert_eq!(prop(&db.packages[0], "rpm:vendor"), Some(""));
     assert_eq!(db.packages[0].supplier, None);
-    assert_eq!(db.packages[0].purl, "pkg:rpm/dive@0.9.2-1?arch=x86_64");
+    assert_eq!(
+        db.packages[0].purl,
+        "pkg:rpm/dive@0.9.2-1?arch=x86_64&upstream=dive-0.9.2-1.src.rpm"
+    );
 }
 
 /// Extracts `fixtures/rpmroot/<tarball>` (modes, hard links, empty dirs).
@@ -289,15 +308,15 @@ fn rpmroot_matches_librpm() {
     // no known distribution), epoch only where the tag exists, ^ encoded.
     assert_eq!(
         by_name["fx-data"].purl,
-        "pkg:rpm/fx-data@1.0%5Egit20240101-2?arch=noarch"
+        "pkg:rpm/fx-data@1.0%5Egit20240101-2?arch=noarch&upstream=fx-data-1.0%5Egit20240101-2.src.rpm"
     );
     assert_eq!(
         by_name["fx-docs"].purl,
-        "pkg:rpm/fx-docs@0.1-1?arch=noarch&epoch=0"
+        "pkg:rpm/fx-docs@0.1-1?arch=noarch&epoch=0&upstream=fx-docs-0.1-1.src.rpm"
     );
     assert_eq!(
         by_name["fx-tools"].purl,
-        "pkg:rpm/fx-tools@2.1~rc1-1?arch=noarch"
+        "pkg:rpm/fx-tools@2.1~rc1-1?arch=noarch&upstream=fx-tools-2.1~rc1-1.src.rpm"
     );
 
     // With an os-release the namespace and distro come from it.
@@ -315,7 +334,7 @@ fn rpmroot_matches_librpm() {
         .expect("base");
     assert_eq!(
         base.purl,
-        "pkg:rpm/redhat/fx-base@1.0-1?arch=noarch&distro=rhel-9.4&epoch=3"
+        "pkg:rpm/redhat/fx-base@1.0-1?arch=noarch&distro=rhel-9.4&epoch=3&upstream=fx-base-1.0-1.src.rpm"
     );
 }
 

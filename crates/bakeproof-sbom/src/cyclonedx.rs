@@ -25,7 +25,6 @@ use cyclonedx_bom::models::bom::{Bom, UrnUuid};
 use cyclonedx_bom::models::component::{Classification, Component, Components};
 use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
 use cyclonedx_bom::models::hash::{Hash, HashAlgorithm, HashValue, Hashes};
-use cyclonedx_bom::models::license::{LicenseChoice, Licenses};
 use cyclonedx_bom::models::metadata::Metadata;
 use cyclonedx_bom::models::organization::OrganizationalEntity;
 use cyclonedx_bom::models::property::{Properties, Property};
@@ -35,6 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::inventory::{Inventory, PkgId};
 
 pub mod decoder;
+pub mod license;
 pub mod vocab;
 
 // The decoder's `Package` is `decoder::Package` (this module's `Package`
@@ -404,9 +404,14 @@ fn os_component(os: &OsRelease) -> Component {
         Classification::OperatingSystem,
         &id,
         &version,
-        Some(format!("os:{id}@{version}")),
+        Some(if version.is_empty() {
+            format!("os:{id}")
+        } else {
+            format!("os:{id}@{version}")
+        }),
     );
     c.description = os.pretty_name.as_deref().map(ns);
+    c.cpe = os_cpe(os).map(|s| cyclonedx_bom::models::component::Cpe::new(&s));
     let mut props = Vec::new();
     if let Some(n) = &os.name {
         props.push(prop(vocab::OS_NAME, n));
@@ -426,6 +431,30 @@ fn os_component(os: &OsRelease) -> Component {
     c
 }
 
+/// The OS component's CPE: os-release's `CPE_NAME` when it has one (CPE
+/// 2.2 URI binding, which CycloneDX accepts as is), else the NVD name of the
+/// distributions whose os-release carries none: `cpe:/o:debian:debian_linux:VERSION_ID`
+/// and `cpe:/o:canonical:ubuntu_linux:VERSION_ID`. `None` otherwise (no
+/// guessed vendor).
+pub fn os_cpe(os: &OsRelease) -> Option<String> {
+    if let Some(c) = os.cpe_name.as_deref().filter(|c| c.starts_with("cpe:")) {
+        return Some(c.to_owned());
+    }
+    let version = os.version_id.as_deref()?;
+    if !version
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.')
+    {
+        return None;
+    }
+    let (vendor, product) = match os.id.as_deref()? {
+        "debian" => ("debian", "debian_linux"),
+        "ubuntu" => ("canonical", "ubuntu_linux"),
+        _ => return None,
+    };
+    Some(format!("cpe:/o:{vendor}:{product}:{version}"))
+}
+
 fn package_component(p: &Package, bom_ref: &str) -> Component {
     let mut c = Component::new(
         Classification::Library,
@@ -443,14 +472,7 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
             bom_ref: None,
         });
     }
-    if !p.licenses.is_empty() {
-        c.licenses = Some(Licenses(
-            p.licenses
-                .iter()
-                .map(|l| LicenseChoice::license(l))
-                .collect(),
-        ));
-    }
+    c.licenses = license::licenses(&p.licenses, p.ecosystem);
     let mut props = vec![
         prop(
             vocab::PACKAGE_TYPE,
@@ -482,12 +504,60 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
     if let Some(s) = &p.homepage {
         props.push(prop(vocab::PACKAGE_HOMEPAGE, s));
     }
+    for l in &p.licenses {
+        props.push(prop(vocab::PACKAGE_LICENSE, l));
+    }
+    props.extend(trivy_source(p));
     // Database-specific raw values (rpm: `rpm:buildtime`, `rpm:sigmd5`, ...).
     for (k, v) in &p.properties {
         props.push(prop(&format!("{}{k}", vocab::PACKAGE_PREFIX), v));
     }
     c.properties = Some(Properties(props));
     c
+}
+
+/// The source package where trivy reads it (`aquasecurity:trivy:Src*`,
+/// split as trivy's own dpkg and rpm analysers split it):
+/// * deb: `SrcName` is the `Source:` name or the package's own; the source
+///   version (of `Source: NAME (VERSION)`, else the binary version) is
+///   split by dpkg's rules into `SrcEpoch` (when not 0), `SrcVersion`
+///   (upstream) and `SrcRelease` (Debian revision, when there is one);
+/// * rpm: from `SOURCERPM` (`NAME-VERSION-RELEASE.src.rpm`): `SrcName`,
+///   `SrcVersion`, `SrcRelease`, and `SrcEpoch` the binary package's epoch
+///   (the source rpm's name carries none; trivy does the same); nothing
+///   without `SOURCERPM`.
+fn trivy_source(p: &Package) -> Vec<Property> {
+    let mut out = Vec::new();
+    let (name, epoch, version, release) = match p.ecosystem {
+        Ecosystem::Deb => {
+            let v = p.source_version_or_self();
+            match bakeproof_pkgdb::version::parse_dpkg_version(v) {
+                Some(d) => (
+                    p.source_name_or_self(),
+                    d.epoch,
+                    d.upstream,
+                    Some(d.revision).filter(|r| !r.is_empty()),
+                ),
+                None => (p.source_name_or_self(), 0, v, None),
+            }
+        }
+        Ecosystem::Rpm => {
+            let (Some(n), Some(v)) = (&p.source_name, &p.source_version) else {
+                return out;
+            };
+            let evr = bakeproof_pkgdb::version::Evr::parse(v);
+            (n.as_str(), p.epoch.unwrap_or(0), evr.version, evr.release)
+        }
+    };
+    out.push(prop(vocab::TRIVY_SRC_NAME, name));
+    out.push(prop(vocab::TRIVY_SRC_VERSION, version));
+    if let Some(r) = release {
+        out.push(prop(vocab::TRIVY_SRC_RELEASE, r));
+    }
+    if epoch != 0 {
+        out.push(prop(vocab::TRIVY_SRC_EPOCH, epoch.to_string()));
+    }
+    out
 }
 
 /// Appends one CycloneDX 1.5 `component` of type `file` to `out`, as
@@ -675,6 +745,19 @@ pub fn write_json<W: std::io::Write + ?Sized>(
         if k == "components" {
             wrote_components = true;
             write_components(inv, &refs, v, w)?;
+        } else if k == "dependencies" {
+            // `cyclonedx-bom` leaves `dependsOn` out of a leaf's entry; an
+            // explicit `[]` says "depends on nothing" (1.5: "components that
+            // do not have their own dependencies MUST be declared as empty
+            // elements"), and cdxgen's validator needs it.
+            let mut v = v.clone();
+            for d in v.as_array_mut().into_iter().flatten() {
+                if let Some(o) = d.as_object_mut() {
+                    o.entry("dependsOn")
+                        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                }
+            }
+            serde_json::to_writer(&mut *w, &v).map_err(|e| EncodeError::Write(e.to_string()))?;
         } else {
             serde_json::to_writer(&mut *w, v).map_err(|e| EncodeError::Write(e.to_string()))?;
         }
@@ -736,4 +819,44 @@ pub fn write_json<W: std::io::Write + ?Sized>(
         w.write_all(b"]").map_err(werr)
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod os_tests {
+    use super::*;
+
+    fn os(id: &str, version: Option<&str>, cpe: Option<&str>) -> OsRelease {
+        OsRelease {
+            id: Some(id.into()),
+            version_id: version.map(Into::into),
+            cpe_name: cpe.map(Into::into),
+            ..OsRelease::default()
+        }
+    }
+
+    #[test]
+    fn os_cpes() {
+        // os-release's own CPE_NAME wins (RHEL, Amazon Linux ship one).
+        assert_eq!(
+            os_cpe(&os(
+                "rhel",
+                Some("9.4"),
+                Some("cpe:/o:redhat:enterprise_linux:9::baseos")
+            ))
+            .as_deref(),
+            Some("cpe:/o:redhat:enterprise_linux:9::baseos")
+        );
+        assert_eq!(
+            os_cpe(&os("ubuntu", Some("24.04"), None)).as_deref(),
+            Some("cpe:/o:canonical:ubuntu_linux:24.04")
+        );
+        // No version, an unknown vendor, a version that would break the CPE.
+        assert_eq!(os_cpe(&os("debian", None, None)), None);
+        assert_eq!(os_cpe(&os("mariner", Some("2.0"), None)), None);
+        assert_eq!(os_cpe(&os("debian", Some("12:x"), None)), None);
+        assert_eq!(
+            os_cpe(&os("debian", Some("12"), Some("garbage"))).as_deref(),
+            Some("cpe:/o:debian:debian_linux:12")
+        );
+    }
 }

@@ -223,7 +223,13 @@ pub(super) fn finish(
         }
     };
     pkg.licenses = licenses.get(root, &pkg.name, warnings);
-    pkg.purl = deb_purl(&pkg.name, &pkg.version, &pkg.arch, os);
+    pkg.purl = deb_purl(
+        &pkg.name,
+        &pkg.version,
+        &pkg.arch,
+        (pkg.source_name.as_deref(), pkg.source_version.as_deref()),
+        os,
+    );
     budget.refund(md5_charge);
     Ok(pkg)
 }

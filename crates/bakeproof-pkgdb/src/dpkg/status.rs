@@ -214,7 +214,16 @@ fn with_conffiles_only(mut r: Record, os: Option<&OsRelease>) -> Package {
             ..PackageFile::new(c.path)
         })
         .collect();
-    r.pkg.purl = deb_purl(&r.pkg.name, &r.pkg.version, &r.pkg.arch, os);
+    r.pkg.purl = deb_purl(
+        &r.pkg.name,
+        &r.pkg.version,
+        &r.pkg.arch,
+        (
+            r.pkg.source_name.as_deref(),
+            r.pkg.source_version.as_deref(),
+        ),
+        os,
+    );
     r.pkg
 }
 

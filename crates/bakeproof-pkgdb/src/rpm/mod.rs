@@ -86,6 +86,7 @@ pub fn package_from_header(h: RpmHeader, key: u32, os: Option<&OsRelease>) -> Pa
         h.release.as_deref(),
         epoch,
         &arch,
+        h.source_rpm.as_deref().filter(|s| !s.is_empty()),
         os,
         h.vendor.as_deref(),
     );

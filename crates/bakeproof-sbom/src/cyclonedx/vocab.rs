@@ -82,6 +82,10 @@ pub const PACKAGE_INSTALLED_SIZE: &str = "bakeproof:package:installed-size";
 pub const PACKAGE_MULTI_ARCH: &str = "bakeproof:package:multi-arch";
 pub const PACKAGE_STATUS: &str = "bakeproof:package:status";
 pub const PACKAGE_HOMEPAGE: &str = "bakeproof:package:homepage";
+/// A licence text exactly as the package database gives it (a DEP-5
+/// `License:` name, the rpm `LICENSE` tag), one property per text, whatever
+/// `licenses` made of it (SPDX id, expression or name).
+pub const PACKAGE_LICENSE: &str = "bakeproof:package:license";
 pub const PACKAGE_FILES: &str = "bakeproof:package:files";
 pub const PACKAGE_VERIFIED_FILES: &str = "bakeproof:package:verified-files";
 pub const PACKAGE_MODIFIED: &str = "bakeproof:package:modified";
@@ -90,6 +94,15 @@ pub const PACKAGE_MISSING: &str = "bakeproof:package:missing";
 pub const PACKAGE_RPM_SHA256HEADER: &str = "bakeproof:package:rpm:sha256header";
 /// The rpm header+payload MD5 (`rpm:sigmd5` raw value).
 pub const PACKAGE_RPM_SIGMD5: &str = "bakeproof:package:rpm:sigmd5";
+
+/// trivy's names for the source package of an OS package
+/// (`pkg/sbom/core/bom.go`, read by `trivy sbom`): the source name, its
+/// version without epoch and release/revision, the release (rpm) or
+/// revision (deb), and the epoch (omitted when 0, as trivy omits it).
+pub const TRIVY_SRC_NAME: &str = "aquasecurity:trivy:SrcName";
+pub const TRIVY_SRC_VERSION: &str = "aquasecurity:trivy:SrcVersion";
+pub const TRIVY_SRC_RELEASE: &str = "aquasecurity:trivy:SrcRelease";
+pub const TRIVY_SRC_EPOCH: &str = "aquasecurity:trivy:SrcEpoch";
 
 /// syft's names for what [`PACKAGE_ARCH`] and [`PACKAGE_EPOCH`] say, read
 /// from syft's SBOMs.

@@ -53,6 +53,13 @@ pub struct ScanArgs {
     /// SBOM cannot be attested as an image).
     #[arg(long)]
     pub packages_only: bool,
+    /// The distribution a bare package database file is from, as
+    /// `ID-VERSION_ID` (`debian-12`, `rhel-9.4`, `amzn-2023`): it sets the
+    /// purl namespace and `distro` qualifier and the SBOM's OS component,
+    /// which a bare file cannot tell. Refused for a root (its os-release
+    /// says).
+    #[arg(long, value_name = "ID-VERSION", value_parser = parse_distro)]
+    pub distro: Option<bakeproof_pkgdb::OsRelease>,
     /// Also run `seal check` on the same walk and write its JSON report to
     /// FILE (written atomically): the report's tree digest is the SBOM's by
     /// construction. Exit 1 when the report is unsealed.
@@ -74,4 +81,11 @@ pub struct VerifyArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// `--distro ID-VERSION`.
+fn parse_distro(s: &str) -> Result<bakeproof_pkgdb::OsRelease, String> {
+    bakeproof_pkgdb::OsRelease::from_distro(s).ok_or_else(|| {
+        format!("expected ID-VERSION_ID as in os-release (e.g. debian-12, rhel-9.4), not {s:?}")
+    })
 }

@@ -24,8 +24,17 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             args.root.display()
         );
     }
+    if args.distro.is_some() && !meta_path.is_file() {
+        bail!(
+            "--distro applies to a bare package database file; the OS of root {} is its os-release",
+            args.root.display()
+        );
+    }
     let (scanned, root) = if meta_path.is_file() {
-        (bakeproof_inventory::scan_bare_database(&args.root)?, None)
+        (
+            bakeproof_inventory::scan_bare_database(&args.root, args.distro.as_ref())?,
+            None,
+        )
     } else if meta_path.is_dir() {
         let (scanned, root) = scan_root(&args)?;
         (scanned, Some(root))
