@@ -939,3 +939,41 @@ fn publish_never_creates_a_temporary_name_in_the_store() {
         );
     }
 }
+
+/// Every command that opens a store takes the same `--endpoint-url` and
+/// `--region`, and refuses them with a store that is not `s3://`: before,
+/// `publish --store my-bucket --endpoint-url ...` wrote a local directory
+/// named `my-bucket`, and `diff` had no such flags at all.
+#[test]
+fn s3_flags_with_a_local_store_are_refused_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("my-bucket");
+    let (store_s, out) = (
+        store.to_str().unwrap().to_string(),
+        dir.path().join("out").to_str().unwrap().to_string(),
+    );
+    let ami = "us-east-1:ami-0123456789abcdef0";
+    let key = dir.path().join("cosign.pub");
+    std::fs::write(&key, b"not a key").unwrap();
+    let key = key.to_str().unwrap().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["publish", "--store", &store_s, &out],
+        vec!["fetch", "--store", &store_s, "--ami", ami, "-o", &out],
+        vec!["verify", "--store", &store_s, "--ami", ami, "--key", &key],
+        vec!["diff", "--store", &store_s, "--key", &key, ami, ami],
+    ];
+    for flags in [
+        ["--endpoint-url", "http://127.0.0.1:9"],
+        ["--region", "us-east-1"],
+    ] {
+        for c in &cases {
+            let mut args: Vec<&str> = c.clone();
+            args.extend(flags);
+            let o = Command::new(bakeproof_bin()).args(&args).output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains("s3://BUCKET"), "{args:?}: {err}");
+            assert!(!store.exists(), "{args:?} created {}", store.display());
+        }
+    }
+}

@@ -252,6 +252,20 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     open_with(url, &StoreOptions::default())
 }
 
+/// Checks that `opts` fit the store `url` names, without opening it: S3
+/// options with a local store are refused (the user meant a bucket, and a
+/// directory of that name would silently get the attestations). A command
+/// calls it before anything else, so the mistake is a usage error.
+pub fn check_options(url: &str, opts: &StoreOptions) -> Result<(), StoreError> {
+    if !url.starts_with("s3://") && (opts.endpoint_url.is_some() || opts.region.is_some()) {
+        return Err(StoreError::Invalid(format!(
+            "{url}: an S3 endpoint or region is given, but this store is a local directory \
+             (an S3 store is s3://BUCKET[/PREFIX])"
+        )));
+    }
+    Ok(())
+}
+
 /// Opens a store from a URL with options (endpoint, region for S3).
 pub fn open_with(url: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, StoreError> {
     if let Some(rest) = url.strip_prefix("s3://") {
@@ -260,6 +274,7 @@ pub fn open_with(url: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, Store
     if url.is_empty() {
         return Err(StoreError::Invalid("empty store URL".into()));
     }
+    check_options(url, opts)?;
     let path = if let Some(rest) = url.strip_prefix("file://") {
         if !rest.starts_with('/') {
             return Err(StoreError::Invalid(format!(

@@ -302,3 +302,32 @@ fn concurrent_create_only_publishers_exactly_one_wins() {
         assert_eq!(&s.get_index(&ami()).unwrap(), winners[0]);
     }
 }
+
+/// S3 options given with a store that is not `s3://` are refused: the
+/// attestations would otherwise land in a local directory named like the
+/// bucket the user meant.
+#[test]
+fn s3_options_with_a_local_store_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("my-bucket");
+    let url = url.to_str().unwrap();
+    for opts in [
+        bakeproof_store::StoreOptions {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            region: None,
+        },
+        bakeproof_store::StoreOptions {
+            endpoint_url: None,
+            region: Some("us-east-1".into()),
+        },
+    ] {
+        for u in [url.to_string(), format!("file://{url}")] {
+            let e = bakeproof_store::open_with(&u, &opts)
+                .err()
+                .expect("refused");
+            assert!(e.to_string().contains("s3://BUCKET"), "{e}");
+        }
+    }
+    assert!(!dir.path().join("my-bucket").exists());
+    assert!(bakeproof_store::open_with(url, &Default::default()).is_ok());
+}

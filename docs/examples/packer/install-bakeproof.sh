@@ -56,7 +56,7 @@ install -m 0644 "$STAGE/bakeproof-verify.service" "$D$unit"
   echo "ExecStart="
   printf 'ExecStart=/usr/local/bin/bakeproof verify --ami auto --level %s --host-key-age image --format json' "$LEVEL"
   if [ -n "$STORE_REGION" ]; then
-    printf ' \\\n    --store-region %s' "$STORE_REGION"
+    printf ' \\\n    --region %s' "$STORE_REGION"
   fi
   for c in "$D"/etc/bakeproof/aws-identity/*.pem; do
     [ -f "$c" ] || continue

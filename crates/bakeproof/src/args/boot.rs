@@ -32,14 +32,8 @@ pub struct BootVerifyArgs {
     /// The attestation store (`s3://BUCKET/PREFIX`, `file:///DIR`, a directory).
     #[arg(long, env = "BAKEPROOF_STORE", value_name = "URL")]
     pub store: String,
-    /// S3 endpoint for S3-compatible servers (default AWS_ENDPOINT_URL_S3 /
-    /// AWS_ENDPOINT_URL, else AWS).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// The store bucket's region (default AWS_REGION / AWS_DEFAULT_REGION,
-    /// or the profile's).
-    #[arg(long, value_name = "REGION")]
-    pub store_region: Option<String>,
+    #[command(flatten)]
+    pub s3: crate::args::store::S3Args,
     /// Trusted public keys (cosign.pub); repeatable. Default: every `*.pub`
     /// in /etc/bakeproof/keys on the running system.
     #[arg(long, value_name = "PUB")]

@@ -45,6 +45,8 @@ pub struct DiffArgs {
     /// file:///DIR or a directory).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    #[command(flatten)]
+    pub s3: crate::args::store::S3Args,
     /// Public key the AMI's SBOM (and seal) attestations must be signed with.
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,

@@ -9,13 +9,34 @@ pub struct StoreArgs {
     /// The store: s3://BUCKET[/PREFIX], file:///DIR, or a directory path.
     #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
     pub store: String,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// How an `s3://` store is reached: the same two flags on every command
+/// that opens a store (`publish`, `fetch`, `verify`, `diff`). Given with a
+/// store that is not `s3://`, they are refused (the store would silently be
+/// a local directory).
+#[derive(Args, Debug, Clone, Default)]
+pub struct S3Args {
     /// S3 endpoint for S3-compatible servers (path-style addressing);
     /// default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// S3 region (default AWS_REGION / AWS_DEFAULT_REGION, or the profile's).
-    #[arg(long)]
+    /// The store bucket's region (default AWS_REGION / AWS_DEFAULT_REGION,
+    /// or the profile's).
+    #[arg(long, value_name = "REGION", visible_alias = "store-region")]
     pub region: Option<String>,
+}
+
+impl S3Args {
+    /// The store's options.
+    pub fn options(&self) -> bakeproof_store::StoreOptions {
+        bakeproof_store::StoreOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -22,6 +22,7 @@ use crate::args::boot::{BootFormat, BootVerifyArgs, Level};
 /// (unreadable keys or certificates, a bad glob, AMI or IMDS endpoint)
 /// are errors here: exit 2 before anything is checked.
 fn config(args: &BootVerifyArgs) -> Result<BootConfig> {
+    bakeproof_store::check_options(&args.store, &args.s3.options())?;
     let dir = Path::new(bakeproof_boot::DEFAULT_KEY_DIR);
     let keys = bakeproof_boot::load_trusted_keys(&args.key, dir).map_err(|e| match e {
         ConfigError::NoKeys { .. } => {
@@ -49,10 +50,7 @@ fn config(args: &BootVerifyArgs) -> Result<BootConfig> {
     };
     Ok(BootConfig {
         store: args.store.clone(),
-        store_options: bakeproof_store::StoreOptions {
-            endpoint_url: args.endpoint_url.clone(),
-            region: args.store_region.clone(),
-        },
+        store_options: args.s3.options(),
         keys,
         ami,
         imds: ImdsConfig {

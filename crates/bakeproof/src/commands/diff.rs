@@ -72,7 +72,7 @@ struct Side {
 /// Fail-closed: any doubt is an error.
 fn read(
     arg: &str,
-    store: Option<&str>,
+    store: Option<(&str, &bakeproof_store::StoreOptions)>,
     key: Option<&Path>,
     want_seal: bool,
     max: u64,
@@ -82,7 +82,7 @@ fn read(
         let sbom = read_capped(path, max, "SBOM")?;
         return Ok(Side { sbom, seal: None });
     }
-    let (Some(url), Some(key)) = (store, key) else {
+    let (Some((url, opts)), Some(key)) = (store, key) else {
         bail!(
             "{arg}: looking up an AMI needs --store URL and --key PUB (to verify its attestation)"
         );
@@ -90,7 +90,8 @@ fn read(
     let ami = bakeproof_attest::AmiRef::parse(arg).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
     let keys =
         bakeproof_attest::TrustedKeys::load_files(&[key]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = bakeproof_store::open(url).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
+    let store =
+        bakeproof_store::open_with(url, opts).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
     let seal = if want_seal {
         SealWanted::IfListed
     } else {
@@ -153,7 +154,17 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         Some(s) => parse_fail_on(s).map_err(anyhow::Error::msg)?,
         None => FailOn::default(),
     };
-    let (store, key) = (args.store.as_deref(), args.key.as_deref());
+    let opts = args.s3.options();
+    if args.store.is_none() && (opts.endpoint_url.is_some() || opts.region.is_some()) {
+        bail!(
+            "--endpoint-url and --region are options of an s3:// --store, and no --store is given"
+        );
+    }
+    if let Some(url) = &args.store {
+        bakeproof_store::check_options(url, &opts)?;
+    }
+    let store = args.store.as_deref().map(|u| (u, &opts));
+    let key = args.key.as_deref();
     let max = args.max_input_bytes;
     let old_side = read(&args.old, store, key, args.old_seal.is_none(), max)?;
     let new_side = read(&args.new, store, key, args.new_seal.is_none(), max)?;

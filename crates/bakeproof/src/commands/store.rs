@@ -8,19 +8,13 @@
 //! credentials, throttled).
 
 use anyhow::Result;
-use bakeproof_store::{AmiRef, IndexPut, IndexWrite, StoreError, StoreOptions};
+use bakeproof_store::{AmiRef, IndexPut, IndexWrite, StoreError};
 
 use crate::args::store::{FetchArgs, PublishArgs, StoreArgs};
 use crate::output::{exit, store_failure as fail};
 
 fn open(a: &StoreArgs) -> Result<Box<dyn bakeproof_store::Store>, StoreError> {
-    bakeproof_store::open_with(
-        &a.store,
-        &StoreOptions {
-            endpoint_url: a.endpoint_url.clone(),
-            region: a.region.clone(),
-        },
-    )
+    bakeproof_store::open_with(&a.store, &a.s3.options())
 }
 
 pub fn run_publish(a: PublishArgs) -> Result<u8> {
