@@ -1051,7 +1051,7 @@ fn example_runs_end_to_end_on_a_scratch_root() {
             "/etc/bakeproof/aws-identity/us-east-1.pem"
         ]
     );
-    assert_eq!(verify[0].value(&["--store-region"]), Some("us-east-1"));
+    assert_eq!(verify[0].value(&["--region"]), Some("us-east-1"));
     assert!(!stage.exists(), "the stage is removed");
 
     // seal-and-scan.sh on the root.
@@ -1217,8 +1217,8 @@ fn the_checker_rejects_bogus_flags_and_subcommands() {
             "--no-such-flag",
         ),
         (
-            md.replace("--store-region us-east-1", "--store-regoin us-east-1"),
-            "--store-regoin",
+            md.replace("--region us-east-1", "--regoin us-east-1"),
+            "--regoin",
         ),
     ];
     for (text, bogus) in mutations {

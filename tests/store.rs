@@ -941,11 +941,11 @@ fn publish_never_creates_a_temporary_name_in_the_store() {
 }
 
 /// Every command that opens a store takes the same `--endpoint-url` and
-/// `--region`, and refuses them with a store that is not `s3://`: before,
-/// `publish --store my-bucket --endpoint-url ...` wrote a local directory
-/// named `my-bucket`, and `diff` had no such flags at all.
+/// `--region`, and refuses an endpoint with a store that is not `s3://`:
+/// before, `publish --store my-bucket --endpoint-url ...` wrote a local
+/// directory named `my-bucket`, and `diff` had no such flags at all.
 #[test]
-fn s3_flags_with_a_local_store_are_refused_by_every_command() {
+fn s3_endpoint_with_a_local_store_is_refused_by_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("my-bucket");
     let (store_s, out) = (
@@ -962,18 +962,18 @@ fn s3_flags_with_a_local_store_are_refused_by_every_command() {
         vec!["verify", "--store", &store_s, "--ami", ami, "--key", &key],
         vec!["diff", "--store", &store_s, "--key", &key, ami, ami],
     ];
-    for flags in [
-        ["--endpoint-url", "http://127.0.0.1:9"],
-        ["--region", "us-east-1"],
-    ] {
-        for c in &cases {
-            let mut args: Vec<&str> = c.clone();
-            args.extend(flags);
-            let o = Command::new(bakeproof_bin()).args(&args).output().unwrap();
-            let err = String::from_utf8_lossy(&o.stderr);
-            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-            assert!(err.contains("s3://BUCKET"), "{args:?}: {err}");
-            assert!(!store.exists(), "{args:?} created {}", store.display());
-        }
+    for c in &cases {
+        let mut args: Vec<&str> = c.clone();
+        args.extend([
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--region",
+            "us-east-1",
+        ]);
+        let o = Command::new(bakeproof_bin()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("s3://BUCKET"), "{args:?}: {err}");
+        assert!(!store.exists(), "{args:?} created {}", store.display());
     }
 }

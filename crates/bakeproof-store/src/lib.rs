@@ -252,14 +252,17 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     open_with(url, &StoreOptions::default())
 }
 
-/// Checks that `opts` fit the store `url` names, without opening it: S3
-/// options with a local store are refused (the user meant a bucket, and a
-/// directory of that name would silently get the attestations). A command
-/// calls it before anything else, so the mistake is a usage error.
+/// Checks that `opts` fit the store `url` names, without opening it: an S3
+/// endpoint with a local store is refused (the user meant a bucket, and a
+/// directory of that name would silently get the attestations). A region
+/// alone is not refused: one configuration (a Packer template, a systemd
+/// drop-in) commonly names the region whatever the store; it has no effect
+/// on a local store. A command calls this
+/// before anything else, so the mistake is a usage error.
 pub fn check_options(url: &str, opts: &StoreOptions) -> Result<(), StoreError> {
-    if !url.starts_with("s3://") && (opts.endpoint_url.is_some() || opts.region.is_some()) {
+    if !url.starts_with("s3://") && opts.endpoint_url.is_some() {
         return Err(StoreError::Invalid(format!(
-            "{url}: an S3 endpoint or region is given, but this store is a local directory \
+            "{url}: an S3 endpoint is given, but this store is a local directory \
              (an S3 store is s3://BUCKET[/PREFIX])"
         )));
     }
