@@ -590,6 +590,35 @@ fn rpm_root_changed_with_rpm_diffs_to_exactly_those_changes() {
     }
     let (code, _) = diff_json(&a, &a, &["--fail-on", "all"]);
     assert_eq!(code, 0, "no changes against itself");
+    // exit 1 says which of the kinds asked for occurred, with the counts
+    // the JSON summary gives
+    let (_, doc) = diff_json(&a, &b, &[]);
+    let o = bakeproof(&[
+        "diff".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--fail-on".as_ref(),
+        "supplier,added,removed".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains("--fail-on matched: "))
+        .unwrap_or_else(|| panic!("no --fail-on line: {err}"));
+    for (kind, key) in [("added", "added"), ("removed", "removed")] {
+        let n = doc["summary"][key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{key}: {doc}"));
+        if n > 0 {
+            assert!(line.contains(&format!("{kind} ({n})")), "{kind}: {line}");
+        } else {
+            assert!(!line.contains(kind), "{kind}: {line}");
+        }
+    }
+    assert!(!line.contains("supplier"), "{line}");
 
     // text and Markdown
     let o = bakeproof(&["diff".as_ref(), a.as_os_str(), b.as_os_str()]);

@@ -334,6 +334,15 @@ impl FailOn {
 impl Diff {
     /// Whether a change of one of the kinds in `on` exists.
     pub fn fails(&self, on: &FailOn) -> bool {
-        on.0.iter().any(|&k| self.count(k) > 0)
+        !self.matched(on).is_empty()
+    }
+
+    /// The kinds in `on` that occurred, with their counts, in `on`'s order:
+    /// what made [`Diff::fails`] true.
+    pub fn matched(&self, on: &FailOn) -> Vec<(ChangeKind, usize)> {
+        on.0.iter()
+            .map(|&k| (k, self.count(k)))
+            .filter(|&(_, n)| n > 0)
+            .collect()
     }
 }

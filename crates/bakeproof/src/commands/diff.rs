@@ -223,11 +223,18 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         None => output::print_text(&text)?,
     }
     std::mem::forget((old_bytes, new_bytes));
-    Ok(if d.fails(&fail_on) {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    })
+    let matched = d.matched(&fail_on);
+    if matched.is_empty() {
+        return Ok(exit::OK);
+    }
+    // Exit 1 says which kinds made it, on standard error (the output
+    // itself stays the diff).
+    let kinds: Vec<String> = matched
+        .iter()
+        .map(|(k, n)| format!("{} ({n})", k.as_str()))
+        .collect();
+    eprintln!("bakeproof: diff: --fail-on matched: {}", kinds.join(", "));
+    Ok(exit::FINDINGS)
 }
 
 /// The `--fail-on` kinds in `spec` (comma-separated; `all` = every kind).
