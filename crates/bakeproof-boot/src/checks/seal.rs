@@ -1,11 +1,10 @@
 //! The `seal` check: the attested seal report, read by the seal crate's
-//! own type ([`bakeproof_diff::parse_seal`]: every field the schema
+//! own type ([`SealReport::from_value`]: every field the schema
 //! requires, `report_version` 2, a status consistent with its checks, check
 //! ids unique), of the attested tree, and judged by its checks, not only by
 //! its status string.
 
-use bakeproof_diff::{SealReportError, parse_seal};
-use bakeproof_seal::{SealReport, Status};
+use bakeproof_seal::{SealReport, SealReportError, Status};
 use serde_json::Value;
 
 use crate::config::AllowWarn;
@@ -15,8 +14,7 @@ use crate::report::Check;
 /// (then every check that needs the report fails: nothing is judged on a
 /// report this version cannot read).
 pub(crate) fn read(predicate: &Value) -> Result<SealReport, SealReportError> {
-    let bytes = serde_json::to_vec(predicate).map_err(|e| SealReportError::Json(e.to_string()))?;
-    parse_seal(&bytes)
+    SealReport::from_value(predicate)
 }
 
 /// Judges `report` for the SBOM of tree `tree_hex` (the SBOM statement's
