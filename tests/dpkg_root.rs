@@ -603,34 +603,6 @@ fn sbom_marks_percent_encoded_link_targets() {
     assert_properties_documented(&doc);
 }
 
-/// What `trivy sbom` reads from an SBOM, offline and without a
-/// vulnerability database (the licence scanner needs none): its JSON report.
-pub fn trivy_reads(sbom: &std::path::Path) -> serde_json::Value {
-    let cache = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(common::schema::trivy())
-        .args([
-            "sbom",
-            "--offline-scan",
-            "--skip-db-update",
-            "--scanners",
-            "license",
-            "--list-all-pkgs",
-            "--format",
-            "json",
-            "--cache-dir",
-        ])
-        .arg(cache.path())
-        .arg(sbom)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "trivy sbom: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
 /// Scanners find the source package (trivy's `SrcName`/`SrcVersion`
 /// properties, grype's purl `upstream`), SPDX licences, the OS with a CPE,
 /// and an explicit `dependsOn` on every dependency entry.
@@ -662,7 +634,7 @@ fn scanners_read_sources_licences_and_os() {
     }
 
     // trivy, an independent consumer, reads the source packages.
-    let report = trivy_reads(&f);
+    let report = common::schema::trivy_reads(&f);
     assert_eq!(report["Metadata"]["OS"]["Family"], "debian", "{report}");
     assert_eq!(report["Metadata"]["OS"]["Name"], "12", "{report}");
     let pkgs = report["Results"]

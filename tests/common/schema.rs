@@ -200,3 +200,31 @@ pub fn trivy() -> std::path::PathBuf {
     );
     std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
 }
+
+/// What `trivy sbom` reads from an SBOM, offline and without a
+/// vulnerability database (the licence scanner needs none): its JSON report.
+pub fn trivy_reads(sbom: &std::path::Path) -> serde_json::Value {
+    let cache = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(trivy())
+        .args([
+            "sbom",
+            "--offline-scan",
+            "--skip-db-update",
+            "--scanners",
+            "license",
+            "--list-all-pkgs",
+            "--format",
+            "json",
+            "--cache-dir",
+        ])
+        .arg(cache.path())
+        .arg(sbom)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "trivy sbom: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
