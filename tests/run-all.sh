@@ -93,6 +93,9 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   pkg_installed rpm || missing+=(rpm)   # rpm 4.18: rpmbuild + librpm, the oracle of the rpm tests
   pkg_installed openssh-client || missing+=(openssh-client)   # ssh-keygen: real keys and the fingerprint oracle of the seal tests
   pkg_installed libcap2-bin || missing+=(libcap2-bin)   # setcap/getcap: file capabilities in the rpm -V 'P' test
+  pkg_installed zsh || missing+=(zsh)   # loads the generated zsh completion (tests/cli_conventions.rs)
+  pkg_installed groff-base || missing+=(groff-base)   # groff: the generated manual pages format without warnings
+  pkg_installed man-db || missing+=(man-db)   # man -l: the pages render with each command's options
   # Node.js + npm: sigstore-js, the independent bundle verifier of tests/attest.rs
   # (machines of this kind ship Node.js 20; Debian's own 18 is the fallback).
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)

@@ -107,12 +107,14 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
     let resolved = crate::ami::resolve(&config.ami, &config.imds, &config.identity_certs)?;
     run.checks.push(resolved.check);
     let ami = resolved.ami.ami.clone();
+    log::info!("this instance's AMI: {ami}");
     run.ami = Some(resolved.ami);
     run.instance = resolved.instance;
 
     // 2. Index and bundles, verified.
     let store = bakeproof_store::open_with(&config.store, &config.store_options)
         .map_err(|e| store_stop(e, "opening the store"))?;
+    log::info!("fetching the attestations of {ami} from {}", config.store);
     let att = fetch_attestations(
         store.as_ref(),
         &FetchRequest {
@@ -126,6 +128,7 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
         return Err(fetch_stop(FetchError::NoSeal(ami.clone())));
     };
     let tree_hex = att.tree_digest().to_owned();
+    log::info!("attestations verified: tree digest sha256:{tree_hex}");
     run.tree_digest = Some(format!("sha256:{tree_hex}"));
     let keyid = att.keyids.iter().cloned().collect::<Vec<_>>().join(",");
     run.checks.push(Check::pass(

@@ -353,6 +353,7 @@ impl Client {
         started: Instant,
     ) -> Result<(u16, String), ImdsError> {
         let url = self.url(path);
+        log::debug!("IMDS {method} {url}");
         let mut attempts = 0u32;
         let mut backoff = Duration::from_millis(100);
         loop {

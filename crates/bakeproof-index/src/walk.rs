@@ -80,6 +80,10 @@ pub trait ContentSink: Send {
 pub trait Progress: Send + Sync {
     /// An entry was recorded; `bytes` were hashed for it.
     fn entry_done(&self, bytes: u64);
+    /// Before the walk, when the caller can tell: about how many bytes the
+    /// walk will hash (an estimate, e.g. the package databases' installed
+    /// sizes; the walk may hash more or less). Called at most once.
+    fn expect_bytes(&self, _estimate: u64) {}
 }
 
 /// What to scan and how.
@@ -295,6 +299,10 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     let threads = pool.current_num_threads();
+    log::info!(
+        "walking {} with {threads} threads",
+        root.host_path().display()
+    );
     let names = read_names(&root_fd).map_err(|source| {
         ScanError::Root(RootError::OpenRoot {
             path: root.host_path().to_owned(),
@@ -334,6 +342,15 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     }
     let tree_digest = crate::tree_digest(&entries);
     stats.elapsed = start.elapsed();
+    log::info!(
+        "walked {}: {} entries, {} bytes hashed, {} errors, {:.2} s; tree digest sha256:{}",
+        root.host_path().display(),
+        stats.entries,
+        stats.bytes_hashed,
+        stats.errors,
+        stats.elapsed.as_secs_f64(),
+        hex::encode(tree_digest)
+    );
     Ok(ScanResult {
         entries,
         stats,

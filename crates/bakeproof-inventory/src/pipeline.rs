@@ -247,6 +247,12 @@ impl<'a> ImageScan<'a> {
             s.problems = problems;
             return Ok(s);
         }
+        if let Some(estimate) = expected_bytes(&dbs) {
+            log::debug!("about {estimate} bytes to hash (the package databases' installed sizes)");
+            if let Some(p) = &self.progress {
+                p.expect_bytes(estimate);
+            }
+        }
         let accounts = read_accounts(tree, &mut problems);
         let plan = OwnershipPlan::build(tree, &dbs);
         let mut observers = Vec::with_capacity(1 + self.observers.len());
@@ -286,6 +292,22 @@ impl<'a> ImageScan<'a> {
             problems,
         })
     }
+}
+
+/// What the package databases say their packages occupy (dpkg's
+/// `Installed-Size`, rpm's `SIZE`): an estimate of the bytes a walk of the
+/// whole root hashes (files no package owns come on top; excluded paths
+/// and other mounts are in it). `None` when no package states a size.
+pub fn expected_bytes(dbs: &[PackageDb]) -> Option<u64> {
+    let sizes = dbs
+        .iter()
+        .flat_map(|db| &db.packages)
+        .filter_map(|p| p.installed_size);
+    let mut total: Option<u64> = None;
+    for s in sizes {
+        total = Some(total.unwrap_or(0).saturating_add(s));
+    }
+    total.filter(|&t| t > 0)
 }
 
 /// The tree's own users and groups (rpm -V compares names inside the

@@ -423,7 +423,29 @@ pub fn read_root_in(
         Err(e) if !dbs.is_empty() => dbs[0].warnings.push(format!("rpm database not read: {e}")),
         Err(e) => return Err(e),
     }
+    match &os {
+        Some(os) => log::info!(
+            "os-release: ID={} VERSION_ID={}",
+            os.id.as_deref().unwrap_or("(none)"),
+            os.version_id.as_deref().unwrap_or("(none)")
+        ),
+        None => log::info!("os-release: none"),
+    }
+    if dbs.is_empty() {
+        log::info!("no package database found");
+    }
     for db in &mut dbs {
+        log::info!(
+            "{} database {}: {} packages{}",
+            db.kind.as_str(),
+            db.location,
+            db.packages.len(),
+            if db.warnings.is_empty() {
+                String::new()
+            } else {
+                format!(", {} warnings", db.warnings.len())
+            }
+        );
         if let Some(w) = &os_warning {
             db.warnings.insert(0, w.clone());
         }

@@ -275,6 +275,7 @@ impl S3Store {
     /// [`StoreError::Corrupt`]), all of it within [`read_deadline`].
     async fn get_bytes(&self, rel: &str, what: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
         let deadline = read_deadline(limit);
+        log::debug!("GET {}", self.url_of(rel));
         let read = async {
             let out = self
                 .client
@@ -321,6 +322,12 @@ impl S3Store {
         body: Vec<u8>,
         create_only: bool,
     ) -> Result<PutObjectOutput, SdkError<PutObjectError, HttpResponse>> {
+        log::debug!(
+            "PUT {} ({} bytes{})",
+            self.url_of(rel),
+            body.len(),
+            if create_only { ", create-only" } else { "" }
+        );
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -33,6 +33,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return output::usage_exit(&e),
     };
+    if let Err(e) = output::init_logging(cli.verbose) {
+        return output::exit_code(Err(e));
+    }
     output::exit_code(match cli.command {
         Command::Scan(args) => commands::scan::run(args),
         Command::VerifyPackages(args) => commands::scan::run_verify(args),
@@ -44,5 +47,8 @@ fn main() -> ExitCode {
         Command::Publish(args) => commands::store::run_publish(args),
         Command::Fetch(args) => commands::store::run_fetch(args),
         Command::Verify(args) => commands::boot::run(args),
+        Command::Version(args) => commands::meta::run_version(args),
+        Command::Completion(args) => commands::meta::run_completion(args),
+        Command::Man(args) => commands::meta::run_man(args),
     })
 }

@@ -231,8 +231,11 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
-/// The scan's progress on standard error: a spinner with the bytes hashed
-/// and the entries done, shown only when standard error is a terminal.
+/// The scan's progress on standard error, shown only when standard error is
+/// a terminal: a spinner with the bytes hashed and the entries done; once
+/// the package databases tell how much there is to hash
+/// ([`Progress::expect_bytes`]), a bar with that total and an ETA (an
+/// estimate: past it, the total follows the bytes hashed).
 /// The bar's position is the bytes hashed (so `{bytes}` and
 /// `{bytes_per_sec}` are right); entries are counted beside it and shown in
 /// the message, refreshed every 1024 entries.
@@ -268,8 +271,84 @@ impl Progress for ScanProgress {
         let n = self.1.fetch_add(1, Ordering::Relaxed) + 1;
         if n.is_multiple_of(1024) {
             self.0.set_message(format!("{n} entries"));
+            if let Some(len) = self.0.length()
+                && self.0.position() > len
+            {
+                self.0.set_length(self.0.position());
+            }
         }
     }
+
+    fn expect_bytes(&self, estimate: u64) {
+        self.0.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:>14} [{bar:20}] {bytes:>9}/~{total_bytes:<9} {bytes_per_sec:>11} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        self.0.set_length(estimate.max(self.0.position()));
+    }
+}
+
+/// The environment variable with a log filter (`RUST_LOG`'s syntax:
+/// `debug`, `bakeproof_store=trace,info`); it wins over `-v`.
+pub const LOG_ENV: &str = "BAKEPROOF_LOG";
+
+/// Standard error's logger for the libraries' `log` records: `-v` shows
+/// `info` (what is being done), `-vv` `debug`, `-vvv` `trace`; without
+/// either, warnings and errors only. Lines are `bakeproof: LEVEL: message`
+/// (`[module]` added from `debug` on), drawn above a progress bar.
+struct StderrLog(env_filter::Filter);
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.0.matches(record) {
+            return;
+        }
+        let level = record.level().as_str().to_ascii_lowercase();
+        let line = if record.level() >= log::Level::Debug {
+            format!(
+                "bakeproof: {level}: [{}] {}",
+                record.target(),
+                record.args()
+            )
+        } else {
+            format!("bakeproof: {level}: {}", record.args())
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the logger (once, from `main`); a malformed BAKEPROOF_LOG is a
+/// usage error rather than silently ignored.
+pub fn init_logging(verbose: u8) -> Result<()> {
+    let mut b = env_filter::Builder::new();
+    match std::env::var(LOG_ENV) {
+        Ok(spec) if !spec.trim().is_empty() => {
+            b.try_parse(&spec)
+                .map_err(|e| anyhow::anyhow!("{LOG_ENV}={spec:?}: {e}"))?;
+        }
+        _ => {
+            b.filter_level(match verbose {
+                0 => log::LevelFilter::Warn,
+                1 => log::LevelFilter::Info,
+                2 => log::LevelFilter::Debug,
+                _ => log::LevelFilter::Trace,
+            });
+        }
+    }
+    let filter = b.build();
+    log::set_max_level(filter.filter());
+    log::set_boxed_logger(Box::new(StderrLog(filter)))
+        .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))?;
+    Ok(())
 }
 
 /// The private key's password: `COSIGN_PASSWORD` when set (even empty, as

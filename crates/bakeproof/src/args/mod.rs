@@ -5,11 +5,12 @@
 pub mod attest;
 pub mod boot;
 pub mod diff;
+pub mod meta;
 pub mod scan;
 pub mod seal;
 pub mod store;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -19,6 +20,12 @@ use clap::{Parser, Subcommand};
     propagate_version = true
 )]
 pub struct Cli {
+    /// More detail on standard error about what is being done: `-v` the
+    /// steps (databases found, store objects, checks), `-vv` debugging
+    /// detail, `-vvv` everything (BAKEPROOF_LOG=error|warn|info|debug|trace
+    /// sets the level too).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -49,4 +56,11 @@ pub enum Command {
     Fetch(store::FetchArgs),
     /// First-boot check: this instance runs an attested, sealed, untampered image.
     Verify(boot::BootVerifyArgs),
+    /// Print the version, the commit and the dates of this build.
+    Version(meta::VersionArgs),
+    /// Write a shell completion script to standard output (bash, zsh, fish,
+    /// elvish, powershell).
+    Completion(meta::CompletionArgs),
+    /// Write the manual pages (roff) into a directory.
+    Man(meta::ManArgs),
 }

@@ -6,6 +6,7 @@
 pub mod attest;
 pub mod boot;
 pub mod diff;
+pub mod meta;
 pub mod scan;
 pub mod seal;
 pub mod seal_apply;
