@@ -36,7 +36,7 @@ pub struct BootVerifyArgs {
     pub s3: crate::args::store::S3Args,
     /// Trusted public keys (cosign.pub); repeatable. Default: every `*.pub`
     /// in /etc/bakeproof/keys on the running system.
-    #[arg(long, value_name = "PUB")]
+    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY")]
     pub key: Vec<PathBuf>,
     /// `auto` (from IMDS) or REGION:AMI-ID.
     #[arg(long, default_value = "auto", value_name = "auto|REGION:AMI-ID")]
