@@ -9,7 +9,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use common::run::{
     assert_properties_documented, bakeproof, bakeproof_bin, components, describe, extract, props,
@@ -336,7 +337,8 @@ fn spdx_output() {
             .collect();
         let mut want: BTreeSet<(String, String)> = BTreeSet::new();
         for f in components(&c, "file") {
-            if !props(f, "bakeproof:file:type").contains(&"regular") {
+            // regular files read without error: the ones with a digest
+            if !props(f, "bakeproof:file:type").contains(&"file") || f.get("hashes").is_none() {
                 continue;
             }
             let name = format!(".{}", f["name"].as_str().unwrap());
@@ -471,4 +473,154 @@ fn scanners_read_the_spdx_output() {
         .map(|a| a["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(got, want, "syft");
+}
+
+/// The packages-only SBOM of a scan is attested as the full one is: same
+/// subjects (AMI and tree digest), the seal report of the same tree
+/// accepted, the bundles verified with the public key; only the
+/// `--packages-only` scan (no tree digest) is refused.
+#[test]
+fn packages_only_sbom_is_attested_beside_the_full_one() {
+    const AMI: &str = "us-east-1:ami-0123456789abcdef0";
+    let inputs = common::attest::attest_inputs("pw");
+    let po = inputs.p("packages.cdx.json");
+    let r = scan(inputs.root.path(), &[o("cyclonedx-json-packages", &po)]);
+    assert_eq!(r.status.code(), Some(0), "{}", describe(&r));
+    let mut subjects = Vec::new();
+    for (sbom, dir) in [
+        ("sbom.cdx.json", "att-full"),
+        ("packages.cdx.json", "att-packages"),
+    ] {
+        let r = Command::new(bakeproof_bin())
+            .args(["attest", "--allow-unsealed", "--ami", AMI, "--sbom"])
+            .arg(inputs.p(sbom))
+            .arg("--seal")
+            .arg(inputs.p("seal.json"))
+            .arg("--key")
+            .arg(inputs.p("cosign.key"))
+            .arg("-o")
+            .arg(inputs.p(dir))
+            .env("COSIGN_PASSWORD", "pw")
+            .env("SOURCE_DATE_EPOCH", "1704067200")
+            .output()
+            .unwrap();
+        assert_eq!(r.status.code(), Some(0), "{sbom}: {}", describe(&r));
+        let index = read(&inputs.p(dir).join("index.json"));
+        let bundles: Vec<std::path::PathBuf> = index["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["predicateType"].is_string())
+            .map(|f| inputs.p(dir).join(f["file"].as_str().unwrap()))
+            .collect();
+        assert!(!bundles.is_empty(), "{index}");
+        let r = Command::new(bakeproof_bin())
+            .arg("verify-attestation")
+            .args(&bundles)
+            .arg("--key")
+            .arg(inputs.p("cosign.pub"))
+            .args(["--ami", AMI])
+            .output()
+            .unwrap();
+        assert_eq!(r.status.code(), Some(0), "{sbom}: {}", describe(&r));
+        assert_eq!(
+            index["treeDigest"]["sha256"],
+            inputs.tree_digest.as_str(),
+            "{index}"
+        );
+        subjects.push(index["subjects"].clone());
+    }
+    assert_eq!(subjects[0], subjects[1]);
+}
+
+/// `target/cyclonedx-npm/node_modules` with the pinned
+/// @cyclonedx/cyclonedx-library of tests/tools/npm-cyclonedx, installed once
+/// with `npm ci` (again only when the lock file changed). Fails, never
+/// skips, without node and npm.
+fn cyclonedx_node_modules() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).expect("target/<profile>/deps/exe");
+        let dir = target.join("cyclonedx-npm");
+        let src = common::schema::repo_root().join("tests/tools/npm-cyclonedx");
+        let lock = std::fs::read(src.join("package-lock.json")).unwrap();
+        let installed = dir
+            .join("node_modules/@cyclonedx/cyclonedx-library/package.json")
+            .exists()
+            && std::fs::read(dir.join("package-lock.json")).ok().as_deref() == Some(&lock[..]);
+        if !installed {
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in ["package.json", "package-lock.json"] {
+                std::fs::copy(src.join(f), dir.join(f)).unwrap();
+            }
+            let o = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("npm (Node.js) is needed: {e}"));
+            assert!(o.status.success(), "npm ci failed: {}", describe(&o));
+        }
+        dir.join("node_modules")
+    })
+    .clone()
+}
+
+/// More independent consumers of the CycloneDX outputs (1.5, 1.6, the
+/// packages-only one): @cyclonedx/cyclonedx-library's strict JSON validator
+/// (Node.js), and syft, which converts each to SPDX with every package.
+#[test]
+fn more_consumers_read_the_cyclonedx_outputs() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let files: Vec<(&str, PathBuf)> = [
+        "cyclonedx-json",
+        "cyclonedx-json@1.6",
+        "cyclonedx-json-packages",
+        "cyclonedx-json-packages@1.6",
+    ]
+    .iter()
+    .map(|f| (*f, out.path().join(format!("{f}.json"))))
+    .collect();
+    let args: Vec<String> = files.iter().map(|(f, p)| o(f, p)).collect();
+    let r = scan(root.path(), &args);
+    assert_eq!(r.status.code(), Some(0), "{}", describe(&r));
+    let want = cdx_packages(&read(&files[0].1));
+
+    let script =
+        common::schema::repo_root().join("tests/tools/npm-cyclonedx/validate_cyclonedx.cjs");
+    let r = Command::new("node")
+        .arg(&script)
+        .args(files.iter().map(|(_, p)| p))
+        .env("NODE_PATH", cyclonedx_node_modules())
+        .output()
+        .expect("node");
+    assert_eq!(r.status.code(), Some(0), "{}", describe(&r));
+
+    let syft = common::schema::repo_root().join(".venv/bin/syft");
+    for (f, p) in &files {
+        let r = Command::new(&syft)
+            .arg("convert")
+            .arg(p)
+            .args(["-o", "syft-json"])
+            .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "syft convert {f}: {}", describe(&r));
+        let s: Value = serde_json::from_slice(&r.stdout).unwrap();
+        let got: BTreeSet<String> = s["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["purl"].as_str())
+            .filter(|p| p.starts_with("pkg:deb/"))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "syft convert {f}: {got:?} vs {want:?}"
+        );
+    }
 }
