@@ -199,6 +199,23 @@ fn cyclonedx_1_6_output() {
         python_validate_version(&b, "1.6").unwrap();
         let (mut x, y) = (read(&a), read(&b));
         assert_eq!(y["specVersion"], "1.6");
+        if fixture.starts_with("dpkg") {
+            // dpkg's Maintainer: 1.5 `author`, 1.6 `authors` (name, e-mail)
+            for c in components(&y, "library") {
+                assert!(c.get("author").is_none(), "{c}");
+                assert!(
+                    c["authors"][0]["email"]
+                        .as_str()
+                        .is_some_and(|e| e.contains('@')),
+                    "{c}"
+                );
+            }
+            assert!(
+                components(&x, "library")
+                    .iter()
+                    .all(|c| c["author"] == c["supplier"]["name"])
+            );
+        }
         x["specVersion"] = "1.6".into();
         for c in x["components"].as_array_mut().unwrap() {
             if let Some(author) = c.as_object_mut().unwrap().remove("author") {

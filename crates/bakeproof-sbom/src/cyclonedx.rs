@@ -563,6 +563,10 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
             bom_ref: None,
         });
     }
+    // dpkg's `Maintainer` is also the package's author (1.6: `authors`).
+    if p.ecosystem == Ecosystem::Deb {
+        c.author = p.supplier.as_deref().map(ns);
+    }
     c.licenses = license::licenses(&p.licenses, p.ecosystem);
     let mut props = vec![
         prop(
