@@ -292,6 +292,21 @@ fn spdx_output() {
             .unwrap_or_else(|e| panic!("{fixture}: SPDX 2.3 schema: {e:#?}"));
         spdx_tools_validate(&spdx).unwrap_or_else(|e| panic!("{fixture}: {e}"));
         assert_eq!(doc["spdxVersion"], "SPDX-2.3");
+        // Both oracles can fail: a file without its SHA-1 is refused by
+        // spdx-tools, one without checksums by the schema too.
+        let mut bad = doc.clone();
+        bad["files"][0]["checksums"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+        let bad_path = out.path().join("bad.spdx.json");
+        std::fs::write(&bad_path, serde_json::to_vec(&bad).unwrap()).unwrap();
+        assert!(
+            spdx_tools_validate(&bad_path).is_err(),
+            "spdx-tools: no SHA1"
+        );
+        bad["files"][0].as_object_mut().unwrap().remove("checksums");
+        assert!(validate_with_schema("spdx-2.3.schema.json", &bad).is_err());
         let c = read(&cdx);
         let serial = c["serialNumber"].as_str().unwrap();
         assert!(
