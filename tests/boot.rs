@@ -63,17 +63,26 @@ fn p(s: &Path) -> &OsStr {
 
 /// The bake side. `prepare` may change the root before the scan.
 fn bake(prepare: impl FnOnce(&Path)) -> Chain {
+    bake_sbom(prepare, None)
+}
+
+/// [`bake`], attesting the scan's `-o FORMAT` SBOM (`None`: the default).
+fn bake_sbom(prepare: impl FnOnce(&Path), format: Option<&str>) -> Chain {
     let root_dir = extract("dpkgroot/clean.tar.gz");
     let root = root_dir.path().to_path_buf();
     prepare(&root);
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let sbom = t.join("sbom.json");
+    let output = match format {
+        Some(f) => format!("{f}={}", sbom.display()).into(),
+        None => sbom.clone().into_os_string(),
+    };
     ok(&bp(&[
         "scan".as_ref(),
         p(&root),
         "-o".as_ref(),
-        p(&sbom),
+        &output,
         "-q".as_ref(),
     ]));
     let seal = bp(&[
@@ -629,6 +638,25 @@ fn host_keys_older_than_the_launch_fail() {
 /// `--level packages` compares every package-owned file with its attested
 /// digest: a replaced binary of a package fails there, without a walk of
 /// the tree; an unowned file is the files level's.
+/// The packages-only SBOM of a scan (`-o cyclonedx-json-packages`) names
+/// the image's tree digest, so it can be attested and published; it lists
+/// no file, so the first-boot check would compare nothing (a replaced
+/// package binary would pass at `--level packages`): it is refused.
+#[test]
+fn a_published_packages_only_sbom_fails_closed() {
+    let c = bake_sbom(|_| {}, Some("cyclonedx-json-packages"));
+    let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
+    std::fs::write(c.root.join("usr/bin/bzip2"), b"#!/bin/sh\nexec /tmp/evil\n").unwrap();
+    for level in ["attestation", "packages", "files"] {
+        let (code, text, v) = verify(&c, &emu.endpoint, &c.key_pub, &["--level", level]);
+        assert_eq!(code, 1, "{level}: {text}\n{v:#}");
+        assert!(
+            failed_detail(&v, "signatures").contains("packages-only SBOM"),
+            "{level}: {v:#}"
+        );
+    }
+}
+
 #[test]
 fn packages_level_catches_a_replaced_package_binary() {
     use std::os::unix::fs::PermissionsExt;

@@ -228,3 +228,51 @@ pub fn trivy_reads(sbom: &std::path::Path) -> serde_json::Value {
     );
     serde_json::from_slice(&o.stdout).unwrap()
 }
+
+/// Validates the SPDX JSON file at `path` with PyPI spdx-tools
+/// (`tests/tools/validate_spdx.py`: parsed and `validate_full_spdx_document`
+/// as SPDX-2.3). Never skips: without `BAKEPROOF_PYTHON` it fails.
+pub fn spdx_tools_validate(path: &Path) -> Result<(), String> {
+    let python = bakeproof_python()?;
+    let script = repo_root().join("tests/tools/validate_spdx.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run {} {}: {e}", python.display(), script.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} {} {} exited with {}\n{}{}",
+        python.display(),
+        script.display(),
+        path.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// Validates the CycloneDX file at `path` with cyclonedx-python-lib against
+/// the version it must declare (`1.5`, `1.6`).
+pub fn python_validate_version(path: &Path, version: &str) -> Result<(), String> {
+    let python = bakeproof_python()?;
+    let script = repo_root().join("tests/tools/validate_cyclonedx.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .args(["--spec-version", version])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run {} {}: {e}", python.display(), script.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "validate_cyclonedx.py --spec-version {version} {} exited with {}\n{}{}",
+        path.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}

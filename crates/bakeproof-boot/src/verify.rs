@@ -155,6 +155,17 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
     let attested_bytes = att.sbom_document(store.as_ref()).map_err(fetch_stop)?;
     let attested = bakeproof_diff::parse(&attested_bytes)
         .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}")))?;
+    if attested.omits_files() {
+        // Its packages are the image's, but with no file listed the host-key,
+        // package-file and file checks would compare nothing: fail closed.
+        return Err(Stop::Failed(
+            "signatures",
+            "attested SBOM: the packages-only SBOM of a scan (bakeproof:sbom:content \
+             packages) lists no files and cannot verify an instance: attest and publish the \
+             full SBOM"
+                .into(),
+        ));
+    }
     let attested_files = attested
         .file_map()
         .map_err(|e| Stop::Failed("signatures", format!("attested SBOM: {e}")))?;

@@ -35,6 +35,7 @@ use crate::inventory::{Inventory, PkgId};
 
 pub mod decoder;
 pub mod license;
+pub mod v1_6;
 pub mod vocab;
 
 // The decoder's `Package` is `decoder::Package` (this module's `Package`
@@ -70,6 +71,69 @@ pub struct ScanMeta {
     /// so such an SBOM can never be attested as an image, and
     /// `bakeproof:scan:mode` says `packages-only`.
     pub files_indexed: bool,
+}
+
+impl ScanMeta {
+    /// The serial number of the documents of this scan: [`ScanMeta::serial`]
+    /// when fixed; derived from the tree digest, the time and the packages
+    /// when the time is pinned (reproducible); random otherwise.
+    pub fn serial_of(&self, inv: &Inventory) -> uuid::Uuid {
+        match (self.serial, self.timestamp) {
+            (Some(u), _) => u,
+            // Pinned time: a reproducible serial derived from what the BOM says.
+            (None, Some(t)) => {
+                let mut h = Sha256::new();
+                h.update(b"bakeproof-serial-v1\n");
+                h.update(hex::encode(inv.scan.tree_digest).as_bytes());
+                h.update(t.to_le_bytes());
+                for db in &inv.dbs {
+                    for p in &db.packages {
+                        h.update(p.purl.as_bytes());
+                        h.update(b"\n");
+                    }
+                }
+                let d = h.finalize();
+                let mut b = [0u8; 16];
+                b.copy_from_slice(&d[..16]);
+                uuid::Builder::from_random_bytes(b).into_uuid()
+            }
+            (None, None) => uuid::Uuid::new_v4(),
+        }
+    }
+
+    /// This metadata with the time and the serial number fixed (the time
+    /// now when unset, the serial of [`ScanMeta::serial_of`]): every
+    /// document encoded with the result (CycloneDX 1.5 and 1.6, the
+    /// packages-only CycloneDX, SPDX) names the same scan by the same
+    /// serial number and time.
+    pub fn resolved(&self, inv: &Inventory) -> ScanMeta {
+        let serial = self.serial_of(inv);
+        ScanMeta {
+            serial: Some(serial),
+            timestamp: Some(self.timestamp.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0)
+            })),
+            ..self.clone()
+        }
+    }
+
+    /// `metadata.timestamp` (SPDX `created`): RFC 3339 UTC of
+    /// [`ScanMeta::timestamp`], or of now when unset.
+    pub fn timestamp_text(&self) -> Result<String, EncodeError> {
+        Ok(match self.timestamp {
+            Some(t) => rfc3339(t).ok_or(EncodeError::Timestamp(t))?,
+            None => rfc3339(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0),
+            )
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into()),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,44 +202,53 @@ pub fn file_ref(path: &[u8]) -> String {
     }
 }
 
-/// Builds the CycloneDX model.
+/// Builds the CycloneDX model (of the full SBOM; file components are not in
+/// the model: see [`write_json`]).
 pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
+    build_bom(inv, meta, true)
+}
+
+/// The CycloneDX document [`write_cyclonedx`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CycloneDxOptions {
+    /// The specification version.
+    pub spec: CdxSpec,
+    /// One `file` component per indexed entry (the full SBOM); `false`: the
+    /// packages-only SBOM of the same scan (same serial number, tree digest
+    /// and packages, no file components, `bakeproof:sbom:content` =
+    /// `packages` on the image).
+    pub files: bool,
+}
+
+impl Default for CycloneDxOptions {
+    fn default() -> Self {
+        CycloneDxOptions {
+            spec: CdxSpec::V1_5,
+            files: true,
+        }
+    }
+}
+
+/// A CycloneDX specification version bakeproof writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CdxSpec {
+    /// 1.5 (the default: AWS Inspector's ScanSbom reads only 1.5), through
+    /// `cyclonedx-bom`.
+    #[default]
+    V1_5,
+    /// 1.6, through the project's typed model ([`v1_6`]): `cyclonedx-bom`
+    /// 0.8 writes up to 1.5.
+    V1_6,
+}
+
+fn build_bom(inv: &Inventory, meta: &ScanMeta, files: bool) -> Result<Bom, EncodeError> {
     let refs = package_refs(inv);
     let stats = inv.stats();
     let tree_hex = hex::encode(inv.scan.tree_digest);
 
     // ---- metadata --------------------------------------------------------
-    let timestamp = match meta.timestamp {
-        Some(t) => rfc3339(t).ok_or(EncodeError::Timestamp(t))?,
-        None => rfc3339(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
-        )
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into()),
-    };
-    let serial = match (meta.serial, meta.timestamp) {
-        (Some(u), _) => u,
-        // Pinned time: a reproducible serial derived from what the BOM says.
-        (None, Some(t)) => {
-            let mut h = Sha256::new();
-            h.update(b"bakeproof-serial-v1\n");
-            h.update(tree_hex.as_bytes());
-            h.update(t.to_le_bytes());
-            for db in &inv.dbs {
-                for p in &db.packages {
-                    h.update(p.purl.as_bytes());
-                    h.update(b"\n");
-                }
-            }
-            let d = h.finalize();
-            let mut b = [0u8; 16];
-            b.copy_from_slice(&d[..16]);
-            uuid::Builder::from_random_bytes(b).into_uuid()
-        }
-        (None, None) => uuid::Uuid::new_v4(),
-    };
+    let timestamp = meta.timestamp_text()?;
+    let serial = meta.serial_of(inv);
 
     let mut tool = Component::new(
         Classification::Application,
@@ -221,6 +294,11 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
             "packages of a root or package database read by bakeproof; no file tree indexed",
         ));
         iprops.push(prop(vocab::SCAN_MODE, vocab::PACKAGES_ONLY));
+    }
+    if meta.files_indexed && !files {
+        // The tree was indexed (the digest is the image's) but this document
+        // lists no file: it cannot stand for the file inventory.
+        iprops.push(prop(vocab::SBOM_CONTENT, vocab::CONTENT_PACKAGES));
     }
     image.properties = Some(Properties(std::mem::take(&mut iprops)));
 
@@ -339,42 +417,12 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
         dependency_ref: IMAGE_REF.into(),
         dependencies: top_deps,
     }];
-    // name (and provides) → installed packages, per ecosystem
-    let mut by_name: BTreeMap<(&str, &str), Vec<PkgId>> = BTreeMap::new();
-    for id in &ids {
-        let p = &inv.dbs[id.0].packages[id.1];
-        by_name
-            .entry((p.ecosystem.as_str(), &p.name))
-            .or_default()
-            .push(*id);
-        for pr in &p.provides {
-            by_name
-                .entry((p.ecosystem.as_str(), pr))
-                .or_default()
-                .push(*id);
-        }
-    }
-    for id in &ids {
-        let p = &inv.dbs[id.0].packages[id.1];
-        let mut on: Vec<String> = Vec::new();
-        for d in &p.depends {
-            // First installed alternative, as the package manager satisfied it.
-            if let Some(t) = d
-                .alternatives
-                .iter()
-                .find_map(|a| by_name.get(&(p.ecosystem.as_str(), a.as_str())))
-            {
-                for tid in t {
-                    if tid != id {
-                        on.push(refs[tid].clone());
-                    }
-                }
-            }
-        }
+    for (id, on) in package_dependencies(inv, &ids) {
+        let mut on: Vec<String> = on.iter().map(|t| refs[t].clone()).collect();
         on.sort();
         on.dedup();
         deps.push(Dependency {
-            dependency_ref: refs[id].clone(),
+            dependency_ref: refs[&id].clone(),
             dependencies: on,
         });
     }
@@ -395,6 +443,49 @@ pub fn to_bom(inv: &Inventory, meta: &ScanMeta) -> Result<Bom, EncodeError> {
         annotations: None,
         formulation: None,
     })
+}
+
+/// The package graph of `ids` (sorted as the SBOM lists packages): each
+/// package and the installed packages its `Depends` (or `Requires`) name,
+/// the first installed alternative of each, by name or `Provides`, per
+/// ecosystem; never itself.
+pub(crate) fn package_dependencies(inv: &Inventory, ids: &[PkgId]) -> Vec<(PkgId, Vec<PkgId>)> {
+    let mut out = Vec::with_capacity(ids.len());
+    // name (and provides) → installed packages, per ecosystem
+    let mut by_name: BTreeMap<(&str, &str), Vec<PkgId>> = BTreeMap::new();
+    for id in ids {
+        let p = &inv.dbs[id.0].packages[id.1];
+        by_name
+            .entry((p.ecosystem.as_str(), &p.name))
+            .or_default()
+            .push(*id);
+        for pr in &p.provides {
+            by_name
+                .entry((p.ecosystem.as_str(), pr))
+                .or_default()
+                .push(*id);
+        }
+    }
+    for id in ids {
+        let p = &inv.dbs[id.0].packages[id.1];
+        let mut on: Vec<PkgId> = Vec::new();
+        for d in &p.depends {
+            // First installed alternative, as the package manager satisfied it.
+            if let Some(t) = d
+                .alternatives
+                .iter()
+                .find_map(|a| by_name.get(&(p.ecosystem.as_str(), a.as_str())))
+            {
+                for tid in t {
+                    if tid != id {
+                        on.push(*tid);
+                    }
+                }
+            }
+        }
+        out.push((*id, on));
+    }
+    out
 }
 
 fn os_component(os: &OsRelease) -> Component {
@@ -471,6 +562,10 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
             contact: None,
             bom_ref: None,
         });
+    }
+    // dpkg's `Maintainer` is also the package's author (1.6: `authors`).
+    if p.ecosystem == Ecosystem::Deb {
+        c.author = p.supplier.as_deref().map(ns);
     }
     c.licenses = license::licenses(&p.licenses, p.ecosystem);
     let mut props = vec![
@@ -720,17 +815,40 @@ pub fn write_json<W: std::io::Write + ?Sized>(
     meta: &ScanMeta,
     w: &mut W,
 ) -> Result<(), EncodeError> {
+    write_cyclonedx(inv, meta, CycloneDxOptions::default(), w)
+}
+
+/// Writes the inventory as the CycloneDX JSON document `opts` names: 1.5
+/// or 1.6, full or packages-only ([`CycloneDxOptions`]). Documents of one
+/// scan share serial number and time when `meta` is
+/// [`ScanMeta::resolved`].
+///
+/// 1.6: the skeleton `cyclonedx-bom` writes as 1.5 is read into the typed
+/// 1.6 model ([`v1_6::Bom`], which knows every field bakeproof writes and
+/// refuses any other), upgraded (`specVersion`, 1.6's `authors`), and
+/// written from that model; file components are the same in both versions.
+pub fn write_cyclonedx<W: std::io::Write + ?Sized>(
+    inv: &Inventory,
+    meta: &ScanMeta,
+    opts: CycloneDxOptions,
+    w: &mut W,
+) -> Result<(), EncodeError> {
     use rayon::prelude::*;
     let werr = |e: std::io::Error| EncodeError::Write(e.to_string());
-    let bom = to_bom(inv, meta)?;
+    let bom = build_bom(inv, meta, opts.files)?;
     let mut skeleton = Vec::new();
     bom.output_as_json_v1_5(&mut skeleton)
         .map_err(|e| EncodeError::Write(e.to_string()))?;
-    let serde_json::Value::Object(doc) =
-        serde_json::from_slice(&skeleton).map_err(|e| EncodeError::Write(e.to_string()))?
-    else {
+    let value: serde_json::Value =
+        serde_json::from_slice(&skeleton).map_err(|e| EncodeError::Write(e.to_string()))?;
+    let value = match opts.spec {
+        CdxSpec::V1_5 => value,
+        CdxSpec::V1_6 => v1_6::upgrade(value)?,
+    };
+    let serde_json::Value::Object(doc) = value else {
         return Err(EncodeError::Write("skeleton is not an object".into()));
     };
+    let entries: &[Entry] = if opts.files { &inv.scan.entries } else { &[] };
     let refs = package_refs(inv);
     w.write_all(b"{").map_err(werr)?;
     let mut first = true;
@@ -744,7 +862,7 @@ pub fn write_json<W: std::io::Write + ?Sized>(
         w.write_all(b":").map_err(werr)?;
         if k == "components" {
             wrote_components = true;
-            write_components(inv, &refs, v, w)?;
+            write_components(inv, entries, &refs, v, w)?;
         } else if k == "dependencies" {
             // `cyclonedx-bom` leaves `dependsOn` out of a leaf's entry; an
             // explicit `[]` says "depends on nothing" (1.5: "components that
@@ -762,14 +880,21 @@ pub fn write_json<W: std::io::Write + ?Sized>(
             serde_json::to_writer(&mut *w, v).map_err(|e| EncodeError::Write(e.to_string()))?;
         }
     }
-    if !wrote_components && !inv.scan.entries.is_empty() {
+    if !wrote_components && !entries.is_empty() {
         w.write_all(b",\"components\":").map_err(werr)?;
-        write_components(inv, &refs, &serde_json::Value::Array(Vec::new()), w)?;
+        write_components(
+            inv,
+            entries,
+            &refs,
+            &serde_json::Value::Array(Vec::new()),
+            w,
+        )?;
     }
     w.write_all(b"}").map_err(werr)?;
 
     fn write_components<W: std::io::Write + ?Sized>(
         inv: &Inventory,
+        entries: &[Entry],
         refs: &HashMap<PkgId, String>,
         model: &serde_json::Value,
         w: &mut W,
@@ -787,7 +912,6 @@ pub fn write_json<W: std::io::Write + ?Sized>(
         // Encode file components in parallel, a window of chunks at a time,
         // so memory stays bounded by the window, not the document.
         const CHUNK: usize = 2048;
-        let entries = &inv.scan.entries;
         let window = CHUNK * rayon::current_num_threads().max(1) * 2;
         let mut start = 0;
         while start < entries.len() {

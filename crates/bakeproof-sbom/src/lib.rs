@@ -8,9 +8,13 @@
 
 pub mod cyclonedx;
 pub mod image;
+pub mod spdx;
 
 // The encoder names the inventory's types as `crate::inventory::...`.
 use bakeproof_inventory::join as inventory;
 
-pub use cyclonedx::{EncodeError, IMAGE_REF, ScanMeta, file_ref, rfc3339, to_bom, write_json};
+pub use cyclonedx::{
+    CdxSpec, CycloneDxOptions, EncodeError, IMAGE_REF, ScanMeta, file_ref, rfc3339, to_bom,
+    write_cyclonedx, write_json,
+};
 pub use image::{SbomOfRootError, default_image_name, sbom_of_root};

@@ -230,6 +230,23 @@ impl<'a> Sbom<'a> {
             .map(Component::file_facts)
     }
 
+    /// Whether the document is the packages-only SBOM of a full scan
+    /// (`bakeproof:sbom:content` `packages` on the image): it names the
+    /// image's tree digest but lists none of its files, so it cannot stand
+    /// for the file inventory (the first-boot check refuses it).
+    pub fn omits_files(&self) -> bool {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.pointer("/component/properties"))
+            .and_then(Value::as_array)
+            .is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p.get("name").and_then(Value::as_str) == Some(vocab::SBOM_CONTENT)
+                        && p.get("value").and_then(Value::as_str) == Some(vocab::CONTENT_PACKAGES)
+                })
+            })
+    }
+
     /// bom-ref → purl of every package component that has both (what a
     /// file's `bakeproof:file:package` points at).
     pub fn package_purls(&self) -> std::collections::HashMap<&str, &str> {

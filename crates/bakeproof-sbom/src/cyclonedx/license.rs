@@ -181,6 +181,26 @@ pub fn map_text(text: &str, eco: Ecosystem) -> Mapped {
     }
 }
 
+/// The one SPDX expression of a package with these licence texts (SPDX's
+/// `licenseDeclared`): the mapped texts, each parenthesised when an
+/// expression of several, joined by `AND` (every text applies), duplicates
+/// dropped; `None` when there is no text or one does not map.
+pub fn expression(texts: &[String], eco: Ecosystem) -> Option<String> {
+    let mut unique: Vec<String> = Vec::new();
+    for t in texts {
+        let part = match map_text(t, eco) {
+            Mapped::Id(id) => id.to_owned(),
+            Mapped::Expression(e) if texts.len() > 1 => format!("({e})"),
+            Mapped::Expression(e) => e,
+            Mapped::Name(_) => return None,
+        };
+        if !unique.contains(&part) {
+            unique.push(part);
+        }
+    }
+    (!unique.is_empty()).then(|| unique.join(" AND "))
+}
+
 /// The CycloneDX `licenses` of a package with these licence texts (see the
 /// module docs); `None` for none.
 pub fn licenses(texts: &[String], eco: Ecosystem) -> Option<Licenses> {

@@ -17,6 +17,8 @@ pub const SHA_256: &str = "SHA-256";
 pub const PERCENT: &str = "percent";
 /// Value of [`SCAN_MODE`] when no file tree was indexed.
 pub const PACKAGES_ONLY: &str = "packages-only";
+/// Value of [`SBOM_CONTENT`]: the packages of the scan, no file component.
+pub const CONTENT_PACKAGES: &str = "packages";
 /// Values of boolean properties ([`FILE_UNOWNED`], [`FILE_CONFIG`]).
 pub const TRUE: &str = "true";
 /// Value of [`FILE_VERIFY`] for a file that matches its package.
@@ -42,6 +44,9 @@ pub const SOURCE: &str = "bakeproof:source";
 pub const TREE_DIGEST: &str = "bakeproof:tree-digest";
 pub const TREE_DIGEST_VERSION: &str = "bakeproof:tree-digest-version";
 pub const SCAN_MODE: &str = "bakeproof:scan:mode";
+/// On the image of the packages-only SBOM of a full scan
+/// (`-o cyclonedx-json-packages`): what the document lists of the scan.
+pub const SBOM_CONTENT: &str = "bakeproof:sbom:content";
 pub const SCAN_ENTRIES: &str = "bakeproof:scan:entries";
 pub const SCAN_FILES: &str = "bakeproof:scan:files";
 pub const SCAN_DIRECTORIES: &str = "bakeproof:scan:directories";

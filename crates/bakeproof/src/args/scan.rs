@@ -18,12 +18,21 @@ pub struct ScanArgs {
     /// or a bare package database file (a dpkg `status` file).
     #[arg(default_value = "/")]
     pub root: PathBuf,
-    /// Write the output here instead of standard output (written atomically).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::CyclonedxJson)]
-    pub format: Format,
+    /// An output of the scan, as FORMAT=FILE, FORMAT (standard output) or
+    /// FILE (the --format format, to FILE). Repeatable: every output comes
+    /// from the one scan. FORMAT: cyclonedx-json (CycloneDX 1.5, also
+    /// cyclonedx-json@1.5), cyclonedx-json@1.6, cyclonedx-json-packages
+    /// (the packages-only CycloneDX of the same scan: same serial number
+    /// and tree digest, no file components; @1.5 or @1.6), spdx-json
+    /// (SPDX 2.3, also spdx-json@2.3), table. Files are written atomically;
+    /// at most one output goes to standard output. Default: --format on
+    /// standard output.
+    #[arg(short, long, value_name = "FORMAT[=FILE]")]
+    pub output: Vec<PathBuf>,
+    /// Format of a bare `-o FILE` and of standard output without -o
+    /// (default cyclonedx-json).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Skip paths matching GLOB (matched against the path inside ROOT,
     /// starting with `/`; a pattern without `/` matches a name at any depth;
     /// a matching directory is not descended). Repeatable.

@@ -1,7 +1,7 @@
 //! `bakeproof scan` and `bakeproof verify-packages`.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,8 @@ use crate::output::{self, ScanProgress, exit, human_bytes, warn, write_output};
 
 pub fn run(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
+    let outputs = parse_outputs(&args.output, args.format)?;
+    let spdx = outputs.iter().any(|o| o.format == OutputFormat::Spdx);
     let meta_path = std::fs::metadata(&args.root)
         .with_context(|| format!("cannot scan {}", args.root.display()))?;
     if args.seal_report.is_some() && !meta_path.is_dir() {
@@ -36,7 +38,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             None,
         )
     } else if meta_path.is_dir() {
-        let (scanned, root) = scan_root(&args)?;
+        let (scanned, root) = scan_root(&args, spdx)?;
         (scanned, Some(root))
     } else {
         bail!(
@@ -55,16 +57,29 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         ..ScanMeta::of_scan(&scanned, &args.root, env!("CARGO_PKG_VERSION"))
     };
     let inventory = &scanned.inventory;
+    // One serial number and time for every document of this scan.
+    let meta = meta.resolved(inventory);
 
-    let format = args.format;
-    write_output(args.output.as_deref(), |w| match format {
-        Format::CyclonedxJson => {
-            bakeproof_sbom::write_json(inventory, &meta, w)?;
-            w.write_all(b"\n")?;
-            Ok(())
-        }
-        Format::Table => render_table(inventory, w),
-    })?;
+    for out in &outputs {
+        write_output(out.path.as_deref(), |w| match out.format {
+            OutputFormat::CycloneDx { spec, files } => {
+                bakeproof_sbom::write_cyclonedx(
+                    inventory,
+                    &meta,
+                    bakeproof_sbom::CycloneDxOptions { spec, files },
+                    w,
+                )?;
+                w.write_all(b"\n")?;
+                Ok(())
+            }
+            OutputFormat::Spdx => {
+                bakeproof_sbom::spdx::write_spdx_json(inventory, &meta, w)?;
+                w.write_all(b"\n")?;
+                Ok(())
+            }
+            OutputFormat::Table => render_table(inventory, w),
+        })?;
+    }
 
     let mut unsealed = false;
     if let (Some(path), Some(root)) = (&args.seal_report, &root) {
@@ -124,6 +139,121 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     })
 }
 
+/// What one `-o` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OutputFormat {
+    CycloneDx {
+        spec: bakeproof_sbom::CdxSpec,
+        files: bool,
+    },
+    Spdx,
+    Table,
+}
+
+impl OutputFormat {
+    /// The format named `name` (`cyclonedx-json@1.6`), `None` when it is
+    /// not a format name.
+    fn parse(name: &str) -> Option<OutputFormat> {
+        use bakeproof_sbom::CdxSpec;
+        let (base, version) = match name.split_once('@') {
+            Some((b, v)) => (b, Some(v)),
+            None => (name, None),
+        };
+        let cdx = |files| {
+            let spec = match version {
+                None | Some("1.5") => CdxSpec::V1_5,
+                Some("1.6") => CdxSpec::V1_6,
+                Some(_) => return None,
+            };
+            Some(OutputFormat::CycloneDx { spec, files })
+        };
+        match (base, version) {
+            ("cyclonedx-json", _) => cdx(true),
+            ("cyclonedx-json-packages", _) => cdx(false),
+            ("spdx-json", None | Some("2.3")) => Some(OutputFormat::Spdx),
+            ("table", None) => Some(OutputFormat::Table),
+            _ => None,
+        }
+    }
+}
+
+impl From<Format> for OutputFormat {
+    fn from(f: Format) -> OutputFormat {
+        match f {
+            Format::CyclonedxJson => OutputFormat::CycloneDx {
+                spec: bakeproof_sbom::CdxSpec::V1_5,
+                files: true,
+            },
+            Format::Table => OutputFormat::Table,
+        }
+    }
+}
+
+/// One output: its format and file (`None`: standard output).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Output {
+    format: OutputFormat,
+    path: Option<PathBuf>,
+}
+
+/// The outputs of `-o` values: `FORMAT=FILE`, `FORMAT` (standard output)
+/// when FORMAT is a format name, else a bare `FILE` in the `--format`
+/// format (the meaning `-o FILE` always had); none: `--format` on standard
+/// output. At most one goes to standard output, and no file twice.
+fn parse_outputs(values: &[PathBuf], format: Option<Format>) -> Result<Vec<Output>> {
+    use std::os::unix::ffi::OsStrExt;
+    let default: OutputFormat = format.unwrap_or(Format::CyclonedxJson).into();
+    let mut out: Vec<Output> = Vec::new();
+    let mut bare = false;
+    for v in values {
+        let bytes = v.as_os_str().as_bytes();
+        let named = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|s| match s.split_once('=') {
+                Some((f, p)) => OutputFormat::parse(f).map(|f| (f, Some(p))),
+                None => OutputFormat::parse(s).map(|f| (f, None)),
+            });
+        let o = match named {
+            Some((_, Some(""))) => bail!("-o {}: no file after `=`", v.display()),
+            Some((format, p)) => Output {
+                format,
+                path: p.map(PathBuf::from).filter(|p| p != Path::new("-")),
+            },
+            None => {
+                bare = true;
+                Output {
+                    format: default,
+                    path: Some(v.clone()).filter(|p| p != Path::new("-")),
+                }
+            }
+        };
+        out.push(o);
+    }
+    if out.is_empty() {
+        out.push(Output {
+            format: default,
+            path: None,
+        });
+    } else if format.is_some() && !bare && out.iter().all(|o| o.path.is_some()) {
+        bail!(
+            "--format applies to a bare -o FILE or to standard output, and every -o names its \
+             format: drop --format (or write -o FORMAT for standard output)"
+        );
+    }
+    if out.iter().filter(|o| o.path.is_none()).count() > 1 {
+        bail!(
+            "at most one output can go to standard output: name a file for the others (-o FORMAT=FILE)"
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in out.iter().filter_map(|o| o.path.as_ref()) {
+        if !seen.insert(p) {
+            bail!("-o: {} is named twice", p.display());
+        }
+    }
+    Ok(out)
+}
+
 /// The scan pipeline's settings from `scan`'s flags.
 fn settings(args: &ScanArgs) -> ScanSettings {
     ScanSettings {
@@ -136,13 +266,17 @@ fn settings(args: &ScanArgs) -> ScanSettings {
     }
 }
 
-fn scan_root(args: &ScanArgs) -> Result<(Scanned, Root)> {
+fn scan_root(args: &ScanArgs, spdx: bool) -> Result<(Scanned, Root)> {
     let root = Root::open(&args.root)?;
     let bar = ScanProgress::start(!args.quiet && !args.packages_only);
     let mut scan = ImageScan::new(&root, settings(args));
     if args.seal_report.is_some() {
         // The seal check's content observer rides the same single read.
         scan = scan.observer(bakeproof_seal::SealObserver::shared());
+    }
+    if spdx && !args.packages_only {
+        // SPDX wants every file's SHA-1: computed in the same single read.
+        scan = scan.observer(bakeproof_sbom::spdx::Sha1Observer::shared());
     }
     if let Some(b) = &bar {
         scan = scan.progress(b.clone() as Arc<dyn Progress>);
@@ -309,4 +443,85 @@ pub fn run_verify(args: VerifyArgs) -> Result<u8> {
     } else {
         exit::FINDINGS
     })
+}
+
+#[cfg(test)]
+mod output_tests {
+    use super::*;
+    use bakeproof_sbom::CdxSpec;
+
+    fn parse(v: &[&str], f: Option<Format>) -> Result<Vec<Output>> {
+        let v: Vec<PathBuf> = v.iter().map(PathBuf::from).collect();
+        parse_outputs(&v, f)
+    }
+
+    #[test]
+    fn output_values() {
+        let full = |spec| OutputFormat::CycloneDx { spec, files: true };
+        let o = parse(
+            &[
+                "cyclonedx-json=a.json",
+                "cyclonedx-json@1.6=b.json",
+                "cyclonedx-json-packages=c.json",
+                "spdx-json=d.spdx.json",
+                "table",
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(o[0].format, full(CdxSpec::V1_5));
+        assert_eq!(o[0].path.as_deref(), Some(Path::new("a.json")));
+        assert_eq!(o[1].format, full(CdxSpec::V1_6));
+        assert_eq!(
+            o[2].format,
+            OutputFormat::CycloneDx {
+                spec: CdxSpec::V1_5,
+                files: false
+            }
+        );
+        assert_eq!(o[3].format, OutputFormat::Spdx);
+        assert_eq!(
+            o[4],
+            Output {
+                format: OutputFormat::Table,
+                path: None
+            }
+        );
+        // a bare path keeps its old meaning: the --format format to FILE
+        let o = parse(&["sbom.json"], None).unwrap();
+        assert_eq!(o[0].format, full(CdxSpec::V1_5));
+        assert_eq!(o[0].path.as_deref(), Some(Path::new("sbom.json")));
+        let o = parse(&["t.txt"], Some(Format::Table)).unwrap();
+        assert_eq!(o[0].format, OutputFormat::Table);
+        // `=` in a file name that does not start with a format name
+        let o = parse(&["x=y.json"], None).unwrap();
+        assert_eq!(o[0].path.as_deref(), Some(Path::new("x=y.json")));
+        // no -o: --format on stdout
+        assert_eq!(parse(&[], Some(Format::Table)).unwrap()[0].path, None);
+        // unknown versions are not formats, so a path
+        let o = parse(&["cyclonedx-json@1.4"], None).unwrap();
+        assert_eq!(o[0].path.as_deref(), Some(Path::new("cyclonedx-json@1.4")));
+    }
+
+    #[test]
+    fn refused_outputs() {
+        let e = parse(&["table", "spdx-json"], None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most one output"), "{e}");
+        let e = parse(&["table", "spdx-json=-"], None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most one output"), "{e}");
+        let e = parse(&["spdx-json=a", "table=a"], None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("named twice"), "{e}");
+        let e = parse(&["spdx-json="], None).unwrap_err().to_string();
+        assert!(e.contains("no file"), "{e}");
+        let e = parse(&["spdx-json=a"], Some(Format::Table))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--format"), "{e}");
+    }
 }

@@ -221,3 +221,14 @@ fn tool_is_the_first_named() {
     );
     assert_eq!(s(json!({})), None);
 }
+
+#[test]
+fn packages_content_omits_files() {
+    let s = |m: Value| parse(&with_metadata(m)).unwrap().omits_files();
+    assert!(s(json!({"component": {"type": "container", "name": "i",
+        "properties": [{"name": "bakeproof:sbom:content", "value": "packages"}]}})));
+    assert!(!s(json!({"component": {"type": "container", "name": "i",
+        "properties": [{"name": "bakeproof:sbom:content", "value": "files"}]}})));
+    assert!(!s(json!({"component": {"type": "container", "name": "i"}})));
+    assert!(!s(json!({})));
+}
