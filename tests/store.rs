@@ -1036,7 +1036,7 @@ fn large_sbom_by_reference_through_a_store_is_checked_by_its_signed_digest() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|e| e["predicateType"].as_str())
+        .filter_map(|e| e["predicate_type"].as_str())
         .collect();
     assert!(types.contains(&"https://cyclonedx.org/bom"), "{idx}");
     assert!(!types.iter().any(|t| t.contains("sbom-ref")), "{idx}");

@@ -1,7 +1,6 @@
 //! `bakeproof key`, `bakeproof attest`, `bakeproof verify-attestation`.
 //! Formats and rules: docs/attest.md; the work is in `bakeproof-attest`.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
