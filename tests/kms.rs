@@ -318,4 +318,19 @@ fn kms_down_is_a_clear_error_and_writes_nothing() {
         "{t}"
     );
     assert!(!s.p("out").exists(), "{t}");
+    // A --region that contradicts the ARN's: refused before any request.
+    let o = attest(
+        &s,
+        Some(&url),
+        "awskms:///arn:aws:kms:us-east-1:111122223333:alias/golden",
+        "out",
+        &["--region", "eu-west-1"],
+    );
+    let t = describe(&o);
+    assert_eq!(code(&o), 2, "{t}");
+    assert!(
+        t.contains("the key's ARN is in region us-east-1, --region names eu-west-1"),
+        "{t}"
+    );
+    assert!(!s.p("out").exists(), "{t}");
 }
