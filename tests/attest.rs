@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::attest::{AttestInputs as Setup, attest_inputs};
+use common::interop::{node_verify, py_verify};
 use common::run::{bakeproof_bin, extract, read_json};
-use common::schema::{bakeproof_python, repo_root, validate_with_schema};
+use common::schema::{bakeproof_python, repo_root, validate_cyclonedx_1_5, validate_with_schema};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -58,64 +59,6 @@ fn py(args: &[&OsStr], password: &str) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run attest_interop.py")
-}
-
-/// `target/attest-npm/node_modules` with the pinned sigstore-js of
-/// tests/tools/npm, installed once with `npm ci` (again only when the lock file
-/// changed). Fails, never skips, without node and npm.
-fn node_modules() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let target = exe.ancestors().nth(3).expect("target/<profile>/deps/exe");
-        let dir = target.join("attest-npm");
-        let src = repo_root().join("tests/tools/npm");
-        let lock = std::fs::read(src.join("package-lock.json")).unwrap();
-        let installed = dir
-            .join("node_modules/@sigstore/verify/package.json")
-            .exists()
-            && std::fs::read(dir.join("package-lock.json")).ok().as_deref() == Some(&lock[..]);
-        if !installed {
-            std::fs::create_dir_all(&dir).unwrap();
-            for f in ["package.json", "package-lock.json"] {
-                std::fs::copy(src.join(f), dir.join(f)).unwrap();
-            }
-            let o = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap_or_else(|e| {
-                    panic!("npm (Node.js) is needed for the sigstore-js interop test: {e}")
-                });
-            assert!(o.status.success(), "npm ci failed: {}", text(&o));
-        }
-        dir.join("node_modules")
-    })
-    .clone()
-}
-
-/// Verifies a bundle with sigstore-js (tests/tools/npm/sigstore_verify.cjs).
-fn node_verify(bundle: &Path, key: &Path) -> Output {
-    Command::new("node")
-        .arg(repo_root().join("tests/tools/npm/sigstore_verify.cjs"))
-        .arg(bundle)
-        .arg(key)
-        .env("NODE_PATH", node_modules())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("node is needed for the sigstore-js interop test: {e}"))
-}
-
-fn py_verify(bundle: &Path, key: &Path) -> Output {
-    py(
-        &[
-            OsStr::new("verify-bundle"),
-            bundle.as_os_str(),
-            key.as_os_str(),
-        ],
-        PASSWORD,
-    )
 }
 
 /// Scans the fixture root, writes a seal report and a key pair.
@@ -635,9 +578,11 @@ fn large_sbom_is_attested_by_digest_pinned_reference() {
     );
     assert_eq!(code(&o), 0, "{}", text(&o));
     let index = read_json(&s.p("out/index.json"));
+    // The standard CycloneDX predicate type (what `cosign verify-attestation
+    // --type cyclonedx` matches), inline or by reference.
     assert_eq!(
         index["files"][0]["predicateType"],
-        "https://bakeproof.dev/sbom-ref/v1"
+        "https://cyclonedx.org/bom"
     );
     assert_eq!(index["files"][2]["file"], "sbom.cdx.json");
     let b = s.p("out/sbom.sigstore.json");
@@ -646,15 +591,34 @@ fn large_sbom_is_attested_by_digest_pinned_reference() {
         env["dsseEnvelope"]["payload"].as_str().unwrap(),
     ))
     .unwrap();
+    assert_eq!(st["predicateType"], "https://cyclonedx.org/bom");
     let sbom = std::fs::read(s.p("sbom.cdx.json")).unwrap();
-    assert_eq!(st["predicate"]["size"], sbom.len());
-    assert_eq!(
-        st["predicate"]["mediaType"],
-        "application/vnd.cyclonedx+json"
+    let full: Value = serde_json::from_slice(&sbom).unwrap();
+    let sha = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&sbom)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    // The predicate: a CycloneDX document (valid against the 1.5 schema) of
+    // the SBOM's metadata, pinning the SBOM by SHA-256 in a `bom` external
+    // reference, with the digest and size in bakeproof properties.
+    let p = &st["predicate"];
+    validate_cyclonedx_1_5(p).unwrap();
+    assert_eq!(p["metadata"]["component"], full["metadata"]["component"]);
+    assert!(p.get("components").is_none());
+    let ext = &p["externalReferences"][0];
+    assert_eq!(ext["type"], "bom");
+    assert_eq!(ext["url"], "sbom.cdx.json");
+    assert_eq!(ext["hashes"], json!([{"alg": "SHA-256", "content": sha}]));
+    let props = p["metadata"]["properties"].as_array().unwrap();
+    assert!(
+        props.contains(&json!({"name": "bakeproof:sbom-ref", "value": format!("sha256:{sha}")}))
     );
-    assert_eq!(
-        st["predicate"]["treeDigest"]["sha256"],
-        s.tree_digest.as_str()
+    assert!(
+        props
+            .contains(&json!({"name": "bakeproof:sbom-ref-size", "value": sbom.len().to_string()}))
     );
     let o = verify(
         &s,

@@ -977,3 +977,131 @@ fn s3_endpoint_with_a_local_store_is_refused_by_every_command() {
         assert!(!store.exists(), "{args:?} created {}", store.display());
     }
 }
+
+/// Issue 13, item 5: an SBOM over the inline limit (lowered here with
+/// `--inline-sbom-max` rather than a 4 MiB fixture) is attested with the
+/// standard CycloneDX predicate type, published and fetched with the SBOM it
+/// pins, and verified through the store fail-closed: `fetch` +
+/// `verify-attestation` check the SBOM beside the bundle, `diff REGION:AMI`
+/// reads it from the store by its signed digest, and an SBOM swapped in the
+/// store is refused.
+#[test]
+fn large_sbom_by_reference_through_a_store_is_checked_by_its_signed_digest() {
+    let a = attest_inputs(PASSWORD);
+    let o = bp(&[
+        "attest",
+        "--sbom",
+        &a.s("sbom.cdx.json"),
+        "--seal",
+        &a.s("seal.json"),
+        "--key",
+        &a.s("cosign.key"),
+        "--ami",
+        AMI_A,
+        "--inline-sbom-max",
+        "1000",
+        "-o",
+        &a.s("att"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(a.p("att/sbom.cdx.json").is_file());
+    let store = a.s("store");
+    let o = bp(&["publish", "--store", &store, &a.s("att")]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .matches("stored  blob")
+            .count(),
+        3,
+        "{}",
+        describe(&o)
+    );
+
+    // fetch: the bundles and the SBOM; the SBOM bundle is of the CycloneDX
+    // type and verifies with the SBOM found beside it.
+    let out = a.p("fetched");
+    let o = bp(&[
+        "fetch",
+        "--store",
+        &store,
+        "--ami",
+        AMI_A,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("store-index.json")).unwrap()).unwrap();
+    let types: Vec<&str> = idx["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["predicate_type"].as_str())
+        .collect();
+    assert!(types.contains(&"https://cyclonedx.org/bom"), "{idx}");
+    assert!(!types.iter().any(|t| t.contains("sbom-ref")), "{idx}");
+    let bundle = out.join("sbom.sigstore.json");
+    let verify_fetched = || {
+        bp(&[
+            "verify-attestation",
+            "--key",
+            &a.s("cosign.pub"),
+            "--ami",
+            AMI_A,
+            bundle.to_str().unwrap(),
+        ])
+    };
+    let o = verify_fetched();
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(
+        describe(&o).contains("verified: https://cyclonedx.org/bom")
+            && describe(&o).contains("SBOM sbom.cdx.json matches"),
+        "{}",
+        describe(&o)
+    );
+    // The fetched SBOM altered: the bundle is INVALID.
+    let sbom = std::fs::read(a.p("sbom.cdx.json")).unwrap();
+    let mut altered = sbom.clone();
+    altered.push(b'\n');
+    std::fs::write(out.join("sbom.cdx.json"), &altered).unwrap();
+    let o = verify_fetched();
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(
+        describe(&o).contains("SBOM digest mismatch"),
+        "{}",
+        describe(&o)
+    );
+
+    // diff REGION:AMI reads the pinned SBOM from the store: no change
+    // against the SBOM itself.
+    let diff = || {
+        bp(&[
+            "diff",
+            AMI_A,
+            &a.s("sbom.cdx.json"),
+            "--store",
+            &store,
+            "--key",
+            &a.s("cosign.pub"),
+            "--format",
+            "json",
+        ])
+    };
+    let o = diff();
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["summary"]["added"], 0, "{d}");
+    assert_eq!(d["summary"]["removed"], 0, "{d}");
+    assert_eq!(d["summary"]["modified_files"], 0, "{d}");
+
+    // The SBOM's blob swapped in the store (same name, other bytes): refused,
+    // nothing diffed.
+    let sha = sha256_file(&a.p("sbom.cdx.json"));
+    let blob = a.p(&format!("store/blobs/sha256/{sha}"));
+    assert!(blob.is_file(), "{}", blob.display());
+    std::fs::write(&blob, &altered).unwrap();
+    let o = diff();
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(o.stdout.is_empty(), "{}", describe(&o));
+    assert!(describe(&o).contains(&sha), "{}", describe(&o));
+}

@@ -29,6 +29,20 @@ impl AttestInputs {
 /// Scans the fixture root, writes its seal report and a key pair encrypted
 /// with `password`.
 pub fn attest_inputs(password: &str) -> AttestInputs {
+    let inputs = attest_inputs_without_key();
+    let o = Command::new(bakeproof_bin())
+        .args(["key", "generate", "--output-dir"])
+        .arg(inputs.dir.path())
+        .env("COSIGN_PASSWORD", password)
+        .output()
+        .expect("run bakeproof");
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    inputs
+}
+
+/// Scans the fixture root and writes its seal report; no key (the KMS
+/// tests sign with keys that never leave KMS).
+pub fn attest_inputs_without_key() -> AttestInputs {
     let root = extract("dpkgroot/clean.tar.gz");
     let dir = tempfile::tempdir().unwrap();
     let (c, sbom, err) = scan_to_json(root.path(), &dir.path().join("sbom.cdx.json"), &[]);
@@ -47,13 +61,6 @@ pub fn attest_inputs(password: &str) -> AttestInputs {
     ]);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", describe(&o));
     std::fs::write(dir.path().join("seal.json"), &o.stdout).unwrap();
-    let o = Command::new(bakeproof_bin())
-        .args(["key", "generate", "--output-dir"])
-        .arg(dir.path())
-        .env("COSIGN_PASSWORD", password)
-        .output()
-        .expect("run bakeproof");
-    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     AttestInputs {
         dir,
         root,

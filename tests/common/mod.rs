@@ -8,6 +8,7 @@
 
 pub mod attest;
 pub mod imds_emulator;
+pub mod interop;
 pub mod moto;
 pub mod run;
 pub mod schema;

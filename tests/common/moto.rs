@@ -34,6 +34,18 @@ pub fn free_port() -> u16 {
 
 impl Moto {
     pub fn start(env: &[(&str, &str)]) -> Moto {
+        Moto::start_module(env, &["-m", "moto.server"])
+    }
+
+    /// moto_server through tests/tools/moto_kms.py: KMS `Sign` with
+    /// `MessageType=DIGEST` as AWS does it (moto itself hashes the digest
+    /// again).
+    pub fn start_kms() -> Moto {
+        let script = super::schema::repo_root().join("tests/tools/moto_kms.py");
+        Moto::start_module(&[], &[script.to_str().unwrap()])
+    }
+
+    fn start_module(env: &[(&str, &str)], program: &[&str]) -> Moto {
         let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
         let probe = Command::new(&python)
             .args(["-c", "import moto.server, boto3"])
@@ -46,17 +58,11 @@ impl Moto {
         );
         let port = free_port();
         let mut c = Command::new(&python);
-        c.args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        c.args(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         for (k, v) in env {
             c.env(k, v);
         }
@@ -81,13 +87,14 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Runs boto3 code with `s3` and `iam` clients bound to the server.
+    /// Runs boto3 code with `s3`, `iam` and `kms` clients bound to the server.
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
             "import boto3, sys\n\
              kw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
              s3 = boto3.client('s3', **kw)\n\
-             iam = boto3.client('iam', **kw)\n",
+             iam = boto3.client('iam', **kw)\n\
+             kms = boto3.client('kms', **kw)\n",
             self.url()
         );
         let o = Command::new(&self.python)
@@ -117,6 +124,7 @@ pub fn test_aws_env(c: &mut Command) -> &mut Command {
         .env("AWS_REGION", "us-east-1")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_ENDPOINT_URL_KMS")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("BAKEPROOF_STORE")

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::PrivateKey;
+use crate::signer::{SignError, Signer, sign_checked};
 
 /// The payload type of in-toto statements.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -52,23 +52,29 @@ pub fn b64decode(s: &str) -> Option<Vec<u8>> {
 
 impl Envelope {
     /// Signs `payload` with one signature whose keyid is the key's
-    /// (hex SHA-256 of its SubjectPublicKeyInfo DER).
-    pub fn sign(payload_type: &str, payload: &[u8], key: &PrivateKey) -> Envelope {
-        let sig = key.sign(&pae(payload_type, payload));
-        Envelope {
+    /// (hex SHA-256 of its SubjectPublicKeyInfo DER). The signature is
+    /// checked with the signer's public key before it is returned.
+    pub fn sign(
+        payload_type: &str,
+        payload: &[u8],
+        key: &dyn Signer,
+    ) -> Result<Envelope, SignError> {
+        let (sig, public) = sign_checked(key, &pae(payload_type, payload))?;
+        Ok(Envelope {
             payload: STANDARD.encode(payload),
             payload_type: payload_type.to_string(),
             signatures: vec![EnvelopeSignature {
                 sig: STANDARD.encode(sig),
-                keyid: key.public_key().keyid(),
+                keyid: public.keyid(),
             }],
-        }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::PrivateKey;
 
     #[test]
     fn pae_spec_vector() {
@@ -85,7 +91,7 @@ mod tests {
     #[test]
     fn sign_verifies_over_pae() {
         let k = PrivateKey::generate();
-        let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, b"{}", &k);
+        let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, b"{}", &k).unwrap();
         let sig = b64decode(&env.signatures[0].sig).unwrap();
         assert!(
             k.public_key()

@@ -270,6 +270,15 @@ impl PublicKey {
         Ok(PublicKey { key })
     }
 
+    /// Reads a SubjectPublicKeyInfo DER holding a P-256 key (what AWS KMS
+    /// GetPublicKey returns). The same key read from PEM or DER has the same
+    /// [`PublicKey::keyid`].
+    pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
+        let key = VerifyingKey::from_public_key_der(der)
+            .map_err(|e| KeyError::PublicKey(e.to_string()))?;
+        Ok(PublicKey { key })
+    }
+
     /// The SubjectPublicKeyInfo DER.
     pub fn to_der(&self) -> Vec<u8> {
         self.key

@@ -5,6 +5,7 @@
 pub mod dsse;
 pub mod index;
 pub mod keys;
+pub mod signer;
 pub mod statement;
 pub mod trust;
 pub mod verify;
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 pub use index::{AttestIndex, FileKind, IndexError, IndexFile};
 pub use keys::{KeyError, PrivateKey, PublicKey};
+pub use signer::{SignError, Signer};
 pub use statement::{AmiRef, InputError, PredicateKind};
 pub use trust::{TrustError, TrustedKeys};
 pub use verify::{SbomRef, VerifiedStatement, VerifyError, VerifyPolicy, verify_bundle};
@@ -32,6 +34,8 @@ pub enum AttestError {
     Input(#[from] InputError),
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("signing: {0}")]
+    Sign(#[from] SignError),
 }
 
 /// What to attest.
@@ -41,7 +45,8 @@ pub struct AttestRequest<'a> {
     /// The exact bytes of the seal report (JSON).
     pub seal: &'a [u8],
     pub amis: &'a [AmiRef],
-    pub key: &'a PrivateKey,
+    /// The signer: a key file's [`PrivateKey`], or a KMS key.
+    pub key: &'a dyn Signer,
     /// SBOMs larger than this are carried as a digest-pinned reference.
     pub inline_sbom_max: u64,
     /// Attest an `unsealed` seal report too (refused otherwise).
@@ -77,17 +82,30 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, At
     }
     let subjects = statement::subjects(req.amis, &tree);
 
-    let (sbom_type, sbom_predicate, copy) = if req.sbom.len() as u64 > req.inline_sbom_max {
+    let (sbom_predicate, copy) = if req.sbom.len() as u64 > req.inline_sbom_max {
         (
-            statement::SBOM_REF_PREDICATE_TYPE,
-            statement::sbom_ref_predicate(SBOM_COPY_FILE, req.sbom, &tree),
+            statement::sbom_ref_predicate(SBOM_COPY_FILE, &sbom, req.sbom),
             true,
         )
     } else {
-        (statement::SBOM_PREDICATE_TYPE, sbom, false)
+        (sbom, false)
     };
+    let sbom_type = statement::SBOM_PREDICATE_TYPE;
     let sbom_st = statement::statement(subjects.clone(), sbom_type, sbom_predicate);
     let seal_st = statement::statement(subjects.clone(), statement::SEAL_PREDICATE_TYPE, seal);
+
+    // Everything is signed before anything is written: a signer that fails
+    // (a KMS unreachable) leaves no file behind, not one bundle of two.
+    let mut signed = Vec::new();
+    for (name, st, pt) in [
+        (SBOM_BUNDLE_FILE, &sbom_st, sbom_type),
+        (SEAL_BUNDLE_FILE, &seal_st, statement::SEAL_PREDICATE_TYPE),
+    ] {
+        let bundle = verify::sign_bundle(st, req.key)?;
+        let bytes = serde_json::to_vec_pretty(&bundle).expect("serializable");
+        signed.push((name, pt, bytes));
+    }
+    let keyid = req.key.public_key().keyid();
 
     std::fs::create_dir_all(out_dir).map_err(|e| AttestError::Io(out_dir.into(), e))?;
     // Each file through a create-exclusive temporary file (random name,
@@ -110,12 +128,7 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, At
         Ok(())
     };
     let mut files = Vec::new();
-    for (name, st, pt) in [
-        (SBOM_BUNDLE_FILE, &sbom_st, sbom_type),
-        (SEAL_BUNDLE_FILE, &seal_st, statement::SEAL_PREDICATE_TYPE),
-    ] {
-        let bundle = verify::sign_bundle(st, req.key);
-        let bytes = serde_json::to_vec_pretty(&bundle).expect("serializable");
+    for (name, pt, bytes) in signed {
         write(name, &bytes)?;
         files.push(IndexFile {
             file: name.to_string(),
@@ -144,7 +157,7 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, At
             version: req.tool_version.to_string(),
         },
         created: req.created.clone(),
-        keyid: req.key.public_key().keyid(),
+        keyid,
         tree_digest: index::DigestSet {
             sha256: tree.clone(),
         },

@@ -7,10 +7,21 @@ use bakeproof_types::Sha256Digest;
 pub use bakeproof_types::{AmiRef, AmiRefError};
 
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
-/// The CycloneDX SBOM carried inline.
+/// The CycloneDX SBOM: carried inline, or, when too large, a small CycloneDX
+/// document pinning it by digest ([`sbom_ref_predicate`]). One predicate type
+/// for both, so that policies matching CycloneDX attestations (`cosign
+/// verify-attestation --type cyclonedx`) match either.
 pub const SBOM_PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";
-/// A digest-pinned reference to a CycloneDX SBOM too large to inline.
+/// The reference predicate of bakeproof before issue 13 (its own type, which
+/// no CycloneDX policy matches). Still verified; no longer written.
 pub const SBOM_REF_PREDICATE_TYPE: &str = "https://bakeproof.dev/sbom-ref/v1";
+/// `metadata.properties` of a CycloneDX reference predicate: `sha256:HEX` of
+/// the referenced SBOM's exact bytes. Its presence makes the predicate a
+/// reference.
+pub const SBOM_REF_PROPERTY: &str = "bakeproof:sbom-ref";
+/// `metadata.properties` of a CycloneDX reference predicate: the referenced
+/// SBOM's size in bytes (decimal).
+pub const SBOM_REF_SIZE_PROPERTY: &str = "bakeproof:sbom-ref-size";
 /// The seal report of `bakeproof seal check --format json`.
 pub const SEAL_PREDICATE_TYPE: &str = "https://bakeproof.dev/seal-report/v1";
 /// Media type recorded in an SBOM reference.
@@ -198,17 +209,157 @@ pub fn statement(subjects: Value, predicate_type: &str, predicate: Value) -> Val
     Value::Object(m)
 }
 
-/// The predicate of an SBOM reference: `uri` (relative file name written
-/// beside the bundles), `digest.sha256` and `size` of the exact SBOM bytes,
-/// `mediaType`, and the tree digest the SBOM carries (`treeDigest.sha256`).
-pub fn sbom_ref_predicate(uri: &str, sbom_bytes: &[u8], tree_digest: &str) -> Value {
-    json!({
-        "uri": uri,
-        "digest": {"sha256": Sha256Digest::of(sbom_bytes).to_string()},
-        "size": sbom_bytes.len(),
-        "mediaType": CYCLONEDX_MEDIA_TYPE,
-        "treeDigest": {"sha256": tree_digest},
-    })
+/// The predicate (type [`SBOM_PREDICATE_TYPE`]) standing for an SBOM too
+/// large to inline: a CycloneDX document of the SBOM's `bomFormat`,
+/// `specVersion` and `metadata` (so the image component, its tree digest and
+/// the scan's properties are read as from the SBOM itself), no components,
+/// and one `externalReferences` entry of type `bom` whose `url` is `uri` (the
+/// file name written beside the bundles) and whose `hashes` hold the SHA-256
+/// of the SBOM's exact bytes. `metadata.properties` gains
+/// [`SBOM_REF_PROPERTY`] (`sha256:HEX`) and [`SBOM_REF_SIZE_PROPERTY`]: a
+/// verifier reads the reference from them and checks that the external
+/// reference agrees ([`sbom_ref_of_predicate`]).
+pub fn sbom_ref_predicate(uri: &str, sbom: &Value, sbom_bytes: &[u8]) -> Value {
+    let digest = Sha256Digest::of(sbom_bytes);
+    let mut metadata = sbom.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    if let Some(m) = metadata.as_object_mut() {
+        let props = m.entry("properties").or_insert_with(|| json!([]));
+        if !props.is_array() {
+            *props = json!([]);
+        }
+        if let Some(a) = props.as_array_mut() {
+            a.retain(|p| {
+                let n = p.get("name").and_then(Value::as_str);
+                n != Some(SBOM_REF_PROPERTY) && n != Some(SBOM_REF_SIZE_PROPERTY)
+            });
+            a.push(json!({"name": SBOM_REF_PROPERTY, "value": digest.prefixed()}));
+            a.push(json!({"name": SBOM_REF_SIZE_PROPERTY, "value": sbom_bytes.len().to_string()}));
+        }
+    }
+    let serial = sbom.get("serialNumber").and_then(Value::as_str);
+    let comment = match serial {
+        Some(s) => format!(
+            "The complete SBOM ({s}, {} bytes, {CYCLONEDX_MEDIA_TYPE}), too large to carry \
+             inline: check its SHA-256 before reading it.",
+            sbom_bytes.len()
+        ),
+        None => format!(
+            "The complete SBOM ({} bytes, {CYCLONEDX_MEDIA_TYPE}), too large to carry inline: \
+             check its SHA-256 before reading it.",
+            sbom_bytes.len()
+        ),
+    };
+    let mut doc = Map::new();
+    doc.insert(
+        "bomFormat".into(),
+        sbom.get("bomFormat")
+            .cloned()
+            .unwrap_or_else(|| "CycloneDX".into()),
+    );
+    doc.insert(
+        "specVersion".into(),
+        sbom.get("specVersion")
+            .cloned()
+            .unwrap_or_else(|| "1.5".into()),
+    );
+    doc.insert("version".into(), 1.into());
+    doc.insert("metadata".into(), metadata);
+    doc.insert(
+        "externalReferences".into(),
+        json!([{
+            "type": "bom",
+            "url": uri,
+            "comment": comment,
+            "hashes": [{"alg": "SHA-256", "content": digest.to_hex()}],
+        }]),
+    );
+    Value::Object(doc)
+}
+
+/// The reference a CycloneDX predicate carries ([`sbom_ref_predicate`]):
+/// `Ok(None)` for an inline SBOM (no [`SBOM_REF_PROPERTY`]); for a reference,
+/// `(uri, sha256 hex, size)`, once every part agrees: exactly one
+/// [`SBOM_REF_PROPERTY`] (`sha256:` and 64 lower-case hex digits) and one
+/// [`SBOM_REF_SIZE_PROPERTY`] (decimal), and exactly one `bom` external
+/// reference, with a SHA-256 hash equal to the property and a plain `url`.
+/// Anything else is an error: a signed statement that is unclear about what
+/// it pins is not accepted.
+pub fn sbom_ref_of_predicate(p: &Value) -> Result<Option<(String, String, u64)>, String> {
+    let props: Vec<&Value> = p
+        .pointer("/metadata/properties")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let values = |name: &str| -> Vec<Option<&str>> {
+        props
+            .iter()
+            .filter(|q| q.get("name").and_then(Value::as_str) == Some(name))
+            .map(|q| q.get("value").and_then(Value::as_str))
+            .collect()
+    };
+    let refs = values(SBOM_REF_PROPERTY);
+    let sizes = values(SBOM_REF_SIZE_PROPERTY);
+    if refs.is_empty() && sizes.is_empty() {
+        return Ok(None);
+    }
+    let [Some(r)] = refs[..] else {
+        return Err(format!(
+            "SBOM reference: expected one {SBOM_REF_PROPERTY} property"
+        ));
+    };
+    let sha = r
+        .strip_prefix("sha256:")
+        .filter(|h| Sha256Digest::is_hex(h))
+        .ok_or_else(|| format!("SBOM reference: {SBOM_REF_PROPERTY} {r:?} is not sha256:HEX"))?;
+    let [Some(size)] = sizes[..] else {
+        return Err(format!(
+            "SBOM reference: expected one {SBOM_REF_SIZE_PROPERTY} property"
+        ));
+    };
+    let size: u64 = size
+        .parse()
+        .ok()
+        .filter(|_| size.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            format!("SBOM reference: {SBOM_REF_SIZE_PROPERTY} {size:?} is not a size")
+        })?;
+    let boms: Vec<&Value> = p
+        .get("externalReferences")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|e| e.get("type").and_then(Value::as_str) == Some("bom"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let [bom] = boms[..] else {
+        return Err(format!(
+            "SBOM reference: expected one externalReferences entry of type bom, found {}",
+            boms.len()
+        ));
+    };
+    let uri = bom
+        .get("url")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| "SBOM reference: the bom external reference has no url".to_string())?;
+    let hashes: Vec<&str> = bom
+        .get("hashes")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|h| h.get("alg").and_then(Value::as_str) == Some("SHA-256"))
+                .filter_map(|h| h.get("content").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    if hashes != [sha] {
+        return Err(format!(
+            "SBOM reference: the bom external reference's SHA-256 is not the {SBOM_REF_PROPERTY} \
+             property's ({sha})"
+        ));
+    }
+    Ok(Some((uri.to_string(), sha.to_string(), size)))
 }
 
 #[cfg(test)]

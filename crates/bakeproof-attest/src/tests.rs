@@ -137,15 +137,147 @@ fn round_trip_reference() {
     let f = make(10);
     let b = f.bundle(SBOM_BUNDLE_FILE);
     let v = check(&b, &f.policy()).unwrap();
-    assert_eq!(v.predicate_type, statement::SBOM_REF_PREDICATE_TYPE);
-    let r = v.sbom_ref.unwrap();
+    // The standard CycloneDX predicate type, so CycloneDX policies match.
+    assert_eq!(v.predicate_type, "https://cyclonedx.org/bom");
+    assert_eq!(v.kind, PredicateKind::Sbom);
+    let r = v.sbom_ref.clone().unwrap();
     assert_eq!(r.uri, SBOM_COPY_FILE);
     let copy = std::fs::read(f._dir.path().join(SBOM_COPY_FILE)).unwrap();
     assert_eq!(copy, f.sbom);
+    assert_eq!(r.size, copy.len() as u64);
+    assert_eq!(
+        r.sha256,
+        bakeproof_types::Sha256Digest::of(&copy).to_string()
+    );
     r.check(&copy).unwrap();
     let mut bad = copy.clone();
     bad[3] ^= 1;
     assert!(matches!(r.check(&bad), Err(E::SbomDigestMismatch { .. })));
+    // The predicate is a CycloneDX document: the SBOM's metadata, no
+    // components, one `bom` external reference pinning the SBOM by SHA-256.
+    let p = &v.predicate;
+    let full: Value = serde_json::from_slice(&f.sbom).unwrap();
+    assert_eq!(p["bomFormat"], "CycloneDX");
+    assert_eq!(p["specVersion"], full["specVersion"]);
+    assert_eq!(p["metadata"]["component"], full["metadata"]["component"]);
+    assert!(p.get("components").is_none());
+    assert_eq!(
+        p["externalReferences"],
+        json!([{"type": "bom", "url": SBOM_COPY_FILE,
+                "comment": p["externalReferences"][0]["comment"],
+                "hashes": [{"alg": "SHA-256", "content": r.sha256}]}])
+    );
+    let props = p["metadata"]["properties"].as_array().unwrap();
+    assert!(
+        props.contains(
+            &json!({"name": "bakeproof:sbom-ref", "value": format!("sha256:{}", r.sha256)})
+        )
+    );
+    assert!(
+        props
+            .contains(&json!({"name": "bakeproof:sbom-ref-size", "value": copy.len().to_string()}))
+    );
+}
+
+/// A signed CycloneDX predicate that is unclear about what it pins is
+/// refused, whatever else is right; the reference of the older predicate
+/// type (`https://bakeproof.dev/sbom-ref/v1`) still verifies.
+#[test]
+fn reference_predicate_must_agree_with_itself() {
+    let f = make(10);
+    let st: Value = serde_json::from_slice(&payload(&f.bundle(SBOM_BUNDLE_FILE))).unwrap();
+    let sha = st["predicate"]["externalReferences"][0]["hashes"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let props = |st: &mut Value| -> Vec<Value> {
+        st["predicate"]["metadata"]["properties"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let set_props = |st: &mut Value, v: Vec<Value>| {
+        st["predicate"]["metadata"]["properties"] = Value::Array(v);
+    };
+    let mut cases: Vec<(&str, Value)> = Vec::new();
+    let mut t = st.clone();
+    t["predicate"]["externalReferences"][0]["hashes"][0]["content"] = "cd".repeat(32).into();
+    cases.push(("hash differs from the property", t));
+    let mut t = st.clone();
+    let e = t["predicate"]["externalReferences"][0].clone();
+    t["predicate"]["externalReferences"] = json!([e.clone(), e]);
+    cases.push(("two bom references", t));
+    let mut t = st.clone();
+    t["predicate"]["externalReferences"] = json!([]);
+    cases.push(("no bom reference", t));
+    let mut t = st.clone();
+    let v: Vec<Value> = props(&mut t)
+        .into_iter()
+        .filter(|p| p["name"] != "bakeproof:sbom-ref-size")
+        .collect();
+    set_props(&mut t, v);
+    cases.push(("no size", t));
+    let mut t = st.clone();
+    let v: Vec<Value> = props(&mut t)
+        .into_iter()
+        .map(|p| {
+            if p["name"] == "bakeproof:sbom-ref-size" {
+                json!({"name": "bakeproof:sbom-ref-size", "value": "+12"})
+            } else {
+                p
+            }
+        })
+        .collect();
+    set_props(&mut t, v);
+    cases.push(("size not decimal", t));
+    let mut t = st.clone();
+    let mut v = props(&mut t);
+    v.push(json!({"name": "bakeproof:sbom-ref", "value": format!("sha256:{sha}")}));
+    set_props(&mut t, v);
+    cases.push(("two reference properties", t));
+    let mut t = st.clone();
+    let v: Vec<Value> = props(&mut t)
+        .into_iter()
+        .map(|p| {
+            if p["name"] == "bakeproof:sbom-ref" {
+                json!({"name": "bakeproof:sbom-ref", "value": sha.to_uppercase()})
+            } else {
+                p
+            }
+        })
+        .collect();
+    set_props(&mut t, v);
+    cases.push(("property not sha256:hex", t));
+    let mut t = st.clone();
+    t["predicate"]["externalReferences"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("url");
+    cases.push(("no url", t));
+    for (what, t) in cases {
+        let e = check(&resign(&f, &t), &f.policy()).unwrap_err();
+        assert!(
+            matches!(&e, E::MalformedStatement(m) if m.contains("SBOM reference")),
+            "{what}: {e}"
+        );
+    }
+    // Untouched, re-signed: verifies (the cases fail for what they change).
+    assert!(
+        check(&resign(&f, &st), &f.policy())
+            .unwrap()
+            .sbom_ref
+            .is_some()
+    );
+
+    // The older predicate type still verifies, as a reference.
+    let mut old = st.clone();
+    old["predicateType"] = statement::SBOM_REF_PREDICATE_TYPE.into();
+    old["predicate"] = json!({"uri": SBOM_COPY_FILE, "digest": {"sha256": sha},
+        "size": f.sbom.len(), "mediaType": statement::CYCLONEDX_MEDIA_TYPE,
+        "treeDigest": {"sha256": "ab".repeat(32)}});
+    let v = check(&resign(&f, &old), &f.policy()).unwrap();
+    assert_eq!(v.kind, PredicateKind::Sbom);
+    v.sbom_ref.unwrap().check(&f.sbom).unwrap();
 }
 
 #[test]
@@ -171,7 +303,7 @@ fn policy_failures() {
 /// Re-signs a modified statement with the fixture's key (a validly signed
 /// but unacceptable statement).
 fn resign(f: &Fixture, st: &Value) -> Value {
-    verify::sign_bundle(st, &f.key)
+    verify::sign_bundle(st, &f.key).unwrap()
 }
 
 #[test]
@@ -216,13 +348,14 @@ fn tampering() {
 
     // Another key, same hint and keyid (only the signature can tell).
     let other = PrivateKey::generate();
-    let mut b = verify::sign_bundle(&serde_json::from_slice(&payload(&good)).unwrap(), &other);
+    let mut b =
+        verify::sign_bundle(&serde_json::from_slice(&payload(&good)).unwrap(), &other).unwrap();
     b["verificationMaterial"] = good["verificationMaterial"].clone();
     b["dsseEnvelope"]["signatures"][0]["keyid"] =
         good["dsseEnvelope"]["signatures"][0]["keyid"].clone();
     assert_eq!(check(&b, &p).unwrap_err(), E::BadSignature);
     // Another key, honest hint.
-    let b = verify::sign_bundle(&serde_json::from_slice(&payload(&good)).unwrap(), &other);
+    let b = verify::sign_bundle(&serde_json::from_slice(&payload(&good)).unwrap(), &other).unwrap();
     assert!(matches!(check(&b, &p).unwrap_err(), E::UnknownKey { .. }));
 
     // Media types.
@@ -450,11 +583,9 @@ fn index_as_json_literal(f: &Fixture, copy: bool) -> Vec<u8> {
         bakeproof_types::Sha256Digest::of(&std::fs::read(f._dir.path().join(name)).unwrap())
             .to_string()
     };
-    let sbom_type = if copy {
-        statement::SBOM_REF_PREDICATE_TYPE
-    } else {
-        statement::SBOM_PREDICATE_TYPE
-    };
+    // One predicate type, inline or by reference (cosign's `--type cyclonedx`).
+    let _ = copy;
+    let sbom_type = statement::SBOM_PREDICATE_TYPE;
     let mut files = vec![
         json!({"file": SBOM_BUNDLE_FILE, "kind": "bundle", "predicateType": sbom_type,
                "sha256": sha(SBOM_BUNDLE_FILE)}),
@@ -712,4 +843,87 @@ fn unpaired_statements() {
         verify::unpaired(&[(Sbom, "a"), (Seal, "a"), (Sbom, "b")]),
         [2]
     );
+}
+
+/// A signer that fails, or that answers with another key's signature (a
+/// remote signer is not trusted to sign what was asked with the key it
+/// names): `attest` fails and writes nothing, not even the directory.
+#[test]
+fn failing_or_lying_signer_writes_nothing() {
+    struct Remote {
+        named: PrivateKey,
+        signs_with: Option<PrivateKey>,
+    }
+    impl Signer for Remote {
+        fn public_key(&self) -> PublicKey {
+            self.named.public_key()
+        }
+        fn describe(&self) -> String {
+            "remote test key".into()
+        }
+        fn sign_der(&self, msg: &[u8]) -> Result<Vec<u8>, SignError> {
+            match &self.signs_with {
+                Some(k) => Ok(k.sign(msg)),
+                None => Err(SignError::Signer("remote test key: unreachable".into())),
+            }
+        }
+    }
+    let sbom = sbom();
+    let seal = serde_json::to_vec(&seal_report()).unwrap();
+    let amis = amis();
+    for (signs_with, want) in [
+        (None, "unreachable"),
+        (
+            Some(PrivateKey::generate()),
+            "does not verify with its public key",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let key = Remote {
+            named: PrivateKey::generate(),
+            signs_with,
+        };
+        let e = attest(
+            &AttestRequest {
+                sbom: &sbom,
+                seal: &seal,
+                amis: &amis,
+                key: &key,
+                inline_sbom_max: 10,
+                allow_unsealed: false,
+                tool_version: "0.0.0",
+                created: "2024-01-01T00:00:00Z".into(),
+            },
+            &out,
+        )
+        .unwrap_err();
+        assert!(matches!(e, AttestError::Sign(_)), "{e}");
+        assert!(e.to_string().contains(want), "{e}");
+        assert!(!out.exists(), "{e}");
+    }
+    // The same signer answering with its own key works.
+    let named = PrivateKey::generate();
+    let key = Remote {
+        signs_with: Some(
+            PrivateKey::from_encrypted_pem(named.to_encrypted_pem(b"p").unwrap().as_bytes(), b"p")
+                .unwrap(),
+        ),
+        named,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    attest(
+        &AttestRequest {
+            sbom: &sbom,
+            seal: &seal,
+            amis: &amis,
+            key: &key,
+            inline_sbom_max: 10,
+            allow_unsealed: false,
+            tool_version: "0.0.0",
+            created: "2024-01-01T00:00:00Z".into(),
+        },
+        dir.path(),
+    )
+    .unwrap();
 }

@@ -7,10 +7,11 @@ use bakeproof_types::Sha256Digest;
 use serde_json::{Map, Value, json};
 
 use crate::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE, b64decode};
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::PublicKey;
+use crate::signer::{SignError, Signer};
 use crate::statement::{
     AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE, SEAL_PREDICATE_TYPE,
-    STATEMENT_TYPE, check_seal_report, tree_digest_of_sbom,
+    STATEMENT_TYPE, check_seal_report, sbom_ref_of_predicate, tree_digest_of_sbom,
 };
 use crate::trust::TrustedKeys;
 
@@ -26,17 +27,19 @@ pub const ACCEPTED_BUNDLE_MEDIA_TYPES: &[&str] = &[
 
 /// A Sigstore bundle (v0.3) with a keyed DSSE envelope and no transparency
 /// log entries; `verificationMaterial.publicKey.hint` is the key id.
-pub fn sign_bundle(statement: &Value, key: &PrivateKey) -> Value {
+/// The signature is checked with the signer's public key first.
+pub fn sign_bundle(statement: &Value, key: &dyn Signer) -> Result<Value, SignError> {
     let payload = serde_json::to_vec(statement).expect("serializable");
-    let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &payload, key);
-    json!({
+    let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &payload, key)?;
+    let keyid = env.signatures[0].keyid.clone();
+    Ok(json!({
         "mediaType": BUNDLE_MEDIA_TYPE_V03,
         "verificationMaterial": {
-            "publicKey": {"hint": key.public_key().keyid()},
+            "publicKey": {"hint": keyid},
             "tlogEntries": [],
         },
         "dsseEnvelope": env,
-    })
+    }))
 }
 
 /// What a verifier requires.
@@ -64,7 +67,9 @@ impl VerifyPolicy {
     }
 }
 
-/// A digest-pinned SBOM reference (predicate `https://bakeproof.dev/sbom-ref/v1`).
+/// A digest-pinned SBOM reference: a CycloneDX predicate standing for the
+/// SBOM ([`crate::statement::sbom_ref_predicate`]), or the older predicate
+/// type `https://bakeproof.dev/sbom-ref/v1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SbomRef {
     pub uri: String,
@@ -348,6 +353,8 @@ fn verify_statement(
     let mut sbom_ref = None;
     match pt {
         SBOM_PREDICATE_TYPE => {
+            // The SBOM, or the CycloneDX document standing for it (the same
+            // metadata, so the same tree digest rule).
             let inner = tree_digest_of_sbom(&predicate).map_err(|e| stmt_err(e.to_string()))?;
             if inner != tree {
                 return Err(VerifyError::TreeDigestMismatch {
@@ -355,6 +362,9 @@ fn verify_statement(
                     got: inner,
                 });
             }
+            sbom_ref = sbom_ref_of_predicate(&predicate)
+                .map_err(stmt_err)?
+                .map(|(uri, sha256, size)| SbomRef { uri, sha256, size });
         }
         SBOM_REF_PREDICATE_TYPE => {
             let uri = predicate.get("uri").and_then(Value::as_str);

@@ -10,6 +10,36 @@ pub enum KeyCommand {
     /// Write a cosign-compatible key pair: PREFIX.key (encrypted ECDSA P-256,
     /// mode 0600) and PREFIX.pub. Password from COSIGN_PASSWORD or a prompt.
     Generate(GenerateArgs),
+    /// Print the public key (PEM, cosign.pub's form) of a signing key: a
+    /// cosign key file (password from COSIGN_PASSWORD or a prompt) or an AWS
+    /// KMS key (awskms:///alias/NAME, key id or ARN; from GetPublicKey).
+    Public(PublicArgs),
+}
+
+/// The signing key: a cosign key file, or an AWS KMS key.
+#[derive(Args, Debug)]
+pub struct SigningKeyArgs {
+    /// The signing key: a cosign private key file (password from
+    /// COSIGN_PASSWORD or a prompt), or an AWS KMS key as cosign names it:
+    /// awskms:///alias/NAME, awskms:///KEY-ID, awskms:///ARN, or
+    /// awskms://HOST[:PORT]/... to reach KMS at https://HOST[:PORT]. The KMS
+    /// key must be ECC_NIST_P256 SIGN_VERIFY; no private key leaves KMS.
+    #[arg(long, value_name = "FILE|awskms:///KEY")]
+    pub key: String,
+    /// The AWS region of a KMS key (default: the ARN's, else AWS_REGION /
+    /// AWS_DEFAULT_REGION, or the profile's). The endpoint is
+    /// AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL when set, else AWS's.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PublicArgs {
+    #[command(flatten)]
+    pub key: SigningKeyArgs,
+    /// Write the PEM to this file (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -36,9 +66,8 @@ pub struct AttestArgs {
     /// `bakeproof verify` fails the instance at boot).
     #[arg(long)]
     pub allow_unsealed: bool,
-    /// The cosign private key (password from COSIGN_PASSWORD or a prompt).
-    #[arg(long)]
-    pub key: PathBuf,
+    #[command(flatten)]
+    pub key: SigningKeyArgs,
     /// Packer's manifest: the AMIs of the build of its last_run_uuid.
     #[arg(long, conflicts_with = "ami", required_unless_present = "ami")]
     pub packer_manifest: Option<PathBuf>,

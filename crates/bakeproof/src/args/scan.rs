@@ -46,7 +46,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub include_runtime_dirs: bool,
     /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", env = "BAKEPROOF_THREADS")]
     pub threads: Option<usize>,
     /// Name of the image in the SBOM (default: the last component of ROOT).
     #[arg(long)]
@@ -88,7 +88,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", env = "BAKEPROOF_THREADS")]
     pub threads: Option<usize>,
 }
 

@@ -33,7 +33,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", env = "BAKEPROOF_THREADS")]
     pub threads: Option<usize>,
 }
 

@@ -6,18 +6,66 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use bakeproof_attest::keys::KeyPairFiles;
 use bakeproof_attest::statement;
-use bakeproof_attest::{AmiRef, PredicateKind, PrivateKey, PublicKey, VerifyPolicy};
+use bakeproof_attest::{AmiRef, PredicateKind, PrivateKey, PublicKey, Signer, VerifyPolicy};
+use bakeproof_kms::{KmsKeyRef, KmsOptions, KmsSigner};
 
 use super::resolved_source_date_epoch;
-use crate::args::attest::{AttestArgs, KeyCommand, TypeArg, VerifyArgs};
-use crate::output::{read_password, warn};
+use crate::args::attest::{
+    AttestArgs, GenerateArgs, KeyCommand, PublicArgs, SigningKeyArgs, TypeArg, VerifyArgs,
+};
+use crate::output::{read_password, warn, write_output};
 
 fn read(p: &Path) -> Result<Vec<u8>> {
     std::fs::read(p).with_context(|| format!("{}", p.display()))
 }
 
+/// The signer `--key` names: an AWS KMS key (`awskms://...`: its public
+/// key read and its spec checked now, nothing signed yet), else a cosign key
+/// file (read, then the password asked for).
+fn open_signer(k: &SigningKeyArgs) -> Result<Box<dyn Signer>> {
+    if KmsKeyRef::is_kms(&k.key) {
+        let r = KmsKeyRef::parse(&k.key)?;
+        let opts = KmsOptions {
+            region: k.region.clone(),
+        };
+        return Ok(Box::new(KmsSigner::open(&r, &opts)?));
+    }
+    let path = Path::new(&k.key);
+    let key_pem = read(path)?;
+    let password = read_password(false)?;
+    let key = PrivateKey::from_encrypted_pem(&key_pem, password.as_bytes())
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(Box::new(key))
+}
+
 pub fn run_key(cmd: KeyCommand) -> Result<u8> {
-    let KeyCommand::Generate(a) = cmd;
+    match cmd {
+        KeyCommand::Generate(a) => run_generate(a),
+        KeyCommand::Public(a) => run_public(a),
+    }
+}
+
+/// `key public`: the PEM of the signing key's public key, the same bytes
+/// (and key id) for a key file and for the KMS key holding the same key.
+fn run_public(a: PublicArgs) -> Result<u8> {
+    let signer = open_signer(&a.key)?;
+    let public = signer.public_key();
+    let pem = public.to_pem();
+    match &a.output {
+        Some(p) => {
+            write_output(Some(p), |w| Ok(w.write_all(pem.as_bytes())?))?;
+            eprintln!(
+                "Public key written to {} (key id {})",
+                p.display(),
+                public.keyid()
+            );
+        }
+        None => crate::output::print_text(&pem)?,
+    }
+    Ok(0)
+}
+
+fn run_generate(a: GenerateArgs) -> Result<u8> {
     let files = KeyPairFiles::new(&a.output_dir, &a.prefix);
     files.check_absent()?;
     let password = read_password(true)?;
@@ -83,17 +131,13 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
             statement::unsealed_reason(&facts)
         ));
     }
-    let key_pem = read(&a.key)?;
-    let password = read_password(false)?;
-    let key = PrivateKey::from_encrypted_pem(&key_pem, password.as_bytes())
-        .with_context(|| format!("{}", a.key.display()))?;
-    drop(password);
+    let key = open_signer(&a.key)?;
     let index = bakeproof_attest::attest(
         &bakeproof_attest::AttestRequest {
             sbom: &sbom,
             seal: &seal,
             amis: &amis,
-            key: &key,
+            key: key.as_ref(),
             inline_sbom_max: a.inline_sbom_max,
             allow_unsealed: a.allow_unsealed,
             tool_version: env!("CARGO_PKG_VERSION"),
