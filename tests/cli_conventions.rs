@@ -347,3 +347,137 @@ fn verbose_reports_what_is_done() {
     assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
     assert!(stderr(&bad).contains("BAKEPROOF_LOG"), "{}", describe(&bad));
 }
+
+/// The common flags from BAKEPROOF_* variables (a Packer template or a
+/// systemd drop-in sets them once): BAKEPROOF_KEY signs, BAKEPROOF_PUBLIC_KEY
+/// verifies (a wrong one fails, so the variable is what is used),
+/// BAKEPROOF_STORE is where publish and diff go, BAKEPROOF_THREADS sizes the
+/// walk; a flag wins over its variable.
+#[test]
+fn environment_variables_stand_for_the_common_flags() {
+    const PW: &str = "env-test-password";
+    let s = common::attest::attest_inputs(PW);
+    let other = tempfile::tempdir().unwrap();
+    let o = Command::new(bakeproof_bin())
+        .args(["key", "generate", "--output-dir"])
+        .arg(other.path())
+        .env("COSIGN_PASSWORD", PW)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = s.p("out");
+    let ami = "eu-west-1:ami-0123456789abcdef0";
+    let bp = |args: &[&str], env: &[(&str, &Path)]| {
+        let mut c = Command::new(bakeproof_bin());
+        c.args(args).env("COSIGN_PASSWORD", PW);
+        for k in [
+            "BAKEPROOF_KEY",
+            "BAKEPROOF_PUBLIC_KEY",
+            "BAKEPROOF_STORE",
+            "BAKEPROOF_THREADS",
+        ] {
+            c.env_remove(k);
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let sbom = s.s("sbom.cdx.json");
+    let seal = s.s("seal.json");
+    let o = bp(
+        &[
+            "attest",
+            "--sbom",
+            &sbom,
+            "--seal",
+            &seal,
+            "--ami",
+            ami,
+            "--allow-unsealed",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[("BAKEPROOF_KEY", &s.p("cosign.key"))],
+    );
+    assert!(
+        o.status.success(),
+        "attest with BAKEPROOF_KEY: {}",
+        describe(&o)
+    );
+    let bundles: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".sigstore.json"))
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    assert!(!bundles.is_empty());
+    let mut va = vec!["verify-attestation"];
+    va.extend(bundles.iter().map(String::as_str));
+    let good = bp(&va, &[("BAKEPROOF_PUBLIC_KEY", &s.p("cosign.pub"))]);
+    assert!(good.status.success(), "{}", describe(&good));
+    let wrong = bp(
+        &va,
+        &[("BAKEPROOF_PUBLIC_KEY", &other.path().join("cosign.pub"))],
+    );
+    assert_eq!(wrong.status.code(), Some(1), "{}", describe(&wrong));
+    // The flag wins over the variable.
+    let mut flagged = va.clone();
+    let pubkey = s.s("cosign.pub");
+    flagged.extend(["--key", &pubkey]);
+    let o = bp(
+        &flagged,
+        &[("BAKEPROOF_PUBLIC_KEY", &other.path().join("cosign.pub"))],
+    );
+    assert!(
+        o.status.success(),
+        "--key over BAKEPROOF_PUBLIC_KEY: {}",
+        describe(&o)
+    );
+
+    let store = s.p("store");
+    let o = bp(
+        &["publish", out.to_str().unwrap()],
+        &[("BAKEPROOF_STORE", &store)],
+    );
+    assert!(
+        o.status.success(),
+        "publish with BAKEPROOF_STORE: {}",
+        describe(&o)
+    );
+    assert!(
+        store
+            .join("amis/eu-west-1/ami-0123456789abcdef0/index.json")
+            .is_file(),
+        "the index is in the store named by BAKEPROOF_STORE"
+    );
+    let o = bp(
+        &["diff", ami, &sbom, "--format", "json"],
+        &[
+            ("BAKEPROOF_STORE", &store),
+            ("BAKEPROOF_PUBLIC_KEY", &s.p("cosign.pub")),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "diff REGION:AMI from the environment: {}",
+        describe(&o)
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["summary"]["added"], 0, "{d}");
+
+    let o = bp(
+        &[
+            "-v",
+            "scan",
+            "-q",
+            "-o",
+            s.p("again.json").to_str().unwrap(),
+            s.root.path().to_str().unwrap(),
+        ],
+        &[("BAKEPROOF_THREADS", Path::new("1"))],
+    );
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(stderr(&o).contains("with 1 threads"), "{}", describe(&o));
+}

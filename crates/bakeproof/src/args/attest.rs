@@ -24,7 +24,7 @@ pub struct SigningKeyArgs {
     /// awskms:///alias/NAME, awskms:///KEY-ID, awskms:///ARN, or
     /// awskms://HOST[:PORT]/... to reach KMS at https://HOST[:PORT]. The KMS
     /// key must be ECC_NIST_P256 SIGN_VERIFY; no private key leaves KMS.
-    #[arg(long, value_name = "FILE|awskms:///KEY")]
+    #[arg(long, value_name = "FILE|awskms:///KEY", env = "BAKEPROOF_KEY")]
     pub key: String,
     /// The AWS region of a KMS key (default: the ARN's, else AWS_REGION /
     /// AWS_DEFAULT_REGION, or the profile's). The endpoint is
@@ -95,7 +95,7 @@ pub struct VerifyArgs {
     #[arg(required = true)]
     pub bundles: Vec<PathBuf>,
     /// The trusted public key (cosign.pub).
-    #[arg(long)]
+    #[arg(long, env = "BAKEPROOF_PUBLIC_KEY")]
     pub key: PathBuf,
     /// Require this AMI (REGION:AMI-ID) among the subjects.
     #[arg(long, value_name = "REGION:AMI-ID")]
