@@ -2,6 +2,7 @@
 //! family. Nothing here does work; `crate::commands` turns these values into
 //! the libraries' settings.
 
+pub mod artifacts;
 pub mod attest;
 pub mod boot;
 pub mod diff;
@@ -49,4 +50,9 @@ pub enum Command {
     Fetch(store::FetchArgs),
     /// First-boot check: this instance runs an attested, sealed, untampered image.
     Verify(boot::BootVerifyArgs),
+    /// Sign a statement about files (their names and SHA-256, with their
+    /// SBOM as predicate): a release's binaries and packages.
+    AttestArtifacts(artifacts::AttestArtifactsArgs),
+    /// Verify files against a bundle written by `bakeproof attest-artifacts`.
+    VerifyArtifacts(artifacts::VerifyArtifactsArgs),
 }
