@@ -81,7 +81,7 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
 
   say "packages $target"
   cargo deb -p bakeproof --no-build --no-strip --target "$target" --profile "$PROFILE" -o "$OUT"
-  cargo generate-rpm -p bakeproof --target "$target" --profile "$PROFILE" -o "$OUT"
+  cargo generate-rpm -p crates/bakeproof --target "$target" --profile "$PROFILE" -o "$OUT"
 done
 
 ls "$OUT"/*.deb "$OUT"/*.rpm >/dev/null || die "no packages written"

@@ -1,7 +1,6 @@
 //! `bakeproof attest-artifacts`, `bakeproof verify-artifacts`: the work is
 //! in `bakeproof_attest::artifacts` (docs/attest.md, "Artifacts").
 
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
