@@ -7,7 +7,8 @@
 //! `verify-attestation` and `verify` (against the IMDS emulator on loopback)
 //! inside an empty chroot that holds nothing but the binary and the fixture:
 //! natively for x86_64, under `qemu-aarch64-static` user emulation (copied
-//! into the chroot, a static binary itself) for aarch64. The packages
+//! into the chroot, a static binary itself) for aarch64 (`#[ignore]`d in
+//! CI for time, run by tools/release.sh: docs/release.md, "What CI builds"). The packages
 //! (cargo-deb, cargo-generate-rpm) list what they should and the .deb
 //! installs into a scratch root. No tool is optional: a missing musl-gcc,
 //! cross gcc, Rust target, qemu, cargo-deb or cargo-generate-rpm fails the
@@ -415,7 +416,12 @@ fn x86_64_static_binary_runs_in_an_empty_chroot() {
     chain_in_jail(&bin, false);
 }
 
+/// Not in CI's `cargo test`: a second cold static build (about 9 CPU
+/// minutes, docs/release.md) does not fit CI's time budget. tools/release.sh
+/// runs it (`-- --include-ignored`) against the aarch64 artifact; by hand:
+/// `cargo test -p bakeproof --test static_binary -- --include-ignored`.
 #[test]
+#[ignore = "the aarch64 static build + qemu run: tools/release.sh runs it (--include-ignored)"]
 fn aarch64_static_binary_runs_under_qemu_in_an_empty_chroot() {
     let bin = static_bin(AARCH64);
     assert_static(&bin, "ARM aarch64");

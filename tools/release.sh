@@ -92,7 +92,7 @@ say "tests/static_binary.rs against the artifacts"
 BAKEPROOF_STATIC_X86_64="$OUT/bakeproof-$VERSION-x86_64-unknown-linux-musl" \
 BAKEPROOF_STATIC_AARCH64="$OUT/bakeproof-$VERSION-aarch64-unknown-linux-musl" \
 BAKEPROOF_DEB="$DEB_X86" BAKEPROOF_RPM="$RPM_X86" \
-  cargo test --locked -p bakeproof --test static_binary
+  cargo test --locked -p bakeproof --test static_binary -- --include-ignored
 
 say "sums, SBOM, attestation"
 BP="$OUT/bakeproof-$VERSION-x86_64-unknown-linux-musl"
