@@ -6,6 +6,10 @@
 #        time          GNU time, /usr/bin/time (benchmarks and timing checks)
 #        rpm           rpm/rpmbuild 4.18 (oracle for the rpm tests: rpm --root -Va)
 #        python3, python3-venv   only when no usable Python >= 3.9 with venv is found
+#        musl-tools, gcc-aarch64-linux-gnu, musl-dev:arm64 (adds dpkg's arm64
+#        architecture), qemu-user-static, file   the static builds and their tests
+#      then the Rust targets x86_64/aarch64-unknown-linux-musl (rustup) and
+#      cargo-deb 3.8.0, cargo-generate-rpm 0.21.1 (cargo install --locked);
 #      (apt-get as root; through sudo when not root and sudo exists; else it stops
 #      and names the packages to install);
 #   2. creates/updates the virtualenv .venv with the pinned Python tools from
@@ -106,6 +110,22 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
     pkg_installed python3-venv || missing+=(python3-venv)
     PYTHON=/usr/bin/python3
   fi
+  # The static builds and their tests (tests/static_binary.rs, docs/release.md):
+  # musl-gcc, the aarch64 cross gcc and musl's arm64 headers/wrapper
+  # (aarch64-linux-musl-gcc, Multi-Arch package: needs the arm64 architecture
+  # in dpkg), qemu-user-static (the aarch64 binary under user emulation), file.
+  pkg_installed musl-tools || missing+=(musl-tools)
+  pkg_installed gcc-aarch64-linux-gnu || missing+=(gcc-aarch64-linux-gnu)
+  pkg_installed qemu-user-static || missing+=(qemu-user-static)
+  pkg_installed file || missing+=(file)
+  if ! pkg_installed musl-dev:arm64; then
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      [ "$(id -u)" -eq 0 ] || die "musl-dev:arm64 missing: as root, dpkg --add-architecture arm64 && apt-get update && apt-get install musl-dev:arm64"
+      note "dpkg --add-architecture arm64 (for musl-dev:arm64)"
+      dpkg --add-architecture arm64
+    fi
+    missing+=(musl-dev:arm64)
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
   else
@@ -114,6 +134,21 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   [ -x /usr/bin/time ] && /usr/bin/time -f '%e' true >/dev/null 2>&1 \
     || die "/usr/bin/time is not GNU time"
   python_ok "$PYTHON" || die "$PYTHON cannot create a virtualenv (need Python >= 3.9 with venv/ensurepip)"
+
+  # ---- 1b. Rust targets and packagers (static builds, tests/static_binary.rs) --
+  say "Rust musl targets, cargo-deb, cargo-generate-rpm"
+  command -v rustup >/dev/null 2>&1 || die "rustup not found: the musl targets are added with rustup"
+  for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    rustup target list --installed | grep -qx "$t" || { note "rustup target add $t"; rustup target add "$t" || die "rustup target add $t failed"; }
+  done
+  cargo_tool() {  # cargo_tool CRATE VERSION: cargo install --locked, unless that version is there
+    if cargo install --list | grep -qx "$1 v$2:"; then return 0; fi
+    note "cargo install --locked $1@$2"
+    cargo install --locked --quiet "$1@$2" || die "cargo install $1@$2 failed"
+  }
+  cargo_tool cargo-deb 3.8.0
+  cargo_tool cargo-generate-rpm 0.21.1
+  note "ok"
 
   # ---- 2. Python venv --------------------------------------------------------
   say "Python venv $VENV ($REQS)"

@@ -2,6 +2,7 @@
 //! DSSE envelopes ([`dsse`]), in-toto statements ([`statement`]), Sigstore
 //! bundles and their verification ([`verify`]). Formats: docs/attest.md.
 
+pub mod artifacts;
 pub mod dsse;
 pub mod index;
 pub mod keys;

@@ -208,6 +208,27 @@ pub fn verify_bundle(
     bytes: &[u8],
     policy: &VerifyPolicy,
 ) -> Result<VerifiedStatement, VerifyError> {
+    let opened = open_bundle(bytes, &policy.keys)?;
+    let mut v = verify_statement(&opened.payload, policy)?;
+    v.bundle_media_type = opened.media_type;
+    v.keyid = opened.keyid;
+    Ok(v)
+}
+
+/// The signed payload of a bundle whose signature verified.
+#[derive(Clone, Debug)]
+pub struct OpenedBundle {
+    pub media_type: String,
+    /// The key id of the trusted key that verified the signature.
+    pub keyid: String,
+    /// The in-toto statement's bytes (not yet looked at).
+    pub payload: Vec<u8>,
+}
+
+/// The signature half of [`verify_bundle`]: the bundle's DSSE envelope
+/// verified with the trusted key it names; the statement is left to the
+/// caller ([`verify_bundle`], [`crate::artifacts::verify_artifacts`]).
+pub fn open_bundle(bytes: &[u8], keys: &TrustedKeys) -> Result<OpenedBundle, VerifyError> {
     let doc: Value =
         serde_json::from_slice(bytes).map_err(|e| VerifyError::MalformedJson(e.to_string()))?;
     let doc = doc
@@ -221,7 +242,7 @@ pub fn verify_bundle(
         return Err(VerifyError::UnsupportedMediaType(media_type.to_string()));
     }
     let unknown = |found: &str| VerifyError::UnknownKey {
-        trusted: policy.keys.keyids().map(str::to_string).collect(),
+        trusted: keys.keyids().map(str::to_string).collect(),
         found: found.to_string(),
     };
     let vm = doc
@@ -232,7 +253,7 @@ pub fn verify_bundle(
         bundle_err("verificationMaterial has no publicKey (certificate-based bundles are not supported)")
     })?;
     let hint = pk.get("hint").and_then(Value::as_str).unwrap_or("");
-    if !hint.is_empty() && !policy.keys.contains(hint) {
+    if !hint.is_empty() && !keys.contains(hint) {
         return Err(unknown(hint));
     }
     let env_v = doc
@@ -249,7 +270,7 @@ pub fn verify_bundle(
     let env: Envelope = serde_json::from_value(env_v.clone())
         .map_err(|e| bundle_err(&format!("dsseEnvelope: {e}")))?;
     let sig = &env.signatures[0];
-    if !sig.keyid.is_empty() && !policy.keys.contains(&sig.keyid) {
+    if !sig.keyid.is_empty() && !keys.contains(&sig.keyid) {
         return Err(unknown(&sig.keyid));
     }
     if !hint.is_empty() && !sig.keyid.is_empty() && hint != sig.keyid {
@@ -264,8 +285,8 @@ pub fn verify_bundle(
         .into_iter()
         .find(|k| !k.is_empty());
     let candidates: Vec<&PublicKey> = match named {
-        Some(k) => policy.keys.get(k).into_iter().collect(),
-        None => policy.keys.iter().collect(),
+        Some(k) => keys.get(k).into_iter().collect(),
+        None => keys.iter().collect(),
     };
     if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(VerifyError::PayloadType(env.payload_type));
@@ -276,10 +297,11 @@ pub fn verify_bundle(
     let Some(key) = candidates.into_iter().find(|k| k.verify(&pae, &sig_der)) else {
         return Err(VerifyError::BadSignature);
     };
-    let mut v = verify_statement(&payload, policy)?;
-    v.bundle_media_type = media_type.to_string();
-    v.keyid = key.keyid();
-    Ok(v)
+    Ok(OpenedBundle {
+        media_type: media_type.to_string(),
+        keyid: key.keyid(),
+        payload,
+    })
 }
 
 /// Checks a signed in-toto statement against the policy (after the signature).

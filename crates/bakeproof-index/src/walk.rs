@@ -369,6 +369,9 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 
 fn entry_from_stat(path: Vec<u8>, st: &rustix::fs::Stat) -> Entry {
     let kind = FileKind::from_mode(st.st_mode);
+    // `st_nlink` is a u64 on x86_64 and a u32 on aarch64.
+    #[allow(clippy::useless_conversion)]
+    let nlink = u64::from(st.st_nlink);
     Entry {
         path,
         kind,
@@ -377,7 +380,7 @@ fn entry_from_stat(path: Vec<u8>, st: &rustix::fs::Stat) -> Entry {
         gid: st.st_gid,
         size: u64::try_from(st.st_size).unwrap_or(0),
         mtime: st.st_mtime,
-        nlink: st.st_nlink,
+        nlink,
         dev: st.st_dev,
         ino: st.st_ino,
         rdev: matches!(kind, FileKind::CharDevice | FileKind::BlockDevice).then_some(st.st_rdev),

@@ -273,6 +273,7 @@ impl KmsSigner {
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(bakeproof_store::https_client())
             .region(region)
             .retry_config(retry)
             .timeout_config(timeouts);

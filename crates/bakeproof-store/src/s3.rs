@@ -44,6 +44,27 @@ pub(crate) fn read_deadline(limit: u64) -> Duration {
     READ_DEADLINE + Duration::from_secs(limit / MIN_READ_RATE)
 }
 
+/// The SDK's HTTPS client as its `default-https-client` feature builds it
+/// (hyper 1 + rustls, proxy settings from the environment), but with rustls'
+/// ring provider: the one TLS/crypto backend of the build (see
+/// crates/bakeproof-store/Cargo.toml). Without it the SDK has no HTTP client.
+/// The one definition for every AWS SDK client of the workspace (S3 here,
+/// KMS in bakeproof-kms).
+pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
+}
+
 /// An S3 (or S3-compatible) bucket and key prefix.
 pub struct S3Store {
     rt: tokio::runtime::Runtime,
@@ -127,6 +148,7 @@ impl S3Store {
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .region(region)
             .retry_config(retry)
             .timeout_config(timeouts);

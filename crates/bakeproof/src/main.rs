@@ -15,6 +15,13 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+// The static (musl) builds: musl's allocator serialises the parallel scan
+// (docs/release.md: the measurement); glibc builds keep glibc's malloc.
+// Feature `musl-malloc` keeps musl's (to measure it again).
+#[cfg(all(target_env = "musl", not(feature = "musl-malloc")))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Like other Unix filters: `bakeproof ... | head` ends quietly when the
     // reader goes away, instead of a panic from a failed write to stdout
@@ -50,5 +57,7 @@ fn main() -> ExitCode {
         Command::Version(args) => commands::meta::run_version(args),
         Command::Completion(args) => commands::meta::run_completion(args),
         Command::Man(args) => commands::meta::run_man(args),
+        Command::AttestArtifacts(args) => commands::artifacts::run_attest(args),
+        Command::VerifyArtifacts(args) => commands::artifacts::run_verify(args),
     })
 }

@@ -2,6 +2,7 @@
 //! family. Nothing here does work; `crate::commands` turns these values into
 //! the libraries' settings.
 
+pub mod artifacts;
 pub mod attest;
 pub mod boot;
 pub mod diff;
@@ -63,4 +64,9 @@ pub enum Command {
     Completion(meta::CompletionArgs),
     /// Write the manual pages (roff) into a directory.
     Man(meta::ManArgs),
+    /// Sign a statement about files (their names and SHA-256, with their
+    /// SBOM as predicate): a release's binaries and packages.
+    AttestArtifacts(artifacts::AttestArtifactsArgs),
+    /// Verify files against a bundle written by `bakeproof attest-artifacts`.
+    VerifyArtifacts(artifacts::VerifyArtifactsArgs),
 }

@@ -22,7 +22,7 @@ fn read(p: &Path) -> Result<Vec<u8>> {
 /// The signer `--key` names: an AWS KMS key (`awskms://...`: its public
 /// key read and its spec checked now, nothing signed yet), else a cosign key
 /// file (read, then the password asked for).
-fn open_signer(k: &SigningKeyArgs) -> Result<Box<dyn Signer>> {
+pub fn open_signer(k: &SigningKeyArgs) -> Result<Box<dyn Signer>> {
     if KmsKeyRef::is_kms(&k.key) {
         let r = KmsKeyRef::parse(&k.key)?;
         let opts = KmsOptions {

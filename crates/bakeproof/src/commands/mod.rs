@@ -3,6 +3,7 @@
 //! call, and renders the result through `crate::output`; the libraries never
 //! see a clap struct.
 
+pub mod artifacts;
 pub mod attest;
 pub mod boot;
 pub mod diff;
