@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::run::{
     assert_properties_documented, bakeproof, bakeproof_bin, components, describe, extract, props,
@@ -572,29 +572,11 @@ fn packages_only_sbom_is_attested_beside_the_full_one() {
 fn cyclonedx_node_modules() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let target = exe.ancestors().nth(3).expect("target/<profile>/deps/exe");
-        let dir = target.join("cyclonedx-npm");
-        let src = common::schema::repo_root().join("tests/tools/npm-cyclonedx");
-        let lock = std::fs::read(src.join("package-lock.json")).unwrap();
-        let installed = dir
-            .join("node_modules/@cyclonedx/cyclonedx-library/package.json")
-            .exists()
-            && std::fs::read(dir.join("package-lock.json")).ok().as_deref() == Some(&lock[..]);
-        if !installed {
-            std::fs::create_dir_all(&dir).unwrap();
-            for f in ["package.json", "package-lock.json"] {
-                std::fs::copy(src.join(f), dir.join(f)).unwrap();
-            }
-            let o = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap_or_else(|e| panic!("npm (Node.js) is needed: {e}"));
-            assert!(o.status.success(), "npm ci failed: {}", describe(&o));
-        }
-        dir.join("node_modules")
+        common::interop::npm_ci(
+            "tests/tools/npm-cyclonedx",
+            "cyclonedx-npm",
+            "@cyclonedx/cyclonedx-library",
+        )
     })
     .clone()
 }

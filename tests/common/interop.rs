@@ -14,34 +14,40 @@ use super::schema::{bakeproof_python, repo_root};
 /// changed). Fails, never skips, without node and npm.
 pub fn node_modules() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let target = exe.ancestors().nth(3).expect("target/<profile>/deps/exe");
-        let dir = target.join("attest-npm");
-        let src = repo_root().join("tests/tools/npm");
-        let lock = std::fs::read(src.join("package-lock.json")).unwrap();
-        let installed = dir
-            .join("node_modules/@sigstore/verify/package.json")
-            .exists()
-            && std::fs::read(dir.join("package-lock.json")).ok().as_deref() == Some(&lock[..]);
-        if !installed {
-            std::fs::create_dir_all(&dir).unwrap();
-            for f in ["package.json", "package-lock.json"] {
-                std::fs::copy(src.join(f), dir.join(f)).unwrap();
-            }
-            let o = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap_or_else(|e| {
-                    panic!("npm (Node.js) is needed for the sigstore-js interop test: {e}")
-                });
-            assert!(o.status.success(), "npm ci failed: {}", describe(&o));
+    DIR.get_or_init(|| npm_ci("tests/tools/npm", "attest-npm", "@sigstore/verify"))
+        .clone()
+}
+
+/// `target/NAME/node_modules` installed with `npm ci` from the package.json
+/// and lock file in the repository's `tools_dir`, again only when the lock
+/// file changed (`package`'s package.json is the installed marker). Fails,
+/// never skips, without node and npm.
+pub fn npm_ci(tools_dir: &str, name: &str, package: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().nth(3).expect("target/<profile>/deps/exe");
+    let dir = target.join(name);
+    let src = repo_root().join(tools_dir);
+    let lock = std::fs::read(src.join("package-lock.json")).unwrap();
+    let installed = dir
+        .join("node_modules")
+        .join(package)
+        .join("package.json")
+        .exists()
+        && std::fs::read(dir.join("package-lock.json")).ok().as_deref() == Some(&lock[..]);
+    if !installed {
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["package.json", "package-lock.json"] {
+            std::fs::copy(src.join(f), dir.join(f)).unwrap();
         }
-        dir.join("node_modules")
-    })
-    .clone()
+        let o = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("npm (Node.js) is needed for {package}: {e}"));
+        assert!(o.status.success(), "npm ci failed: {}", describe(&o));
+    }
+    dir.join("node_modules")
 }
 
 /// Verifies a bundle with sigstore-js (tests/tools/npm/sigstore_verify.cjs).

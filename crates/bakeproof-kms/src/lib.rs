@@ -215,19 +215,6 @@ fn env_nonempty(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        let m = err.to_string();
-        if !m.is_empty() && !parts.iter().any(|p| p.contains(&m)) {
-            parts.push(m);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
-}
-
 impl KmsSigner {
     /// Connects, reads the key's public key (GetPublicKey) and checks that it
     /// is an ECDSA P-256 signing key. Nothing is signed.
@@ -351,7 +338,7 @@ impl Conn {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let code = e.code().unwrap_or("").to_string();
-        let detail = error_chain(&e);
+        let detail = bakeproof_store::error_chain(&e);
         let message = match &e {
             SdkError::TimeoutError(_) => format!(
                 "{} did not answer in time ({MAX_ATTEMPTS} attempts, {}s at most)",

@@ -170,14 +170,7 @@ pub fn rfc3339(secs: i64) -> Option<String> {
 fn package_refs(inv: &Inventory) -> HashMap<PkgId, String> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut out = HashMap::new();
-    let mut ids: Vec<PkgId> = inv
-        .dbs
-        .iter()
-        .enumerate()
-        .flat_map(|(d, db)| (0..db.packages.len()).map(move |p| (d, p)))
-        .collect();
-    ids.sort_by(|a, b| pkg_sort_key(inv, *a).cmp(&pkg_sort_key(inv, *b)));
-    for id in ids {
+    for id in package_order(inv) {
         let purl = inv.dbs[id.0].packages[id.1].purl.clone();
         let n = seen.entry(purl.clone()).or_insert(0);
         *n += 1;
@@ -185,6 +178,19 @@ fn package_refs(inv: &Inventory) -> HashMap<PkgId, String> {
         out.insert(id, r);
     }
     out
+}
+
+/// Every package of `inv` in the order the SBOMs list them (CycloneDX and
+/// SPDX alike): name, arch, version, then database order.
+pub(crate) fn package_order(inv: &Inventory) -> Vec<PkgId> {
+    let mut ids: Vec<PkgId> = inv
+        .dbs
+        .iter()
+        .enumerate()
+        .flat_map(|(d, db)| (0..db.packages.len()).map(move |p| (d, p)))
+        .collect();
+    ids.sort_by(|a, b| pkg_sort_key(inv, *a).cmp(&pkg_sort_key(inv, *b)));
+    ids
 }
 
 fn pkg_sort_key(inv: &Inventory, id: PkgId) -> (&str, &str, &str, PkgId) {

@@ -416,16 +416,7 @@ pub fn write_spdx_json<W: std::io::Write + ?Sized>(
     };
 
     // Packages in the CycloneDX order (name, arch, version).
-    let mut ids: Vec<PkgId> = inv
-        .dbs
-        .iter()
-        .enumerate()
-        .flat_map(|(d, db)| (0..db.packages.len()).map(move |p| (d, p)))
-        .collect();
-    ids.sort_by(|a, b| {
-        let (pa, pb) = (&inv.dbs[a.0].packages[a.1], &inv.dbs[b.0].packages[b.1]);
-        (&pa.name, &pa.arch, &pa.version, a).cmp(&(&pb.name, &pb.arch, &pb.version, b))
-    });
+    let ids = crate::cyclonedx::package_order(inv);
     let pkg_ids: HashMap<PkgId, String> = ids
         .iter()
         .enumerate()

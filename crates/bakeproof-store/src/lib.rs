@@ -29,7 +29,7 @@ pub use ops::{
     FetchReport, FetchedFile, PublishReport, PublishedBlob, STORE_INDEX_FILE, fetch_ami,
     publish_attest_dir,
 };
-pub use s3::{S3Store, https_client};
+pub use s3::{S3Store, error_chain, https_client};
 
 /// Largest index a reader accepts (bytes); a longer one is [`StoreError::Corrupt`].
 pub const MAX_INDEX_SIZE: u64 = 1 << 20;

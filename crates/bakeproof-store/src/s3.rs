@@ -493,8 +493,10 @@ fn lost_conditional_write<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>
         || code == "ConditionalRequestConflict"
 }
 
-/// The messages of an error and its sources, without repeats.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// The messages of an error and its sources, without repeats (the AWS SDK's
+/// errors repeat their source in their own message): for every AWS SDK
+/// client of the workspace, as [`https_client`].
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur = Some(e);
     while let Some(err) = cur {
