@@ -98,7 +98,7 @@ say "sums, SBOM, attestation"
 BP="$OUT/bakeproof-$VERSION-x86_64-unknown-linux-musl"
 (
   cd "$OUT"
-  sha256sum -- bakeproof-* *.deb *.rpm > SHA256SUMS
+  sha256sum -- bakeproof-*-unknown-linux-musl *.deb *.rpm > SHA256SUMS
 )
 # (Written beside, then moved in: the scan must not see its own output.)
 "$BP" scan "$OUT" -q -o "$OUT.cdx.json"
