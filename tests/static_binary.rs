@@ -439,8 +439,15 @@ fn packages() -> (PathBuf, PathBuf, tempfile::TempDir) {
     ) {
         return (d.into(), r.into(), dir);
     }
-    static_bin(X86_64);
+    let bin = static_bin(X86_64);
     let profile = profile();
+    let share = target_dir().join(X86_64).join(&profile).join("share");
+    let o = Command::new(repo_root().join("packaging/share.sh"))
+        .arg(&bin)
+        .arg(&share)
+        .output()
+        .expect("run packaging/share.sh");
+    ok(&o, "packaging/share.sh (manual pages and completions)");
     let o = Command::new(env!("CARGO"))
         .args([
             "deb",
@@ -482,6 +489,24 @@ fn packages() -> (PathBuf, PathBuf, tempfile::TempDir) {
 
 const UNIT: &str = "usr/lib/systemd/system/bakeproof-verify.service";
 
+/// The file names `bakeproof man` writes (the test's own host binary).
+fn man_pages() -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(bakeproof_bin())
+        .arg("man")
+        .arg("-o")
+        .arg(dir.path())
+        .output()
+        .expect("bakeproof man");
+    ok(&o, "bakeproof man");
+    let mut v: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn deb_and_rpm_hold_the_binary_the_unit_and_the_keys_directory() {
     let (deb, rpm, _dir) = packages();
@@ -498,10 +523,37 @@ fn deb_and_rpm_hold_the_binary_the_unit_and_the_keys_directory() {
         ("-rw-r--r--", &format!("./{UNIT}")),
         ("-rw-r--r--", "./etc/bakeproof/verify.env"),
         ("drwxr-xr-x", "./etc/bakeproof/keys/"),
+        (
+            "-rw-r--r--",
+            "./usr/share/bash-completion/completions/bakeproof",
+        ),
+        (
+            "-rw-r--r--",
+            "./usr/share/zsh/vendor-completions/_bakeproof",
+        ),
+        (
+            "-rw-r--r--",
+            "./usr/share/fish/vendor_completions.d/bakeproof.fish",
+        ),
     ] {
         assert!(
             entries.contains(&(mode, path)),
             "{mode} {path} not in the .deb:\n{listing}"
+        );
+    }
+    // A manual page for every page `bakeproof man` writes (the oracle: the
+    // binary's own listing), compressed or not.
+    let pages = man_pages();
+    assert!(
+        pages.len() > 10 && pages.contains(&"bakeproof-scan.1".to_owned()),
+        "{pages:?}"
+    );
+    for page in &pages {
+        let plain = format!("./usr/share/man/man1/{page}");
+        let gz = format!("{plain}.gz");
+        assert!(
+            entries.iter().any(|(_, p)| *p == plain || *p == gz),
+            "{page} not in the .deb:\n{listing}"
         );
     }
     let f = run("dpkg-deb", &["-f".as_ref(), deb.as_os_str()]);
@@ -575,6 +627,20 @@ fn deb_and_rpm_hold_the_binary_the_unit_and_the_keys_directory() {
         &format!("/{UNIT}"),
         "/etc/bakeproof/verify.env",
         "/etc/bakeproof/keys/README",
+    ] {
+        assert!(files.contains(f), "{f} not in the .rpm: {files:?}");
+    }
+    for page in &pages {
+        let plain = format!("/usr/share/man/man1/{page}");
+        assert!(
+            files.contains(&plain) || files.contains(&format!("{plain}.gz")),
+            "{page} not in the .rpm: {files:?}"
+        );
+    }
+    for f in [
+        "/usr/share/bash-completion/completions/bakeproof",
+        "/usr/share/zsh/site-functions/_bakeproof",
+        "/usr/share/fish/vendor_completions.d/bakeproof.fish",
     ] {
         assert!(files.contains(f), "{f} not in the .rpm: {files:?}");
     }

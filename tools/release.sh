@@ -28,6 +28,7 @@
 #                                        its password from COSIGN_PASSWORD or a prompt
 #   --out DIR  | BAKEPROOF_RELEASE_OUT   output directory (must not exist)
 #   BAKEPROOF_RELEASE_PROFILE            cargo profile (default dist)
+#   SOURCE_DATE_EPOCH                    every timestamp (default: the commit's time)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -57,6 +58,12 @@ for tool in musl-gcc aarch64-linux-musl-gcc aarch64-linux-gnu-gcc qemu-aarch64-s
 done
 
 VERSION="$(cargo pkgid -p bakeproof | sed 's/.*[#@]//')"
+# Reproducible: every timestamp (the binaries' build date in `version`, the
+# SBOM's and the attestation's) is the commit's time unless already set.
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+  SOURCE_DATE_EPOCH="$(git log -1 --format=%ct HEAD)" || die "cannot read the commit's time (git)"
+fi
+export SOURCE_DATE_EPOCH
 [ -n "$VERSION" ] || die "cannot read bakeproof's version"
 OUT="${OUT:-$REPO/target/dist/$VERSION}"
 [ ! -e "$OUT" ] || die "$OUT exists: remove it or give --out"
@@ -80,6 +87,9 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   cp "$bin" "$OUT/bakeproof-$VERSION-$target"
 
   say "packages $target"
+  # Manual pages and completions, made by the x86_64 binary (built first:
+  # it runs here; they are the same for every target).
+  packaging/share.sh "$TARGET_DIR/x86_64-unknown-linux-musl/$PROFILE/bakeproof" "$TARGET_DIR/$target/$PROFILE/share"
   cargo deb -p bakeproof --no-build --no-strip --target "$target" --profile "$PROFILE" -o "$OUT"
   cargo generate-rpm -p crates/bakeproof --target "$target" --profile "$PROFILE" -o "$OUT"
 done
