@@ -553,3 +553,59 @@ fn bare_rpm_databases_name_their_distribution() {
         }
     }
 }
+
+/// rpm's `PACKAGER` is each package's CycloneDX `author` and `VENDOR` its
+/// `supplier`, as librpm itself reports them (`rpm -qa --qf`, live, on a
+/// copy of each database); a package without a packager has no author.
+#[test]
+fn packager_is_the_author_and_vendor_the_supplier_as_librpm_reports() {
+    for db in [
+        "rpmdb/rhel8-libuuid/Packages",
+        "rpmdb/centos8-dive/Packages",
+        "rpmdb/cbl-mariner-2.0/rpmdb.sqlite",
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join(Path::new(db).file_name().unwrap());
+        std::fs::copy(fixture(db), &copy).unwrap();
+        let o = std::process::Command::new("rpm")
+            .arg("--dbpath")
+            .arg(t.path())
+            .args(["-qa", "--qf", "%{NAME}\\t%{PACKAGER}\\t%{VENDOR}\\n"])
+            .output()
+            .expect("rpm (librpm 4.18, installed by tests/run-all.sh)");
+        assert!(
+            o.status.success(),
+            "{db}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let none = |s: &str| (s != "(none)" && !s.is_empty()).then(|| s.to_owned());
+        let mut want: Vec<(String, Option<String>, Option<String>)> =
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| {
+                    let f: Vec<&str> = l.split('\t').collect();
+                    (f[0].to_owned(), none(f[1]), none(f[2]))
+                })
+                .collect();
+        want.sort();
+        assert!(!want.is_empty(), "{db}: librpm lists nothing");
+        // A fresh copy for the scan (librpm may have written beside the first).
+        let t2 = tempfile::tempdir().unwrap();
+        let copy2 = t2.path().join(copy.file_name().unwrap());
+        std::fs::copy(fixture(db), &copy2).unwrap();
+        let (code, doc, stderr) = scan_to_json(&copy2, &t2.path().join("sbom.json"), &[]);
+        assert_eq!(code, 0, "{db}: {stderr}");
+        let mut got: Vec<(String, Option<String>, Option<String>)> = components(&doc, "library")
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["author"].as_str().map(str::to_owned),
+                    c["supplier"]["name"].as_str().map(str::to_owned),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{db}");
+    }
+}

@@ -208,8 +208,10 @@ pub struct Package {
     /// License short names from a machine-readable copyright file; see
     /// [`dep5_licenses`].
     pub licenses: Vec<String>,
-    /// dpkg `Maintainer:`.
+    /// dpkg `Maintainer:`; rpm `VENDOR` (the distributor).
     pub supplier: Option<String>,
+    /// Who made the package: dpkg `Maintainer:`; rpm `PACKAGER`.
+    pub author: Option<String>,
     /// First line of `Description:`.
     pub summary: Option<String>,
     pub homepage: Option<String>,

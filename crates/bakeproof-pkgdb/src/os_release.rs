@@ -340,6 +340,7 @@ mod tests {
                     source_version: None,
                     licenses: Vec::new(),
                     supplier: supplier.map(Into::into),
+                    author: None,
                     summary: None,
                     homepage: None,
                     installed_size: None,

@@ -569,10 +569,8 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
             bom_ref: None,
         });
     }
-    // dpkg's `Maintainer` is also the package's author (1.6: `authors`).
-    if p.ecosystem == Ecosystem::Deb {
-        c.author = p.supplier.as_deref().map(ns);
-    }
+    // dpkg's `Maintainer`, rpm's `PACKAGER` (1.6: `authors`).
+    c.author = p.author.as_deref().map(ns);
     c.licenses = license::licenses(&p.licenses, p.ecosystem);
     let mut props = vec![
         prop(

@@ -418,6 +418,7 @@ fn record(
             purl: String::new(),
             licenses: Vec::new(),
             supplier: st.first_line("Maintainer"),
+            author: st.first_line("Maintainer"),
             summary: st.first_line("Description"),
             homepage: st.first_line("Homepage"),
             installed_size,

@@ -14,6 +14,7 @@
 //! | SOURCERPM `n-v-r.src.rpm` | `source_name` = `n`, `source_version` = `v-r` |
 //! | LICENSE | `licenses` = `[LICENSE]`, one SPDX-ish expression, unsplit |
 //! | VENDOR | `supplier` (when non-empty) |
+//! | PACKAGER | `author` (when non-empty) |
 //! | SUMMARY | `summary`; URL -> `homepage`; LONGSIZE/SIZE -> `installed_size` |
 //! | REQUIRENAME | `depends`, one single-alternative clause per capability, `rpmlib(...)` left out (rpm-internal features, never a package); these are capabilities, resolved through other packages' `provides` |
 //! | PROVIDENAME | `provides` |
@@ -153,6 +154,7 @@ pub fn package_from_header(h: RpmHeader, key: u32, os: Option<&OsRelease>) -> Pa
         source_version,
         licenses: h.license.into_iter().filter(|l| !l.is_empty()).collect(),
         supplier: h.vendor.filter(|v| !v.is_empty()),
+        author: h.packager.filter(|v| !v.is_empty()),
         summary: h.summary.filter(|s| !s.is_empty()),
         homepage: h.url.filter(|s| !s.is_empty()),
         installed_size: h.size,
