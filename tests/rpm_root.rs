@@ -144,6 +144,16 @@ fn ownership_and_unowned_equal_rpm_qf() {
     }
 }
 
+/// A private copy of the fixture database `db` (the fixture directory may be
+/// read-only, and librpm writes beside a database), in a new temporary
+/// directory.
+fn private_copy(db: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let copy = t.path().join(Path::new(db).file_name().unwrap());
+    std::fs::copy(fixture(db), &copy).unwrap();
+    (t, copy)
+}
+
 #[test]
 fn bare_rpm_databases_scan_to_valid_sboms() {
     for (db, expected) in [
@@ -164,10 +174,7 @@ fn bare_rpm_databases_scan_to_valid_sboms() {
             "rpmdb/sle15-bci/expected-packages.tsv",
         ),
     ] {
-        // A private copy: the fixture directory may be read-only.
-        let t = tempfile::tempdir().unwrap();
-        let copy = t.path().join(Path::new(db).file_name().unwrap());
-        std::fs::copy(fixture(db), &copy).unwrap();
+        let (t, copy) = private_copy(db);
         let f = t.path().join("sbom.cdx.json");
         let (code, doc, stderr) = scan_to_json(&copy, &f, &[]);
         assert_eq!(code, 0, "{db}: {stderr}");
@@ -444,9 +451,7 @@ fn bare_rpm_databases_with_distro_are_read_by_trivy() {
             "mariner",
         ),
     ] {
-        let t = tempfile::tempdir().unwrap();
-        let copy = t.path().join(Path::new(db).file_name().unwrap());
-        std::fs::copy(fixture(db), &copy).unwrap();
+        let (t, copy) = private_copy(db);
         let f = t.path().join("sbom.cdx.json");
         let (code, doc, stderr) = scan_to_json(&copy, &f, &["--distro", distro]);
         assert_eq!(code, 0, "{db}: {stderr}");
@@ -531,9 +536,7 @@ fn bare_rpm_databases_name_their_distribution() {
         ),
         ("rpmdb/centos8-dive/Packages", None, None, "pkg:rpm/dive@"),
     ] {
-        let t = tempfile::tempdir().unwrap();
-        let copy = t.path().join(Path::new(db).file_name().unwrap());
-        std::fs::copy(fixture(db), &copy).unwrap();
+        let (t, copy) = private_copy(db);
         let f = t.path().join("sbom.cdx.json");
         let (code, doc, stderr) = scan_to_json(&copy, &f, &[]);
         assert_eq!(code, 0, "{db}: {stderr}");
@@ -564,9 +567,7 @@ fn packager_is_the_author_and_vendor_the_supplier_as_librpm_reports() {
         "rpmdb/centos8-dive/Packages",
         "rpmdb/cbl-mariner-2.0/rpmdb.sqlite",
     ] {
-        let t = tempfile::tempdir().unwrap();
-        let copy = t.path().join(Path::new(db).file_name().unwrap());
-        std::fs::copy(fixture(db), &copy).unwrap();
+        let (t, _copy) = private_copy(db);
         let o = std::process::Command::new("rpm")
             .arg("--dbpath")
             .arg(t.path())
@@ -590,9 +591,7 @@ fn packager_is_the_author_and_vendor_the_supplier_as_librpm_reports() {
         want.sort();
         assert!(!want.is_empty(), "{db}: librpm lists nothing");
         // A fresh copy for the scan (librpm may have written beside the first).
-        let t2 = tempfile::tempdir().unwrap();
-        let copy2 = t2.path().join(copy.file_name().unwrap());
-        std::fs::copy(fixture(db), &copy2).unwrap();
+        let (t2, copy2) = private_copy(db);
         let (code, doc, stderr) = scan_to_json(&copy2, &t2.path().join("sbom.json"), &[]);
         assert_eq!(code, 0, "{db}: {stderr}");
         let mut got: Vec<(String, Option<String>, Option<String>)> = components(&doc, "library")

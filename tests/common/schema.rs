@@ -138,16 +138,17 @@ pub fn bakeproof_python() -> Result<PathBuf, String> {
 /// Validate the CycloneDX 1.5 JSON file at `path` with cyclonedx-python-lib
 /// (`tests/tools/validate_cyclonedx.py`). Never skips: without `BAKEPROOF_PYTHON` it fails.
 pub fn python_validate(path: &Path) -> Result<(), String> {
-    python_tool("tests/tools/validate_cyclonedx.py", path)
+    python_tool("tests/tools/validate_cyclonedx.py", &[], path)
 }
 
-/// Runs the repository's Python `script` from `.venv` on `path`: Ok when it
-/// exits 0, else its command line, status and output.
-pub fn python_tool(script: &str, path: &Path) -> Result<(), String> {
+/// Runs the repository's Python `script` from `.venv` with `args` on
+/// `path`: Ok when it exits 0, else its command line, status and output.
+pub fn python_tool(script: &str, args: &[&str], path: &Path) -> Result<(), String> {
     let python = bakeproof_python()?;
     let script = repo_root().join(script);
     let out = Command::new(&python)
         .arg(&script)
+        .args(args)
         .arg(path)
         .output()
         .map_err(|e| format!("cannot run {} {}: {e}", python.display(), script.display()))?;
@@ -155,9 +156,10 @@ pub fn python_tool(script: &str, path: &Path) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "{} {} {} exited with {}\n{}{}",
+        "{} {} {} {} exited with {}\n{}{}",
         python.display(),
         script.display(),
+        args.join(" "),
         path.display(),
         out.status,
         String::from_utf8_lossy(&out.stdout),
@@ -239,28 +241,15 @@ pub fn trivy_reads(sbom: &std::path::Path) -> serde_json::Value {
 /// (`tests/tools/validate_spdx.py`: parsed and `validate_full_spdx_document`
 /// as SPDX-2.3). Never skips: without `BAKEPROOF_PYTHON` it fails.
 pub fn spdx_tools_validate(path: &Path) -> Result<(), String> {
-    python_tool("tests/tools/validate_spdx.py", path)
+    python_tool("tests/tools/validate_spdx.py", &[], path)
 }
 
 /// Validates the CycloneDX file at `path` with cyclonedx-python-lib against
 /// the version it must declare (`1.5`, `1.6`).
 pub fn python_validate_version(path: &Path, version: &str) -> Result<(), String> {
-    let python = bakeproof_python()?;
-    let script = repo_root().join("tests/tools/validate_cyclonedx.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .args(["--spec-version", version])
-        .arg(path)
-        .output()
-        .map_err(|e| format!("cannot run {} {}: {e}", python.display(), script.display()))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "validate_cyclonedx.py --spec-version {version} {} exited with {}\n{}{}",
-        path.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    ))
+    python_tool(
+        "tests/tools/validate_cyclonedx.py",
+        &["--spec-version", version],
+        path,
+    )
 }

@@ -33,29 +33,17 @@
 //! store knows nothing of keys; this crate sits beside the store, above
 //! attest (docs/architecture.md).
 
-use std::time::Duration;
-
-use aws_config::BehaviorVersion;
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_kms::Client;
-use aws_sdk_kms::config::Region;
 use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 use bakeproof_attest::{PublicKey, SignError, Signer};
+use bakeproof_store::{MAX_ATTEMPTS, OPERATION_TIMEOUT, env_nonempty, sdk_config};
 use bakeproof_types::Sha256Digest;
 
 /// The URI scheme of AWS KMS key references (cosign's).
 pub const SCHEME: &str = "awskms://";
-
-/// Attempts per request (first try included), with exponential backoff.
-const MAX_ATTEMPTS: u32 = 3;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a KMS key could not be opened or used.
 #[derive(Debug, thiserror::Error)]
@@ -211,10 +199,6 @@ impl std::fmt::Debug for KmsSigner {
     }
 }
 
-fn env_nonempty(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl KmsSigner {
     /// Connects, reads the key's public key (GetPublicKey) and checks that it
     /// is an ECDSA P-256 signing key. Nothing is signed.
@@ -240,34 +224,10 @@ impl KmsSigner {
                 "the key's ARN is in region {arn}, --region names {given}"
             )));
         }
-        let region = match opts.region.as_ref().or(reference.arn_region.as_ref()) {
-            Some(r) => RegionProviderChain::first_try(Region::new(r.clone())),
-            None => RegionProviderChain::first_try(
-                aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
-            )
-            .or_else(aws_config::profile::ProfileFileRegionProvider::new()),
-        };
-        let region = rt.block_on(region.region()).ok_or_else(|| {
+        let region = opts.region.as_ref().or(reference.arn_region.as_ref());
+        let sdk = sdk_config(&rt, region.map(String::as_str), endpoint.as_deref()).ok_or_else(|| {
             config("no AWS region for KMS: pass --region, set AWS_REGION (or a profile region), or name the key by ARN".into())
         })?;
-        let retry = RetryConfig::standard()
-            .with_max_attempts(MAX_ATTEMPTS)
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(2));
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(bakeproof_store::https_client())
-            .region(region)
-            .retry_config(retry)
-            .timeout_config(timeouts);
-        if let Some(ep) = &endpoint {
-            loader = loader.endpoint_url(ep.clone());
-        }
-        let sdk = rt.block_on(loader.load());
         let conn = Conn {
             rt,
             client: Client::new(&sdk),

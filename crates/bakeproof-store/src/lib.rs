@@ -29,7 +29,10 @@ pub use ops::{
     FetchReport, FetchedFile, PublishReport, PublishedBlob, STORE_INDEX_FILE, fetch_ami,
     publish_attest_dir,
 };
-pub use s3::{S3Store, error_chain, https_client};
+pub use s3::{
+    ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, S3Store, env_nonempty,
+    error_chain, https_client, sdk_config,
+};
 
 /// Largest index a reader accepts (bytes); a longer one is [`StoreError::Corrupt`].
 pub const MAX_INDEX_SIZE: u64 = 1 << 20;

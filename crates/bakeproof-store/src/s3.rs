@@ -25,13 +25,13 @@ use crate::{
 };
 
 /// Attempts per request (first try included), with exponential backoff.
-pub(crate) const MAX_ATTEMPTS: u32 = 3;
+pub const MAX_ATTEMPTS: u32 = 3;
 /// TCP/TLS connect timeout.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// One attempt at most.
-pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One operation (all attempts) at most, until the response headers.
-pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// A whole read (request, retries and the body) at most: this, plus the
 /// object's size limit at [`MIN_READ_RATE`]. The SDK's timeouts end with the
 /// response headers; this deadline also covers a body that trickles.
@@ -87,8 +87,48 @@ impl std::fmt::Debug for S3Store {
     }
 }
 
-fn env_nonempty(k: &str) -> Option<String> {
+/// The variable `k` when set and not blank.
+pub fn env_nonempty(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The AWS SDK configuration of every client of the workspace (S3 here,
+/// KMS in bakeproof-kms), loaded on `rt`: [`https_client`], standard
+/// retries ([`MAX_ATTEMPTS`], backoff 200 ms to 2 s), the connect, attempt
+/// and operation timeouts, `endpoint` when given, and the region `region`,
+/// else the environment's or the profile's (IMDS is deliberately not asked:
+/// off EC2 it only adds a timeout). `None` when no region is found.
+pub fn sdk_config(
+    rt: &tokio::runtime::Runtime,
+    region: Option<&str>,
+    endpoint: Option<&str>,
+) -> Option<aws_config::SdkConfig> {
+    let region = match region {
+        Some(r) => RegionProviderChain::first_try(Region::new(r.to_owned())),
+        None => RegionProviderChain::first_try(
+            aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(aws_config::profile::ProfileFileRegionProvider::new()),
+    };
+    let region = rt.block_on(region.region())?;
+    let retry = RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(2));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(region)
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(ep) = endpoint {
+        loader = loader.endpoint_url(ep);
+    }
+    Some(rt.block_on(loader.load()))
 }
 
 impl S3Store {
@@ -124,38 +164,12 @@ impl S3Store {
             .clone()
             .or_else(|| env_nonempty("AWS_ENDPOINT_URL_S3"))
             .or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
-        // Region: the option, else the environment and the profile. (IMDS
-        // is deliberately not asked here: off EC2 it only adds a timeout.)
-        let region = match &opts.region {
-            Some(r) => RegionProviderChain::first_try(Region::new(r.clone())),
-            None => RegionProviderChain::first_try(
-                aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
-            )
-            .or_else(aws_config::profile::ProfileFileRegionProvider::new()),
-        };
-        let region = rt.block_on(region.region()).ok_or_else(|| {
-            StoreError::Invalid(
-                "no AWS region for the S3 store: set AWS_REGION (or a profile region)".into(),
-            )
-        })?;
-        let retry = RetryConfig::standard()
-            .with_max_attempts(MAX_ATTEMPTS)
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(2));
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https_client())
-            .region(region)
-            .retry_config(retry)
-            .timeout_config(timeouts);
-        if let Some(ep) = &endpoint {
-            loader = loader.endpoint_url(ep.clone());
-        }
-        let sdk = rt.block_on(loader.load());
+        let sdk =
+            sdk_config(&rt, opts.region.as_deref(), endpoint.as_deref()).ok_or_else(|| {
+                StoreError::Invalid(
+                    "no AWS region for the S3 store: set AWS_REGION (or a profile region)".into(),
+                )
+            })?;
         let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
             // The signed payload hash already covers the body; trailing
             // checksums are not understood by every S3-compatible server.
