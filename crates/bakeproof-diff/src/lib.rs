@@ -105,6 +105,7 @@ pub fn diff_with_seal(
     s.rebuilt = d.packages.rebuilt.len();
     s.license_changed = d.packages.license_changed.len();
     s.supplier_changed = d.packages.supplier_changed.len();
+    s.author_changed = d.packages.author_changed.len();
     s.added_files = d.files.added.len();
     s.removed_files = d.files.removed.len();
     s.modified_files = d.files.modified.len();

@@ -29,6 +29,8 @@ pub struct PackageChanges {
     pub rebuilt: Vec<PkgEntry>,
     pub license_changed: Vec<AttrChange>,
     pub supplier_changed: Vec<AttrChange>,
+    /// The maintainer (dpkg) or packager (rpm) changed.
+    pub author_changed: Vec<AttrChange>,
 }
 
 /// One package change. `from` is the old full version (absent for
@@ -195,6 +197,7 @@ pub struct Summary {
     pub rebuilt: usize,
     pub license_changed: usize,
     pub supplier_changed: usize,
+    pub author_changed: usize,
     pub added_files: usize,
     pub removed_files: usize,
     pub modified_files: usize,
@@ -232,6 +235,8 @@ pub enum ChangeKind {
     Rebuilt,
     License,
     Supplier,
+    /// The maintainer or packager changed.
+    Author,
     AddedFiles,
     RemovedFiles,
     ModifiedFiles,
@@ -246,7 +251,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 15] = [
+    pub const ALL: [ChangeKind; 16] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Upgraded,
@@ -254,6 +259,7 @@ impl ChangeKind {
         ChangeKind::Rebuilt,
         ChangeKind::License,
         ChangeKind::Supplier,
+        ChangeKind::Author,
         ChangeKind::AddedFiles,
         ChangeKind::RemovedFiles,
         ChangeKind::ModifiedFiles,
@@ -273,6 +279,7 @@ impl ChangeKind {
             ChangeKind::Rebuilt => "rebuilt",
             ChangeKind::License => "license",
             ChangeKind::Supplier => "supplier",
+            ChangeKind::Author => "author",
             ChangeKind::AddedFiles => "added-files",
             ChangeKind::RemovedFiles => "removed-files",
             ChangeKind::ModifiedFiles => "modified-files",
@@ -301,6 +308,7 @@ impl Diff {
             ChangeKind::Rebuilt => s.rebuilt,
             ChangeKind::License => s.license_changed,
             ChangeKind::Supplier => s.supplier_changed,
+            ChangeKind::Author => s.author_changed,
             ChangeKind::AddedFiles => s.added_files,
             ChangeKind::RemovedFiles => s.removed_files,
             ChangeKind::ModifiedFiles => s.modified_files,

@@ -111,6 +111,15 @@ pub(crate) fn compare(
                     after: n.supplier.map(str::to_owned).into_iter().collect(),
                 });
             }
+            if o.author != n.author {
+                d.author_changed.push(AttrChange {
+                    name: n.name.to_owned(),
+                    purl: n.purl.map(str::to_owned),
+                    version: n.version.clone(),
+                    before: o.author.map(str::to_owned).into_iter().collect(),
+                    after: n.author.map(str::to_owned).into_iter().collect(),
+                });
+            }
         }
     }
     let by_name = |x: &PkgEntry, y: &PkgEntry| {

@@ -25,7 +25,7 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: DiffFormat,
     /// Exit 1 when a change of one of these kinds exists (comma-separated):
-    /// added, removed, upgraded, downgraded, rebuilt, license, supplier,
+    /// added, removed, upgraded, downgraded, rebuilt, license, supplier, author,
     /// added-files, removed-files, modified-files, mode-changes,
     /// capabilities, unowned-files, seal (a seal check got worse, or sealed -> unsealed),
     /// seal-findings (a seal finding was added), or all.
