@@ -169,10 +169,11 @@ fn supplier_is_the_archive_origin_apt_reports() {
             ) {
                 origin_of.insert(index, o.to_owned());
             }
-        } else if let Some((prio, rest)) = t.split_once(' ') {
-            if prio.parse::<i32>().is_ok() && rest.ends_with("Packages") {
-                last = Some(rest.to_owned());
-            }
+        } else if let Some((prio, rest)) = t.split_once(' ')
+            && prio.parse::<i32>().is_ok()
+            && rest.ends_with("Packages")
+        {
+            last = Some(rest.to_owned());
         }
     }
     assert!(
@@ -203,10 +204,11 @@ fn supplier_is_the_archive_origin_apt_reports() {
             in_installed = false;
             continue;
         }
-        if in_installed && let Some((_, index)) = t.split_once(' ') {
-            if let (Some(c), Some(o)) = (&current, origin_of.get(index)) {
-                apt_origin.entry(c.clone()).or_insert(Some(o.clone()));
-            }
+        if in_installed
+            && let Some((_, index)) = t.split_once(' ')
+            && let (Some(c), Some(o)) = (&current, origin_of.get(index))
+        {
+            apt_origin.entry(c.clone()).or_insert(Some(o.clone()));
         }
     }
     let source = |p: &bakeproof_pkgdb::Package| {
