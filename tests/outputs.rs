@@ -585,6 +585,24 @@ fn cyclonedx_node_modules() -> PathBuf {
     .clone()
 }
 
+/// One scan of `fixture` writing each of `formats` to `DIR/FORMAT.json`
+/// (exit 0 or 1: findings are not the point here).
+fn scan_outputs<'a>(
+    fixture: &str,
+    formats: &[&'a str],
+) -> (tempfile::TempDir, Vec<(&'a str, PathBuf)>) {
+    let root = extract(fixture);
+    let out = tempfile::tempdir().unwrap();
+    let files: Vec<(&str, PathBuf)> = formats
+        .iter()
+        .map(|f| (*f, out.path().join(format!("{f}.json"))))
+        .collect();
+    let args: Vec<String> = files.iter().map(|(f, p)| o(f, p)).collect();
+    let r = scan(root.path(), &args);
+    assert!(matches!(r.status.code(), Some(0 | 1)), "{}", describe(&r));
+    (out, files)
+}
+
 /// cdxgen's validator, `cdx-validate --strict` (schema and its deep
 /// checks: dependency refs, purls), on the CycloneDX outputs of a dpkg and
 /// an rpm root. It failed on `%40` in dependency refs (the purls' upstream
@@ -598,19 +616,14 @@ fn cdxgen_validates_the_cyclonedx_outputs_strictly() {
     );
     let validate = modules.join("@cyclonedx/cdxgen/bin/validate.js");
     for fixture in ["dpkgroot/clean.tar.gz", "rpmroot/clean.tar.gz"] {
-        let root = extract(fixture);
-        let out = tempfile::tempdir().unwrap();
-        let files: Vec<(&str, PathBuf)> = [
-            "cyclonedx-json",
-            "cyclonedx-json@1.6",
-            "cyclonedx-json-packages",
-        ]
-        .iter()
-        .map(|f| (*f, out.path().join(format!("{f}.json"))))
-        .collect();
-        let args: Vec<String> = files.iter().map(|(f, p)| o(f, p)).collect();
-        let r = scan(root.path(), &args);
-        assert!(matches!(r.status.code(), Some(0 | 1)), "{}", describe(&r));
+        let (out, files) = scan_outputs(
+            fixture,
+            &[
+                "cyclonedx-json",
+                "cyclonedx-json@1.6",
+                "cyclonedx-json-packages",
+            ],
+        );
         for (f, p) in &files {
             // Only the validity verdict: the compliance scorecards
             // (SCVS/CRA findings such as "no licence") are a policy's.
@@ -645,20 +658,15 @@ fn cdxgen_validates_the_cyclonedx_outputs_strictly() {
 /// (Node.js), and syft, which converts each to SPDX with every package.
 #[test]
 fn more_consumers_read_the_cyclonedx_outputs() {
-    let root = extract("dpkgroot/clean.tar.gz");
-    let out = tempfile::tempdir().unwrap();
-    let files: Vec<(&str, PathBuf)> = [
-        "cyclonedx-json",
-        "cyclonedx-json@1.6",
-        "cyclonedx-json-packages",
-        "cyclonedx-json-packages@1.6",
-    ]
-    .iter()
-    .map(|f| (*f, out.path().join(format!("{f}.json"))))
-    .collect();
-    let args: Vec<String> = files.iter().map(|(f, p)| o(f, p)).collect();
-    let r = scan(root.path(), &args);
-    assert_eq!(r.status.code(), Some(0), "{}", describe(&r));
+    let (_out, files) = scan_outputs(
+        "dpkgroot/clean.tar.gz",
+        &[
+            "cyclonedx-json",
+            "cyclonedx-json@1.6",
+            "cyclonedx-json-packages",
+            "cyclonedx-json-packages@1.6",
+        ],
+    );
     let want = cdx_packages(&read(&files[0].1));
 
     let script =
