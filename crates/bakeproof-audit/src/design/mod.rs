@@ -14,8 +14,48 @@
 //! `[services]`, `[sshd]`, `[accounts]`, `[selinux]`, `[firewall]`,
 //! `[kernel]`, `[system]`).
 
+pub mod plain;
+pub mod toml;
+
+use sha2::{Digest, Sha256};
+
 use crate::constraint::Constraint;
+use crate::error::DesignError;
 use crate::report::SourceLocation;
+
+/// Largest design file read (bytes).
+pub const MAX_DESIGN_BYTES: usize = 16 << 20;
+
+/// Parses one design file: TOML when `file` ends with `.toml`, else the
+/// plain form. `file` names it in errors (`file:line: message`) and in the
+/// report; the file's SHA-256 goes into [`Design::files`].
+pub fn parse_file(bytes: &[u8], file: &str) -> Result<Design, DesignError> {
+    let err = |line: Option<usize>, message: String| DesignError {
+        file: file.into(),
+        line,
+        message,
+    };
+    if bytes.len() > MAX_DESIGN_BYTES {
+        return Err(err(
+            None,
+            format!("larger than {MAX_DESIGN_BYTES} bytes"),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        err(Some(line), "not UTF-8 text".to_owned())
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut design = if file.to_ascii_lowercase().ends_with(".toml") {
+        toml::parse(text, file)?
+    } else {
+        plain::parse(text, file)?
+    };
+    design
+        .files
+        .push((file.to_owned(), hex::encode(Sha256::digest(bytes))));
+    Ok(design)
+}
 
 /// Everything the design documents require, merged in file order.
 #[derive(Clone, Debug, Default, PartialEq)]
