@@ -386,7 +386,7 @@ os_version = ">= 2023"
             ("[packages]\nrequired = [\"a\"]\nrequird = [\"b\"]\n", 3, "unknown field `requird`"),
             ("[design]\nid = \"x\"\n[nonsense]\n", 3, "unknown field `nonsense`"),
             ("[packages]\nrequired = [\n  \"a >= 1\",\n  \"b => 2\",\n]\n", 4, "unknown operator"),
-            ("[kernel]\nversion = \">= 6.1!\"\n", 2, "unparsable version"),
+            ("[kernel]\nversion = \">= 6.1$\"\n", 2, "unparsable version"),
             ("[selinux]\nmode = \"strict\"\n", 2, "expected enforcing"),
             ("[packages]\napproved = [\"nginx >= 1\"]\n", 2, "not a NEVRA"),
             ("[firewall]\nenabled = \"yes\"\n", 2, "bool"),
