@@ -178,7 +178,10 @@ fn dpkg_lines() -> Vec<Line> {
     use Line::*;
     vec![
         Req("libpam-cap", vec![(">=", "2.66")]),
-        Req("libpam-cap", vec![(">=", "1:2.66-4+deb12u2+b2"), ("<", "1:2.66-4+deb12u2+b3")]),
+        Req(
+            "libpam-cap",
+            vec![(">=", "1:2.66-4+deb12u2+b2"), ("<", "1:2.66-4+deb12u2+b3")],
+        ),
         Req("libpam-cap", vec![("=", "2.66-4+deb12u2+b2")]),
         Req("bzip2", vec![("=", "1.0.8-5+b1")]),
         Req("bzip2", vec![("=", "1.0.8")]),
@@ -211,7 +214,9 @@ fn dpkg_root_requirements_are_what_dpkg_says() {
     let reqs = by_line(&doc);
     let mut oks = 0;
     for (line, l) in at.iter().zip(&lines) {
-        let got = reqs.get(line).unwrap_or_else(|| panic!("no requirement for line {line}"));
+        let got = reqs
+            .get(line)
+            .unwrap_or_else(|| panic!("no requirement for line {line}"));
         let (name, want) = match l {
             Line::Req(name, cs) => {
                 let want = match dpkg_installed(r, name) {
@@ -246,22 +251,35 @@ fn dpkg_root_requirements_are_what_dpkg_says() {
     let (c, _, err) = scan_to_json(r, &sbom, &[]);
     assert_eq!(c, 0, "{err}");
     let sbom_doc: Value = serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
-    let tree = sbom_doc["metadata"]["component"]["hashes"][0]["content"].as_str().unwrap();
+    let tree = sbom_doc["metadata"]["component"]["hashes"][0]["content"]
+        .as_str()
+        .unwrap();
     assert_eq!(doc["image"]["tree_digest"], format!("sha256:{tree}"));
 
     // The same design against the SBOM standing in for the root: the same
     // package statuses; the SBOM's tree digest.
     let (code2, doc2) = {
         let mut args: Vec<&OsStr> = vec!["--sbom".as_ref(), sbom.as_os_str()];
-        args.extend(["--design".as_ref(), design.as_os_str(), "--format".as_ref(), "json".as_ref()]);
+        args.extend([
+            "--design".as_ref(),
+            design.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
         let (c, out, err) = audit(&args);
         assert!(c == 1, "{c}: {err}");
         (c, serde_json::from_str::<Value>(&out).unwrap())
     };
     assert_eq!(code2, 1);
     validate_with_schema("audit-report.schema.json", &doc2).unwrap();
-    let a: Vec<(&Value, &Value)> = by_line(&doc).values().map(|r| (&r["status"], &r["actual"])).collect();
-    let b: Vec<(&Value, &Value)> = by_line(&doc2).values().map(|r| (&r["status"], &r["actual"])).collect();
+    let a: Vec<(&Value, &Value)> = by_line(&doc)
+        .values()
+        .map(|r| (&r["status"], &r["actual"]))
+        .collect();
+    let b: Vec<(&Value, &Value)> = by_line(&doc2)
+        .values()
+        .map(|r| (&r["status"], &r["actual"]))
+        .collect();
     assert_eq!(a, b);
     assert_eq!(doc2["image"]["tree_digest"], doc["image"]["tree_digest"]);
     let na = doc2["configuration"]["not_assessed"].as_array().unwrap();
@@ -279,7 +297,11 @@ fn approved_only_lists_every_unapproved_package() {
         .args(["-W", "-f", "${Package}=${Version}\n"])
         .output()
         .unwrap();
-    let all: Vec<String> = String::from_utf8(o.stdout).unwrap().lines().map(str::to_owned).collect();
+    let all: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     assert_eq!(all.len(), 7, "{all:?}");
     let toml_list = |items: &[String]| {
         items
@@ -291,7 +313,10 @@ fn approved_only_lists_every_unapproved_package() {
     let design = w.path().join("design.toml");
     std::fs::write(
         &design,
-        format!("[design]\nid = \"A-1\"\n\n[packages]\napproved_only = true\napproved = [{}]\n", toml_list(&all)),
+        format!(
+            "[design]\nid = \"A-1\"\n\n[packages]\napproved_only = true\napproved = [{}]\n",
+            toml_list(&all)
+        ),
     )
     .unwrap();
     let (code, doc) = audit_json(r, &[&design], &["--no-tree-digest"]);
@@ -313,7 +338,10 @@ fn approved_only_lists_every_unapproved_package() {
     }
     std::fs::write(
         &design,
-        format!("[packages]\napproved_only = true\napproved = [{}]\n", toml_list(&fewer)),
+        format!(
+            "[packages]\napproved_only = true\napproved = [{}]\n",
+            toml_list(&fewer)
+        ),
     )
     .unwrap();
     let (code, doc) = audit_json(r, &[&design], &["--no-tree-digest"]);
@@ -379,7 +407,10 @@ fn rpm_q(root: &Path, args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("rpm");
-    (o.status.success(), String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+    )
 }
 
 fn rpm_lines() -> Vec<Line> {
@@ -411,7 +442,11 @@ fn rpm_lines() -> Vec<Line> {
         Approved("fx-lib-2.0-1.noarch", "fx-lib-2.0-1.noarch", ""),
         Approved("fx-docs-0.1-2.noarch", "fx-docs-0.1-2.noarch", ""),
         Approved("fx-tools-2.1~rc1-1", "fx-tools-2.1~rc1-1", ""),
-        Approved("fx-data-1.0^git20240101-2.x86_64", "fx-data-1.0^git20240101-2.x86_64", ""),
+        Approved(
+            "fx-data-1.0^git20240101-2.x86_64",
+            "fx-data-1.0^git20240101-2.x86_64",
+            "",
+        ),
     ]
 }
 
@@ -430,7 +465,11 @@ fn rpm_root_requirements_are_what_rpm_says() {
         .iter()
         .filter_map(|l| match l {
             Line::Req(name, cs) if cs.is_empty() => Some(vec![(*name).to_owned()]),
-            Line::Req(name, cs) => Some(cs.iter().map(|(op, v)| format!("{name} {op} {v}")).collect()),
+            Line::Req(name, cs) => Some(
+                cs.iter()
+                    .map(|(op, v)| format!("{name} {op} {v}"))
+                    .collect(),
+            ),
             Line::Approved(..) => None,
         })
         .flatten()
@@ -439,7 +478,9 @@ fn rpm_root_requirements_are_what_rpm_says() {
     assert!(!unmet.is_empty(), "the oracle found nothing unmet");
     let mut oks = 0;
     for (line, l) in at.iter().zip(&lines) {
-        let got = reqs.get(line).unwrap_or_else(|| panic!("no requirement for line {line}: {doc}"));
+        let got = reqs
+            .get(line)
+            .unwrap_or_else(|| panic!("no requirement for line {line}: {doc}"));
         let want = match l {
             Line::Req(name, cs) if cs.is_empty() => !unmet.iter().any(|u| u == name),
             Line::Req(name, cs) => cs
@@ -452,7 +493,11 @@ fn rpm_root_requirements_are_what_rpm_says() {
         oks += usize::from(want);
         if let Line::Req(name, _) = l {
             let (installed, evr) = rpm_q(r, &["--qf", "%{EVR}", name]);
-            let shown = if installed { evr.as_str() } else { "not installed" };
+            let shown = if installed {
+                evr.as_str()
+            } else {
+                "not installed"
+            };
             assert_eq!(got["actual"], shown, "line {line}");
         }
     }
@@ -460,7 +505,10 @@ fn rpm_root_requirements_are_what_rpm_says() {
     assert_eq!(code, 1);
 
     // Text and Markdown say the same, OK/NG per requirement.
-    for (fmt, want_ok, want_ng) in [("text", "OK  package", "NG  package"), ("markdown", "| OK |", "| NG |")] {
+    for (fmt, want_ok, want_ng) in [
+        ("text", "OK  package", "NG  package"),
+        ("markdown", "| OK |", "| NG |"),
+    ] {
         let (c, out, err) = audit(&[
             r.as_os_str(),
             "--design".as_ref(),
@@ -471,7 +519,11 @@ fn rpm_root_requirements_are_what_rpm_says() {
         ]);
         assert_eq!(c, 1, "{err}");
         assert_eq!(out.matches(want_ok).count(), oks, "{fmt}: {out}");
-        assert_eq!(out.matches(want_ng).count(), lines.len() - oks, "{fmt}: {out}");
+        assert_eq!(
+            out.matches(want_ng).count(),
+            lines.len() - oks,
+            "{fmt}: {out}"
+        );
         if fmt == "markdown" {
             assert!(out.starts_with("# rpm fixture image\n"), "{out}");
             assert!(out.contains("| Design document | SYS-RPM-001 |"), "{out}");
@@ -487,7 +539,11 @@ fn passing_design_exits_0_and_writes_the_output_file() {
     let r = root.path();
     let w = tempfile::tempdir().unwrap();
     let design = w.path().join("d.txt");
-    std::fs::write(&design, "# Design: OK-1\nfx-base >= 3:1.0\nfx-tools >= 2.1~rc1\nfx-data-1.0^git20240101-2.noarch\n").unwrap();
+    std::fs::write(
+        &design,
+        "# Design: OK-1\nfx-base >= 3:1.0\nfx-tools >= 2.1~rc1\nfx-data-1.0^git20240101-2.noarch\n",
+    )
+    .unwrap();
     let out = w.path().join("report.json");
     let (c, stdout, err) = audit(&[
         r.as_os_str(),
@@ -504,8 +560,16 @@ fn passing_design_exits_0_and_writes_the_output_file() {
     validate_with_schema("audit-report.schema.json", &doc).unwrap();
     assert_eq!(doc["status"], "pass");
     assert_eq!(doc["requirements"].as_array().unwrap().len(), 3);
-    assert_eq!(doc["document"]["files"][0]["sha256"], common::run::sha256_of(&design));
-    assert!(doc["image"]["tree_digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(
+        doc["document"]["files"][0]["sha256"],
+        common::run::sha256_of(&design)
+    );
+    assert!(
+        doc["image"]["tree_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
 }
 
 // ---------------------------------------------------------------- errors
@@ -516,12 +580,36 @@ fn bad_design_documents_exit_2_naming_file_and_line() {
     let r = root.path();
     let w = tempfile::tempdir().unwrap();
     for (name, text, want) in [
-        ("spec.txt", "# 設計書: X\nfx-base >= 1\nfx-lib => 2\n", "spec.txt:3: fx-lib: unknown operator \"=>\""),
-        ("spec.txt", "fx-base >= 1.0 <\n", "spec.txt:1: fx-base: after \"<\": missing version"),
-        ("spec.txt", "fx-base >= 1.0#x\n", "spec.txt:1: fx-base: after \">=\": unparsable version"),
-        ("d.toml", "[packages]\nrequired = [\"fx-base\"]\nforbiden = [\"x\"]\n", "d.toml:3: unknown field `forbiden`"),
-        ("d.toml", "[sshd]\nPermitRootLogin = \"no\"\n[kernal]\nversion = \">= 6\"\n", "d.toml:3: unknown field `kernal`"),
-        ("d.toml", "[system]\nos_version = \"~> 9\"\n", "d.toml:2: [system] os_version: unknown operator \"~>\""),
+        (
+            "spec.txt",
+            "# 設計書: X\nfx-base >= 1\nfx-lib => 2\n",
+            "spec.txt:3: fx-lib: unknown operator \"=>\"",
+        ),
+        (
+            "spec.txt",
+            "fx-base >= 1.0 <\n",
+            "spec.txt:1: fx-base: after \"<\": missing version",
+        ),
+        (
+            "spec.txt",
+            "fx-base >= 1.0#x\n",
+            "spec.txt:1: fx-base: after \">=\": unparsable version",
+        ),
+        (
+            "d.toml",
+            "[packages]\nrequired = [\"fx-base\"]\nforbiden = [\"x\"]\n",
+            "d.toml:3: unknown field `forbiden`",
+        ),
+        (
+            "d.toml",
+            "[sshd]\nPermitRootLogin = \"no\"\n[kernal]\nversion = \">= 6\"\n",
+            "d.toml:3: unknown field `kernal`",
+        ),
+        (
+            "d.toml",
+            "[system]\nos_version = \"~> 9\"\n",
+            "d.toml:2: [system] os_version: unknown operator \"~>\"",
+        ),
     ] {
         let design = w.path().join(name);
         std::fs::write(&design, text).unwrap();
@@ -539,6 +627,12 @@ fn bad_design_documents_exit_2_naming_file_and_line() {
     assert!(err.contains("absent.txt"), "{err}");
     let (c, _, _) = audit(&[r.as_os_str()]);
     assert_eq!(c, 2);
-    let (c, _, _) = audit(&[r.as_os_str(), "--sbom".as_ref(), missing.as_os_str(), "--design".as_ref(), missing.as_os_str()]);
+    let (c, _, _) = audit(&[
+        r.as_os_str(),
+        "--sbom".as_ref(),
+        missing.as_os_str(),
+        "--design".as_ref(),
+        missing.as_os_str(),
+    ]);
     assert_eq!(c, 2);
 }

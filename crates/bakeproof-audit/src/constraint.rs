@@ -154,8 +154,7 @@ impl Constraint {
     /// Whether `installed` (as the package manager prints it) satisfies the
     /// constraint in `ecosystem`'s order.
     pub fn matches(&self, ecosystem: Ecosystem, installed: &str) -> bool {
-        self.op
-            .holds(compare(ecosystem, installed, &self.version))
+        self.op.holds(compare(ecosystem, installed, &self.version))
     }
 
     /// Parses `OP VERSION [[,] OP VERSION]...` (blanks between operator

@@ -118,7 +118,12 @@ pub fn markdown(report: &AuditReport) -> String {
         let _ = writeln!(o, "| Design document | {} |", cell(id));
     }
     for f in &report.document.files {
-        let _ = writeln!(o, "| Design file | {} (sha256 {}) |", cell(&f.path), f.sha256);
+        let _ = writeln!(
+            o,
+            "| Design file | {} (sha256 {}) |",
+            cell(&f.path),
+            f.sha256
+        );
     }
     let _ = writeln!(o, "| Date | {} |", cell(&report.date));
     let _ = writeln!(o, "| Image | {} |", cell(&report.image.source));
@@ -245,5 +250,68 @@ fn configuration_markdown(c: &ConfigReport, o: &mut String) {
     o.push('\n');
     if !c.not_assessed.is_empty() {
         let _ = writeln!(o, "Not assessed: {}.\n", cell(&c.not_assessed.join("; ")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::*;
+
+    fn report() -> AuditReport {
+        let requirements = vec![Requirement {
+            kind: "package".into(),
+            name: "a|b".into(),
+            rule: Some("constraint".into()),
+            expected: ">= 1".into(),
+            actual: "0.9\n# injected".into(),
+            status: ReqStatus::Ng,
+            detail: None,
+            source: Some(SourceLocation {
+                file: "spec.txt".into(),
+                line: Some(3),
+            }),
+        }];
+        AuditReport {
+            schema_version: AUDIT_SCHEMA_VERSION,
+            status: AuditReport::status_of(&requirements),
+            document: DocumentRef {
+                id: Some("SYS-1".into()),
+                title: Some("Web".into()),
+                files: vec![],
+            },
+            date: "2024-01-01T00:00:00Z".into(),
+            image: ImageIdentity {
+                source: "/mnt/img".into(),
+                tree_digest: None,
+                name: None,
+            },
+            requirements,
+            configuration: ConfigReport::default(),
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        let md = markdown(&report());
+        let row = md.lines().find(|l| l.starts_with("| 1 |")).unwrap();
+        assert_eq!(row.matches(" | ").count(), 7, "{row}");
+        assert!(
+            row.contains("a\\|b") && row.contains("0.9 \\# injected"),
+            "{row}"
+        );
+        assert!(md.contains("| Result | **FAIL** (0 of 1 requirements met) |"));
+    }
+
+    #[test]
+    fn text_has_one_line_per_requirement_and_a_summary() {
+        let t = text(&report());
+        assert!(
+            t.contains("NG  package a|b [constraint]: expected >= 1"),
+            "{t}"
+        );
+        assert!(t.contains("[spec.txt:3]"), "{t}");
+        assert!(t.contains("FAIL: 1 requirements, 0 met, 1 not met"), "{t}");
     }
 }

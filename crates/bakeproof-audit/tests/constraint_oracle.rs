@@ -27,9 +27,29 @@ fn holds(op: Op, ord: Ordering) -> bool {
 }
 
 const DEB: &[&str] = &[
-    "1.0", "1.0-1", "1:1.0", "1:1.0-1", "0:1.0-1", "1.0~rc1", "1.0~rc1-1", "1.0~", "1.0+b1",
-    "1.0-1+deb12u1", "1.0-1~bpo12+1", "1.0a", "1.00", "1.0.0", "2", "10", "1.0-0", "2.66-4+deb12u2+b2",
-    "1:2.66-4", "1.0^1", "1.0-1.1", "1.0-1a", "0.9.9-9",
+    "1.0",
+    "1.0-1",
+    "1:1.0",
+    "1:1.0-1",
+    "0:1.0-1",
+    "1.0~rc1",
+    "1.0~rc1-1",
+    "1.0~",
+    "1.0+b1",
+    "1.0-1+deb12u1",
+    "1.0-1~bpo12+1",
+    "1.0a",
+    "1.00",
+    "1.0.0",
+    "2",
+    "10",
+    "1.0-0",
+    "2.66-4+deb12u2+b2",
+    "1:2.66-4",
+    "1.0^1",
+    "1.0-1.1",
+    "1.0-1a",
+    "0.9.9-9",
 ];
 
 fn dpkg_holds(a: &str, rel: &str, b: &str) -> bool {
@@ -62,7 +82,12 @@ fn dpkg_order_is_dpkg_compare_versions() {
                     op,
                     version: (*b).to_owned(),
                 };
-                assert_eq!(c.matches(Ecosystem::Deb, a), holds(op, ord), "{a} {} {b}", op.as_str());
+                assert_eq!(
+                    c.matches(Ecosystem::Deb, a),
+                    holds(op, ord),
+                    "{a} {} {b}",
+                    op.as_str()
+                );
                 checked += 1;
             }
         }
@@ -72,19 +97,47 @@ fn dpkg_order_is_dpkg_compare_versions() {
 
 /// Installed rpm versions (always with a release).
 const RPM_INSTALLED: &[&str] = &[
-    "1.0-1", "1.0-2", "1:1.0-1", "0:1.0-1", "1.0~rc1-1", "1.0^git1-1", "1.0.1-1", "1.0a-1",
-    "1.00-1", "2.0-1.el9", "1.0-1~beta", "10-1", "1.0_1-1", "1.0-1.amzn2023.0.2", "1.0-1^p",
+    "1.0-1",
+    "1.0-2",
+    "1:1.0-1",
+    "0:1.0-1",
+    "1.0~rc1-1",
+    "1.0^git1-1",
+    "1.0.1-1",
+    "1.0a-1",
+    "1.00-1",
+    "2.0-1.el9",
+    "1.0-1~beta",
+    "10-1",
+    "1.0_1-1",
+    "1.0-1.amzn2023.0.2",
+    "1.0-1^p",
     "2:0.1-1",
 ];
 
 /// Constraint versions: the installed ones and some without a release.
 const RPM_WANTED_EXTRA: &[&str] = &[
-    "1.0", "1:1.0", "0:1.0", "1.0~rc1", "1.0^", "1.0^git1", "1.0~", "2", "1", "1.0-1.el9", "1.0.0",
-    "2:0.1", "1:0.9",
+    "1.0",
+    "1:1.0",
+    "0:1.0",
+    "1.0~rc1",
+    "1.0^",
+    "1.0^git1",
+    "1.0~",
+    "2",
+    "1",
+    "1.0-1.el9",
+    "1.0.0",
+    "2:0.1",
+    "1:0.9",
 ];
 
 fn rpm_wanted() -> Vec<&'static str> {
-    RPM_INSTALLED.iter().chain(RPM_WANTED_EXTRA).copied().collect()
+    RPM_INSTALLED
+        .iter()
+        .chain(RPM_WANTED_EXTRA)
+        .copied()
+        .collect()
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -92,8 +145,6 @@ fn run(cmd: &mut Command) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
-
-
 
 /// Builds a noarch package named `name` from spec `lines` with real
 /// rpmbuild; its path.
@@ -162,7 +213,11 @@ fn rpm_constraints_are_rpm_dependency_matching() {
             cap.strip_prefix('q').unwrap().parse().unwrap()
         })
         .collect();
-    assert!(!unmet.is_empty() && unmet.len() < expect.len(), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(
+        !unmet.is_empty() && unmet.len() < expect.len(),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
     let mut disagree = Vec::new();
     for (k, (a, op, b)) in expect.iter().enumerate() {
         let rpm_says = !unmet.contains(&k);
@@ -182,7 +237,13 @@ fn rpm_constraints_are_rpm_dependency_matching() {
             assert_eq!(ne.matches(Ecosystem::Rpm, a), !rpm_says, "{a} != {b}");
         }
     }
-    assert!(disagree.is_empty(), "{} of {} disagree:\n{}", disagree.len(), expect.len(), disagree.join("\n"));
+    assert!(
+        disagree.is_empty(),
+        "{} of {} disagree:\n{}",
+        disagree.len(),
+        expect.len(),
+        disagree.join("\n")
+    );
 }
 
 #[test]
@@ -197,7 +258,9 @@ fn rpm_order_with_both_releases_is_rpm_vercmp() {
         .iter()
         .map(|(a, b)| format!("print(rpm.vercmp(\"{a}\", \"{b}\") .. \" \")\n"))
         .collect();
-    let out = run(Command::new("rpm").arg("--eval").arg(format!("%{{lua:\n{script}}}")));
+    let out = run(Command::new("rpm")
+        .arg("--eval")
+        .arg(format!("%{{lua:\n{script}}}")));
     let got: Vec<&str> = out.split_whitespace().collect();
     assert_eq!(got.len(), pairs.len());
     for ((a, b), v) in pairs.iter().zip(got) {

@@ -8,8 +8,8 @@ pub mod packages;
 use crate::design::Design;
 use crate::facts::Facts;
 use crate::report::{
-    AuditReport, ConfigReport, DesignFile, DocumentRef, ImageIdentity, ReqStatus, Requirement,
-    AUDIT_SCHEMA_VERSION,
+    AUDIT_SCHEMA_VERSION, AuditReport, ConfigReport, DesignFile, DocumentRef, ImageIdentity,
+    ReqStatus, Requirement,
 };
 
 /// Check every requirement of `design` against `facts`, in kind order:
@@ -143,7 +143,13 @@ mod pending {
     use super::*;
     use crate::report::SourceLocation;
 
-    fn na(kind: &str, name: &str, rule: Option<&str>, expected: String, source: &SourceLocation) -> Requirement {
+    fn na(
+        kind: &str,
+        name: &str,
+        rule: Option<&str>,
+        expected: String,
+        source: &SourceLocation,
+    ) -> Requirement {
         Requirement {
             kind: kind.to_owned(),
             name: name.to_owned(),
@@ -159,10 +165,22 @@ mod pending {
     pub(super) fn check(d: &Design) -> Vec<Requirement> {
         let mut out = Vec::new();
         for u in &d.services_enabled {
-            out.push(na("service", &u.value, Some("enabled"), "enabled".into(), &u.source));
+            out.push(na(
+                "service",
+                &u.value,
+                Some("enabled"),
+                "enabled".into(),
+                &u.source,
+            ));
         }
         for u in &d.services_disabled {
-            out.push(na("service", &u.value, Some("disabled"), "not enabled".into(), &u.source));
+            out.push(na(
+                "service",
+                &u.value,
+                Some("disabled"),
+                "not enabled".into(),
+                &u.source,
+            ));
         }
         for s in &d.sshd {
             out.push(na("sshd", &s.value.0, None, s.value.1.clone(), &s.source));
@@ -180,10 +198,22 @@ mod pending {
             out.push(na("selinux", "mode", None, s.value.clone(), &s.source));
         }
         if let Some(f) = &d.firewall_enabled {
-            out.push(na("firewall", "enabled", None, f.value.to_string(), &f.source));
+            out.push(na(
+                "firewall",
+                "enabled",
+                None,
+                f.value.to_string(),
+                &f.source,
+            ));
         }
         if let Some(k) = &d.kernel {
-            out.push(na("kernel", "version", None, crate::constraint::describe(&k.value), &k.source));
+            out.push(na(
+                "kernel",
+                "version",
+                None,
+                crate::constraint::describe(&k.value),
+                &k.source,
+            ));
         }
         if let Some(a) = &d.arch {
             out.push(na("arch", "arch", None, a.value.clone(), &a.source));
@@ -192,7 +222,13 @@ mod pending {
             out.push(na("os", "id", None, o.value.clone(), &o.source));
         }
         if let Some(o) = &d.os_version {
-            out.push(na("os", "version_id", None, crate::constraint::describe(&o.value), &o.source));
+            out.push(na(
+                "os",
+                "version_id",
+                None,
+                crate::constraint::describe(&o.value),
+                &o.source,
+            ));
         }
         out
     }

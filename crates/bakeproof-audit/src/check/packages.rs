@@ -69,7 +69,12 @@ pub fn check(design: &Design, facts: &Facts) -> Vec<Requirement> {
             )
         };
         for r in &design.required {
-            out.push(none(&r.name, rule_of(r), describe(&r.constraints), &r.source));
+            out.push(none(
+                &r.name,
+                rule_of(r),
+                describe(&r.constraints),
+                &r.source,
+            ));
         }
         for a in &design.approved {
             out.push(none(&a.name, "approved", approved_expected(a), &a.source));
@@ -78,7 +83,12 @@ pub fn check(design: &Design, facts: &Facts) -> Vec<Requirement> {
             out.push(none(&f.name, "forbidden", forbidden_expected(f), &f.source));
         }
         if design.approved_only {
-            out.push(none("*", "approved-only", "only approved packages".into(), &approved_only_source(design)));
+            out.push(none(
+                "*",
+                "approved-only",
+                "only approved packages".into(),
+                &approved_only_source(design),
+            ));
         }
         return out;
     };
@@ -106,7 +116,9 @@ fn rule_of(r: &PackageRule) -> &'static str {
 }
 
 fn holds(r: &PackageRule, p: &InstalledPackage) -> bool {
-    r.constraints.iter().all(|c| c.matches(p.ecosystem, &p.version))
+    r.constraints
+        .iter()
+        .all(|c| c.matches(p.ecosystem, &p.version))
 }
 
 fn required(r: &PackageRule, pkgs: &PackageFacts) -> Requirement {
@@ -288,4 +300,137 @@ fn approved_only(design: &Design, pkgs: &PackageFacts) -> Vec<Requirement> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::parse_file;
+
+    fn pkg(eco: Ecosystem, name: &str, version: &str, arch: &str) -> InstalledPackage {
+        InstalledPackage {
+            ecosystem: eco,
+            name: name.to_owned(),
+            version: version.to_owned(),
+            arch: arch.to_owned(),
+        }
+    }
+
+    fn facts(pkgs: Vec<InstalledPackage>) -> Facts {
+        Facts {
+            packages: Some(PackageFacts {
+                packages: pkgs,
+                sources: Vec::new(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn statuses(design: &str, file: &str, f: &Facts) -> Vec<(String, String, ReqStatus)> {
+        let d = parse_file(design.as_bytes(), file).unwrap();
+        check(&d, f)
+            .into_iter()
+            .map(|r| (r.name, r.rule.unwrap_or_default(), r.status))
+            .collect()
+    }
+
+    #[test]
+    fn every_installed_instance_must_satisfy_a_constraint() {
+        let f = facts(vec![
+            pkg(Ecosystem::Rpm, "kernel", "6.1.100-1.amzn2023", "x86_64"),
+            pkg(Ecosystem::Rpm, "kernel", "6.1.50-1.amzn2023", "x86_64"),
+        ]);
+        let d = parse_file(b"kernel >= 6.1.60\nkernel >= 6.1\n", "s").unwrap();
+        let r = check(&d, &f);
+        assert_eq!(r[0].status, ReqStatus::Ng);
+        assert!(
+            r[0].detail.as_deref().unwrap().contains("6.1.50"),
+            "{:?}",
+            r[0]
+        );
+        assert_eq!(r[0].actual, "6.1.100-1.amzn2023, 6.1.50-1.amzn2023");
+        assert_eq!(r[1].status, ReqStatus::Ok);
+    }
+
+    #[test]
+    fn forbidden_with_and_without_constraints() {
+        let f = facts(vec![pkg(
+            Ecosystem::Deb,
+            "openssl",
+            "3.0.15-1~deb12u1",
+            "amd64",
+        )]);
+        let s = statuses(
+            "[packages]\nforbidden = [\"telnetd\", \"openssl < 3\", \"openssl\", \"openssl=3.0.15-1~deb12u1\"]\n",
+            "d.toml",
+            &f,
+        );
+        let st: Vec<ReqStatus> = s.iter().map(|x| x.2).collect();
+        assert_eq!(
+            st,
+            [ReqStatus::Ok, ReqStatus::Ok, ReqStatus::Ng, ReqStatus::Ng]
+        );
+        assert!(s.iter().all(|x| x.1 == "forbidden"));
+    }
+
+    #[test]
+    fn approvals_are_exact_with_arch_and_epoch_rules() {
+        let f = facts(vec![
+            pkg(
+                Ecosystem::Rpm,
+                "openssl",
+                "1:3.0.8-1.amzn2023.0.14",
+                "x86_64",
+            ),
+            pkg(Ecosystem::Rpm, "bash", "5.2.15-1.amzn2023.0.2", "x86_64"),
+        ]);
+        let s = statuses(
+            "openssl-1:3.0.8-1.amzn2023.0.14.x86_64\n\
+             openssl-3.0.8-1.amzn2023.0.14.x86_64\n\
+             openssl-2:3.0.8-1.amzn2023.0.14.x86_64\n\
+             openssl-1:3.0.8-1.amzn2023.0.14.aarch64\n\
+             openssl-1:3.0.8-1.amzn2023.0.13.x86_64\n\
+             bash=5.2.15\n\
+             bash=5.2.15-1.amzn2023.0.2\n\
+             bash=5.2.15-1\n",
+            "s",
+            &f,
+        );
+        let st: Vec<ReqStatus> = s.iter().map(|x| x.2).collect();
+        use ReqStatus::{Ng, Ok};
+        assert_eq!(st, [Ok, Ok, Ng, Ng, Ng, Ok, Ok, Ng]);
+    }
+
+    #[test]
+    fn approved_only_names_each_unapproved_package() {
+        let f = facts(vec![
+            pkg(Ecosystem::Deb, "bash", "5.2.15-2+b7", "amd64"),
+            pkg(Ecosystem::Deb, "curl", "7.88.1-10+deb12u8", "amd64"),
+            pkg(Ecosystem::Deb, "nc", "1.0", "amd64"),
+        ]);
+        let toml = "[packages]\napproved_only = true\napproved = [\"bash=5.2.15-2+b7\", \"curl=7.88.1-10+deb12u7\"]\n";
+        let s = statuses(toml, "d.toml", &f);
+        let ao: Vec<(&str, ReqStatus)> = s
+            .iter()
+            .filter(|x| x.1 == "approved-only")
+            .map(|x| (x.0.as_str(), x.2))
+            .collect();
+        assert_eq!(ao, [("curl", ReqStatus::Ng), ("nc", ReqStatus::Ng)]);
+        let f = facts(vec![pkg(Ecosystem::Deb, "bash", "5.2.15-2+b7", "amd64")]);
+        let toml = "[packages]\napproved_only = true\napproved = [\"bash=5.2.15-2+b7\"]\n";
+        let s = statuses(toml, "d.toml", &f);
+        assert!(s.iter().all(|x| x.2 == ReqStatus::Ok), "{s:?}");
+        assert_eq!(s.last().unwrap().0, "*");
+    }
+
+    #[test]
+    fn without_package_facts_everything_is_ng_not_assessed() {
+        let d = parse_file(b"nginx >= 1\nbash=5\n", "s").unwrap();
+        let r = check(&d, &Facts::default());
+        assert_eq!(r.len(), 2);
+        assert!(
+            r.iter()
+                .all(|r| r.status == ReqStatus::Ng && r.actual == NOT_ASSESSED)
+        );
+    }
 }

@@ -36,13 +36,14 @@ pub fn parse_file(bytes: &[u8], file: &str) -> Result<Design, DesignError> {
         message,
     };
     if bytes.len() > MAX_DESIGN_BYTES {
-        return Err(err(
-            None,
-            format!("larger than {MAX_DESIGN_BYTES} bytes"),
-        ));
+        return Err(err(None, format!("larger than {MAX_DESIGN_BYTES} bytes")));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         err(Some(line), "not UTF-8 text".to_owned())
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

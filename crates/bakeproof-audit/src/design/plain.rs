@@ -19,9 +19,30 @@ use crate::report::SourceLocation;
 
 /// Architectures a NEVRA may end with (rpm's arch names).
 const RPM_ARCHES: &[&str] = &[
-    "x86_64", "aarch64", "noarch", "i686", "i586", "i486", "i386", "ppc64le", "ppc64", "s390x",
-    "armv7hl", "armv7l", "armhfp", "riscv64", "loongarch64", "src", "nosrc", "ia32e", "amd64",
-    "arm64", "athlon", "x86_64_v2", "x86_64_v3", "x86_64_v4",
+    "x86_64",
+    "aarch64",
+    "noarch",
+    "i686",
+    "i586",
+    "i486",
+    "i386",
+    "ppc64le",
+    "ppc64",
+    "s390x",
+    "armv7hl",
+    "armv7l",
+    "armhfp",
+    "riscv64",
+    "loongarch64",
+    "src",
+    "nosrc",
+    "ia32e",
+    "amd64",
+    "arm64",
+    "athlon",
+    "x86_64_v2",
+    "x86_64_v3",
+    "x86_64_v4",
 ];
 
 /// Parses a plain design document. `file` names it in errors and in the
@@ -96,12 +117,16 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     match name.chars().next() {
         None => return Err("missing package name".to_owned()),
         Some(c) if !(c.is_ascii_alphanumeric() || c == '_') => {
-            return Err(format!("bad package name {name:?}: must begin with a letter or digit"));
+            return Err(format!(
+                "bad package name {name:?}: must begin with a letter or digit"
+            ));
         }
         _ => {}
     }
     if let Some(c) = name.chars().find(|c| !is_name_char(*c)) {
-        return Err(format!("bad package name {name:?}: character {c:?} is not allowed"));
+        return Err(format!(
+            "bad package name {name:?}: character {c:?} is not allowed"
+        ));
     }
     Ok(())
 }
@@ -234,7 +259,10 @@ mod tests {
     #[test]
     fn nevra_with_epoch_and_nevr() {
         let a = parse_nevra("openssl-1:3.0.8-1.amzn2023.0.14.aarch64").unwrap();
-        assert_eq!((a.name.as_str(), a.version.as_str()), ("openssl", "1:3.0.8-1.amzn2023.0.14"));
+        assert_eq!(
+            (a.name.as_str(), a.version.as_str()),
+            ("openssl", "1:3.0.8-1.amzn2023.0.14")
+        );
         let a = parse_nevra("python3-pip-21.3.1-2.amzn2023.0.5.noarch").unwrap();
         assert_eq!(a.name, "python3-pip");
         let a = parse_nevra("nginx-1.24.0-1.el9").unwrap();
@@ -267,7 +295,20 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_bytes() {
-        for text in ["=", "==", "a=", "=1", ">=1", "a b c", "é >= 1", "a >= é", "a\u{3000}>= 1", "-", "#", "a-b-c.x86_64"] {
+        for text in [
+            "=",
+            "==",
+            "a=",
+            "=1",
+            ">=1",
+            "a b c",
+            "é >= 1",
+            "a >= é",
+            "a\u{3000}>= 1",
+            "-",
+            "#",
+            "a-b-c.x86_64",
+        ] {
             let _ = p(text);
         }
     }

@@ -42,8 +42,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use ::toml::Spanned;
+use serde::Deserialize;
 
 use super::{Design, Located, PackageRule, plain};
 use crate::constraint::Constraint;
@@ -130,7 +130,11 @@ struct System {
 /// 1-based line of byte offset `at` in `text`.
 fn line_of(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
-    text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses a TOML design document.
@@ -279,17 +283,18 @@ pub fn parse(text: &str, file: &str) -> Result<Design, DesignError> {
             value: *f.enabled.get_ref(),
         });
     }
-    let constraints = |s: Spanned<String>, what: &str| -> Result<Located<Vec<Constraint>>, DesignError> {
-        let list = Constraint::parse_list(s.get_ref())
-            .map_err(|e| err(s.span(), format!("{what}: {e}")))?;
-        if list.is_empty() {
-            return Err(err(s.span(), format!("{what}: no constraint")));
-        }
-        Ok(Located {
-            source: loc(s.span()),
-            value: list,
-        })
-    };
+    let constraints =
+        |s: Spanned<String>, what: &str| -> Result<Located<Vec<Constraint>>, DesignError> {
+            let list = Constraint::parse_list(s.get_ref())
+                .map_err(|e| err(s.span(), format!("{what}: {e}")))?;
+            if list.is_empty() {
+                return Err(err(s.span(), format!("{what}: no constraint")));
+            }
+            Ok(Located {
+                source: loc(s.span()),
+                value: list,
+            })
+        };
     if let Some(k) = doc.kernel {
         d.kernel = Some(constraints(k.version, "[kernel] version")?);
     }
@@ -369,7 +374,10 @@ os_version = ">= 2023"
         assert_eq!(d.forbidden[1].constraints[0].version, "3");
         assert_eq!(d.services_enabled[0].value, "sshd.service");
         assert_eq!(d.services_disabled[0].source.line, Some(14));
-        assert_eq!(d.sshd[0].value, ("permitrootlogin".to_owned(), "no".to_owned()));
+        assert_eq!(
+            d.sshd[0].value,
+            ("permitrootlogin".to_owned(), "no".to_owned())
+        );
         assert_eq!(d.sshd[0].source.line, Some(17));
         assert!(d.accounts.only_root_uid0.is_some());
         assert!(d.accounts.system_accounts_locked.is_none());
@@ -383,12 +391,28 @@ os_version = ">= 2023"
     #[test]
     fn errors_name_file_and_line() {
         for (text, line, needle) in [
-            ("[packages]\nrequired = [\"a\"]\nrequird = [\"b\"]\n", 3, "unknown field `requird`"),
-            ("[design]\nid = \"x\"\n[nonsense]\n", 3, "unknown field `nonsense`"),
-            ("[packages]\nrequired = [\n  \"a >= 1\",\n  \"b => 2\",\n]\n", 4, "unknown operator"),
+            (
+                "[packages]\nrequired = [\"a\"]\nrequird = [\"b\"]\n",
+                3,
+                "unknown field `requird`",
+            ),
+            (
+                "[design]\nid = \"x\"\n[nonsense]\n",
+                3,
+                "unknown field `nonsense`",
+            ),
+            (
+                "[packages]\nrequired = [\n  \"a >= 1\",\n  \"b => 2\",\n]\n",
+                4,
+                "unknown operator",
+            ),
             ("[kernel]\nversion = \">= 6.1$\"\n", 2, "unparsable version"),
             ("[selinux]\nmode = \"strict\"\n", 2, "expected enforcing"),
-            ("[packages]\napproved = [\"nginx >= 1\"]\n", 2, "not a NEVRA"),
+            (
+                "[packages]\napproved = [\"nginx >= 1\"]\n",
+                2,
+                "not a NEVRA",
+            ),
             ("[firewall]\nenabled = \"yes\"\n", 2, "bool"),
             ("[accounts]\nno_uid0 = true\n", 2, "unknown field"),
             ("x = [", 1, ""),

@@ -84,7 +84,11 @@ pub fn run(args: AuditArgs) -> Result<u8> {
 /// Packages (and the tree digest) from an SBOM; every other fact is not
 /// assessed.
 fn facts_of_sbom(path: &Path) -> Result<(Facts, ImageIdentity)> {
-    let bytes = read_bounded(path, bakeproof_sbom::cyclonedx::decoder::MAX_SBOM_BYTES, "SBOM")?;
+    let bytes = read_bounded(
+        path,
+        bakeproof_sbom::cyclonedx::decoder::MAX_SBOM_BYTES,
+        "SBOM",
+    )?;
     let sbom = bakeproof_sbom::cyclonedx::decoder::parse(&bytes)
         .with_context(|| format!("SBOM {}", path.display()))?;
     let shown = path.display().to_string();
