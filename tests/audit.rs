@@ -68,7 +68,7 @@ fn audit_json(root: &Path, designs: &[&Path], extra: &[&str]) -> (i32, Value) {
         args.push("--design".as_ref());
         args.push(d.as_os_str());
     }
-    args.extend(["--format".as_ref(), "json".as_ref()]);
+    args.extend([OsStr::new("--format"), OsStr::new("json")]);
     args.extend(extra.iter().map(OsStr::new));
     let (code, out, err) = audit(&args);
     assert!(code == 0 || code == 1, "exit {code}: {err}");
@@ -261,10 +261,10 @@ fn dpkg_root_requirements_are_what_dpkg_says() {
     let (code2, doc2) = {
         let mut args: Vec<&OsStr> = vec!["--sbom".as_ref(), sbom.as_os_str()];
         args.extend([
-            "--design".as_ref(),
+            OsStr::new("--design"),
             design.as_os_str(),
-            "--format".as_ref(),
-            "json".as_ref(),
+            OsStr::new("--format"),
+            OsStr::new("json"),
         ]);
         let (c, out, err) = audit(&args);
         assert!(c == 1, "{c}: {err}");

@@ -132,6 +132,14 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
 }
 
 fn parse_line(body: &str, source: SourceLocation, design: &mut Design) -> Result<(), String> {
+    // One token without an operator: a NEVRA (its version may hold `~`
+    // and `^`) or a bare package name.
+    if !body.contains(char::is_whitespace) && !body.contains(['<', '>', '=', '!', ',']) {
+        if let Some(a) = parse_nevra(body) {
+            design.approved.push(ApprovedPackage { source, ..a });
+            return Ok(());
+        }
+    }
     let name_end = body
         .find(|c: char| c.is_whitespace() || "<>=!~,".contains(c))
         .unwrap_or(body.len());
@@ -248,6 +256,15 @@ mod tests {
     }
 
     #[test]
+    fn nevra_lines_with_tilde_and_caret() {
+        let d = p("fx-tools-2.1~rc1-1\nfx-data-1.0^git1-2.noarch\nfx-x~\n").unwrap_err();
+        assert_eq!(d.line, Some(3), "{d}");
+        let d = p("fx-tools-2.1~rc1-1\nfx-data-1.0^git1-2.noarch\n").unwrap();
+        assert_eq!(d.approved.len(), 2);
+        assert_eq!(d.approved[1].source.line, Some(2));
+    }
+
+    #[test]
     fn english_headers_fullwidth_colon_comments_crlf() {
         let d = p("#Design： D-1\r\n# Target: T\r\n\r\nnginx>=1.2,<2 # web\r\n").unwrap();
         assert_eq!(d.id.as_deref(), Some("D-1"));
@@ -267,6 +284,13 @@ mod tests {
         assert_eq!(a.name, "python3-pip");
         let a = parse_nevra("nginx-1.24.0-1.el9").unwrap();
         assert_eq!((a.version.as_str(), a.arch), ("1.24.0-1.el9", None));
+        let a = parse_nevra("fx-data-1.0^git20240101-2.noarch").unwrap();
+        assert_eq!(a.version, "1.0^git20240101-2");
+        let a = parse_nevra("fx-tools-2.1~rc1-1").unwrap();
+        assert_eq!(
+            (a.name.as_str(), a.version.as_str()),
+            ("fx-tools", "2.1~rc1-1")
+        );
         assert_eq!(parse_nevra("python3-pip"), None);
         assert_eq!(parse_nevra("libstdc++-12-dev"), None);
     }
