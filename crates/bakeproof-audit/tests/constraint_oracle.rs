@@ -209,7 +209,7 @@ fn rpm_constraints_are_rpm_dependency_matching() {
         .lines()
         .filter(|l| l.contains(" is needed by req-1-1.noarch"))
         .map(|l| {
-            let cap = l.trim().split_whitespace().next().unwrap();
+            let cap = l.split_whitespace().next().unwrap();
             cap.strip_prefix('q').unwrap().parse().unwrap()
         })
         .collect();

@@ -134,11 +134,12 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
 fn parse_line(body: &str, source: SourceLocation, design: &mut Design) -> Result<(), String> {
     // One token without an operator: a NEVRA (its version may hold `~`
     // and `^`) or a bare package name.
-    if !body.contains(char::is_whitespace) && !body.contains(['<', '>', '=', '!', ',']) {
-        if let Some(a) = parse_nevra(body) {
-            design.approved.push(ApprovedPackage { source, ..a });
-            return Ok(());
-        }
+    if !body.contains(char::is_whitespace)
+        && !body.contains(['<', '>', '=', '!', ','])
+        && let Some(a) = parse_nevra(body)
+    {
+        design.approved.push(ApprovedPackage { source, ..a });
+        return Ok(());
     }
     let name_end = body
         .find(|c: char| c.is_whitespace() || "<>=!~,".contains(c))
