@@ -544,11 +544,21 @@ fn passing_design_exits_0_and_writes_the_output_file() {
         "# Design: OK-1\nfx-base >= 3:1.0\nfx-tools >= 2.1~rc1\nfx-data-1.0^git20240101-2.noarch\n",
     )
     .unwrap();
+    // A second document: its requirements add up; the title comes from it
+    // (the first names none), the id from the first.
+    let design2 = w.path().join("d2.toml");
+    std::fs::write(
+        &design2,
+        "[design]\nid = \"OTHER\"\ntitle = \"rpm fixture\"\n[packages]\nforbidden = [\"fx-missing\", \"fx-lib < 2\"]\n",
+    )
+    .unwrap();
     let out = w.path().join("report.json");
     let (c, stdout, err) = audit(&[
         r.as_os_str(),
         "--design".as_ref(),
         design.as_os_str(),
+        "--design".as_ref(),
+        design2.as_os_str(),
         "--format".as_ref(),
         "json".as_ref(),
         "-o".as_ref(),
@@ -559,7 +569,19 @@ fn passing_design_exits_0_and_writes_the_output_file() {
     let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     validate_with_schema("audit-report.schema.json", &doc).unwrap();
     assert_eq!(doc["status"], "pass");
-    assert_eq!(doc["requirements"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["requirements"].as_array().unwrap().len(), 5);
+    assert_eq!(doc["document"]["id"], "OK-1");
+    assert_eq!(doc["document"]["title"], "rpm fixture");
+    assert_eq!(doc["document"]["files"].as_array().unwrap().len(), 2);
+    let forbidden: Vec<&Value> = doc["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "forbidden")
+        .collect();
+    assert_eq!(forbidden.len(), 2);
+    assert_eq!(forbidden[0]["source"]["line"], 5);
+    assert_eq!(forbidden[1]["actual"], "2.0-1");
     assert_eq!(
         doc["document"]["files"][0]["sha256"],
         common::run::sha256_of(&design)
@@ -620,6 +642,12 @@ fn bad_design_documents_exit_2_naming_file_and_line() {
         let want = want.replacen(name, &shown, 1);
         assert!(err.contains(&want), "{text:?}: want {want:?} in {err:?}");
     }
+    // A design that requires nothing (only comments and headers).
+    let empty = w.path().join("empty.txt");
+    std::fs::write(&empty, "# 設計書: X\n# nothing yet\n").unwrap();
+    let (c, _, err) = audit(&[r.as_os_str(), "--design".as_ref(), empty.as_os_str()]);
+    assert_eq!(c, 2);
+    assert!(err.contains("state no requirement"), "{err}");
     // A missing design file, no --design, a root and --sbom together.
     let missing = w.path().join("absent.txt");
     let (c, _, err) = audit(&[r.as_os_str(), "--design".as_ref(), missing.as_os_str()]);

@@ -136,6 +136,25 @@ pub struct AccountRules {
 }
 
 impl Design {
+    /// Whether the documents require nothing at all (a design that checks
+    /// nothing proves nothing: the CLI refuses it as an input error).
+    pub fn is_empty(&self) -> bool {
+        self.required.is_empty()
+            && self.approved.is_empty()
+            && !self.approved_only
+            && self.forbidden.is_empty()
+            && self.services_enabled.is_empty()
+            && self.services_disabled.is_empty()
+            && self.sshd.is_empty()
+            && self.accounts == AccountRules::default()
+            && self.selinux.is_none()
+            && self.firewall_enabled.is_none()
+            && self.kernel.is_none()
+            && self.arch.is_none()
+            && self.os_id.is_none()
+            && self.os_version.is_none()
+    }
+
     /// Merge `other` (a later file) into `self`.
     pub fn merge(&mut self, other: Design) {
         let Design {

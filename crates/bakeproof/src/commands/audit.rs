@@ -36,6 +36,16 @@ pub fn run(args: AuditArgs) -> Result<u8> {
         let bytes = read_bounded(path, design::MAX_DESIGN_BYTES as u64, "design document")?;
         design.merge(design::parse_file(&bytes, &path.display().to_string())?);
     }
+    if design.is_empty() {
+        bail!(
+            "the design documents ({}) state no requirement",
+            args.design
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let (facts, image) = match &args.sbom {
         Some(sbom) => facts_of_sbom(sbom)?,
         None => {
