@@ -56,7 +56,7 @@ struct Doc {
     design: Option<DesignSection>,
     packages: Option<Packages>,
     services: Option<Services>,
-    sshd: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    sshd: Option<BTreeMap<Spanned<String>, Spanned<::toml::Value>>>,
     accounts: Option<Accounts>,
     selinux: Option<Selinux>,
     firewall: Option<Firewall>,
@@ -247,9 +247,25 @@ pub fn parse(text: &str, file: &str) -> Result<Design, DesignError> {
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(err(k.span(), format!("bad sshd keyword {:?}", k.get_ref())));
             }
+            // `Port = 22`, `X11Forwarding = false` are what people write:
+            // numbers as written, booleans as sshd's `yes`/`no`.
+            let value = match v.get_ref() {
+                ::toml::Value::String(s) => s.clone(),
+                ::toml::Value::Integer(n) => n.to_string(),
+                ::toml::Value::Boolean(b) => if *b { "yes" } else { "no" }.to_owned(),
+                _ => {
+                    return Err(err(
+                        v.span(),
+                        format!(
+                            "[sshd] {}: expected a string, number or boolean",
+                            k.get_ref()
+                        ),
+                    ));
+                }
+            };
             d.sshd.push(Located {
                 source: loc(k.span()),
-                value: (key, v.into_inner()),
+                value: (key, value),
             });
         }
         // Keep document order (the map sorted by keyword).
@@ -339,7 +355,8 @@ disabled = ["telnet.socket"]
 
 [sshd]
 PermitRootLogin = "no"
-PasswordAuthentication = "no"
+PasswordAuthentication = false
+Port = 22
 
 [accounts]
 only_root_uid0 = true
@@ -379,13 +396,15 @@ os_version = ">= 2023"
             ("permitrootlogin".to_owned(), "no".to_owned())
         );
         assert_eq!(d.sshd[0].source.line, Some(17));
+        assert_eq!(d.sshd[1].value.1, "no");
+        assert_eq!(d.sshd[2].value, ("port".to_owned(), "22".to_owned()));
         assert!(d.accounts.only_root_uid0.is_some());
         assert!(d.accounts.system_accounts_locked.is_none());
         assert_eq!(d.selinux.unwrap().value, "enforcing");
         assert!(d.firewall_enabled.unwrap().value);
         assert_eq!(d.kernel.unwrap().value[0].version, "6.1");
         assert_eq!(d.arch.unwrap().value, "x86_64");
-        assert_eq!(d.os_version.unwrap().source.line, Some(37));
+        assert_eq!(d.os_version.unwrap().source.line, Some(38));
     }
 
     #[test]
@@ -416,6 +435,11 @@ os_version = ">= 2023"
             ("[firewall]\nenabled = \"yes\"\n", 2, "bool"),
             ("[accounts]\nno_uid0 = true\n", 2, "unknown field"),
             ("x = [", 1, ""),
+            (
+                "[sshd]\nPort = [22]\n",
+                2,
+                "expected a string, number or boolean",
+            ),
         ] {
             let e = parse(text, "d.toml").unwrap_err();
             assert_eq!(e.line, Some(line), "{text:?}: {e}");
