@@ -664,3 +664,99 @@ fn bad_design_documents_exit_2_naming_file_and_line() {
     ]);
     assert_eq!(c, 2);
 }
+
+// ---------------------------------------------------------------- an AMI's SBOM
+
+/// `--sbom REGION:AMI-ID`: the AMI's attested SBOM from the store, verified
+/// with `--key` first; a foreign key is refused (exit 2), never audited.
+#[test]
+fn an_amis_attested_sbom_stands_in_for_the_root() {
+    let inputs = common::attest::attest_inputs("pw");
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("att");
+    let store = work.path().join("store");
+    let ami = "eu-west-1:ami-0123456789abcdef0";
+    for args in [
+        vec![
+            "attest".to_owned(),
+            "--sbom".to_owned(),
+            inputs.s("sbom.cdx.json"),
+            "--seal".to_owned(),
+            inputs.s("seal.json"),
+            "--key".to_owned(),
+            inputs.s("cosign.key"),
+            "--ami".to_owned(),
+            ami.to_owned(),
+            "-o".to_owned(),
+            out.display().to_string(),
+            "--allow-unsealed".to_owned(),
+        ],
+        vec![
+            "publish".to_owned(),
+            "--store".to_owned(),
+            store.display().to_string(),
+            out.display().to_string(),
+        ],
+    ] {
+        let o = Command::new(common::run::bakeproof_bin())
+            .args(&args)
+            .env("COSIGN_PASSWORD", "pw")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", describe(&o));
+    }
+    let design = work.path().join("d.txt");
+    std::fs::write(&design, "bzip2 >= 1.0.8\nlibpam-cap >= 1:2.66\nfx-absent\n").unwrap();
+    let run = |key: &Path| {
+        audit(&[
+            "--sbom".as_ref(),
+            ami.as_ref(),
+            "--store".as_ref(),
+            store.as_os_str(),
+            "--key".as_ref(),
+            key.as_os_str(),
+            "--design".as_ref(),
+            design.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ])
+    };
+    let (c, stdout, err) = run(&inputs.p("cosign.pub"));
+    assert_eq!(c, 1, "{err}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    validate_with_schema("audit-report.schema.json", &doc).unwrap();
+    let st: Vec<&str> = doc["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(st, ["ok", "ok", "ng"]);
+    assert_eq!(doc["image"]["source"], ami);
+    assert_eq!(
+        doc["image"]["tree_digest"],
+        format!("sha256:{}", inputs.tree_digest)
+    );
+
+    // Another key: the attestation does not verify, nothing is audited.
+    let other = tempfile::tempdir().unwrap();
+    let o = Command::new(common::run::bakeproof_bin())
+        .args(["key", "generate", "--output-dir"])
+        .arg(other.path())
+        .env("COSIGN_PASSWORD", "x")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let (c, stdout, err) = run(&other.path().join("cosign.pub"));
+    assert_eq!(c, 2, "{stdout} {err}");
+    assert!(stdout.is_empty());
+    // Without --store/--key an AMI cannot be looked up.
+    let (c, _, err) = audit(&[
+        "--sbom".as_ref(),
+        ami.as_ref(),
+        "--design".as_ref(),
+        design.as_os_str(),
+    ]);
+    assert_eq!(c, 2);
+    assert!(err.contains("needs --store URL and --key PUB"), "{err}");
+}

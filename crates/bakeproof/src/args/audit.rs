@@ -34,9 +34,20 @@ pub struct AuditArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// A CycloneDX SBOM standing in for the root: package requirements are
-    /// checked against its packages, everything else is not assessed.
-    #[arg(long, value_name = "FILE")]
-    pub sbom: Option<PathBuf>,
+    /// checked against its packages, everything else is not assessed. A
+    /// file, or `REGION:AMI-ID`: the AMI's attested SBOM from `--store`,
+    /// verified with `--key` before use.
+    #[arg(long, value_name = "FILE|REGION:AMI-ID")]
+    pub sbom: Option<String>,
+    /// Attestation store to look `--sbom REGION:AMI-ID` up in
+    /// (s3://BUCKET[/PREFIX], file:///DIR or a directory).
+    #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
+    pub store: Option<String>,
+    #[command(flatten)]
+    pub s3: crate::args::store::S3Args,
+    /// Public key the AMI's SBOM attestation must be signed with.
+    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY")]
+    pub key: Option<PathBuf>,
     /// Also read what only a running system has (listening sockets, the
     /// running SELinux mode); for auditing the machine itself (ROOT `/`).
     #[arg(long, conflicts_with = "sbom")]

@@ -47,7 +47,10 @@ pub fn run(args: AuditArgs) -> Result<u8> {
         );
     }
     let (facts, image) = match &args.sbom {
-        Some(sbom) => facts_of_sbom(sbom)?,
+        Some(sbom) => {
+            let (bytes, shown) = sbom_bytes(sbom, &args)?;
+            facts_of_sbom(&bytes, &shown)?
+        }
         None => {
             let root_path = args.root.clone().unwrap_or_else(|| "/".into());
             let root = Root::open(&root_path)?;
@@ -91,17 +94,51 @@ pub fn run(args: AuditArgs) -> Result<u8> {
     })
 }
 
+/// The SBOM `--sbom` names: a file, or `REGION:AMI-ID`, the AMI's SBOM
+/// attestation from the store, fetched and verified with `--key` as the
+/// boot check and `diff` do ([`bakeproof_boot::fetch_attestations`]: every
+/// bundle the index lists, the AMI among the subjects, a referenced SBOM
+/// against its pinned digest). Fail-closed: any doubt is an error.
+fn sbom_bytes(arg: &str, args: &AuditArgs) -> Result<(Vec<u8>, String)> {
+    let max = bakeproof_sbom::cyclonedx::decoder::MAX_SBOM_BYTES;
+    let path = Path::new(arg);
+    let ami = match bakeproof_attest::AmiRef::parse(arg) {
+        Ok(ami) if !path.exists() => ami,
+        _ => return Ok((read_bounded(path, max, "SBOM")?, path.display().to_string())),
+    };
+    let (Some(url), Some(key)) = (&args.store, &args.key) else {
+        bail!(
+            "--sbom {arg}: looking up an AMI needs --store URL and --key PUB (to verify its attestation)"
+        );
+    };
+    let keys = bakeproof_attest::TrustedKeys::load_files(&[key.as_path()])
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = bakeproof_store::open_with(url, &args.s3.options())
+        .map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
+    let att = bakeproof_boot::fetch_attestations(
+        &*store,
+        &bakeproof_boot::FetchRequest {
+            ami: &ami,
+            keys: &keys,
+            seal: bakeproof_boot::SealWanted::Skip,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+    if att.sbom.entry.size > max {
+        bail!("{arg}: the SBOM attestation is larger than {max} bytes");
+    }
+    let bytes = att
+        .sbom_document(&*store)
+        .map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+    Ok((bytes, arg.to_owned()))
+}
+
 /// Packages (and the tree digest) from an SBOM; every other fact is not
 /// assessed.
-fn facts_of_sbom(path: &Path) -> Result<(Facts, ImageIdentity)> {
-    let bytes = read_bounded(
-        path,
-        bakeproof_sbom::cyclonedx::decoder::MAX_SBOM_BYTES,
-        "SBOM",
-    )?;
-    let sbom = bakeproof_sbom::cyclonedx::decoder::parse(&bytes)
-        .with_context(|| format!("SBOM {}", path.display()))?;
-    let shown = path.display().to_string();
+fn facts_of_sbom(bytes: &[u8], shown: &str) -> Result<(Facts, ImageIdentity)> {
+    let sbom = bakeproof_sbom::cyclonedx::decoder::parse(bytes)
+        .with_context(|| format!("SBOM {shown}"))?;
+    let shown = shown.to_owned();
     let facts = Facts {
         packages: Some(PackageFacts::of_sbom(&sbom, &shown)),
         tree_digest: sbom.tree_digest(),
