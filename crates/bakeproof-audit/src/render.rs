@@ -35,9 +35,39 @@ fn source_of(r: &Requirement) -> String {
     }
 }
 
+/// Control characters (an image's package database may hold any bytes)
+/// shown as `\u{..}` escapes, never sent to a terminal.
+fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// The report for people: one line per requirement, then the summary and
 /// the configuration report.
 pub fn text(report: &AuditReport) -> String {
+    let mut o = text_raw(report);
+    if o.chars().any(|c| c.is_control() && c != '\n') {
+        o = o
+            .split('\n')
+            .map(|l| clean(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    o
+}
+
+fn text_raw(report: &AuditReport) -> String {
     let mut o = String::new();
     let doc = match (&report.document.id, &report.document.title) {
         (Some(id), Some(t)) => format!("{id} ({t})"),
@@ -100,6 +130,7 @@ fn cell(s: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }
@@ -302,6 +333,17 @@ mod tests {
             "{row}"
         );
         assert!(md.contains("| Result | **FAIL** (0 of 1 requirements met) |"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let mut r = report();
+        r.requirements[0].actual = "1.0\u{1b}[2J\u{7}".into();
+        let t = text(&r);
+        assert!(!t.contains('\u{1b}') && !t.contains('\u{7}'), "{t:?}");
+        assert!(t.contains("1.0\\u{1b}[2J\\u{7}"), "{t}");
+        let md = markdown(&r);
+        assert!(!md.contains('\u{1b}'), "{md:?}");
     }
 
     #[test]
