@@ -22,7 +22,8 @@ pub struct AuditArgs {
     #[arg(conflicts_with = "sbom")]
     pub root: Option<PathBuf>,
     /// A design document: the plain form (`NAME OP VERSION` lines, approved
-    /// NEVRAs or `name=version`, `# 設計書:`/`# 対象:` headers) or, for a
+    /// NEVRAs or `name=version`, `# Design:`/`# Target:` headers and their
+    /// Japanese forms) or, for a
     /// name ending in `.toml`, the structured form (docs/audit.md).
     /// Repeatable: the documents' requirements add up.
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]

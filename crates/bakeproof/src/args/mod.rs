@@ -70,7 +70,7 @@ pub enum Command {
     AttestArtifacts(artifacts::AttestArtifactsArgs),
     /// Verify files against a bundle written by `bakeproof attest-artifacts`.
     VerifyArtifacts(artifacts::VerifyArtifactsArgs),
-    /// Audit an image root (or an SBOM) against its design document (設計書):
+    /// Audit an image root (or an SBOM) against its design document:
     /// required, approved and forbidden packages and the configuration.
     /// Exit 1 when a requirement is not met.
     Audit(audit::AuditArgs),
