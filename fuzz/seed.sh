@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps" "$c/types"
+mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps" "$c/types" "$c/design_plain" "$c/design_toml"
 
 # Berkeley DB hash: both real Packages files (16 KiB and 92 KiB).
 cp "$fx/rpmdb/centos8-dive/Packages" "$c/bdb/centos8-dive"
@@ -86,6 +86,9 @@ trap 'rm -rf "$tmp"' EXIT
 tar -xzf "$fx/dpkgroot/clean.tar.gz" -C "$tmp" ./var/lib/dpkg/status ./usr/lib/os-release
 cp "$tmp/var/lib/dpkg/status" "$c/dpkg_status/debian12-status"
 cp "$tmp/usr/lib/os-release" "$c/os_release/debian12"
+# design documents: the examples of docs/audit.md.
+awk '/^```text$/{f=1;next} /^```$/{f=0} f' "$here/../docs/audit.md" > "$c/design_plain/docs-example"
+awk '/^```toml$/{f=1;next} /^```$/{f=0} f' "$here/../docs/audit.md" > "$c/design_toml/docs-example"
 # diff: real SBOMs and seal reports of the clean and tampered rpm fixture
 # roots, written by bakeproof itself (built here if needed), cut to their
 # first 40 components so a seed stays under -max_len, paired as the target

@@ -21,4 +21,7 @@ pub enum AuditError {
         #[source]
         source: bakeproof_index::RootError,
     },
+    /// The root could not be scanned at all (the walk for the tree digest).
+    #[error("cannot scan the root: {0}")]
+    Scan(#[from] bakeproof_inventory::ScanError),
 }

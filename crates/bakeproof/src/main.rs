@@ -59,5 +59,6 @@ fn main() -> ExitCode {
         Command::Man(args) => commands::meta::run_man(args),
         Command::AttestArtifacts(args) => commands::artifacts::run_attest(args),
         Command::VerifyArtifacts(args) => commands::artifacts::run_verify(args),
+        Command::Audit(args) => commands::audit::run(args),
     })
 }

@@ -14,8 +14,49 @@
 //! `[services]`, `[sshd]`, `[accounts]`, `[selinux]`, `[firewall]`,
 //! `[kernel]`, `[system]`).
 
+pub mod plain;
+pub mod toml;
+
+use sha2::{Digest, Sha256};
+
 use crate::constraint::Constraint;
+use crate::error::DesignError;
 use crate::report::SourceLocation;
+
+/// Largest design file read (bytes).
+pub const MAX_DESIGN_BYTES: usize = 16 << 20;
+
+/// Parses one design file: TOML when `file` ends with `.toml`, else the
+/// plain form. `file` names it in errors (`file:line: message`) and in the
+/// report; the file's SHA-256 goes into [`Design::files`].
+pub fn parse_file(bytes: &[u8], file: &str) -> Result<Design, DesignError> {
+    let err = |line: Option<usize>, message: String| DesignError {
+        file: file.into(),
+        line,
+        message,
+    };
+    if bytes.len() > MAX_DESIGN_BYTES {
+        return Err(err(None, format!("larger than {MAX_DESIGN_BYTES} bytes")));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        err(Some(line), "not UTF-8 text".to_owned())
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut design = if file.to_ascii_lowercase().ends_with(".toml") {
+        toml::parse(text, file)?
+    } else {
+        plain::parse(text, file)?
+    };
+    design
+        .files
+        .push((file.to_owned(), hex::encode(Sha256::digest(bytes))));
+    Ok(design)
+}
 
 /// Everything the design documents require, merged in file order.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -95,6 +136,25 @@ pub struct AccountRules {
 }
 
 impl Design {
+    /// Whether the documents require nothing at all (a design that checks
+    /// nothing proves nothing: the CLI refuses it as an input error).
+    pub fn is_empty(&self) -> bool {
+        self.required.is_empty()
+            && self.approved.is_empty()
+            && !self.approved_only
+            && self.forbidden.is_empty()
+            && self.services_enabled.is_empty()
+            && self.services_disabled.is_empty()
+            && self.sshd.is_empty()
+            && self.accounts == AccountRules::default()
+            && self.selinux.is_none()
+            && self.firewall_enabled.is_none()
+            && self.kernel.is_none()
+            && self.arch.is_none()
+            && self.os_id.is_none()
+            && self.os_version.is_none()
+    }
+
     /// Merge `other` (a later file) into `self`.
     pub fn merge(&mut self, other: Design) {
         let Design {

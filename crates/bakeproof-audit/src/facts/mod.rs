@@ -13,9 +13,12 @@ pub mod firewall;
 pub mod kernel;
 pub mod live;
 pub mod packages;
+mod read;
 pub mod selinux;
 pub mod sshd;
 pub mod systemd;
+
+pub use read::ReadOptions;
 
 use serde::{Deserialize, Serialize};
 

@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod attest;
+pub mod audit;
 pub mod boot;
 pub mod diff;
 pub mod meta;
@@ -69,4 +70,8 @@ pub enum Command {
     AttestArtifacts(artifacts::AttestArtifactsArgs),
     /// Verify files against a bundle written by `bakeproof attest-artifacts`.
     VerifyArtifacts(artifacts::VerifyArtifactsArgs),
+    /// Audit an image root (or an SBOM) against its design document:
+    /// required, approved and forbidden packages and the configuration.
+    /// Exit 1 when a requirement is not met.
+    Audit(audit::AuditArgs),
 }

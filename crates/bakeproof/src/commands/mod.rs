@@ -5,6 +5,7 @@
 
 pub mod artifacts;
 pub mod attest;
+pub mod audit;
 pub mod boot;
 pub mod diff;
 pub mod meta;
