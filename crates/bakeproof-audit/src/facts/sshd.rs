@@ -1190,7 +1190,28 @@ impl Parser<'_> {
         } else {
             &mut self.global
         };
-        if accumulates {
+        if kind == Kind::Subsystem {
+            let sub = lines[0].split(' ').next().unwrap_or_default().to_string();
+            let dup = target.set.get(name).is_some_and(|s| {
+                s.lines
+                    .iter()
+                    .any(|l| l.split(' ').next() == Some(sub.as_str()))
+            });
+            if dup {
+                return Err(err(format!("Subsystem '{sub}' already defined.")));
+            }
+        }
+        if kind == Kind::MaxStartups {
+            // The last MaxStartups wins (sshd overwrites it).
+            target.set.insert(
+                name,
+                Setting {
+                    lines,
+                    at,
+                    unresolved,
+                },
+            );
+        } else if accumulates {
             target.push(name, lines, &at);
         } else {
             target.first(name, lines, &at, unresolved);
@@ -1238,10 +1259,11 @@ impl Parser<'_> {
             &family,
         );
         match listen {
-            Some(l) => {
+            Err(e) => cfg.error = Some(e),
+            Ok(Some(l)) => {
                 cfg.values.insert("listenaddress".to_string(), l);
             }
-            None => {
+            Ok(None) => {
                 cfg.unresolved.insert("listenaddress".to_string());
                 if let Some(s) = global.set.get("listenaddress") {
                     cfg.values
@@ -1254,8 +1276,14 @@ impl Parser<'_> {
 }
 
 /// The `listenaddress` lines `sshd -T` prints, for literal addresses;
-/// `None` when a host name would need resolving.
-fn listen_addresses(addrs: &[String], ports: &[String], family: &str) -> Option<Vec<String>> {
+/// `Ok(None)` when a host name would need resolving; an error for an
+/// address of another family than `AddressFamily` allows (sshd's
+/// "bad addr or host").
+fn listen_addresses(
+    addrs: &[String],
+    ports: &[String],
+    family: &str,
+) -> Result<Option<Vec<String>>, String> {
     let mut out = Vec::new();
     let wild: &[&str] = match family {
         "inet" => &["0.0.0.0"],
@@ -1268,39 +1296,56 @@ fn listen_addresses(addrs: &[String], ports: &[String], family: &str) -> Option<
                 out.push(format!("{w}:{p}"));
             }
         }
-        return Some(out);
+        return Ok(Some(out));
     }
     for a in addrs {
         // [v6]:port, v4:port, v6, v4 (an optional rdomain is not modelled).
         let (host, port) = if let Some(r) = a.strip_prefix('[') {
-            let (h, after) = r.split_once(']')?;
+            let Some((h, after)) = r.split_once(']') else {
+                return Ok(None);
+            };
             match after.strip_prefix(':') {
-                Some(p) => (format!("[{h}]"), Some(p.to_string())),
-                None if after.is_empty() => (format!("[{h}]"), None),
-                None => return None,
+                Some(p) => (h.to_string(), Some(p.to_string())),
+                None if after.is_empty() => (h.to_string(), None),
+                None => return Ok(None),
             }
         } else if a.matches(':').count() == 1 {
-            let (h, p) = a.split_once(':')?;
+            let (h, p) = a.split_once(':').unwrap_or((a, ""));
             (h.to_string(), Some(p.to_string()))
-        } else if a.contains(':') {
-            (format!("[{a}]"), None)
         } else {
             (a.clone(), None)
         };
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if bare.parse::<std::net::IpAddr>().is_err() {
-            return None;
+        let Ok(ip) = host.parse::<std::net::IpAddr>() else {
+            return Ok(None);
+        };
+        let wrong = match family {
+            "inet" => ip.is_ipv6(),
+            "inet6" => ip.is_ipv4(),
+            _ => false,
+        };
+        if wrong {
+            return Err(format!(
+                "bad addr or host: {host} (Address family for hostname not supported)"
+            ));
         }
+        let shown = if ip.is_ipv6() {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
         match port {
-            Some(p) => out.push(format!("{host}:{}", parse_port(&p)?)),
+            Some(p) => match parse_port(&p) {
+                Some(p) => out.push(format!("{shown}:{p}")),
+                None => return Ok(None),
+            },
             None => {
                 for p in ports {
-                    out.push(format!("{host}:{p}"));
+                    out.push(format!("{shown}:{p}"));
                 }
             }
         }
     }
-    Some(out)
+    Ok(Some(out))
 }
 
 /// Whether a `Match` line applies to the default connection: only `all`
