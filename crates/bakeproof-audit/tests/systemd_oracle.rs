@@ -187,6 +187,8 @@ fn debian_like_tree() {
     compare(r).unwrap_or_else(|e| panic!("{}\n{e}", listing(r)));
     let facts = ours(r);
     assert!(facts.is_enabled("ssh"));
+    assert!(facts.is_enabled("sshd"), "through its alias");
+    assert_eq!(facts.state("sshd"), Some("alias"));
     assert!(!facts.is_enabled("nftables"));
     assert_eq!(facts.state("rsync"), Some("masked"));
 }

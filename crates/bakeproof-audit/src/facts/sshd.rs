@@ -75,6 +75,86 @@ impl SshdConfig {
     }
 }
 
+/// The keywords the configuration report shows (`ConfigReport::sshd`).
+pub const REPORT_KEYWORDS: &[&str] = &[
+    "permitrootlogin",
+    "passwordauthentication",
+    "kbdinteractiveauthentication",
+    "pubkeyauthentication",
+    "permitemptypasswords",
+    "port",
+    "listenaddress",
+    "x11forwarding",
+    "allowtcpforwarding",
+    "maxauthtries",
+    "usepam",
+    "allowusers",
+    "allowgroups",
+    "denyusers",
+    "denygroups",
+];
+
+impl SshdConfig {
+    /// The configuration report's sshd section: [`REPORT_KEYWORDS`] with
+    /// their effective values (lists joined by a space; unset lists
+    /// omitted).
+    pub fn report(&self) -> BTreeMap<String, String> {
+        REPORT_KEYWORDS
+            .iter()
+            .filter_map(|k| Some((k.to_string(), self.get(k)?)))
+            .collect()
+    }
+}
+
+/// Whether `keyword` (any case) is one sshd knows (aliases and deprecated
+/// keywords included).
+pub fn is_keyword(word: &str) -> bool {
+    keyword(&word.to_ascii_lowercase()).is_some()
+}
+
+/// A design's `keyword = value` in the form `sshd -T` prints it
+/// (`PermitRootLogin prohibit-password` → `without-password`, `2m` →
+/// `120`, `YES` → `yes`), with the keyword as `sshd -T` prints it; an error
+/// when sshd would refuse the line.
+pub fn normalize(keyword_: &str, value: &str) -> Result<(String, String), String> {
+    let lower = keyword_.to_ascii_lowercase();
+    let Some((name, kind, _)) = keyword(&lower) else {
+        return Err(format!("unknown sshd keyword {keyword_:?}"));
+    };
+    if matches!(kind, Kind::Include | Kind::Match | Kind::Ignored) {
+        return Err(format!("sshd keyword {keyword_:?} has no effective value"));
+    }
+    let cfg = parse_bytes("design", format!("{keyword_} {value}\n").as_bytes());
+    if let Some(e) = cfg.error {
+        return Err(e);
+    }
+    let v = cfg
+        .values
+        .get(name)
+        .map(|v| v.join(" "))
+        .unwrap_or_else(|| value.to_string());
+    Ok((name.to_string(), v))
+}
+
+/// The sshd fact of `tree` for [`crate::Facts`]: a root without
+/// `/etc/ssh/sshd_config` has a configuration with [`SshdConfig::error`]
+/// saying so (sshd is not configured there), an unreadable one too.
+pub fn fact(tree: &dyn ReadOnlyTree) -> SshdConfig {
+    match read(tree) {
+        Ok(Some(cfg)) => cfg,
+        Ok(None) => SshdConfig {
+            error: Some(format!(
+                "{SSHD_CONFIG}: not present (no OpenSSH server configured)"
+            )),
+            ..SshdConfig::default()
+        },
+        Err(e) => SshdConfig {
+            error: Some(e.to_string()),
+            ..SshdConfig::default()
+        },
+    }
+}
+
 /// A configuration sshd refuses.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{file}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]

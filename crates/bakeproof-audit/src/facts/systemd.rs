@@ -74,6 +74,9 @@ pub const MAX_DIR_ENTRIES: usize = 100_000;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UnitFacts {
     pub states: BTreeMap<String, String>,
+    /// Alias → the unit it names (`sshd.service` → `ssh.service`), for the
+    /// units whose state is `alias`.
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl UnitFacts {
@@ -86,10 +89,25 @@ impl UnitFacts {
             .collect()
     }
 
-    /// Whether `unit` starts at boot by enablement: `enabled` or
-    /// `enabled-runtime` (a bare name means `NAME.service`).
+    /// Whether `unit` is enabled (`enabled`; through its alias when it is
+    /// one; a bare name means `NAME.service`). `enabled-runtime` is not:
+    /// `/run` of an image is not what the booted system has.
     pub fn is_enabled(&self, unit: &str) -> bool {
-        matches!(self.state(unit), Some("enabled") | Some("enabled-runtime"))
+        self.resolved_state(unit)
+            .is_some_and(|(_, s)| s == "enabled")
+    }
+
+    /// The unit `unit` names after aliases, and its state.
+    pub fn resolved_state(&self, unit: &str) -> Option<(String, &str)> {
+        let mut name = unit_name(unit);
+        for _ in 0..=MAX_ALIAS_DEPTH {
+            let state = self.states.get(&name)?;
+            match (state.as_str(), self.aliases.get(&name)) {
+                ("alias", Some(target)) if *target != name => name = target.clone(),
+                _ => return Some((name, state.as_str())),
+            }
+        }
+        None
     }
 
     /// The state of `unit` (a bare name means `NAME.service`).
@@ -562,6 +580,11 @@ pub fn read(tree: &dyn ReadOnlyTree) -> UnitFacts {
                 continue;
             }
             if let Some(state) = r.state(idx, &name, 0) {
+                if state == "alias"
+                    && let Some(t) = r.link(&join(dir, &name))
+                {
+                    facts.aliases.insert(name.clone(), basename(&t).to_string());
+                }
                 facts.states.insert(name, state);
             }
         }
