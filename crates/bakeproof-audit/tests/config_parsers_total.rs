@@ -22,9 +22,31 @@ impl Rng {
 }
 
 const SPICE: &[&[u8]] = &[
-    b"\"", b"'", b"\\", b"=", b"#", b"\n", b"\r", b"\t", b" ", b"\0", b"\x0c", b"[", b"]", b"*",
-    b"?", b"Include ", b"Match all\n", b"Match User x\n", b"Include /etc/ssh/sshd_config\n",
-    b"Include sshd_config.d/*\n", b"[Install]\n", b"WantedBy=", b"Alias=", b"\\\n", b"\xff\xfe",
+    b"\"",
+    b"'",
+    b"\\",
+    b"=",
+    b"#",
+    b"\n",
+    b"\r",
+    b"\t",
+    b" ",
+    b"\0",
+    b"\x0c",
+    b"[",
+    b"]",
+    b"*",
+    b"?",
+    b"Include ",
+    b"Match all\n",
+    b"Match User x\n",
+    b"Include /etc/ssh/sshd_config\n",
+    b"Include sshd_config.d/*\n",
+    b"[Install]\n",
+    b"WantedBy=",
+    b"Alias=",
+    b"\\\n",
+    b"\xff\xfe",
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
@@ -67,7 +89,10 @@ fn sshd_reader_is_total() {
         ];
         files.insert(names[0].to_string(), data.clone());
         files.insert(names[1].to_string(), mutate(&mut rng, &data));
-        files.insert(names[2].to_string(), b"Include /etc/ssh/sshd_config\n".to_vec());
+        files.insert(
+            names[2].to_string(),
+            b"Include /etc/ssh/sshd_config\n".to_vec(),
+        );
         let cfg = sshd::effective(&sshd::MemSource(files), sshd::SSHD_CONFIG);
         if cfg.error.is_none() {
             assert!(cfg.values.contains_key("permitrootlogin"));
@@ -87,7 +112,12 @@ fn unit_install_reader_is_total() {
     for i in 0..20000 {
         let data = mutate(&mut rng, &seeds[i % seeds.len()]);
         let inst = systemd::parse_install(&data);
-        for w in inst.wanted_by.iter().chain(&inst.required_by).chain(&inst.alias) {
+        for w in inst
+            .wanted_by
+            .iter()
+            .chain(&inst.required_by)
+            .chain(&inst.alias)
+        {
             assert!(!w.is_empty() && !w.chars().any(char::is_whitespace));
         }
     }

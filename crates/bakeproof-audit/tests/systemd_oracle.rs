@@ -380,3 +380,9 @@ fn generated_unit_trees_match_systemctl() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn this_machine_matches_systemctl() {
+    // The running system's own unit directories, read-only.
+    compare(Path::new("/")).unwrap_or_else(|e| panic!("/:\n{e}"));
+}

@@ -300,9 +300,64 @@ struct Reader<'a> {
     /// The unit directories as the tree resolves them (`/lib` may be
     /// `/usr/lib`).
     canonical_dirs: Vec<String>,
+    /// The links of the configuration directories, read once.
+    config: Vec<ConfigLinks>,
+}
+
+/// The symlinks of one configuration directory (`/etc/systemd/system`,
+/// the `/run` ones).
+struct ConfigLinks {
+    index: usize,
+    dir: &'static str,
+    /// Names of the symlinks in its `*.wants/` and `*.requires/`.
+    wants: Vec<String>,
+    /// Its top-level symlinks: (name, target made absolute).
+    top: Vec<(String, String)>,
 }
 
 impl Reader<'_> {
+    fn config_links(&self) -> Vec<ConfigLinks> {
+        let mut out = Vec::new();
+        for (index, dir) in UNIT_DIRS.iter().enumerate() {
+            if *dir != PERSISTENT_CONFIG && !is_runtime(dir) {
+                continue;
+            }
+            let entries = self.entries(dir);
+            if entries.is_empty() {
+                continue;
+            }
+            let mut c = ConfigLinks {
+                index,
+                dir,
+                wants: Vec::new(),
+                top: Vec::new(),
+            };
+            for e in &entries {
+                let p = join(dir, e);
+                match self.kind(&p) {
+                    Some(FileKind::Directory)
+                        if e.rsplit_once('.')
+                            .is_some_and(|(_, s)| matches!(s, "wants" | "requires")) =>
+                    {
+                        for link in self.entries(&p) {
+                            if self.kind(&join(&p, &link)) == Some(FileKind::Symlink) {
+                                c.wants.push(link);
+                            }
+                        }
+                    }
+                    Some(FileKind::Symlink) => {
+                        if let Some(t) = self.link(&p) {
+                            c.top.push((e.clone(), absolute_target(dir, &t)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.push(c);
+        }
+        out
+    }
+
     fn entries(&self, dir: &str) -> Vec<String> {
         match self.tree.read_dir(dir.as_bytes()) {
             Ok(names) => names
@@ -481,52 +536,19 @@ impl Reader<'_> {
         let accept = |link: &str| !match_name || known(link);
         let mut runtime = false;
         let (mut same_config, mut same_runtime) = (false, false);
-        for (i, dir) in UNIT_DIRS.iter().enumerate() {
+        for c in &self.config {
             // Below the unit's own directory a same-named link is shadowed.
-            let ignore_same_name = own.is_some_and(|o| i > o);
-            if *dir != PERSISTENT_CONFIG && !is_runtime(dir) {
-                continue;
-            }
-            let mut found = false;
-            let entries = self.entries(dir);
-            for sub in &entries {
-                let Some((_, suffix)) = sub.rsplit_once('.') else {
-                    continue;
-                };
-                if !matches!(suffix, "wants" | "requires") {
-                    continue;
-                }
-                let subdir = join(dir, sub);
-                if self.kind(&subdir) != Some(FileKind::Directory) {
-                    continue;
-                }
-                for link in self.entries(&subdir) {
-                    if self.kind(&join(&subdir, &link)) != Some(FileKind::Symlink) {
-                        continue;
-                    }
-                    if (link == name || is_instance_of(&link, name)) && accept(&link) {
-                        found = true;
-                        break;
-                    }
-                }
-                if found {
-                    break;
-                }
-            }
+            let ignore_same_name = own.is_some_and(|o| c.index > o);
+            let mut found = c
+                .wants
+                .iter()
+                .any(|link| (link == name || is_instance_of(link, name)) && accept(link));
             if !found {
-                for link in &entries {
-                    let p = join(dir, link);
-                    if self.kind(&p) != Some(FileKind::Symlink) {
-                        continue;
-                    }
-                    let Some(target) = self.link(&p) else {
-                        continue;
-                    };
-                    let target = absolute_target(dir, &target);
+                for (link, target) in &c.top {
                     let found_path = !ignore_same_name && link == name;
-                    let found_dest = basename(&target) == name;
+                    let found_dest = basename(target) == name;
                     if found_path && found_dest {
-                        if *dir == PERSISTENT_CONFIG {
+                        if c.dir == PERSISTENT_CONFIG {
                             same_config = true;
                         } else {
                             same_runtime = true;
@@ -540,7 +562,7 @@ impl Reader<'_> {
                 }
             }
             if found {
-                if *dir == PERSISTENT_CONFIG {
+                if c.dir == PERSISTENT_CONFIG {
                     return Some("enabled");
                 }
                 runtime = true;
@@ -569,10 +591,12 @@ pub fn read(tree: &dyn ReadOnlyTree) -> UnitFacts {
                 .unwrap_or_else(|| d.to_string())
         })
         .collect();
-    let r = Reader {
+    let mut r = Reader {
         tree,
         canonical_dirs,
+        config: Vec::new(),
     };
+    r.config = r.config_links();
     let mut facts = UnitFacts::default();
     for (idx, dir) in UNIT_DIRS.iter().enumerate() {
         for name in r.entries(dir) {
