@@ -554,3 +554,20 @@ fn generated_configurations_match_sshd_t() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn this_machine_matches_sshd_t() {
+    require_tools();
+    // The running system's own /etc/ssh (the openssh-server package's),
+    // read-only; sshd -T runs in a private namespace as above.
+    let root = Root::open("/").expect("open /");
+    let ours = sshd::read(&root)
+        .expect("read")
+        .expect("openssh-server installs /etc/ssh/sshd_config");
+    let theirs = sshd_t(Path::new("/")).expect("sshd -T accepts this machine's configuration");
+    for (k, v) in &theirs {
+        if !ours.unresolved.contains(k) {
+            assert_eq!(ours.values.get(k), Some(v), "{k}");
+        }
+    }
+}
