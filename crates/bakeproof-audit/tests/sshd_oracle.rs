@@ -421,6 +421,56 @@ const POOL: &[(&str, &[&str])] = &[
         "ListenAddress",
         &["0.0.0.0", "127.0.0.1:2200", "[::1]:2201"],
     ),
+    (
+        "PermitListen",
+        &["any", "none", "8080", "localhost:8080 9090"],
+    ),
+    ("PermitOpen", &["any", "none", "db:5432 cache:6379"]),
+    (
+        "AuthenticationMethods",
+        &[
+            "any",
+            "publickey",
+            "publickey,password publickey,keyboard-interactive",
+        ],
+    ),
+    (
+        "PubkeyAuthOptions",
+        &["none", "touch-required", "verify-required touch-required"],
+    ),
+    ("LogVerbose", &["kex.c:*:1000", "none"]),
+    ("RekeyLimit", &["0 0", "default none", "1G 1h"]),
+    ("X11DisplayOffset", &["10", "20"]),
+    ("X11UseLocalhost", &["yes", "no"]),
+    ("PermitTTY", &["yes", "no"]),
+    ("PermitUserRC", &["yes", "no"]),
+    ("IgnoreUserKnownHosts", &["yes", "no"]),
+    ("HostbasedAuthentication", &["yes", "no"]),
+    ("GSSAPIAuthentication", &["yes", "no"]),
+    ("KerberosAuthentication", &["yes", "no"]),
+    ("ExposeAuthInfo", &["yes", "no"]),
+    ("StreamLocalBindMask", &["0077", "022", "0"]),
+    ("StreamLocalBindUnlink", &["yes", "no"]),
+    ("FingerprintHash", &["md5", "SHA256"]),
+    ("PrintLastLog", &["yes", "no"]),
+    ("UnusedConnectionTimeout", &["none", "1h", "0"]),
+    ("RequiredRSASize", &["2048", "3072"]),
+    ("PerSourceMaxStartups", &["none", "10"]),
+    ("PerSourceNetBlockSize", &["32:128", "24", "16:64"]),
+    ("AuthorizedPrincipalsFile", &["none", ".ssh/principals"]),
+    ("AuthorizedKeysCommand", &["none", "/usr/bin/keys %u  %f"]),
+    ("AuthorizedKeysCommandUser", &["nobody"]),
+    ("TrustedUserCAKeys", &["none", "/etc/ssh/ca.pub"]),
+    ("RevokedKeys", &["none", "revoked"]),
+    ("VersionAddendum", &["none", "hello  world"]),
+    ("IPQoS", &["af21", "lowdelay throughput", "cs1 af41"]),
+    ("Protocol", &["2"]),
+    ("DebianBanner", &["yes", "no"]),
+    ("HostKeyAgent", &["none", "/run/agent.sock"]),
+    (
+        "ChannelTimeout",
+        &["session=5m", "agent-connection=1h direct-tcpip=10m"],
+    ),
 ];
 
 fn keyword_spelling(rng: &mut Rng, k: &str) -> String {
@@ -515,7 +565,7 @@ fn gen_file(rng: &mut Rng, lines: usize, allow_match: bool) -> String {
 fn generated_configurations_match_sshd_t() {
     require_tools();
     let mut failures = Vec::new();
-    let cases = 300;
+    let cases = 400;
     for seed in 1..=cases as u64 {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x1000_0001));
         let mut files = Vec::new();

@@ -403,6 +403,9 @@ enum Kind {
     Path,
     /// The rest of the line as written (`ForceCommand`).
     Rest,
+    /// The rest of the line, an absolute command or `none`
+    /// (`AuthorizedKeysCommand`).
+    Command,
     /// One argument printed upper-case, one of the names.
     Upper(&'static [&'static str]),
     /// Every argument of every line, one printed line each.
@@ -432,6 +435,8 @@ enum Kind {
     Octal,
     /// `MaxStartups start[:rate:full]`.
     MaxStartups,
+    /// `PerSourceNetBlockSize v4[:v6]`.
+    NetBlock,
     Include,
     Match,
 }
@@ -509,7 +514,7 @@ fn keyword(k: &str) -> Option<(&'static str, Kind, bool)> {
         "permittty" => m("permittty", Multi(FLAG)),
         "permituserrc" => m("permituserrc", Multi(FLAG)),
         "ignorerhosts" => m("ignorerhosts", Multi(RHOSTS)),
-        "ignoreuserknownhosts" => m("ignoreuserknownhosts", Multi(FLAG)),
+        "ignoreuserknownhosts" => g("ignoreuserknownhosts", Multi(FLAG)),
         "hostbasedauthentication" => m("hostbasedauthentication", Multi(FLAG)),
         "hostbasedusesnamefrompacketonly" => m("hostbasedusesnamefrompacketonly", Multi(FLAG)),
         "kerberosauthentication" => m("kerberosauthentication", Multi(FLAG)),
@@ -551,8 +556,8 @@ fn keyword(k: &str) -> Option<(&'static str, Kind, bool)> {
         "authorizedkeyscommanduser" => m("authorizedkeyscommanduser", Str),
         "authorizedprincipalscommanduser" => m("authorizedprincipalscommanduser", Str),
         "forcecommand" => m("forcecommand", Rest),
-        "authorizedkeyscommand" => m("authorizedkeyscommand", Rest),
-        "authorizedprincipalscommand" => m("authorizedprincipalscommand", Rest),
+        "authorizedkeyscommand" => m("authorizedkeyscommand", Command),
+        "authorizedprincipalscommand" => m("authorizedprincipalscommand", Command),
         "versionaddendum" => g("versionaddendum", Rest),
         "acceptenv" => m("acceptenv", Accum),
         "allowusers" => m("allowusers", Accum),
@@ -583,7 +588,7 @@ fn keyword(k: &str) -> Option<(&'static str, Kind, bool)> {
         "rekeylimit" => m("rekeylimit", Pair),
         "maxstartups" => g("maxstartups", MaxStartups),
         "persourcemaxstartups" => g("persourcemaxstartups", Str),
-        "persourcenetblocksize" => g("persourcenetblocksize", Str),
+        "persourcenetblocksize" => g("persourcenetblocksize", NetBlock),
         "permituserenvironment" => g("permituserenvironment", UserEnv),
         "streamlocalbindmask" => m("streamlocalbindmask", Octal),
         "subsystem" => g("subsystem", Subsystem),
@@ -596,7 +601,6 @@ fn keyword(k: &str) -> Option<(&'static str, Kind, bool)> {
         | "kerberostgtpassing"
         | "gssapiusesessioncredcache"
         | "gssusesessionccache"
-        | "authorizedkeysfile2"
         | "checkmail"
         | "keyregenerationinterval"
         | "pamauthenticationviakbdint"
@@ -608,7 +612,8 @@ fn keyword(k: &str) -> Option<(&'static str, Kind, bool)> {
         | "serverkeybits"
         | "uselogin"
         | "useprivilegeseparation"
-        | "verifyreversemapping" => m("", Ignored),
+        | "verifyreversemapping" => g("", Ignored),
+        "authorizedkeysfile2" => m("", Ignored),
         _ => None,
     }
 }
@@ -829,6 +834,145 @@ fn parse_port(s: &str) -> Option<u16> {
     match s.parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Some(p as u16),
         _ => None,
+    }
+}
+
+/// Keywords sshd overwrites: the last value wins.
+fn last_wins(name: &str) -> bool {
+    matches!(
+        name,
+        "maxstartups"
+            | "streamlocalbindmask"
+            | "persourcemaxstartups"
+            | "persourcenetblocksize"
+            | "fingerprinthash"
+    )
+}
+
+const DSCP: &[&str] = &[
+    "af11",
+    "af12",
+    "af13",
+    "af21",
+    "af22",
+    "af23",
+    "af31",
+    "af32",
+    "af33",
+    "af41",
+    "af42",
+    "af43",
+    "cs0",
+    "cs1",
+    "cs2",
+    "cs3",
+    "cs4",
+    "cs5",
+    "cs6",
+    "cs7",
+    "ef",
+    "le",
+    "lowdelay",
+    "throughput",
+    "reliability",
+];
+
+fn ipqos_ok(a: &str) -> bool {
+    DSCP.iter().any(|d| d.eq_ignore_ascii_case(a))
+        || parse_int(a).is_some_and(|n| (0..=255).contains(&n))
+}
+
+/// Authentication methods and the keyword that enables each.
+const AUTH_METHODS: &[(&str, &str)] = &[
+    ("publickey", "pubkeyauthentication"),
+    ("password", "passwordauthentication"),
+    ("keyboard-interactive", "kbdinteractiveauthentication"),
+    ("hostbased", "hostbasedauthentication"),
+    ("gssapi-with-mic", "gssapiauthentication"),
+    ("none", ""),
+];
+
+/// The one line `sshd -T` prints for a first-line list keyword, with the
+/// checks sshd makes on it.
+fn first_line(name: &str, args: &[String]) -> Result<String, String> {
+    match name {
+        "permitlisten" | "permitopen" => {
+            let mut out = Vec::new();
+            for a in args {
+                if a == "any" || a == "none" {
+                    out.push(a.clone());
+                    continue;
+                }
+                let (host, port) = match a.rsplit_once(':') {
+                    Some((h, p)) => (h.to_string(), p),
+                    None if name == "permitlisten" => ("*".to_string(), a.as_str()),
+                    None => return Err(format!("{name} bad port number")),
+                };
+                let port_ok = port == "*" || parse_port(port).is_some();
+                if host.is_empty() || !port_ok || a.contains(char::is_whitespace) {
+                    return Err(format!("{name} bad port number"));
+                }
+                out.push(format!("{host}:{port}"));
+            }
+            Ok(out.join(" "))
+        }
+        "pubkeyauthoptions" => {
+            let (mut touch, mut verify) = (false, false);
+            for a in args {
+                match a.to_ascii_lowercase().as_str() {
+                    "none" => {}
+                    "touch-required" => touch = true,
+                    "verify-required" => verify = true,
+                    _ => return Err(format!("unsupported PubkeyAuthOptions option {a}")),
+                }
+            }
+            let mut out = Vec::new();
+            if touch {
+                out.push("touch-required");
+            }
+            if verify {
+                out.push("verify-required");
+            }
+            Ok(if out.is_empty() {
+                "none".to_string()
+            } else {
+                out.join(" ")
+            })
+        }
+        "logverbose" => {
+            if args.len() > 1 && args.iter().any(|a| a == "none") {
+                return Err("keyword LogVerbose \"none\" argument must appear alone.".to_string());
+            }
+            Ok(args.join(" "))
+        }
+        "channeltimeout" => {
+            for a in args {
+                let ok = a.split_once('=').is_some_and(|(t, v)| {
+                    !t.is_empty()
+                        && !a.contains(char::is_whitespace)
+                        && (v == "none" || convtime(v).is_some())
+                });
+                if !ok {
+                    return Err(format!("invalid channel timeout {a}"));
+                }
+            }
+            Ok(args.join(" "))
+        }
+        "authenticationmethods" => {
+            if args.len() > 1 && args.iter().any(|a| a == "any") {
+                return Err("\"any\" must appear alone in AuthenticationMethods".to_string());
+            }
+            for list in args.iter().filter(|a| a.as_str() != "any") {
+                for m in list.split(',') {
+                    let method = m.split(':').next().unwrap_or(m);
+                    if !AUTH_METHODS.iter().any(|(k, _)| *k == method) {
+                        return Err(format!("Unknown authentication method \"{m}\" in list"));
+                    }
+                }
+            }
+            Ok(args.join(" "))
+        }
+        _ => Ok(args.join(" ")),
     }
 }
 
@@ -1166,9 +1310,12 @@ impl Parser<'_> {
                 let v = if name == "unusedconnectiontimeout" && a.eq_ignore_ascii_case("none") {
                     "none".to_string()
                 } else {
-                    convtime(&a)
-                        .ok_or_else(|| err("invalid time value.".to_string()))?
-                        .to_string()
+                    let t = convtime(&a).ok_or_else(|| err("invalid time value.".to_string()))?;
+                    if name == "unusedconnectiontimeout" && t == 0 {
+                        "none".to_string()
+                    } else {
+                        t.to_string()
+                    }
                 };
                 (vec![v], false)
             }
@@ -1180,6 +1327,14 @@ impl Parser<'_> {
                     vec![String::from_utf8_lossy(&rest[skip..]).into_owned()],
                     false,
                 )
+            }
+            Kind::Command => {
+                let skip = rest.iter().take_while(|b| WS.contains(b)).count();
+                let v = String::from_utf8_lossy(&rest[skip..]).into_owned();
+                if !v.starts_with('/') && !v.eq_ignore_ascii_case("none") {
+                    return Err(err(format!("{lower} must be an absolute path")));
+                }
+                (vec![v], false)
             }
             Kind::Upper(names) => {
                 let a = one("argument")?;
@@ -1197,7 +1352,7 @@ impl Parser<'_> {
                     .ok_or_else(|| err("Badly formatted port number.".to_string()))?;
                 (vec![p.to_string()], false)
             }
-            Kind::FirstLine => (vec![args.join(" ")], false),
+            Kind::FirstLine => (vec![first_line(name, &args).map_err(err)?], false),
             Kind::FirstLineEach => (args.clone(), false),
             Kind::Algorithms => {
                 let a = one("algorithms")?;
@@ -1206,6 +1361,11 @@ impl Parser<'_> {
             }
             Kind::Listen => (vec![one("address")?], false),
             Kind::Pair => {
+                if name == "ipqos"
+                    && let Some(bad) = args.iter().find(|a| !ipqos_ok(a))
+                {
+                    return Err(err(format!("Bad IPQoS value: {bad}")));
+                }
                 let v = match args.as_slice() {
                     [a] if name == "ipqos" => format!("{a} {a}"),
                     [a] => format!("{a} 0"),
@@ -1234,14 +1394,7 @@ impl Parser<'_> {
                     .ok()
                     .filter(|v| *v <= 0o777)
                     .ok_or_else(|| err(format!("Invalid {kw_str}.")))?;
-                (
-                    vec![if v == 0 {
-                        "0".to_string()
-                    } else {
-                        format!("0{v:o}")
-                    }],
-                    false,
-                )
+                (vec![format!("0{v:o}")], false)
             }
             Kind::MaxStartups => {
                 let a = one("argument")?;
@@ -1252,6 +1405,15 @@ impl Parser<'_> {
                     _ => return Err(err(format!("Illegal {kw_str} spec."))),
                 };
                 (vec![v], false)
+            }
+            Kind::NetBlock => {
+                let a = one("argument")?;
+                let (v4, v6) = a.split_once(':').unwrap_or((a.as_str(), "0"));
+                let ok = |s: &str, max: i64| parse_int(s).is_some_and(|n| (0..=max).contains(&n));
+                if !ok(v4, 32) || !ok(v6, 128) {
+                    return Err(err(format!("Invalid {kw_str} spec.")));
+                }
+                (vec![format!("{v4}:{v6}")], false)
             }
             Kind::Ignored | Kind::Include | Kind::Match => return Ok(()),
         };
@@ -1281,8 +1443,12 @@ impl Parser<'_> {
                 return Err(err(format!("Subsystem '{sub}' already defined.")));
             }
         }
-        if kind == Kind::MaxStartups {
-            // The last MaxStartups wins (sshd overwrites it).
+        // A later `UnusedConnectionTimeout none` still clears an earlier
+        // time (a later time does not replace an earlier one).
+        let none_clears =
+            name == "unusedconnectiontimeout" && lines.first().is_some_and(|v| v == "none");
+        if last_wins(name) || none_clears {
+            // sshd overwrites these.
             target.set.insert(
                 name,
                 Setting {
@@ -1327,6 +1493,9 @@ impl Parser<'_> {
                 DEFAULT_HOSTKEYS.iter().map(|s| s.to_string()).collect(),
             );
         }
+        if let Some(e) = final_checks(&cfg) {
+            cfg.error = Some(e);
+        }
         let ports = cfg.values.get("port").cloned().unwrap_or_default();
         let family = cfg.get("addressfamily").unwrap_or_default();
         let listen = listen_addresses(
@@ -1353,6 +1522,45 @@ impl Parser<'_> {
         }
         cfg
     }
+}
+
+/// What sshd checks once the whole configuration is read.
+fn final_checks(cfg: &SshdConfig) -> Option<String> {
+    let set = |k: &str| cfg.get(k).is_some_and(|v| !v.eq_ignore_ascii_case("none"));
+    for (cmd, user) in [
+        ("AuthorizedKeysCommand", "AuthorizedKeysCommandUser"),
+        (
+            "AuthorizedPrincipalsCommand",
+            "AuthorizedPrincipalsCommandUser",
+        ),
+    ] {
+        if set(cmd) && !set(user) {
+            return Some(format!("{cmd} set without {user}"));
+        }
+    }
+    // Some list must be satisfiable with the enabled methods (sshd checks
+    // this at start-up; Match blocks aside).
+    let methods = cfg.get("authenticationmethods").unwrap_or_default();
+    if methods != "any" {
+        let satisfiable = methods.split(' ').any(|list| {
+            list.split(',').all(|m| {
+                let method = m.split(':').next().unwrap_or(m);
+                let enabled_by = AUTH_METHODS
+                    .iter()
+                    .find(|(k, _)| *k == method)
+                    .map(|(_, e)| *e)
+                    .unwrap_or("");
+                enabled_by.is_empty() || cfg.get(enabled_by).as_deref() != Some("no")
+            })
+        });
+        if !satisfiable {
+            return Some(
+                "AuthenticationMethods cannot be satisfied by enabled authentication methods"
+                    .to_string(),
+            );
+        }
+    }
+    None
 }
 
 /// The `listenaddress` lines `sshd -T` prints, for literal addresses;
