@@ -621,3 +621,30 @@ fn this_machine_matches_sshd_t() {
         }
     }
 }
+
+#[test]
+fn bounded_file_size_and_include_count() {
+    // A drop-in larger than the 1 MiB limit is refused, not read.
+    let big = "# padding\n".repeat(120_000);
+    let case = Case::new(&[
+        (
+            MAIN.to_string(),
+            "Include /etc/ssh/sshd_config.d/*.conf\n".to_string(),
+        ),
+        ("/etc/ssh/sshd_config.d/big.conf".to_string(), big),
+    ]);
+    let e = case.ours().error.expect("too large");
+    assert!(e.contains("limit"), "{e}");
+    // An include tree without a loop that fans out past 1,024 file reads
+    // (each level includes the next twice: 2^12 reads) stops there.
+    let mut files = vec![(MAIN.to_string(), "Include l1.conf l1.conf\n".to_string())];
+    for i in 1..12 {
+        files.push((
+            format!("/etc/ssh/l{i}.conf"),
+            format!("Include l{}.conf l{}.conf\n", i + 1, i + 1),
+        ));
+    }
+    files.push(("/etc/ssh/l12.conf".to_string(), "Port 2222\n".to_string()));
+    let e = Case::new(&files).ours().error.expect("bounded");
+    assert!(e.contains("1024"), "{e}");
+}
