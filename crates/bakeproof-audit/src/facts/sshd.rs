@@ -121,6 +121,9 @@ pub fn normalize(keyword_: &str, value: &str) -> Result<(String, String), String
     let Some((name, kind, _)) = keyword(&lower) else {
         return Err(format!("unknown sshd keyword {keyword_:?}"));
     };
+    if value.contains(['\n', '\r', '\0']) {
+        return Err(format!("sshd value {value:?} spans lines"));
+    }
     if matches!(kind, Kind::Include | Kind::Match | Kind::Ignored) {
         return Err(format!("sshd keyword {keyword_:?} has no effective value"));
     }
