@@ -150,4 +150,15 @@ for spec in "cap_net_raw=ep" "cap_setuid=p" "cap_net_admin,cap_net_raw=p cap_sys
     printf '%s' "$spec" > "$c/caps/text-$n"
 done
 
+# sshd_config, systemd_unit (issue 14): the sshd_config openssh-server
+# installs, and unit files of this machine's systemd.
+mkdir -p "$c/sshd_config" "$c/systemd_unit"
+for f in /usr/share/openssh/sshd_config /etc/ssh/sshd_config; do
+    [ -f "$f" ] && cp "$f" "$c/sshd_config/$(echo "$f" | tr / _)"
+done
+for f in /lib/systemd/system/getty@.service /lib/systemd/system/cron.service \
+         /lib/systemd/system/ssh.service /lib/systemd/system/systemd-networkd.service; do
+    [ -f "$f" ] && cp "$f" "$c/systemd_unit/$(basename "$f")"
+done
+
 echo "seeded $(find "$c" -type f | wc -l) files under $c"

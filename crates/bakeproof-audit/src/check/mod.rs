@@ -16,9 +16,11 @@ use crate::report::{
 /// packages, services, sshd, then the system kinds.
 pub fn audit(design: &Design, facts: &Facts) -> Vec<Requirement> {
     let mut out = packages::check(design, facts);
-    // Wired at merge (same signature): services::check, sshd::check,
-    // system::check. Until then every such requirement is `ng`, `not
-    // assessed` (fail closed), never silently dropped.
+    out.extend(services::check(design, facts));
+    out.extend(sshd::check(design, facts));
+    // Wired at merge (same signature): system::check. Until then every
+    // such requirement is `ng`, `not assessed` (fail closed), never
+    // silently dropped.
     out.extend(pending::check(design));
     out
 }
@@ -55,17 +57,6 @@ pub fn report(design: &Design, facts: &Facts, image: ImageIdentity, date: String
     }
 }
 
-/// sshd keywords the configuration report shows (when the facts have them).
-pub const SSHD_REPORTED: &[&str] = &[
-    "permitrootlogin",
-    "passwordauthentication",
-    "pubkeyauthentication",
-    "kbdinteractiveauthentication",
-    "permitemptypasswords",
-    "port",
-    "x11forwarding",
-];
-
 /// The configuration report: what the facts say, and what they cannot.
 pub fn configuration(facts: &Facts) -> ConfigReport {
     let mut c = ConfigReport {
@@ -100,11 +91,7 @@ pub fn configuration(facts: &Facts) -> ConfigReport {
         c.firewall = f.enabled.clone();
     }
     if let Some(s) = &facts.sshd {
-        for k in SSHD_REPORTED {
-            if let Some(v) = s.values.get(*k) {
-                c.sshd.insert((*k).to_owned(), v.join(" "));
-            }
-        }
+        c.sshd = s.report();
     }
     let mut na = |what: &str, missing: bool| {
         if missing {
@@ -164,27 +151,6 @@ mod pending {
 
     pub(super) fn check(d: &Design) -> Vec<Requirement> {
         let mut out = Vec::new();
-        for u in &d.services_enabled {
-            out.push(na(
-                "service",
-                &u.value,
-                Some("enabled"),
-                "enabled".into(),
-                &u.source,
-            ));
-        }
-        for u in &d.services_disabled {
-            out.push(na(
-                "service",
-                &u.value,
-                Some("disabled"),
-                "not enabled".into(),
-                &u.source,
-            ));
-        }
-        for s in &d.sshd {
-            out.push(na("sshd", &s.value.0, None, s.value.1.clone(), &s.source));
-        }
         for (rule, src) in [
             ("only-root-uid0", &d.accounts.only_root_uid0),
             ("no-empty-passwords", &d.accounts.no_empty_passwords),
@@ -233,3 +199,6 @@ mod pending {
         out
     }
 }
+
+pub mod services;
+pub mod sshd;

@@ -76,6 +76,10 @@ mod others {
     use super::*;
 
     pub(super) fn read(tree: &dyn ReadOnlyTree, options: &ReadOptions, facts: &mut Facts) {
-        let _ = (tree, options.live, facts);
+        // An absent or invalid sshd_config is a fact too (`error`): the
+        // sshd requirements are then `ng`.
+        facts.sshd = Some(crate::facts::sshd::fact(tree));
+        facts.units = Some(crate::facts::systemd::read(tree));
+        let _ = options.live;
     }
 }
