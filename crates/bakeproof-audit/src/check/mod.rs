@@ -3,6 +3,8 @@
 //! `services.rs` (i14-config), `system.rs` for accounts, SELinux,
 //! firewall, kernel, arch and os (i14-facts).
 
+pub mod system;
+
 use crate::design::Design;
 use crate::facts::Facts;
 use crate::report::{AuditReport, Requirement};
