@@ -187,3 +187,119 @@ fn listening_sockets_as_ss_lists_them() {
         );
     }
 }
+
+/// Firewall units enabled and masked by `systemctl --root` itself, read
+/// back; ufw counts only with ENABLED=yes, as its init script loads rules.
+#[test]
+fn firewall_units_as_systemctl_enables_them() {
+    use bakeproof_audit::facts::firewall;
+    let d = tempfile::tempdir().expect("tmp");
+    let r = d.path();
+    for u in [
+        "firewalld",
+        "nftables",
+        "ufw",
+        "iptables",
+        "ip6tables",
+        "netfilter-persistent",
+    ] {
+        write(
+            r,
+            &format!("/usr/lib/systemd/system/{u}.service"),
+            "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+        );
+    }
+    write(
+        r,
+        "/usr/lib/systemd/system/multi-user.target",
+        "[Unit]\nDescription=m\n",
+    );
+    let sc = |args: &[&str]| {
+        run(Command::new("systemctl")
+            .arg(format!("--root={}", r.display()))
+            .args(args));
+    };
+    sc(&[
+        "enable",
+        "nftables.service",
+        "ufw.service",
+        "ip6tables.service",
+    ]);
+    sc(&["mask", "firewalld.service"]);
+    sc(&["enable", "iptables.service"]);
+    sc(&["disable", "iptables.service"]);
+    let is_enabled = |u: &str| -> bool {
+        Command::new("systemctl")
+            .arg(format!("--root={}", r.display()))
+            .args(["is-enabled", "--quiet", u])
+            .status()
+            .expect("systemctl")
+            .success()
+    };
+    let root = Root::open(r).expect("root");
+    let oracle: Vec<String> = firewall::FIREWALL_UNITS
+        .iter()
+        .filter(|(n, u)| *n != "ufw" && is_enabled(u))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    assert_eq!(oracle, ["nftables", "ip6tables"]);
+    let f = firewall::read(&root, None).expect("read");
+    assert_eq!(f.enabled, oracle, "{:?}", f.notes);
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("firewalld.service masked"))
+    );
+    assert!(f.notes.iter().any(|n| n.contains("ufw.service enabled")));
+    write(
+        r,
+        "/etc/ufw/ufw.conf",
+        "# ufw\nENABLED=no\nENABLED=yes\nLOGLEVEL=low\n",
+    );
+    assert!(is_enabled("ufw.service"));
+    let f = firewall::read(&root, None).expect("read");
+    assert_eq!(f.enabled, ["nftables", "ufw", "ip6tables"]);
+}
+
+/// Kernels from /boot and the module trees, a usrmerged /lib counted once,
+/// a leftover module directory and a rescue image not counted.
+#[test]
+fn kernels_from_boot_and_module_trees() {
+    use bakeproof_audit::facts::kernel;
+    let d = tempfile::tempdir().expect("tmp");
+    let r = d.path();
+    write(r, "/boot/vmlinuz-6.1.0-28-amd64", "k");
+    write(r, "/boot/vmlinuz-0-rescue-abcdef", "k");
+    write(r, "/boot/config-6.1.0-28-amd64", "c");
+    write(r, "/usr/lib/modules/6.1.0-28-amd64/modules.dep", "");
+    write(r, "/usr/lib/modules/6.12.0-1.el10.x86_64/vmlinuz", "k");
+    std::fs::create_dir_all(r.join("usr/lib/modules/5.10.0-old")).expect("mkdir");
+    std::os::unix::fs::symlink("usr/lib", r.join("lib")).expect("symlink");
+    std::os::unix::fs::symlink("/nowhere", r.join("boot/vmlinuz-9.9-dangling")).expect("symlink");
+    let root = Root::open(r).expect("root");
+    let k = kernel::read(&root).expect("read");
+    let rel: Vec<&str> = k.iter().map(|k| k.release.as_str()).collect();
+    assert_eq!(rel, ["6.1.0-28-amd64", "6.12.0-1.el10.x86_64"]);
+    assert_eq!(k[0].image.as_deref(), Some("/boot/vmlinuz-6.1.0-28-amd64"));
+    assert_eq!(
+        k[0].modules.as_deref(),
+        Some("/usr/lib/modules/6.1.0-28-amd64")
+    );
+    assert_eq!(
+        k[1].image.as_deref(),
+        Some("/usr/lib/modules/6.12.0-1.el10.x86_64/vmlinuz")
+    );
+}
+
+/// A symlink out of the root is resolved inside it: the host's accounts
+/// are never read.
+#[test]
+fn account_files_are_read_inside_the_root() {
+    let d = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(d.path().join("etc")).expect("mkdir");
+    // The host has an /etc/group; this root has none.
+    std::os::unix::fs::symlink("../../../../../etc/group", d.path().join("etc/passwd"))
+        .expect("symlink");
+    let root = Root::open(d.path()).expect("root");
+    assert_eq!(accounts::read(&root).expect("read"), None);
+}

@@ -15,6 +15,7 @@ use crate::report::{ConfigReport, ReqStatus, Requirement, SourceLocation};
 /// What `actual` says of a fact the source does not have.
 pub const NOT_ASSESSED: &str = "not assessed";
 
+#[allow(clippy::too_many_arguments)]
 fn req(
     kind: &str,
     name: &str,
@@ -422,5 +423,108 @@ pub fn configuration(facts: &Facts, c: &mut ConfigReport) {
         if !c.not_assessed.contains(&n) {
             c.not_assessed.push(n);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{accounts, firewall::FirewallFact, selinux::SelinuxFact};
+
+    fn loc() -> SourceLocation {
+        SourceLocation {
+            file: "d.toml".into(),
+            line: Some(3),
+        }
+    }
+
+    fn at<T>(value: T) -> Option<Located<T>> {
+        Some(Located {
+            value,
+            source: loc(),
+        })
+    }
+
+    fn status(r: &[Requirement]) -> Vec<(String, String, ReqStatus)> {
+        r.iter()
+            .map(|r| (r.kind.clone(), r.name.clone(), r.status))
+            .collect()
+    }
+
+    #[test]
+    fn rules_against_facts() {
+        let mut d = Design::default();
+        d.accounts.only_root_uid0 = Some(loc());
+        d.accounts.no_empty_passwords = Some(loc());
+        d.accounts.system_accounts_locked = Some(loc());
+        d.selinux = at("Enforcing".to_string());
+        d.firewall_enabled = at(true);
+        d.arch = at("amd64".to_string());
+        d.os_id = at("debian".to_string());
+        let mut f = Facts {
+            accounts: Some(accounts::from_bytes(
+                b"root:x:0:0::/:/bin/bash\nsync:x:4:65534::/:/bin/sync\nd:x:2:2::/:/usr/sbin/nologin\nu:x:1000:1000::/:/bin/bash\n",
+                Some(b"root:$6$h:1::\nsync:*:1::\nd:*:1::\nu:$6$h:1::\n"),
+                None,
+                None,
+                Some(b"/bin/sh\n/bin/bash\n"),
+            )),
+            selinux: Some(SelinuxFact::default()),
+            firewall: Some(FirewallFact {
+                enabled: vec!["nftables".into()],
+                notes: vec![],
+            }),
+            arch: Some("x86_64".into()),
+            os: Some(crate::facts::OsFact {
+                id: Some("debian".into()),
+                ..Default::default()
+            }),
+            ..Facts::default()
+        };
+        let r = check(&d, &f);
+        use ReqStatus::{Ng, Ok};
+        let s = |k: &str, n: &str, st| (k.to_string(), n.to_string(), st);
+        assert_eq!(
+            status(&r),
+            [
+                s("account", "only-root-uid0", Ok),
+                s("account", "no-empty-passwords", Ok),
+                s("account", "system-accounts-locked", Ok),
+                s("selinux", "mode", Ng),
+                s("firewall", "enabled", Ok),
+                s("arch", "architecture", Ok),
+                s("os", "id", Ok),
+            ]
+        );
+        assert_eq!(r[3].actual, "disabled");
+        // The breaking cases: a second UID 0, an empty password, a system
+        // account with a login shell; a firewall-free root; no facts at all.
+        f.accounts = Some(accounts::from_bytes(
+            b"root:x:0:0::/:/bin/bash\ntoor::0:0::/:/bin/sh\nd:x:2:2::/:/bin/sh\n",
+            Some(b"root:*:1::\nd:*:1::\n"),
+            None,
+            None,
+            None,
+        ));
+        f.firewall = Some(FirewallFact::default());
+        f.selinux = Some(crate::facts::selinux::parse_config(b"SELINUX=enforcing\n"));
+        let r = check(&d, &f);
+        assert_eq!(r[0].actual, "toor");
+        assert_eq!(r[1].actual, "toor");
+        assert_eq!(r[2].actual, "toor, d");
+        assert_eq!(r[3].status, Ok);
+        assert_eq!(r[4].status, Ng);
+        let r = check(&d, &Facts::default());
+        assert!(r.iter().all(|r| r.status == Ng && r.actual == NOT_ASSESSED));
+        // A malformed passwd line: the UID 0 rule cannot be shown to hold.
+        f.accounts = Some(accounts::from_bytes(
+            b"root:x:0:0::/:/bin/bash\nx:x: 0:0::/:/bin/sh\n",
+            None,
+            None,
+            None,
+            None,
+        ));
+        let r = check(&d, &f);
+        assert_eq!((r[0].status, r[0].actual.as_str()), (Ng, NOT_ASSESSED));
     }
 }
