@@ -12,7 +12,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-"bdb ndb rpm_header dpkg_status os_release diff caps types"}
+targets=${*:-"bdb ndb rpm_header dpkg_status os_release diff caps types audit_facts"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked

@@ -20,6 +20,7 @@
 //!
 //! The library takes resolved settings ([`FailOn`]); the CLI parses flags.
 
+pub mod audit;
 pub mod files;
 pub mod model;
 pub mod packages;
@@ -28,6 +29,9 @@ pub mod seal;
 
 pub use bakeproof_sbom::cyclonedx::decoder::Package;
 pub use bakeproof_sbom::cyclonedx::{DecodeError, MAX_SBOM_BYTES, Sbom, parse};
+pub use audit::{
+    AuditChanges, AuditReportError, MAX_AUDIT_BYTES, check_audit_binding, diff_audit, parse_audit,
+};
 pub use files::{
     EntryChange, EntryChangeKind, FileMap, caps_differ, compare_entries, compare_file_maps,
 };

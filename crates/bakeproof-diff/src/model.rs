@@ -17,6 +17,10 @@ pub struct Diff {
     pub packages: PackageChanges,
     pub files: FileChanges,
     pub seal: SealChanges,
+    /// The audit reports' requirements whose status changed; absent when
+    /// neither side has an audit report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::AuditChanges>,
     pub summary: Summary,
 }
 
@@ -243,10 +247,13 @@ pub enum ChangeKind {
     Seal,
     /// A seal finding was added (in any check, whatever its status).
     SealFindings,
+    /// An audit requirement became `ng`, or the audit went from `pass` to
+    /// `fail`.
+    Audit,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 15] = [
+    pub const ALL: [ChangeKind; 16] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Upgraded,
@@ -262,6 +269,7 @@ impl ChangeKind {
         ChangeKind::UnownedFiles,
         ChangeKind::Seal,
         ChangeKind::SealFindings,
+        ChangeKind::Audit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -281,6 +289,7 @@ impl ChangeKind {
             ChangeKind::UnownedFiles => "unowned-files",
             ChangeKind::Seal => "seal",
             ChangeKind::SealFindings => "seal-findings",
+            ChangeKind::Audit => "audit",
         }
     }
 
@@ -315,6 +324,10 @@ impl Diff {
                 s.seal_worse + usize::from(verdict_worse)
             }
             ChangeKind::SealFindings => s.seal_findings_added,
+            ChangeKind::Audit => self
+                .audit
+                .as_ref()
+                .map_or(0, crate::audit::AuditChanges::count_worse),
         }
     }
 }
