@@ -515,16 +515,9 @@ fn diff_of_two_amis_shows_requirements_whose_status_changed() {
     publish(&b_out, &store);
     let a = format!("{REGION}:{AMI}");
     let b = format!("{REGION}:{AMI_B}");
+    let pubkey = img.p("cosign.pub");
     let diff = |extra: &[&str]| {
-        let mut args = vec![
-            "diff",
-            &a,
-            &b,
-            "--store",
-            s(&store),
-            "--key",
-            s(&img.p("cosign.pub")),
-        ];
+        let mut args = vec!["diff", &a, &b, "--store", s(&store), "--key", s(&pubkey)];
         args.extend_from_slice(extra);
         bps(&args)
     };
