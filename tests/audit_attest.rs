@@ -81,13 +81,25 @@ fn audit_report(tree: &str, reqs: &[(&str, &str, &str, &str, bool)]) -> Value {
 const PASSING: &[(&str, &str, &str, &str, bool)] = &[
     ("package", "base-files", ">= 12", "12.4+deb12u5", true),
     ("sshd", "permitrootlogin", "no", "no", true),
-    ("account", "only-root-uid0", "no account but root has UID 0", "none", true),
+    (
+        "account",
+        "only-root-uid0",
+        "no account but root has UID 0",
+        "none",
+        true,
+    ),
 ];
 
 const FAILING: &[(&str, &str, &str, &str, bool)] = &[
     ("package", "base-files", ">= 12", "12.4+deb12u5", true),
     ("sshd", "permitrootlogin", "no", "yes", false),
-    ("account", "only-root-uid0", "no account but root has UID 0", "none", true),
+    (
+        "account",
+        "only-root-uid0",
+        "no account but root has UID 0",
+        "none",
+        true,
+    ),
 ];
 
 /// A scanned and seal-checked image with a key pair (and a second, foreign
@@ -138,7 +150,12 @@ impl Image {
         if !self.p("cosign.key").exists() {
             ok(&bps(&["key", "generate", "--output-dir", s(self.t.path())]));
             std::fs::create_dir(self.p("other")).expect("mkdir");
-            ok(&bps(&["key", "generate", "--output-dir", s(&self.p("other"))]));
+            ok(&bps(&[
+                "key",
+                "generate",
+                "--output-dir",
+                s(&self.p("other")),
+            ]));
         }
         self
     }
@@ -240,7 +257,10 @@ fn attest_audit_signs_a_third_statement_that_publish_and_fetch_carry() {
     assert_eq!(st["subject"][0]["name"], format!("ami://{REGION}/{AMI}"));
     assert_eq!(st["subject"][0]["digest"]["sha256"], img.tree);
     assert_eq!(st["predicate"]["status"], "pass");
-    assert_eq!(st["predicate"]["requirements"][1]["name"], "permitrootlogin");
+    assert_eq!(
+        st["predicate"]["requirements"][1]["name"],
+        "permitrootlogin"
+    );
     // verify-attestation knows the kind.
     let o = bps(&[
         "verify-attestation",
@@ -251,7 +271,9 @@ fn attest_audit_signs_a_third_statement_that_publish_and_fetch_carry() {
         "audit",
     ]);
     ok(&o);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("verified: https://bakeproof.dev/audit/v1"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("verified: https://bakeproof.dev/audit/v1")
+    );
     // publish stores it, fetch returns it byte for byte.
     let store = img.p("store");
     publish(&out, &store);
@@ -308,8 +330,15 @@ fn attest_refuses_an_audit_of_another_tree_or_failing() {
     let failing = img.write_audit("failing.json", &audit_report(&img.tree, FAILING));
     let o = img.attest(&img.p("cosign.key"), AMI, &out, &["--audit", s(&failing)]);
     assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
-    assert!(describe(&o).contains("sshd permitrootlogin"), "{}", describe(&o));
-    assert!(!out.join("index.json").exists(), "nothing written on refusal");
+    assert!(
+        describe(&o).contains("sshd permitrootlogin"),
+        "{}",
+        describe(&o)
+    );
+    assert!(
+        !out.join("index.json").exists(),
+        "nothing written on refusal"
+    );
     ok(&img.attest(
         &img.p("cosign.key"),
         AMI,
@@ -334,7 +363,11 @@ fn verify_require_audit_fails_closed() {
     };
     let good = attest_to("good", &key, &["--audit", s(&passing)]);
     let none = attest_to("none", &key, &[]);
-    let bad = attest_to("bad", &key, &["--audit", s(&failing), "--allow-failing-audit"]);
+    let bad = attest_to(
+        "bad",
+        &key,
+        &["--audit", s(&failing), "--allow-failing-audit"],
+    );
     let foreign = attest_to("foreign", &other_key, &["--audit", s(&passing)]);
     // Foreign: this image's trusted SBOM and seal bundles with an audit
     // bundle signed by another key, the index edited to list it.
@@ -356,8 +389,11 @@ fn verify_require_audit_fails_closed() {
             f["sha256"] = json!(sha256_of(&mixed.join("audit.sigstore.json")));
         }
     }
-    std::fs::write(mixed.join("index.json"), serde_json::to_vec(&idx).expect("json"))
-        .expect("write");
+    std::fs::write(
+        mixed.join("index.json"),
+        serde_json::to_vec(&idx).expect("json"),
+    )
+    .expect("write");
 
     let emu = Emulator::start(&["--ami-id", AMI, "--region", REGION]);
     // First boot: a fresh machine-id (the root was scanned before it).
@@ -386,7 +422,12 @@ fn verify_require_audit_fails_closed() {
     assert_eq!(code, 0, "{v:#}");
     let c = check(&v, "audit").expect("audit check");
     assert_eq!(c["status"], "pass");
-    assert!(c["detail"].as_str().expect("detail").contains("SYS-2025-001"));
+    assert!(
+        c["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("SYS-2025-001")
+    );
     // Missing.
     assert_eq!(run(&none, &allow).0, 0);
     let (code, v) = run(&none, &req);
@@ -461,8 +502,11 @@ fn verify_require_audit_refuses_an_audit_of_another_tree() {
             f["sha256"] = json!(sha256_of(&first.join("audit.sigstore.json")));
         }
     }
-    std::fs::write(first.join("index.json"), serde_json::to_vec(&idx).expect("json"))
-        .expect("write");
+    std::fs::write(
+        first.join("index.json"),
+        serde_json::to_vec(&idx).expect("json"),
+    )
+    .expect("write");
     let store = img.p("store");
     publish(&first, &store);
     std::fs::write(
@@ -530,7 +574,11 @@ fn diff_of_two_amis_shows_requirements_whose_status_changed() {
     assert_eq!(audit["compared"], true, "{v:#}");
     assert_eq!(audit["status"], json!({"from": "pass", "to": "fail"}));
     let changes = audit["changes"].as_array().expect("changes");
-    assert_eq!(changes.len(), 1, "only the requirement whose status changed: {audit:#}");
+    assert_eq!(
+        changes.len(),
+        1,
+        "only the requirement whose status changed: {audit:#}"
+    );
     assert_eq!(changes[0]["kind"], "sshd");
     assert_eq!(changes[0]["name"], "permitrootlogin");
     assert_eq!(changes[0]["from"], "ok");

@@ -113,8 +113,8 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, At
     let sbom_type = statement::SBOM_PREDICATE_TYPE;
     let sbom_st = statement::statement(subjects.clone(), sbom_type, sbom_predicate);
     let seal_st = statement::statement(subjects.clone(), statement::SEAL_PREDICATE_TYPE, seal);
-    let audit_st = audit
-        .map(|a| statement::statement(subjects.clone(), statement::AUDIT_PREDICATE_TYPE, a));
+    let audit_st =
+        audit.map(|a| statement::statement(subjects.clone(), statement::AUDIT_PREDICATE_TYPE, a));
 
     // Everything is signed before anything is written: a signer that fails
     // (a KMS unreachable) leaves no file behind, not one bundle of two.

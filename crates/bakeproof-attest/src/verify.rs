@@ -10,8 +10,9 @@ use crate::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE, b64decode};
 use crate::keys::PublicKey;
 use crate::signer::{SignError, Signer};
 use crate::statement::{
-    AUDIT_PREDICATE_TYPE, AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE, SEAL_PREDICATE_TYPE,
-    STATEMENT_TYPE, check_seal_report, sbom_ref_of_predicate, tree_digest_of_sbom,
+    AUDIT_PREDICATE_TYPE, AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE,
+    SEAL_PREDICATE_TYPE, STATEMENT_TYPE, check_seal_report, sbom_ref_of_predicate,
+    tree_digest_of_sbom,
 };
 use crate::trust::TrustedKeys;
 
@@ -443,12 +444,10 @@ fn verify_statement(
             // requirements; a failing audit is a valid statement (the boot
             // check with --require-audit fails it).
             crate::statement::check_audit_report(&predicate, &tree).map_err(|e| match e {
-                crate::InputError::AuditTreeDigest { report, .. } => {
-                    VerifyError::AuditTreeDigest {
-                        report,
-                        subjects: tree.clone(),
-                    }
-                }
+                crate::InputError::AuditTreeDigest { report, .. } => VerifyError::AuditTreeDigest {
+                    report,
+                    subjects: tree.clone(),
+                },
                 e => VerifyError::AuditReport(e.to_string()),
             })?;
         }

@@ -150,10 +150,8 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
     // fetch verified every bundle the index lists), of the attested tree,
     // passing. Missing is a failure, not a pass.
     if config.require_audit {
-        run.checks.push(checks::audit::judge(
-            att.audit_report(),
-            &tree_hex,
-        ));
+        run.checks
+            .push(checks::audit::judge(att.audit_report(), &tree_hex));
     }
 
     // 4. Identity freshness on the live root.

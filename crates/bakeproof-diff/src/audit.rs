@@ -180,75 +180,6 @@ pub fn diff_audit(old: Option<&AuditReport>, new: Option<&AuditReport>) -> Optio
     Some(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(kind: &str, name: &str, st: ReqStatus, actual: &str) -> Requirement {
-        Requirement {
-            kind: kind.into(),
-            name: name.into(),
-            rule: None,
-            expected: ">= 1".into(),
-            actual: actual.into(),
-            status: st,
-            detail: None,
-            source: None,
-        }
-    }
-
-    fn report(reqs: Vec<Requirement>) -> AuditReport {
-        AuditReport {
-            schema_version: 1,
-            status: AuditReport::status_of(&reqs),
-            document: Default::default(),
-            date: "2026-01-01T00:00:00Z".into(),
-            image: Default::default(),
-            requirements: reqs,
-            configuration: Default::default(),
-            warnings: vec![],
-        }
-    }
-
-    #[test]
-    fn status_changes_only() {
-        use ReqStatus::{Ng, Ok};
-        let a = report(vec![
-            req("package", "nginx", Ok, "1.24"),
-            req("package", "curl", Ng, "not installed"),
-            req("sshd", "permitrootlogin", Ok, "no"),
-            req("os", "id", Ok, "debian"),
-        ]);
-        let b = report(vec![
-            req("package", "nginx", Ng, "1.22"),
-            req("package", "curl", Ok, "8.0"),
-            req("sshd", "permitrootlogin", Ok, "no"),
-            req("kernel", "6.1", Ng, "6.1"),
-        ]);
-        let d = diff_audit(Some(&a), Some(&b)).expect("compared");
-        let names: Vec<(&str, Direction)> = d
-            .changes
-            .iter()
-            .map(|c| (c.name.as_str(), c.direction))
-            .collect();
-        assert_eq!(
-            names,
-            [
-                ("nginx", Direction::Worse),
-                ("curl", Direction::Better),
-                ("6.1", Direction::Worse),
-                ("id", Direction::Same)
-            ]
-        );
-        assert_eq!((d.worse, d.better), (2, 1));
-        assert_eq!(d.count_worse(), 2, "fail -> fail is no status change");
-        assert_eq!(d.changes[0].actual_from.as_deref(), Some("1.24"));
-        assert!(diff_audit(None, None).is_none());
-        let one = diff_audit(None, Some(&b)).expect("reason");
-        assert!(!one.compared && one.reason.is_some());
-    }
-}
-
 fn st(s: Option<ReqStatus>) -> &'static str {
     match s {
         Some(ReqStatus::Ok) => "ok",
@@ -361,4 +292,73 @@ pub(crate) fn render_markdown(a: &AuditChanges) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(kind: &str, name: &str, st: ReqStatus, actual: &str) -> Requirement {
+        Requirement {
+            kind: kind.into(),
+            name: name.into(),
+            rule: None,
+            expected: ">= 1".into(),
+            actual: actual.into(),
+            status: st,
+            detail: None,
+            source: None,
+        }
+    }
+
+    fn report(reqs: Vec<Requirement>) -> AuditReport {
+        AuditReport {
+            schema_version: 1,
+            status: AuditReport::status_of(&reqs),
+            document: Default::default(),
+            date: "2026-01-01T00:00:00Z".into(),
+            image: Default::default(),
+            requirements: reqs,
+            configuration: Default::default(),
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn status_changes_only() {
+        use ReqStatus::{Ng, Ok};
+        let a = report(vec![
+            req("package", "nginx", Ok, "1.24"),
+            req("package", "curl", Ng, "not installed"),
+            req("sshd", "permitrootlogin", Ok, "no"),
+            req("os", "id", Ok, "debian"),
+        ]);
+        let b = report(vec![
+            req("package", "nginx", Ng, "1.22"),
+            req("package", "curl", Ok, "8.0"),
+            req("sshd", "permitrootlogin", Ok, "no"),
+            req("kernel", "6.1", Ng, "6.1"),
+        ]);
+        let d = diff_audit(Some(&a), Some(&b)).expect("compared");
+        let names: Vec<(&str, Direction)> = d
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.direction))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("nginx", Direction::Worse),
+                ("curl", Direction::Better),
+                ("6.1", Direction::Worse),
+                ("id", Direction::Same)
+            ]
+        );
+        assert_eq!((d.worse, d.better), (2, 1));
+        assert_eq!(d.count_worse(), 2, "fail -> fail is no status change");
+        assert_eq!(d.changes[0].actual_from.as_deref(), Some("1.24"));
+        assert!(diff_audit(None, None).is_none());
+        let one = diff_audit(None, Some(&b)).expect("reason");
+        assert!(!one.compared && one.reason.is_some());
+    }
 }

@@ -27,11 +27,11 @@ pub mod packages;
 pub mod render;
 pub mod seal;
 
-pub use bakeproof_sbom::cyclonedx::decoder::Package;
-pub use bakeproof_sbom::cyclonedx::{DecodeError, MAX_SBOM_BYTES, Sbom, parse};
 pub use audit::{
     AuditChanges, AuditReportError, MAX_AUDIT_BYTES, check_audit_binding, diff_audit, parse_audit,
 };
+pub use bakeproof_sbom::cyclonedx::decoder::Package;
+pub use bakeproof_sbom::cyclonedx::{DecodeError, MAX_SBOM_BYTES, Sbom, parse};
 pub use files::{
     EntryChange, EntryChangeKind, FileMap, caps_differ, compare_entries, compare_file_maps,
 };
