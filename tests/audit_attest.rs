@@ -546,6 +546,7 @@ fn diff_of_two_amis_shows_requirements_whose_status_changed() {
     let pass = img.write_audit("a.json", &audit_report(&img.tree, PASSING));
     ok(&img.attest(&key, AMI, &a_out, &["--audit", s(&pass)]));
     publish(&a_out, &store);
+    std::fs::copy(img.p("sbom.json"), img.p("sbom-a.json")).expect("copy");
     std::fs::write(img.root.join("etc/motd"), "changed\n").expect("write");
     let img = img.rescan();
     let b_out = img.p("attest-b");
@@ -608,4 +609,29 @@ fn diff_of_two_amis_shows_requirements_whose_status_changed() {
         "audit",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    // Files: --old-audit/--new-audit beside the SBOMs they audited.
+    let (sa, sb) = (img.p("sbom-a.json"), img.p("sbom.json"));
+    let o = bps(&[
+        "diff",
+        s(&sa),
+        s(&sb),
+        "--old-audit",
+        s(&pass),
+        "--new-audit",
+        s(&fail),
+        "--format",
+        "json",
+    ]);
+    ok(&o);
+    let v2: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v2["audit"], v["audit"], "the same audit diff from files");
+    // An audit beside the SBOM of another tree is refused, not compared.
+    let o = bps(&["diff", s(&sa), s(&sb), "--old-audit", s(&fail)]);
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(describe(&o).contains("another image"), "{}", describe(&o));
+    // Without audit reports the JSON has no audit member (as before).
+    let o = bps(&["diff", s(&sa), s(&sb), "--format", "json"]);
+    ok(&o);
+    let v3: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(v3.get("audit").is_none(), "{v3:#}");
 }

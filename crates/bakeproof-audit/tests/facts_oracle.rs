@@ -303,3 +303,67 @@ fn account_files_are_read_inside_the_root() {
     let root = Root::open(d.path()).expect("root");
     assert_eq!(accounts::read(&root).expect("read"), None);
 }
+
+/// The byte parsers on mutated real inputs (a small, deterministic stand-in
+/// for the `audit_facts` fuzz target): no panic.
+#[test]
+fn parsers_never_panic_on_mutated_inputs() {
+    use bakeproof_audit::facts::{arch, firewall, selinux};
+    let seeds: Vec<Vec<u8>> = [
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/login.defs",
+        "/etc/shells",
+        "/proc/net/tcp",
+        "/proc/net/tcp6",
+        "/proc/net/udp",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read(p).ok())
+    .chain([
+        b"root:x:0:0::/:/bin/sh\n:::\n\xff\xfe:x:1:1\n".to_vec(),
+        b"SELINUX=enforcing\nENABLED=yes\n".to_vec(),
+        b"  0: 00000000000000000000000001000000:0CEA 0:0 0A\n".to_vec(),
+        b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\xb7\0".to_vec(),
+    ])
+    .collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..20_000u64 {
+        let mut b = seeds[(i as usize) % seeds.len()].clone();
+        for _ in 0..1 + next() % 8 {
+            let r = next();
+            match r % 4 {
+                0 if !b.is_empty() => {
+                    let at = (r >> 8) as usize % b.len();
+                    b[at] = (r >> 32) as u8;
+                }
+                1 if !b.is_empty() => {
+                    let at = (r >> 8) as usize % b.len();
+                    b.truncate(at);
+                }
+                2 => b.insert(
+                    (r >> 8) as usize % (b.len() + 1),
+                    b":\n\t \"0x#+-"[(r >> 40) as usize % 10],
+                ),
+                _ => b.extend_from_slice(&b.clone()[..b.len().min(64)]),
+            }
+        }
+        let f = accounts::from_bytes(&b, Some(&b), Some(&b), Some(&b), Some(&b));
+        for a in &f.accounts {
+            let _ = f.is_login_shell(&a.shell);
+        }
+        let _ = selinux::parse_config(&b);
+        let _ = firewall::ufw_enabled(&b);
+        for p in live::Proto::ALL {
+            let _ = live::parse_proc_net(&b, p);
+        }
+        let _ = live::selinux_mode_of_enforce(&b);
+        let _ = arch::elf_arch(&b);
+    }
+}
