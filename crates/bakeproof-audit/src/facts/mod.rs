@@ -15,6 +15,7 @@ pub mod live;
 pub mod packages;
 pub mod selinux;
 pub mod sshd;
+pub mod system;
 pub mod systemd;
 
 use serde::{Deserialize, Serialize};
