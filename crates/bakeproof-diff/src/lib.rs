@@ -20,12 +20,16 @@
 //!
 //! The library takes resolved settings ([`FailOn`]); the CLI parses flags.
 
+pub mod audit;
 pub mod files;
 pub mod model;
 pub mod packages;
 pub mod render;
 pub mod seal;
 
+pub use audit::{
+    AuditChanges, AuditReportError, MAX_AUDIT_BYTES, check_audit_binding, diff_audit, parse_audit,
+};
 pub use bakeproof_sbom::cyclonedx::decoder::Package;
 pub use bakeproof_sbom::cyclonedx::{DecodeError, MAX_SBOM_BYTES, Sbom, parse};
 pub use files::{

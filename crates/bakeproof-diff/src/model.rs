@@ -17,6 +17,10 @@ pub struct Diff {
     pub packages: PackageChanges,
     pub files: FileChanges,
     pub seal: SealChanges,
+    /// The audit reports' requirements whose status changed; absent when
+    /// neither side has an audit report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::AuditChanges>,
     pub summary: Summary,
 }
 
@@ -248,6 +252,9 @@ pub enum ChangeKind {
     Seal,
     /// A seal finding was added (in any check, whatever its status).
     SealFindings,
+    /// An audit requirement became `ng`, or the audit went from `pass` to
+    /// `fail`.
+    Audit,
 }
 
 impl ChangeKind {
@@ -268,6 +275,7 @@ impl ChangeKind {
         ChangeKind::UnownedFiles,
         ChangeKind::Seal,
         ChangeKind::SealFindings,
+        ChangeKind::Audit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -288,6 +296,7 @@ impl ChangeKind {
             ChangeKind::UnownedFiles => "unowned-files",
             ChangeKind::Seal => "seal",
             ChangeKind::SealFindings => "seal-findings",
+            ChangeKind::Audit => "audit",
         }
     }
 
@@ -323,6 +332,10 @@ impl Diff {
                 s.seal_worse + usize::from(verdict_worse)
             }
             ChangeKind::SealFindings => s.seal_findings_added,
+            ChangeKind::Audit => self
+                .audit
+                .as_ref()
+                .map_or(0, crate::audit::AuditChanges::count_worse),
         }
     }
 }

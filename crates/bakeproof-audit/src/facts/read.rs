@@ -64,7 +64,7 @@ impl Facts {
                 hex::encode(scanned.inventory.scan.tree_digest)
             ));
         }
-        others::read(tree, options, &mut facts);
+        others::read(tree, options, &mut facts)?;
         Ok(facts)
     }
 }
@@ -75,11 +75,15 @@ impl Facts {
 mod others {
     use super::*;
 
-    pub(super) fn read(tree: &dyn ReadOnlyTree, options: &ReadOptions, facts: &mut Facts) {
+    pub(super) fn read(
+        tree: &dyn ReadOnlyTree,
+        options: &ReadOptions,
+        facts: &mut Facts,
+    ) -> Result<(), crate::facts::live::LiveError> {
         // An absent or invalid sshd_config is a fact too (`error`): the
         // sshd requirements are then `ng`.
         facts.sshd = Some(crate::facts::sshd::fact(tree));
         facts.units = Some(crate::facts::systemd::read(tree));
-        let _ = options.live;
+        crate::facts::system::read_into(tree, facts, options.live)
     }
 }

@@ -248,6 +248,9 @@ pub fn render(d: &Diff) -> String {
             }
         }
     }
+    if let Some(a) = &d.audit {
+        out.push_str(&crate::audit::render_markdown(a));
+    }
     out
 }
 

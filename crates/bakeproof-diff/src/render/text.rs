@@ -203,6 +203,9 @@ pub fn render(d: &Diff, color: bool) -> String {
             }
         }
     }
+    if let Some(a) = &d.audit {
+        out.push_str(&crate::audit::render_text(a, color));
+    }
     out
 }
 
