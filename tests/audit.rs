@@ -760,3 +760,282 @@ fn an_amis_attested_sbom_stands_in_for_the_root() {
     assert_eq!(c, 2);
     assert!(err.contains("needs --store URL and --key PUB"), "{err}");
 }
+
+// ------------------------------------------------------ every kind, CLI --
+
+/// `sshd -T` on the root's own `/etc/ssh` (bind-mounted over the host's in
+/// a private mount namespace), keyword → value.
+fn sshd_t(root: &Path) -> BTreeMap<String, String> {
+    let script = format!(
+        "set -e; mount --make-rprivate /; mount --bind '{}' /etc/ssh; \
+         mount -t tmpfs tmpfs /run; mkdir -p /run/sshd; cd /; \
+         exec /usr/sbin/sshd -T -f /etc/ssh/sshd_config",
+        root.join("etc/ssh").display()
+    );
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .expect("unshare (util-linux) and openssh-server's sshd");
+    assert!(o.status.success(), "sshd -T: {}", describe(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// `systemctl --root=ROOT is-enabled UNIT`'s word.
+fn is_enabled(root: &Path, unit: &str) -> String {
+    let o = Command::new("systemctl")
+        .arg(format!("--root={}", root.display()))
+        .args(["is-enabled", unit])
+        .output()
+        .expect("systemctl");
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Every requirement kind through the CLI on one root (the dpkg fixture
+/// plus sshd, systemd, accounts, SELinux, firewall and kernel files the
+/// test writes): each `sshd` requirement's actual is what the real `sshd
+/// -T` says for the same files (a drop-in sets the value first; a later
+/// main-file line and a Match block do not count), each `service` one what
+/// `systemctl --root` says (enabled with `systemctl enable`, masked with
+/// `systemctl mask`); the exit status, the JSON (against its schema) and the
+/// Markdown handover document agree.
+#[test]
+fn every_requirement_kind_through_the_cli() {
+    let root = dpkg_root();
+    let r = root.path();
+    write(
+        r,
+        "etc/ssh/sshd_config",
+        "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\nX11Forwarding yes\n\
+         Match User bob\n    PasswordAuthentication yes\n",
+    );
+    write(
+        r,
+        "etc/ssh/sshd_config.d/50-hardening.conf",
+        "PermitRootLogin no\nPasswordAuthentication no\n",
+    );
+    let key = r.join("etc/ssh/ssh_host_ed25519_key");
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen");
+    assert!(o.status.success(), "{}", describe(&o));
+    for (unit, text) in [
+        (
+            "lib/systemd/system/ssh.service",
+            "[Service]\nExecStart=/usr/sbin/sshd -D\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n",
+        ),
+        (
+            "lib/systemd/system/nftables.service",
+            "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\nWantedBy=sysinit.target\n",
+        ),
+        (
+            "lib/systemd/system/telnet.socket",
+            "[Socket]\nListenStream=23\n[Install]\nWantedBy=sockets.target\n",
+        ),
+        (
+            "lib/systemd/system/cron.service",
+            "[Service]\nExecStart=/usr/sbin/cron -f\n[Install]\nWantedBy=multi-user.target\n",
+        ),
+    ] {
+        write(r, unit, text);
+    }
+    for (verb, unit) in [
+        ("enable", "ssh.service"),
+        ("enable", "nftables.service"),
+        ("enable", "telnet.socket"),
+        ("mask", "cron.service"),
+    ] {
+        let o = Command::new("systemctl")
+            .arg(format!("--root={}", r.display()))
+            .args([verb, unit])
+            .output()
+            .expect("systemctl");
+        assert!(
+            o.status.success(),
+            "systemctl {verb} {unit}: {}",
+            describe(&o)
+        );
+    }
+    write(
+        r,
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+         toor:x:0:0::/root:/bin/sh\n",
+    );
+    write(
+        r,
+        "etc/shadow",
+        "root:$6$salt$hash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\ntoor::19000:0:99999:7:::\n",
+    );
+    write(r, "etc/group", "root:x:0:\ndaemon:x:1:\n");
+    write(r, "etc/shells", "/bin/sh\n/bin/bash\n");
+    write(
+        r,
+        "etc/selinux/config",
+        "SELINUX=permissive\nSELINUXTYPE=targeted\n",
+    );
+    write(r, "boot/vmlinuz-6.1.0-28-amd64", "kernel");
+    write(r, "lib/modules/6.1.0-28-amd64/modules.dep", "");
+
+    let work = tempfile::tempdir().unwrap();
+    let design = work.path().join("design.toml");
+    std::fs::write(
+        &design,
+        r#"[design]
+id = "SYS-2025-001"
+title = "Every kind"
+
+[packages]
+required = ["bzip2 >= 1.0.8", "fx-epoch >= 2:0.1"]
+forbidden = ["telnetd"]
+
+[services]
+enabled = ["ssh.service", "sshd.service", "cron.service"]
+disabled = ["telnet.socket"]
+
+[sshd]
+PermitRootLogin = "no"
+PasswordAuthentication = "no"
+X11Forwarding = "no"
+
+[accounts]
+only_root_uid0 = true
+no_empty_passwords = true
+system_accounts_locked = true
+
+[selinux]
+mode = "enforcing"
+
+[firewall]
+enabled = true
+
+[kernel]
+version = ">= 6.1"
+
+[system]
+arch = "amd64"
+os_id = "debian"
+os_version = ">= 12"
+"#,
+    )
+    .unwrap();
+    let (code, doc) = audit_json(r, &[&design], &["--no-tree-digest"]);
+    assert_eq!(code, 1, "some requirements are not met: {doc:#}");
+    assert_eq!(doc["status"], "fail");
+    assert_eq!(doc["document"]["id"], "SYS-2025-001");
+    let reqs = doc["requirements"].as_array().unwrap();
+    let find = |kind: &str, name: &str| -> &Value {
+        reqs.iter()
+            .find(|q| q["kind"] == kind && q["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}: {doc:#}"))
+    };
+
+    // sshd: the effective values sshd itself computes from the same files.
+    let sshd = sshd_t(r);
+    for (k, want) in [
+        ("permitrootlogin", "no"),
+        ("passwordauthentication", "no"),
+        ("x11forwarding", "no"),
+    ] {
+        let q = find("sshd", k);
+        assert_eq!(q["actual"].as_str(), sshd.get(k).map(String::as_str), "{q}");
+        assert_eq!(ok(q), sshd[k] == want, "{q}");
+    }
+    assert!(
+        ok(find("sshd", "permitrootlogin")),
+        "the drop-in's value wins"
+    );
+    assert!(!ok(find("sshd", "x11forwarding")));
+
+    // services: what systemctl --root says.
+    for (unit, rule) in [
+        ("ssh.service", "enabled"),
+        ("cron.service", "enabled"),
+        ("telnet.socket", "disabled"),
+    ] {
+        let q = reqs
+            .iter()
+            .find(|q| q["kind"] == "service" && q["name"] == unit && q["rule"] == rule)
+            .unwrap_or_else(|| panic!("no service {unit}: {doc:#}"));
+        let state = is_enabled(r, unit);
+        let enabled = state == "enabled";
+        assert_eq!(
+            ok(q),
+            if rule == "enabled" { enabled } else { !enabled },
+            "{unit} is {state}: {q}"
+        );
+    }
+    assert_eq!(is_enabled(r, "cron.service"), "masked");
+    assert!(!ok(find("service", "cron.service")));
+
+    // accounts, SELinux, firewall, kernel, system
+    assert!(!ok(find("account", "only-root-uid0")), "toor has UID 0");
+    assert!(
+        !ok(find("account", "no-empty-passwords")),
+        "toor has no password"
+    );
+    assert!(!ok(find("selinux", "mode")));
+    assert_eq!(find("selinux", "mode")["actual"], "permissive");
+    let fw = reqs
+        .iter()
+        .find(|q| q["kind"] == "firewall")
+        .expect("firewall");
+    assert!(ok(fw), "{fw}");
+    let k = reqs.iter().find(|q| q["kind"] == "kernel").expect("kernel");
+    assert!(ok(k), "{k}");
+    assert!(ok(reqs.iter().find(|q| q["kind"] == "arch").expect("arch")));
+    for q in reqs.iter().filter(|q| q["kind"] == "os") {
+        assert!(ok(q), "{q}");
+    }
+    for q in reqs.iter().filter(|q| q["kind"] == "package") {
+        assert!(ok(q), "{q}");
+    }
+    // the configuration report
+    let c = &doc["configuration"];
+    assert_eq!(c["selinux"], "permissive");
+    assert_eq!(c["sshd"]["permitrootlogin"], "no");
+    assert!(
+        c["enabled_services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u == "ssh.service"),
+        "{c}"
+    );
+    assert_eq!(c["kernels"], serde_json::json!(["6.1.0-28-amd64"]));
+    assert!(
+        c["not_assessed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("listening sockets")),
+        "{c}"
+    );
+
+    // The Markdown handover document: one row per requirement.
+    let (mcode, md, err) = audit(&[
+        r.as_os_str(),
+        "--design".as_ref(),
+        design.as_os_str(),
+        "--format".as_ref(),
+        "markdown".as_ref(),
+        "--no-tree-digest".as_ref(),
+    ]);
+    assert_eq!(mcode, 1, "{err}");
+    assert!(md.contains("SYS-2025-001"), "{md}");
+    for q in reqs {
+        let name = q["name"].as_str().unwrap();
+        assert!(md.contains(name), "{name} missing from the Markdown: {md}");
+    }
+}
