@@ -1097,6 +1097,59 @@ fn example_runs_end_to_end_on_a_scratch_root() {
         describe(&o)
     );
 
+    // With a design document: the audit after the seal, of the same tree
+    // (its tree digest is the SBOM's); a requirement not met fails the
+    // build.
+    let designed = extract("dpkgroot/clean.tar.gz");
+    let design = w.join("design-spec.txt");
+    fs::write(
+        &design,
+        "# 設計書: SYS-2025-001\n# 対象: golden\nbzip2 >= 1.0.8\nlibbz2-1.0 >= 1.0\n",
+    )
+    .unwrap();
+    let audit_out = w.join("audit-out");
+    let o = run_script(
+        &dir.join("seal-and-scan.sh"),
+        &[
+            ("BAKEPROOF_ROOT", designed.path()),
+            ("BAKEPROOF_OUT", &audit_out),
+            ("BAKEPROOF_DESIGN", &design),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "seal-and-scan.sh: {}", describe(&o));
+    let audit: serde_json::Value =
+        serde_json::from_str(&read(&audit_out.join("audit.json"))).expect("audit.json");
+    let sbom: serde_json::Value =
+        serde_json::from_str(&read(&audit_out.join("sbom.cdx.json"))).unwrap();
+    assert_eq!(audit["status"], "pass", "{audit:#}");
+    assert_eq!(audit["document"]["id"], "SYS-2025-001");
+    assert_eq!(
+        audit["image"]["tree_digest"].as_str().unwrap(),
+        format!(
+            "sha256:{}",
+            sbom["metadata"]["component"]["hashes"][0]["content"]
+                .as_str()
+                .unwrap()
+        )
+    );
+    fs::write(&design, "bzip2 >= 99\n").unwrap();
+    let o = run_script(
+        &dir.join("seal-and-scan.sh"),
+        &[
+            ("BAKEPROOF_ROOT", designed.path()),
+            ("BAKEPROOF_OUT", &w.join("audit-out-2")),
+            ("BAKEPROOF_DESIGN", &design),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("does not match its design"),
+        "{}",
+        describe(&o)
+    );
+
     // The "downloads" and the page's example manifest.
     let hcl = read(&dir.join("golden.pkr.hcl"));
     let build = w.join("build");

@@ -7,18 +7,23 @@
 # Outputs go to tmpfs, never into the image (Packer downloads them):
 #   $BAKEPROOF_OUT/sbom.cdx.json   CycloneDX SBOM with the tree digest
 #   $BAKEPROOF_OUT/seal.json       seal report (schemas/seal-report.schema.json)
+#   $BAKEPROOF_OUT/audit.json      with BAKEPROOF_DESIGN: the design-document
+#                                  audit (schemas/audit-report.schema.json)
 #
 # Environment:
 #   BAKEPROOF_OUT          output directory (default /run/bakeproof; on the
 #                          running system only /run/... or /dev/shm/...)
 #   BAKEPROOF_ROOT         root to seal and scan (default /; a mounted image works)
 #   BAKEPROOF_NAME         image name in the SBOM (default golden)
+#   BAKEPROOF_DESIGN       design documents (設計書) to audit the image against,
+#                          space-separated paths (upload them to /dev/shm, not
+#                          into the image); unset: no audit
 #   BAKEPROOF_SEAL_STRICT  1 (default): seal warnings fail the build, as they
 #                          fail `bakeproof verify` at boot unless tolerated there
 #                          with --allow-warn; 0: only failing checks do
 #
 # Exit: 0 sealed and scanned; otherwise the failing step's code (seal apply 1/2,
-# scan 1/2/3), which fails the Packer build before any AMI exists.
+# scan 1/2/3, audit 1/2), which fails the Packer build before any AMI exists.
 set -eu
 
 ROOT="${BAKEPROOF_ROOT:-/}"
@@ -35,7 +40,7 @@ if [ "$ROOT" = / ]; then
   esac
 fi
 install -d -m 0755 "$OUT"
-rm -f "$OUT/sbom.cdx.json" "$OUT/seal.json"
+rm -f "$OUT/sbom.cdx.json" "$OUT/seal.json" "$OUT/audit.json"
 
 # 1. Seal: machine-id, host keys, the build user's authorized_keys (Packer's
 #    open SSH connection survives), cloud-init state, histories, logs, /tmp,
@@ -60,6 +65,23 @@ if [ "$rc" -ne 0 ]; then
     bakeproof seal check "$ROOT" $check_strict --format text >&2 || true
   fi
   exit "$rc"
+fi
+
+# 3. The design document, after the seal and before the capture: the audit
+#    reads the same tree (its report carries the same tree digest, which
+#    `attest --audit` requires). Exit 1: a requirement is not met.
+if [ -n "${BAKEPROOF_DESIGN:-}" ]; then
+  designs=
+  for d in $BAKEPROOF_DESIGN; do designs="$designs --design $d"; done
+  # shellcheck disable=SC2086
+  bakeproof audit "$ROOT" $designs --format json -o "$OUT/audit.json" || {
+    rc=$?
+    echo "audit exited $rc: the image does not match its design document" >&2
+    # shellcheck disable=SC2086
+    bakeproof audit "$ROOT" $designs --format text --no-tree-digest >&2 || true
+    exit "$rc"
+  }
+  chmod 0644 "$OUT/audit.json"
 fi
 
 # The SSH user downloads these.
