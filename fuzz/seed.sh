@@ -156,8 +156,8 @@ mkdir -p "$c/sshd_config" "$c/systemd_unit"
 for f in /usr/share/openssh/sshd_config /etc/ssh/sshd_config; do
     [ -f "$f" ] && cp "$f" "$c/sshd_config/$(echo "$f" | tr / _)"
 done
-for f in /lib/systemd/system/getty@.service /lib/systemd/system/cron.service \
-         /lib/systemd/system/ssh.service /lib/systemd/system/systemd-networkd.service; do
+for f in /lib/systemd/system/getty@.service /lib/systemd/system/ssh.service \
+         /lib/systemd/system/systemd-networkd.service; do
     [ -f "$f" ] && cp "$f" "$c/systemd_unit/$(basename "$f")"
 done
 # audit_facts: the first byte picks the parser (0 passwd, 1 shadow/group,
