@@ -64,12 +64,7 @@ pub fn configuration(facts: &Facts) -> ConfigReport {
         ..Default::default()
     };
     if let Some(u) = &facts.units {
-        c.enabled_services = u
-            .states
-            .iter()
-            .filter(|(_, s)| s.as_str() == "enabled")
-            .map(|(n, _)| n.clone())
-            .collect();
+        c.enabled_services = u.enabled();
     }
     if let Some(s) = &facts.sshd {
         c.sshd = s.report();
