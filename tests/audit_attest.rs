@@ -160,6 +160,26 @@ impl Image {
         self
     }
 
+    /// `bakeproof audit ROOT --design D --format json -o NAME` with the
+    /// plain design `design`; the report's path.
+    fn cli_audit(&self, name: &str, design: &str) -> PathBuf {
+        let d = self.p(&format!("{name}.design.txt"));
+        std::fs::write(&d, design).expect("write");
+        let out = self.p(name);
+        let o = bps(&[
+            "audit",
+            s(&self.root),
+            "--design",
+            s(&d),
+            "--format",
+            "json",
+            "-o",
+            s(&out),
+        ]);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", describe(&o));
+        out
+    }
+
     fn write_audit(&self, name: &str, v: &Value) -> PathBuf {
         let p = self.p(name);
         std::fs::write(&p, serde_json::to_vec_pretty(v).expect("json")).expect("write");
@@ -236,7 +256,11 @@ fn check<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
 #[test]
 fn attest_audit_signs_a_third_statement_that_publish_and_fetch_carry() {
     let img = Image::new();
-    let report = img.write_audit("audit.json", &audit_report(&img.tree, PASSING));
+    // The report `bakeproof audit` writes of the same root.
+    let report = img.cli_audit(
+        "audit.json",
+        "# 設計書: SYS-2025-001\nbase-files >= 12\nbzip2 >= 1.0.8\n",
+    );
     let out = img.p("attest");
     ok(&img.attest(&img.p("cosign.key"), AMI, &out, &["--audit", s(&report)]));
     // The index lists the audit bundle with its predicate type and digest.
@@ -257,9 +281,11 @@ fn attest_audit_signs_a_third_statement_that_publish_and_fetch_carry() {
     assert_eq!(st["subject"][0]["name"], format!("ami://{REGION}/{AMI}"));
     assert_eq!(st["subject"][0]["digest"]["sha256"], img.tree);
     assert_eq!(st["predicate"]["status"], "pass");
+    assert_eq!(st["predicate"]["document"]["id"], "SYS-2025-001");
+    assert_eq!(st["predicate"]["requirements"][1]["name"], "bzip2");
     assert_eq!(
-        st["predicate"]["requirements"][1]["name"],
-        "permitrootlogin"
+        st["predicate"]["image"]["tree_digest"],
+        format!("sha256:{}", img.tree)
     );
     // verify-attestation knows the kind.
     let o = bps(&[
