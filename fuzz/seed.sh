@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps" "$c/types" "$c/design_plain" "$c/design_toml"
+mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps" "$c/types" "$c/design_plain" "$c/design_toml" "$c/audit_facts"
 
 # Berkeley DB hash: both real Packages files (16 KiB and 92 KiB).
 cp "$fx/rpmdb/centos8-dive/Packages" "$c/bdb/centos8-dive"
@@ -149,5 +149,33 @@ for spec in "cap_net_raw=ep" "cap_setuid=p" "cap_net_admin,cap_net_raw=p cap_sys
     fi
     printf '%s' "$spec" > "$c/caps/text-$n"
 done
+
+# sshd_config, systemd_unit (issue 14): the sshd_config openssh-server
+# installs, and unit files of this machine's systemd.
+mkdir -p "$c/sshd_config" "$c/systemd_unit"
+for f in /usr/share/openssh/sshd_config /etc/ssh/sshd_config; do
+    [ -f "$f" ] && cp "$f" "$c/sshd_config/$(echo "$f" | tr / _)"
+done
+for f in /lib/systemd/system/getty@.service /lib/systemd/system/cron.service \
+         /lib/systemd/system/ssh.service /lib/systemd/system/systemd-networkd.service; do
+    [ -f "$f" ] && cp "$f" "$c/systemd_unit/$(basename "$f")"
+done
+# audit_facts: the first byte picks the parser (0 passwd, 1 shadow/group,
+# 2 login.defs/shells, 3 the join, 4 selinux/ufw, 5 /proc/net, 6 ELF). The
+# seeds are this machine's real files (the build host's, read only here).
+seed() { # N NAME FILE
+    [ -r "$3" ] || return 0
+    { printf "\\$(printf '%03o' "$1")"; head -c 65536 "$3"; } > "$c/audit_facts/$2"
+}
+seed 0 passwd /etc/passwd
+seed 1 group /etc/group
+seed 2 login.defs /etc/login.defs
+seed 2 shells /etc/shells
+seed 3 passwd-join /etc/passwd
+seed 4 selinux-config /etc/selinux/config
+seed 5 proc-net-tcp /proc/net/tcp
+seed 5 proc-net-tcp6 /proc/net/tcp6
+seed 5 proc-net-udp /proc/net/udp
+seed 6 elf-sh /bin/sh
 
 echo "seeded $(find "$c" -type f | wc -l) files under $c"

@@ -100,6 +100,8 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   pkg_installed zsh || missing+=(zsh)   # loads the generated zsh completion (tests/cli_conventions.rs)
   pkg_installed groff-base || missing+=(groff-base)   # groff: the generated manual pages format without warnings
   pkg_installed man-db || missing+=(man-db)   # man -l: the pages render with each command's options
+  pkg_installed dpkg-dev || missing+=(dpkg-dev)   # dpkg-scanpackages: the local apt archive of the supplier test (apt_origin.rs)
+  pkg_installed openssh-server || missing+=(openssh-server)   # sshd -T: the oracle of the audit's sshd facts (crates/bakeproof-audit/tests/sshd_oracle.rs)
   # Node.js + npm: sigstore-js, the independent bundle verifier of tests/attest.rs
   # (machines of this kind ship Node.js 20; Debian's own 18 is the fallback).
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)

@@ -23,6 +23,38 @@ pub fn node_modules() -> PathBuf {
 /// file changed (`package`'s package.json is the installed marker). Fails,
 /// never skips, without node and npm.
 pub fn npm_ci(tools_dir: &str, name: &str, package: &str) -> PathBuf {
+    npm_locked(tools_dir, name, package, &["ci"])
+}
+
+/// As [`npm_ci`], but `npm install --no-save --omit=optional
+/// --ignore-scripts` from the lock file, for a package whose lock cannot
+/// satisfy `npm ci` (npm writes no lock entries for the other platforms'
+/// optional native packages, npm/cli#4828, and `npm ci` then refuses the
+/// lock). The lock file must come out unchanged: the install is still the
+/// pinned tree.
+pub fn npm_install_locked(tools_dir: &str, name: &str, package: &str) -> PathBuf {
+    let dir = npm_locked(
+        tools_dir,
+        name,
+        package,
+        &[
+            "install",
+            "--no-save",
+            "--omit=optional",
+            "--ignore-scripts",
+        ],
+    );
+    let src = repo_root().join(tools_dir).join("package-lock.json");
+    let used = dir.parent().unwrap().join("package-lock.json");
+    assert_eq!(
+        std::fs::read(src).unwrap(),
+        std::fs::read(used).unwrap(),
+        "npm changed the lock file of {tools_dir}"
+    );
+    dir
+}
+
+fn npm_locked(tools_dir: &str, name: &str, package: &str, how: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.ancestors().nth(3).expect("target/<profile>/deps/exe");
     let dir = target.join(name);
@@ -40,12 +72,13 @@ pub fn npm_ci(tools_dir: &str, name: &str, package: &str) -> PathBuf {
             std::fs::copy(src.join(f), dir.join(f)).unwrap();
         }
         let o = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .args(how)
+            .args(["--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&dir)
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("npm (Node.js) is needed for {package}: {e}"));
-        assert!(o.status.success(), "npm ci failed: {}", describe(&o));
+        assert!(o.status.success(), "npm {how:?} failed: {}", describe(&o));
     }
     dir.join("node_modules")
 }

@@ -26,6 +26,7 @@ pub use verify::{SbomRef, VerifiedStatement, VerifyError, VerifyPolicy, verify_b
 /// File names written by [`attest`].
 pub const SBOM_BUNDLE_FILE: &str = "sbom.sigstore.json";
 pub const SEAL_BUNDLE_FILE: &str = "seal.sigstore.json";
+pub const AUDIT_BUNDLE_FILE: &str = "audit.sigstore.json";
 pub const SBOM_COPY_FILE: &str = "sbom.cdx.json";
 pub const INDEX_FILE: &str = "index.json";
 
@@ -52,6 +53,11 @@ pub struct AttestRequest<'a> {
     pub inline_sbom_max: u64,
     /// Attest an `unsealed` seal report too (refused otherwise).
     pub allow_unsealed: bool,
+    /// The exact bytes of an audit report (`bakeproof audit --format
+    /// json`) to sign beside the SBOM and seal report, of the same tree.
+    pub audit: Option<&'a [u8]>,
+    /// Attest a failing audit report too (refused otherwise).
+    pub allow_failing_audit: bool,
     /// `bakeproof`'s version, for the index.
     pub tool_version: &'a str,
     /// RFC 3339 creation time, for the index.
@@ -66,7 +72,8 @@ pub struct Written {
 }
 
 /// Writes into `out_dir`: `sbom.sigstore.json` and `seal.sigstore.json` (one
-/// bundle per statement), `sbom.cdx.json` (a copy of the SBOM) when it is
+/// bundle per statement), `audit.sigstore.json` when an audit report is
+/// given, `sbom.cdx.json` (a copy of the SBOM) when it is
 /// referenced rather than inlined, and `index.json`. Returns the index.
 pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, AttestError> {
     let sbom: Value =
@@ -78,6 +85,18 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, At
     if !facts.sealed && !req.allow_unsealed {
         return Err(InputError::Unsealed(statement::unsealed_reason(&facts)).into());
     }
+    let audit: Option<Value> = match req.audit {
+        None => None,
+        Some(bytes) => {
+            let v: Value = serde_json::from_slice(bytes)
+                .map_err(|e| InputError::Audit(format!("not JSON: {e}")))?;
+            let facts = statement::check_audit_report(&v, &tree)?;
+            if !facts.passed && !req.allow_failing_audit {
+                return Err(InputError::AuditFailed(facts.failing.join(", ")).into());
+            }
+            Some(v)
+        }
+    };
     if req.amis.is_empty() {
         return Err(InputError::NoAmi.into());
     }
@@ -94,14 +113,20 @@ pub fn attest(req: &AttestRequest<'_>, out_dir: &Path) -> Result<AttestIndex, At
     let sbom_type = statement::SBOM_PREDICATE_TYPE;
     let sbom_st = statement::statement(subjects.clone(), sbom_type, sbom_predicate);
     let seal_st = statement::statement(subjects.clone(), statement::SEAL_PREDICATE_TYPE, seal);
+    let audit_st =
+        audit.map(|a| statement::statement(subjects.clone(), statement::AUDIT_PREDICATE_TYPE, a));
 
     // Everything is signed before anything is written: a signer that fails
     // (a KMS unreachable) leaves no file behind, not one bundle of two.
     let mut signed = Vec::new();
-    for (name, st, pt) in [
+    let mut to_sign = vec![
         (SBOM_BUNDLE_FILE, &sbom_st, sbom_type),
         (SEAL_BUNDLE_FILE, &seal_st, statement::SEAL_PREDICATE_TYPE),
-    ] {
+    ];
+    if let Some(a) = &audit_st {
+        to_sign.push((AUDIT_BUNDLE_FILE, a, statement::AUDIT_PREDICATE_TYPE));
+    }
+    for (name, st, pt) in to_sign {
         let bundle = verify::sign_bundle(st, req.key)?;
         let bytes = serde_json::to_vec_pretty(&bundle).expect("serializable");
         signed.push((name, pt, bytes));

@@ -24,6 +24,9 @@ pub const SBOM_REF_PROPERTY: &str = "bakeproof:sbom-ref";
 pub const SBOM_REF_SIZE_PROPERTY: &str = "bakeproof:sbom-ref-size";
 /// The seal report of `bakeproof seal check --format json`.
 pub const SEAL_PREDICATE_TYPE: &str = "https://bakeproof.dev/seal-report/v1";
+/// The audit report of `bakeproof audit --format json` (the image against
+/// its design document): the one definition is the audit crate's.
+pub use bakeproof_audit::report::AUDIT_PREDICATE_TYPE;
 /// Media type recorded in an SBOM reference.
 pub const CYCLONEDX_MEDIA_TYPE: &str = "application/vnd.cyclonedx+json";
 /// SBOMs up to this size (bytes) are carried inline.
@@ -47,6 +50,19 @@ pub enum InputError {
          with `bakeproof scan --seal-report FILE`)"
     )]
     SealTreeDigest { report: String, expected: String },
+    #[error("audit report: {0}")]
+    Audit(String),
+    #[error(
+        "audit report: it audited tree {report}, the SBOM describes tree {expected}: the report \
+         is of another image (audit the root the SBOM was scanned from)"
+    )]
+    AuditTreeDigest { report: String, expected: String },
+    #[error(
+        "audit report: the image does not meet its design document (ng: {0}); attesting it \
+         would let `bakeproof verify --require-audit` pass nothing (fix the image, or pass \
+         --allow-failing-audit to attest the failing report anyway)"
+    )]
+    AuditFailed(String),
     #[error(
         "seal report: the image is unsealed ({0}); attesting it would let every clone boot as \
          the builder (seal it and check again, or pass --allow-unsealed to attest it anyway)"
@@ -60,6 +76,8 @@ pub enum PredicateKind {
     /// The SBOM, inline or by reference.
     Sbom,
     Seal,
+    /// The audit report (`bakeproof audit`).
+    Audit,
 }
 
 impl PredicateKind {
@@ -67,6 +85,7 @@ impl PredicateKind {
         match predicate_type {
             SBOM_PREDICATE_TYPE | SBOM_REF_PREDICATE_TYPE => Some(PredicateKind::Sbom),
             SEAL_PREDICATE_TYPE => Some(PredicateKind::Seal),
+            AUDIT_PREDICATE_TYPE => Some(PredicateKind::Audit),
             _ => None,
         }
     }
@@ -75,6 +94,7 @@ impl PredicateKind {
         match self {
             PredicateKind::Sbom => "sbom",
             PredicateKind::Seal => "seal",
+            PredicateKind::Audit => "audit",
         }
     }
 }
@@ -174,6 +194,66 @@ pub fn check_seal_report(v: &Value, tree: &str) -> Result<SealFacts, InputError>
         sealed: r.sealed(),
         failing: r.failing().into_iter().map(str::to_owned).collect(),
         warning: r.warning().into_iter().map(str::to_owned).collect(),
+    })
+}
+
+/// What an audit report says, once read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditFacts {
+    /// `status` is `pass` (and every requirement `ok`).
+    pub passed: bool,
+    /// `KIND NAME` of each requirement `ng`.
+    pub failing: Vec<String>,
+}
+
+/// Checks an audit report (`bakeproof audit --format json`) for the image
+/// of tree `tree` (hex): the audit crate's typed report
+/// ([`bakeproof_audit::AuditReport`]), `schema_version` this version
+/// reads, a `status` that is what its requirements say (`pass` iff none is
+/// `ng`), and `image.tree_digest` that is `sha256:TREE`: a report of
+/// another tree, or of no tree (an audit of an SBOM), is refused.
+pub fn check_audit_report(v: &Value, tree: &str) -> Result<AuditFacts, InputError> {
+    use bakeproof_audit::report::{AUDIT_SCHEMA_VERSION, AuditReport, ReqStatus};
+    let r: AuditReport =
+        serde_json::from_value(v.clone()).map_err(|e| InputError::Audit(e.to_string()))?;
+    if r.schema_version != AUDIT_SCHEMA_VERSION {
+        return Err(InputError::Audit(format!(
+            "schema_version {} is not supported (this bakeproof reads {AUDIT_SCHEMA_VERSION})",
+            r.schema_version
+        )));
+    }
+    if r.status != AuditReport::status_of(&r.requirements) {
+        return Err(InputError::Audit(format!(
+            "status {:?} is not what its requirements say",
+            r.status
+        )));
+    }
+    let want = format!("sha256:{tree}");
+    match r.image.tree_digest.as_deref() {
+        None => {
+            return Err(InputError::Audit(
+                "it names no tree digest (an audit of an SBOM or a package list proves nothing \
+                 about an image: audit the root)"
+                    .into(),
+            ));
+        }
+        Some(t) if t != want => {
+            return Err(InputError::AuditTreeDigest {
+                report: t.to_string(),
+                expected: want,
+            });
+        }
+        Some(_) => {}
+    }
+    let failing: Vec<String> = r
+        .requirements
+        .iter()
+        .filter(|q| q.status == ReqStatus::Ng)
+        .map(|q| format!("{} {}", q.kind, q.name))
+        .collect();
+    Ok(AuditFacts {
+        passed: failing.is_empty(),
+        failing,
     })
 }
 

@@ -60,6 +60,8 @@ fn make(inline_max: u64) -> Fixture {
             key: &key,
             inline_sbom_max: inline_max,
             allow_unsealed: false,
+            audit: None,
+            allow_failing_audit: false,
             tool_version: "0.0.0",
             created: "2024-01-01T00:00:00Z".into(),
         },
@@ -452,6 +454,8 @@ fn bad_inputs() {
                 key: &key,
                 inline_sbom_max: 1 << 20,
                 allow_unsealed: false,
+                audit: None,
+                allow_failing_audit: false,
                 tool_version: "0",
                 created: String::new(),
             },
@@ -486,6 +490,8 @@ fn seal_report_bound_to_the_tree_and_judged_by_its_checks() {
                 key: &key,
                 inline_sbom_max: 1 << 20,
                 allow_unsealed,
+                audit: None,
+                allow_failing_audit: false,
                 tool_version: "0",
                 created: String::new(),
             },
@@ -843,6 +849,18 @@ fn unpaired_statements() {
         verify::unpaired(&[(Sbom, "a"), (Seal, "a"), (Sbom, "b")]),
         [2]
     );
+    // An audit beside the statements of its own tree is paired; beside
+    // another image's it is not (and they stay paired with each other);
+    // audits alone are never unpaired.
+    use PredicateKind::Audit;
+    assert!(verify::unpaired(&[(Sbom, "a"), (Seal, "a"), (Audit, "a")]).is_empty());
+    assert!(verify::unpaired(&[(Audit, "a"), (Audit, "b")]).is_empty());
+    assert!(verify::unpaired(&[(Seal, "a"), (Audit, "a")]).is_empty());
+    assert_eq!(
+        verify::unpaired(&[(Sbom, "a"), (Seal, "a"), (Audit, "b")]),
+        [2]
+    );
+    assert_eq!(verify::unpaired(&[(Sbom, "a"), (Audit, "b")]), [1]);
 }
 
 /// A signer that fails, or that answers with another key's signature (a
@@ -892,6 +910,8 @@ fn failing_or_lying_signer_writes_nothing() {
                 key: &key,
                 inline_sbom_max: 10,
                 allow_unsealed: false,
+                audit: None,
+                allow_failing_audit: false,
                 tool_version: "0.0.0",
                 created: "2024-01-01T00:00:00Z".into(),
             },
@@ -920,10 +940,108 @@ fn failing_or_lying_signer_writes_nothing() {
             key: &key,
             inline_sbom_max: 10,
             allow_unsealed: false,
+            audit: None,
+            allow_failing_audit: false,
             tool_version: "0.0.0",
             created: "2024-01-01T00:00:00Z".into(),
         },
         dir.path(),
     )
     .unwrap();
+}
+
+/// An audit report of the tree of [`sbom`], passing unless `ng`.
+fn audit_report(ng: bool) -> Value {
+    json!({"schema_version": 1, "status": if ng { "fail" } else { "pass" },
+        "document": {"id": "SYS-1", "files": []}, "date": "2026-01-01T00:00:00Z",
+        "image": {"source": "/", "tree_digest": format!("sha256:{}", "ab".repeat(32))},
+        "requirements": [{"kind": "package", "name": "nginx", "expected": ">= 1.24",
+                          "actual": "1.22", "status": if ng { "ng" } else { "ok" }}],
+        "configuration": {}, "warnings": []})
+}
+
+/// `attest` with an audit: a third bundle of the same subjects, verified as
+/// kind `audit`; a signed audit statement that contradicts itself or names
+/// another tree does not verify (a key holder's mistake is not a pass).
+#[test]
+fn audit_statement_round_trip_and_fail_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate();
+    let (sbom, seal) = (sbom(), serde_json::to_vec(&seal_report()).unwrap());
+    let amis = amis();
+    let audit = serde_json::to_vec(&audit_report(false)).unwrap();
+    fn req<'a>(
+        f: (&'a [u8], &'a [u8], &'a [AmiRef], &'a PrivateKey),
+        audit: &'a [u8],
+        allow: bool,
+    ) -> AttestRequest<'a> {
+        AttestRequest {
+            sbom: f.0,
+            seal: f.1,
+            amis: f.2,
+            key: f.3,
+            inline_sbom_max: 1 << 20,
+            allow_unsealed: false,
+            audit: Some(audit),
+            allow_failing_audit: allow,
+            tool_version: "0.0.0",
+            created: "2024-01-01T00:00:00Z".into(),
+        }
+    }
+    let f = (&sbom[..], &seal[..], &amis[..], &key);
+    let index = attest(&req(f, &audit, false), dir.path()).unwrap();
+    assert_eq!(index.files.len(), 3);
+    assert_eq!(
+        index.files[2].predicate_type.as_deref(),
+        Some(statement::AUDIT_PREDICATE_TYPE)
+    );
+    let b = std::fs::read(dir.path().join(AUDIT_BUNDLE_FILE)).unwrap();
+    let mut policy = VerifyPolicy::new(key.public_key());
+    policy.kind = Some(PredicateKind::Audit);
+    let v = verify_bundle(&b, &policy).unwrap();
+    assert_eq!(v.kind, PredicateKind::Audit);
+    assert_eq!(v.tree_digest, "ab".repeat(32));
+    assert_eq!(v.amis, amis);
+    // A failing report: refused, unless allowed.
+    let failing = serde_json::to_vec(&audit_report(true)).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        attest(&req(f, &failing, false), other.path()),
+        Err(AttestError::Input(InputError::AuditFailed(_)))
+    ));
+    assert!(!other.path().join(INDEX_FILE).exists());
+    attest(&req(f, &failing, true), other.path()).unwrap();
+    // Signed statements attest would never write.
+    let subjects = statement::subjects(&amis, &"ab".repeat(32));
+    let sign = |predicate: Value| {
+        let st = statement::statement(subjects.clone(), statement::AUDIT_PREDICATE_TYPE, predicate);
+        serde_json::to_vec(&verify::sign_bundle(&st, &key).unwrap()).unwrap()
+    };
+    let mut lying = audit_report(true);
+    lying["status"] = json!("pass");
+    assert!(matches!(
+        verify_bundle(&sign(lying), &policy),
+        Err(E::AuditReport(_))
+    ));
+    let mut elsewhere = audit_report(false);
+    elsewhere["image"]["tree_digest"] = json!(format!("sha256:{}", "cd".repeat(32)));
+    assert!(matches!(
+        verify_bundle(&sign(elsewhere), &policy),
+        Err(E::AuditTreeDigest { .. })
+    ));
+    let mut unbound = audit_report(false);
+    unbound["image"]
+        .as_object_mut()
+        .unwrap()
+        .remove("tree_digest");
+    assert!(matches!(
+        verify_bundle(&sign(unbound), &policy),
+        Err(E::AuditReport(_))
+    ));
+    // --type seal does not accept it.
+    policy.kind = Some(PredicateKind::Seal);
+    assert!(matches!(
+        verify_bundle(&b, &policy),
+        Err(E::WrongKind { .. })
+    ));
 }

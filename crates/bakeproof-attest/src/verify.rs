@@ -10,8 +10,9 @@ use crate::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE, b64decode};
 use crate::keys::PublicKey;
 use crate::signer::{SignError, Signer};
 use crate::statement::{
-    AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE, SEAL_PREDICATE_TYPE,
-    STATEMENT_TYPE, check_seal_report, sbom_ref_of_predicate, tree_digest_of_sbom,
+    AUDIT_PREDICATE_TYPE, AmiRef, PredicateKind, SBOM_PREDICATE_TYPE, SBOM_REF_PREDICATE_TYPE,
+    SEAL_PREDICATE_TYPE, STATEMENT_TYPE, check_seal_report, sbom_ref_of_predicate,
+    tree_digest_of_sbom,
 };
 use crate::trust::TrustedKeys;
 
@@ -107,22 +108,28 @@ impl SbomRef {
 /// same tree: a crossed pair (one image's SBOM, another's seal report), each
 /// signed and valid alone, is not a proof about either image. Statements of
 /// one kind only are never unpaired.
+///
+/// An audit statement given with any other statement must have one of the
+/// same tree among them (an audit of another image beside this image's
+/// SBOM proves nothing about it); audits alone are never unpaired.
 pub fn unpaired(verified: &[(PredicateKind, &str)]) -> Vec<usize> {
     let is_seal = |k: &PredicateKind| matches!(k, PredicateKind::Seal);
+    let is_sbom = |k: &PredicateKind| matches!(k, PredicateKind::Sbom);
+    let is_audit = |k: &PredicateKind| matches!(k, PredicateKind::Audit);
     let both_kinds =
-        verified.iter().any(|(k, _)| is_seal(k)) && verified.iter().any(|(k, _)| !is_seal(k));
-    if !both_kinds {
-        return Vec::new();
-    }
-    let has = |seal: bool, tree: &str| {
-        verified
-            .iter()
-            .any(|(k, t)| is_seal(k) == seal && *t == tree)
+        verified.iter().any(|(k, _)| is_seal(k)) && verified.iter().any(|(k, _)| is_sbom(k));
+    let has = |want: &dyn Fn(&PredicateKind) -> bool, tree: &str| {
+        verified.iter().any(|(k, t)| want(k) && *t == tree)
     };
+    let others = verified.iter().any(|(k, _)| !is_audit(k));
     verified
         .iter()
         .enumerate()
-        .filter(|(_, (k, tree))| !has(!is_seal(k), tree))
+        .filter(|(_, (k, tree))| match k {
+            PredicateKind::Seal => both_kinds && !has(&is_sbom, tree),
+            PredicateKind::Sbom => both_kinds && !has(&is_seal, tree),
+            PredicateKind::Audit => others && !has(&|k| !is_audit(k), tree),
+        })
         .map(|(i, _)| i)
         .collect()
 }
@@ -188,6 +195,12 @@ pub enum VerifyError {
     SealTreeDigest { report: String, subjects: String },
     #[error("seal report: {0}")]
     SealReport(String),
+    #[error(
+        "the audit report names tree {report}, the subjects sha256:{subjects}: it describes another image"
+    )]
+    AuditTreeDigest { report: String, subjects: String },
+    #[error("{0}")]
+    AuditReport(String),
     #[error("SBOM digest mismatch: signed sha256 {expected}, file has {got}")]
     SbomDigestMismatch { expected: String, got: String },
 }
@@ -424,6 +437,18 @@ fn verify_statement(
                 },
                 crate::InputError::Seal(s) => VerifyError::SealReport(s),
                 e => VerifyError::SealReport(e.to_string()),
+            })?;
+        }
+        AUDIT_PREDICATE_TYPE => {
+            // Bound to the subjects' tree and consistent with its
+            // requirements; a failing audit is a valid statement (the boot
+            // check with --require-audit fails it).
+            crate::statement::check_audit_report(&predicate, &tree).map_err(|e| match e {
+                crate::InputError::AuditTreeDigest { report, .. } => VerifyError::AuditTreeDigest {
+                    report,
+                    subjects: tree.clone(),
+                },
+                e => VerifyError::AuditReport(e.to_string()),
             })?;
         }
         _ => unreachable!("kind checked"),

@@ -15,6 +15,10 @@ pub struct DesignError {
 pub enum AuditError {
     #[error(transparent)]
     Design(#[from] DesignError),
+    /// `--live` on a root that is not the running system, or its facts
+    /// unreadable.
+    #[error(transparent)]
+    Live(#[from] crate::facts::live::LiveError),
     #[error("cannot read {what}: {source}")]
     Read {
         what: String,

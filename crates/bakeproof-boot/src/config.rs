@@ -186,6 +186,9 @@ pub struct BootConfig {
     pub allow_warn: AllowWarn,
     pub ignored: Ignored,
     pub host_key_age: HostKeyAge,
+    /// The AMI must carry a passing audit report (`attest --audit`) signed
+    /// by a trusted key, of the attested tree (check `audit`).
+    pub require_audit: bool,
     /// The tool version the live scan's SBOM names (only the comparison
     /// reads it back).
     pub tool_version: String,
@@ -208,6 +211,7 @@ impl BootConfig {
             allow_warn: AllowWarn::default(),
             ignored: Ignored::default(),
             host_key_age: HostKeyAge::Launch,
+            require_audit: false,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }

@@ -51,6 +51,10 @@ pub struct Attestations {
     pub sbom: Attestation,
     /// The seal attestation (several listed must carry the same report).
     pub seal: Option<Attestation>,
+    /// The audit attestation (`bakeproof attest --audit`), when listed
+    /// (several listed must carry the same report). Always verified when
+    /// listed: a tampered or foreign audit fails the fetch as any bundle.
+    pub audit: Option<Attestation>,
     /// The key ids that signed the returned statements.
     pub keyids: BTreeSet<String>,
 }
@@ -90,6 +94,8 @@ pub enum FetchError {
     },
     #[error("the index lists several seal attestations that disagree (bundle {sha256})")]
     SealsDisagree { sha256: String },
+    #[error("the index lists several audit attestations that disagree (bundle {sha256})")]
+    AuditsDisagree { sha256: String },
 }
 
 impl FetchError {
@@ -174,6 +180,7 @@ pub fn fetch_attestations(
     policy.ami = Some(ami.clone());
     let mut sbom: Option<Attestation> = None;
     let mut seal: Option<Attestation> = None;
+    let mut audit: Option<Attestation> = None;
     let mut keyids = BTreeSet::new();
     let mut tree: Option<String> = None;
     for entry in index
@@ -228,6 +235,15 @@ pub fn fetch_attestations(
                 Some(_) => {}
                 None => seal = Some(a),
             },
+            PredicateKind::Audit => match &audit {
+                Some(s) if s.statement.predicate != a.statement.predicate => {
+                    return Err(FetchError::AuditsDisagree {
+                        sha256: entry.sha256.clone(),
+                    });
+                }
+                Some(_) => {}
+                None => audit = Some(a),
+            },
         }
     }
     let Some(sbom) = sbom else {
@@ -241,6 +257,7 @@ pub fn fetch_attestations(
         index,
         sbom,
         seal,
+        audit,
         keyids,
     })
 }
@@ -249,6 +266,11 @@ impl Attestations {
     /// The tree digest (hex) every returned statement names.
     pub fn tree_digest(&self) -> &str {
         &self.sbom.statement.tree_digest
+    }
+
+    /// The verified audit report, when the AMI carries one.
+    pub fn audit_report(&self) -> Option<&Value> {
+        self.audit.as_ref().map(|s| &s.statement.predicate)
     }
 
     /// The verified seal report, when fetched.

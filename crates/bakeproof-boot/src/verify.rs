@@ -48,7 +48,7 @@ fn fetch_stop(e: FetchError) -> Stop {
         ),
         FetchError::TreeDigests { .. } => Stop::Failed(
             "signatures",
-            "the SBOM and seal attestations name different tree digests".into(),
+            "the SBOM and seal (or audit) attestations name different tree digests".into(),
         ),
         e => Stop::Failed(e.check_id(), e.to_string()),
     }
@@ -145,6 +145,14 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
     let report = checks::seal::read(&seal.statement.predicate);
     run.checks
         .push(checks::seal::judge(&report, &tree_hex, &config.allow_warn));
+
+    // 3b. The audit report, when required: signed by a trusted key (the
+    // fetch verified every bundle the index lists), of the attested tree,
+    // passing. Missing is a failure, not a pass.
+    if config.require_audit {
+        run.checks
+            .push(checks::audit::judge(att.audit_report(), &tree_hex));
+    }
 
     // 4. Identity freshness on the live root.
     let root = Root::open(&config.root)

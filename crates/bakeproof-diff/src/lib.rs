@@ -20,12 +20,16 @@
 //!
 //! The library takes resolved settings ([`FailOn`]); the CLI parses flags.
 
+pub mod audit;
 pub mod files;
 pub mod model;
 pub mod packages;
 pub mod render;
 pub mod seal;
 
+pub use audit::{
+    AuditChanges, AuditReportError, MAX_AUDIT_BYTES, check_audit_binding, diff_audit, parse_audit,
+};
 pub use bakeproof_sbom::cyclonedx::decoder::Package;
 pub use bakeproof_sbom::cyclonedx::{DecodeError, MAX_SBOM_BYTES, Sbom, parse};
 pub use files::{
@@ -105,6 +109,7 @@ pub fn diff_with_seal(
     s.rebuilt = d.packages.rebuilt.len();
     s.license_changed = d.packages.license_changed.len();
     s.supplier_changed = d.packages.supplier_changed.len();
+    s.author_changed = d.packages.author_changed.len();
     s.added_files = d.files.added.len();
     s.removed_files = d.files.removed.len();
     s.modified_files = d.files.modified.len();

@@ -17,6 +17,10 @@ pub struct Diff {
     pub packages: PackageChanges,
     pub files: FileChanges,
     pub seal: SealChanges,
+    /// The audit reports' requirements whose status changed; absent when
+    /// neither side has an audit report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::AuditChanges>,
     pub summary: Summary,
 }
 
@@ -29,6 +33,8 @@ pub struct PackageChanges {
     pub rebuilt: Vec<PkgEntry>,
     pub license_changed: Vec<AttrChange>,
     pub supplier_changed: Vec<AttrChange>,
+    /// The maintainer (dpkg) or packager (rpm) changed.
+    pub author_changed: Vec<AttrChange>,
 }
 
 /// One package change. `from` is the old full version (absent for
@@ -195,6 +201,7 @@ pub struct Summary {
     pub rebuilt: usize,
     pub license_changed: usize,
     pub supplier_changed: usize,
+    pub author_changed: usize,
     pub added_files: usize,
     pub removed_files: usize,
     pub modified_files: usize,
@@ -232,6 +239,8 @@ pub enum ChangeKind {
     Rebuilt,
     License,
     Supplier,
+    /// The maintainer or packager changed.
+    Author,
     AddedFiles,
     RemovedFiles,
     ModifiedFiles,
@@ -243,10 +252,13 @@ pub enum ChangeKind {
     Seal,
     /// A seal finding was added (in any check, whatever its status).
     SealFindings,
+    /// An audit requirement became `ng`, or the audit went from `pass` to
+    /// `fail`.
+    Audit,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 15] = [
+    pub const ALL: [ChangeKind; 16] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Upgraded,
@@ -254,6 +266,7 @@ impl ChangeKind {
         ChangeKind::Rebuilt,
         ChangeKind::License,
         ChangeKind::Supplier,
+        ChangeKind::Author,
         ChangeKind::AddedFiles,
         ChangeKind::RemovedFiles,
         ChangeKind::ModifiedFiles,
@@ -262,6 +275,7 @@ impl ChangeKind {
         ChangeKind::UnownedFiles,
         ChangeKind::Seal,
         ChangeKind::SealFindings,
+        ChangeKind::Audit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -273,6 +287,7 @@ impl ChangeKind {
             ChangeKind::Rebuilt => "rebuilt",
             ChangeKind::License => "license",
             ChangeKind::Supplier => "supplier",
+            ChangeKind::Author => "author",
             ChangeKind::AddedFiles => "added-files",
             ChangeKind::RemovedFiles => "removed-files",
             ChangeKind::ModifiedFiles => "modified-files",
@@ -281,6 +296,7 @@ impl ChangeKind {
             ChangeKind::UnownedFiles => "unowned-files",
             ChangeKind::Seal => "seal",
             ChangeKind::SealFindings => "seal-findings",
+            ChangeKind::Audit => "audit",
         }
     }
 
@@ -301,6 +317,7 @@ impl Diff {
             ChangeKind::Rebuilt => s.rebuilt,
             ChangeKind::License => s.license_changed,
             ChangeKind::Supplier => s.supplier_changed,
+            ChangeKind::Author => s.author_changed,
             ChangeKind::AddedFiles => s.added_files,
             ChangeKind::RemovedFiles => s.removed_files,
             ChangeKind::ModifiedFiles => s.modified_files,
@@ -315,6 +332,10 @@ impl Diff {
                 s.seal_worse + usize::from(verdict_worse)
             }
             ChangeKind::SealFindings => s.seal_findings_added,
+            ChangeKind::Audit => self
+                .audit
+                .as_ref()
+                .map_or(0, crate::audit::AuditChanges::count_worse),
         }
     }
 }

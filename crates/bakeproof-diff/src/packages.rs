@@ -102,14 +102,19 @@ pub(crate) fn compare(
                     after: n.licenses.clone(),
                 });
             }
-            if o.supplier != n.supplier {
-                d.supplier_changed.push(AttrChange {
-                    name: n.name.to_owned(),
-                    purl: n.purl.map(str::to_owned),
-                    version: n.version.clone(),
-                    before: o.supplier.map(str::to_owned).into_iter().collect(),
-                    after: n.supplier.map(str::to_owned).into_iter().collect(),
-                });
+            for (list, before, after) in [
+                (&mut d.supplier_changed, o.supplier, n.supplier),
+                (&mut d.author_changed, o.author, n.author),
+            ] {
+                if before != after {
+                    list.push(AttrChange {
+                        name: n.name.to_owned(),
+                        purl: n.purl.map(str::to_owned),
+                        version: n.version.clone(),
+                        before: before.map(str::to_owned).into_iter().collect(),
+                        after: after.map(str::to_owned).into_iter().collect(),
+                    });
+                }
             }
         }
     }

@@ -20,6 +20,7 @@
 //! * The model has room for rpm (per-file mode, owner, size, flags...) which
 //!   dpkg does not record; those fields are `None` for dpkg.
 
+mod apt_lists;
 pub mod budget;
 mod codec;
 mod copyright;
@@ -32,6 +33,10 @@ pub mod version;
 
 use bakeproof_index::{ReadOnlyTree, RootError};
 
+pub use apt_lists::{
+    APT_LISTS_DIR, IndexEntry, ORIGIN_SOURCE_PROPERTY, ReleaseInfo, for_each_index_entry,
+    parse_release,
+};
 pub use budget::{Budget, BudgetError, BudgetScope, DB_BUDGET, SCAN_BUDGET};
 
 pub use copyright::{COPYRIGHT_LIMIT, licenses as dep5_licenses};
@@ -208,7 +213,10 @@ pub struct Package {
     /// License short names from a machine-readable copyright file; see
     /// [`dep5_licenses`].
     pub licenses: Vec<String>,
-    /// dpkg `Maintainer:`; rpm `VENDOR` (the distributor).
+    /// The distributor. dpkg: the `Origin:` of the apt archive listing the
+    /// package at this version (`/var/lib/apt/lists`), else the stanza's
+    /// `Origin:`, else the root's distribution (property
+    /// `deb:origin-source` says which); rpm `VENDOR`.
     pub supplier: Option<String>,
     /// Who made the package: dpkg `Maintainer:`; rpm `PACKAGER`.
     pub author: Option<String>,

@@ -208,7 +208,7 @@ pub fn os_of_database(db: &crate::PackageDb) -> Option<OsRelease> {
                 (id, version)
             }
             crate::Ecosystem::Deb => {
-                let Some(m) = p.supplier.as_deref() else {
+                let Some(m) = p.author.as_deref() else {
                     continue;
                 };
                 if m.to_ascii_lowercase().contains("ubuntu.com>") {
@@ -339,8 +339,9 @@ mod tests {
                     source_name: None,
                     source_version: None,
                     licenses: Vec::new(),
-                    supplier: supplier.map(Into::into),
-                    author: None,
+                    supplier: None,
+                    // dpkg's Maintainer is the author.
+                    author: supplier.map(Into::into),
                     summary: None,
                     homepage: None,
                     installed_size: None,

@@ -170,9 +170,18 @@ fn metadata_purls_and_licenses() {
             "GPL-2+"
         ]
     );
+    // dpkg's Maintainer is the author; the fixture has no apt lists and no
+    // `Origin:` field, so the distributor comes from its os-release.
     assert_eq!(
-        cap.supplier.as_deref(),
+        cap.author.as_deref(),
         Some("Christian Kastner <ckk@debian.org>")
+    );
+    assert_eq!(cap.supplier.as_deref(), Some("Debian"));
+    assert!(
+        cap.properties
+            .contains(&("deb:origin-source".into(), "os-release".into())),
+        "{:?}",
+        cap.properties
     );
     assert_eq!(
         cap.summary.as_deref(),

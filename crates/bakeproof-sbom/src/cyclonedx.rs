@@ -166,18 +166,42 @@ pub fn rfc3339(secs: i64) -> Option<String> {
     t.format(&f).ok()
 }
 
-/// bom-refs of packages: the purl, made unique when two packages share one.
+/// bom-refs of packages: the purl ([`purl_ref`]), made unique when two
+/// packages share one.
 fn package_refs(inv: &Inventory) -> HashMap<PkgId, String> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut out = HashMap::new();
     for id in package_order(inv) {
-        let purl = inv.dbs[id.0].packages[id.1].purl.clone();
+        let purl = purl_ref(&inv.dbs[id.0].packages[id.1].purl);
         let n = seen.entry(purl.clone()).or_insert(0);
         *n += 1;
         let r = if *n == 1 { purl } else { format!("{purl}#{n}") };
         out.insert(id, r);
     }
     out
+}
+
+/// A purl spelled as a bom-ref: `%40`, `%3A` and `%2F` in the qualifier
+/// values written as `@`, `:` and `/` (`upstream=bzip2@1.0.8-5`). The same
+/// purl (a parser splits the qualifiers off at `?` before it looks for the
+/// version's `@`), as cdxgen writes its bom-refs; cdxgen's validator
+/// (`cdx-validate --strict`) rejects dependency refs with those escapes.
+pub(crate) fn purl_ref(purl: &str) -> String {
+    let Some((head, rest)) = purl.split_once('?') else {
+        return purl.to_owned();
+    };
+    let (qualifiers, subpath) = match rest.split_once('#') {
+        Some((q, s)) => (q, Some(s)),
+        None => (rest, None),
+    };
+    let q = qualifiers
+        .replace("%40", "@")
+        .replace("%3A", ":")
+        .replace("%2F", "/");
+    match subpath {
+        Some(s) => format!("{head}?{q}#{s}"),
+        None => format!("{head}?{q}"),
+    }
 }
 
 /// Every package of `inv` in the order the SBOMs list them (CycloneDX and

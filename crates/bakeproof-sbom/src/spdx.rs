@@ -324,7 +324,8 @@ fn package(p: &DbPackage, id: String) -> Package {
             .as_deref()
             .and_then(|s| actor("Organization", s))
             .or_else(|| Some(NOASSERTION.to_owned())),
-        originator: None,
+        // dpkg's Maintainer, rpm's PACKAGER: who made the package.
+        originator: p.author.as_deref().and_then(|a| actor("Person", a)),
         download_location: NOASSERTION,
         files_analyzed: false,
         homepage: p.homepage.as_deref().and_then(homepage),

@@ -4,22 +4,24 @@
 //! firewall, kernel, arch and os (i14-facts).
 
 pub mod packages;
+pub mod services;
+pub mod sshd;
+pub mod system;
 
 use crate::design::Design;
 use crate::facts::Facts;
 use crate::report::{
     AUDIT_SCHEMA_VERSION, AuditReport, ConfigReport, DesignFile, DocumentRef, ImageIdentity,
-    ReqStatus, Requirement,
+    Requirement,
 };
 
 /// Check every requirement of `design` against `facts`, in kind order:
 /// packages, services, sshd, then the system kinds.
 pub fn audit(design: &Design, facts: &Facts) -> Vec<Requirement> {
     let mut out = packages::check(design, facts);
-    // Wired at merge (same signature): services::check, sshd::check,
-    // system::check. Until then every such requirement is `ng`, `not
-    // assessed` (fail closed), never silently dropped.
-    out.extend(pending::check(design));
+    out.extend(services::check(design, facts));
+    out.extend(sshd::check(design, facts));
+    out.extend(system::check(design, facts));
     out
 }
 
@@ -55,28 +57,12 @@ pub fn report(design: &Design, facts: &Facts, image: ImageIdentity, date: String
     }
 }
 
-/// sshd keywords the configuration report shows (when the facts have them).
-pub const SSHD_REPORTED: &[&str] = &[
-    "permitrootlogin",
-    "passwordauthentication",
-    "pubkeyauthentication",
-    "kbdinteractiveauthentication",
-    "permitemptypasswords",
-    "port",
-    "x11forwarding",
-];
-
 /// The configuration report: what the facts say, and what they cannot.
 pub fn configuration(facts: &Facts) -> ConfigReport {
     let mut c = ConfigReport {
-        os: facts.os.clone(),
-        architecture: facts.arch.clone(),
         package_count: facts.packages.as_ref().map(|p| p.packages.len()),
         ..Default::default()
     };
-    if let Some(k) = &facts.kernels {
-        c.kernels = k.iter().map(|k| k.release.clone()).collect();
-    }
     if let Some(u) = &facts.units {
         c.enabled_services = u
             .states
@@ -85,151 +71,19 @@ pub fn configuration(facts: &Facts) -> ConfigReport {
             .map(|(n, _)| n.clone())
             .collect();
     }
-    if let Some(a) = &facts.accounts {
-        c.system_users = a
-            .accounts
-            .iter()
-            .filter(|u| u.uid < a.uid_min)
-            .cloned()
-            .collect();
-    }
-    if let Some(s) = &facts.selinux {
-        c.selinux = s.configured.clone();
-    }
-    if let Some(f) = &facts.firewall {
-        c.firewall = f.enabled.clone();
-    }
     if let Some(s) = &facts.sshd {
-        for k in SSHD_REPORTED {
-            if let Some(v) = s.values.get(*k) {
-                c.sshd.insert((*k).to_owned(), v.join(" "));
-            }
-        }
+        c.sshd = s.report();
     }
-    let mut na = |what: &str, missing: bool| {
+    for (missing, what) in [
+        (facts.packages.is_none(), "packages"),
+        (facts.units.is_none(), "enabled services"),
+        (facts.sshd.is_none(), "sshd configuration"),
+    ] {
         if missing {
             c.not_assessed.push(what.to_owned());
         }
-    };
-    na("packages", facts.packages.is_none());
-    na("os-release", facts.os.is_none());
-    na("kernels", facts.kernels.is_none());
-    na("architecture", facts.arch.is_none());
-    na("enabled services", facts.units.is_none());
-    na("accounts", facts.accounts.is_none());
-    na("SELinux configuration", facts.selinux.is_none());
-    na("firewall", facts.firewall.is_none());
-    na("sshd configuration", facts.sshd.is_none());
-    match &facts.live {
-        Some(l) => {
-            c.listening = Some(l.listening.clone());
-            if l.selinux_running.is_none() {
-                c.not_assessed.push("running SELinux mode".to_owned());
-            }
-        }
-        None => {
-            c.not_assessed
-                .push("listening sockets (offline; --live reads them)".to_owned());
-            c.not_assessed
-                .push("running SELinux mode (offline; --live reads it)".to_owned());
-        }
     }
+    // OS, kernels, architecture, accounts, SELinux, firewall, sockets.
+    system::configuration(facts, &mut c);
     c
-}
-
-/// Requirements of the kinds whose checks land with the other helpers:
-/// `ng`, `not assessed`, so a design is never passed by omission.
-mod pending {
-    use super::*;
-    use crate::report::SourceLocation;
-
-    fn na(
-        kind: &str,
-        name: &str,
-        rule: Option<&str>,
-        expected: String,
-        source: &SourceLocation,
-    ) -> Requirement {
-        Requirement {
-            kind: kind.to_owned(),
-            name: name.to_owned(),
-            rule: rule.map(str::to_owned),
-            expected,
-            actual: "not assessed".to_owned(),
-            status: ReqStatus::Ng,
-            detail: Some("this check is not available in this build".to_owned()),
-            source: Some(source.clone()),
-        }
-    }
-
-    pub(super) fn check(d: &Design) -> Vec<Requirement> {
-        let mut out = Vec::new();
-        for u in &d.services_enabled {
-            out.push(na(
-                "service",
-                &u.value,
-                Some("enabled"),
-                "enabled".into(),
-                &u.source,
-            ));
-        }
-        for u in &d.services_disabled {
-            out.push(na(
-                "service",
-                &u.value,
-                Some("disabled"),
-                "not enabled".into(),
-                &u.source,
-            ));
-        }
-        for s in &d.sshd {
-            out.push(na("sshd", &s.value.0, None, s.value.1.clone(), &s.source));
-        }
-        for (rule, src) in [
-            ("only-root-uid0", &d.accounts.only_root_uid0),
-            ("no-empty-passwords", &d.accounts.no_empty_passwords),
-            ("system-accounts-locked", &d.accounts.system_accounts_locked),
-        ] {
-            if let Some(src) = src {
-                out.push(na("account", rule, Some(rule), "true".into(), src));
-            }
-        }
-        if let Some(s) = &d.selinux {
-            out.push(na("selinux", "mode", None, s.value.clone(), &s.source));
-        }
-        if let Some(f) = &d.firewall_enabled {
-            out.push(na(
-                "firewall",
-                "enabled",
-                None,
-                f.value.to_string(),
-                &f.source,
-            ));
-        }
-        if let Some(k) = &d.kernel {
-            out.push(na(
-                "kernel",
-                "version",
-                None,
-                crate::constraint::describe(&k.value),
-                &k.source,
-            ));
-        }
-        if let Some(a) = &d.arch {
-            out.push(na("arch", "arch", None, a.value.clone(), &a.source));
-        }
-        if let Some(o) = &d.os_id {
-            out.push(na("os", "id", None, o.value.clone(), &o.source));
-        }
-        if let Some(o) = &d.os_version {
-            out.push(na(
-                "os",
-                "version_id",
-                None,
-                crate::constraint::describe(&o.value),
-                &o.source,
-            ));
-        }
-        out
-    }
 }

@@ -16,6 +16,7 @@ pub mod packages;
 mod read;
 pub mod selinux;
 pub mod sshd;
+pub mod system;
 pub mod systemd;
 
 pub use read::ReadOptions;

@@ -76,7 +76,7 @@ impl Facts {
                 hex::encode(scanned.inventory.scan.tree_digest)
             ));
         }
-        others::read(tree, options, &mut facts);
+        others::read(tree, options, &mut facts)?;
         Ok(facts)
     }
 }
@@ -87,7 +87,15 @@ impl Facts {
 mod others {
     use super::*;
 
-    pub(super) fn read(tree: &dyn ReadOnlyTree, options: &ReadOptions, facts: &mut Facts) {
-        let _ = (tree, options.live, facts);
+    pub(super) fn read(
+        tree: &dyn ReadOnlyTree,
+        options: &ReadOptions,
+        facts: &mut Facts,
+    ) -> Result<(), crate::facts::live::LiveError> {
+        // An absent or invalid sshd_config is a fact too (`error`): the
+        // sshd requirements are then `ng`.
+        facts.sshd = Some(crate::facts::sshd::fact(tree));
+        facts.units = Some(crate::facts::systemd::read(tree));
+        crate::facts::system::read_into(tree, facts, options.live)
     }
 }

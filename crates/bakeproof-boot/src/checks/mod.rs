@@ -2,6 +2,7 @@
 //! each (docs/boot.md names them by id). Each takes what it needs and
 //! returns its [`Check`](crate::Check); [`crate::verify`] runs them in order.
 
+pub(crate) mod audit;
 pub(crate) mod files;
 pub(crate) mod first_boot;
 pub(crate) mod host_keys;

@@ -196,6 +196,8 @@ impl Image {
                 key: &key,
                 inline_sbom_max: 1 << 20,
                 allow_unsealed: true,
+                audit: None,
+                allow_failing_audit: false,
                 tool_version: "0.0.0",
                 created: "2024-01-01T00:00:00Z".into(),
             },

@@ -27,6 +27,7 @@ pub fn render(d: &Diff) -> String {
         ("packages rebuilt", s.rebuilt),
         ("license changes", s.license_changed),
         ("supplier changes", s.supplier_changed),
+        ("author changes", s.author_changed),
     ];
     if d.files.compared {
         rows.extend([
@@ -104,6 +105,7 @@ pub fn render(d: &Diff) -> String {
     for (title, list) in [
         ("License changes", &d.packages.license_changed),
         ("Supplier changes", &d.packages.supplier_changed),
+        ("Author changes", &d.packages.author_changed),
     ] {
         if list.is_empty() {
             continue;
@@ -245,6 +247,9 @@ pub fn render(d: &Diff) -> String {
                 );
             }
         }
+    }
+    if let Some(a) = &d.audit {
+        out.push_str(&crate::audit::render_markdown(a));
     }
     out
 }

@@ -32,7 +32,7 @@ pub fn render(d: &Diff, color: bool) -> String {
     let s = &d.summary;
     let _ = writeln!(
         out,
-        "{}packages:{} {} added, {} removed, {} upgraded, {} downgraded, {} rebuilt, {} license, {} supplier",
+        "{}packages:{} {} added, {} removed, {} upgraded, {} downgraded, {} rebuilt, {} license, {} supplier, {} author",
         c(BOLD),
         c(RESET),
         s.added,
@@ -41,7 +41,8 @@ pub fn render(d: &Diff, color: bool) -> String {
         s.downgraded,
         s.rebuilt,
         s.license_changed,
-        s.supplier_changed
+        s.supplier_changed,
+        s.author_changed
     );
     if d.files.compared {
         let _ = writeln!(
@@ -106,6 +107,7 @@ pub fn render(d: &Diff, color: bool) -> String {
     for (title, list) in [
         ("license changed", &d.packages.license_changed),
         ("supplier changed", &d.packages.supplier_changed),
+        ("author changed", &d.packages.author_changed),
     ] {
         if list.is_empty() {
             continue;
@@ -200,6 +202,9 @@ pub fn render(d: &Diff, color: bool) -> String {
                 }
             }
         }
+    }
+    if let Some(a) = &d.audit {
+        out.push_str(&crate::audit::render_text(a, color));
     }
     out
 }

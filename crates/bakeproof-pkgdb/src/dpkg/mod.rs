@@ -55,12 +55,14 @@ pub fn read_dpkg(
         Ok(bytes) => {
             budget.start_db();
             let location = format!("{DPKG_ADMINDIR}/status");
-            let db = read_status_db(root, &bytes, os, &mut licenses, budget).map_err(|source| {
-                PkgDbError::Budget {
-                    file: location,
-                    source,
-                }
-            })?;
+            let mut db =
+                read_status_db(root, &bytes, os, &mut licenses, budget).map_err(|source| {
+                    PkgDbError::Budget {
+                        file: location,
+                        source,
+                    }
+                })?;
+            crate::apt_lists::assign_suppliers(root, &mut db.packages, os, &mut db.warnings);
             dbs.push(db);
         }
         Err(e) if e.is_not_found() => {}
@@ -70,12 +72,12 @@ pub fn read_dpkg(
     match root.read_dir(&statusd_path) {
         Ok(names) => {
             budget.start_db();
-            let db = status_d::read_statusd_db(root, &names, os, &mut licenses, budget).map_err(
-                |source| PkgDbError::Budget {
+            let mut db = status_d::read_statusd_db(root, &names, os, &mut licenses, budget)
+                .map_err(|source| PkgDbError::Budget {
                     file: show(&statusd_path),
                     source,
-                },
-            )?;
+                })?;
+            crate::apt_lists::assign_suppliers(root, &mut db.packages, os, &mut db.warnings);
             dbs.push(db);
         }
         Err(e) if e.is_not_found() => {}

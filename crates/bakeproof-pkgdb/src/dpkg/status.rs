@@ -417,7 +417,8 @@ fn record(
             epoch: epoch(&version),
             purl: String::new(),
             licenses: Vec::new(),
-            supplier: st.first_line("Maintainer"),
+            // The stanza's `Origin:`; apt_lists::assign_suppliers decides.
+            supplier: st.first_line("Origin"),
             author: st.first_line("Maintainer"),
             summary: st.first_line("Description"),
             homepage: st.first_line("Homepage"),

@@ -76,6 +76,8 @@ pub struct Component<'a> {
     #[serde(default, borrow)]
     publisher: Option<S<'a>>,
     #[serde(default, borrow)]
+    author: Option<S<'a>>,
+    #[serde(default, borrow)]
     licenses: Option<Vec<RawLicenseChoice<'a>>>,
     #[serde(default, borrow)]
     hashes: Option<Vec<RawHash<'a>>>,
@@ -418,6 +420,8 @@ pub struct Package<'a> {
     /// License ids, names or expressions, sorted, unique.
     pub licenses: Vec<String>,
     pub supplier: Option<&'a str>,
+    /// CycloneDX 1.5 `author` (dpkg's Maintainer, rpm's PACKAGER).
+    pub author: Option<&'a str>,
     /// rpm header digests (`bakeproof:package:rpm:sha256header`,
     /// `bakeproof:package:rpm:sigmd5`).
     pub sha256header: Option<&'a str>,
@@ -520,6 +524,7 @@ fn package<'a>(c: &'a Component<'_>) -> Option<Package<'a>> {
         version,
         licenses,
         supplier,
+        author: c.author.as_deref().filter(|s| !s.is_empty()),
         sha256header,
         sigmd5,
     })

@@ -66,6 +66,15 @@ pub struct AttestArgs {
     /// `bakeproof verify` fails the instance at boot).
     #[arg(long)]
     pub allow_unsealed: bool,
+    /// The audit report written by `bakeproof audit --format json`: signed
+    /// as a third statement (audit.sigstore.json) with the same AMI
+    /// subjects. It must name the SBOM's tree digest and pass.
+    #[arg(long, value_name = "REPORT")]
+    pub audit: Option<PathBuf>,
+    /// Attest a failing audit report too (its signed status says so, and
+    /// `bakeproof verify --require-audit` fails the instance at boot).
+    #[arg(long, requires = "audit")]
+    pub allow_failing_audit: bool,
     #[command(flatten)]
     pub key: SigningKeyArgs,
     /// Packer's manifest: the AMIs of the build of its last_run_uuid.
@@ -87,6 +96,7 @@ pub struct AttestArgs {
 pub enum TypeArg {
     Sbom,
     Seal,
+    Audit,
 }
 
 #[derive(Args, Debug)]

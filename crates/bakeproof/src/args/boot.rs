@@ -76,6 +76,11 @@ pub struct BootVerifyArgs {
     /// `off`.
     #[arg(long, value_enum, default_value_t = HostKeyAge::Launch)]
     pub host_key_age: HostKeyAge,
+    /// Require a passing audit report (`bakeproof attest --audit`) among
+    /// the AMI's attestations, signed by a trusted key and of the attested
+    /// tree (check `audit`): missing or failing fails the instance.
+    #[arg(long)]
+    pub require_audit: bool,
 }
 
 /// See `--host-key-age`.

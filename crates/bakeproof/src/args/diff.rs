@@ -25,10 +25,11 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: DiffFormat,
     /// Exit 1 when a change of one of these kinds exists (comma-separated):
-    /// added, removed, upgraded, downgraded, rebuilt, license, supplier,
+    /// added, removed, upgraded, downgraded, rebuilt, license, supplier, author,
     /// added-files, removed-files, modified-files, mode-changes,
     /// capabilities, unowned-files, seal (a seal check got worse, or sealed -> unsealed),
-    /// seal-findings (a seal finding was added), or all.
+    /// seal-findings (a seal finding was added), audit (an audit
+    /// requirement became ng, or the audit pass -> fail), or all.
     #[arg(long, value_name = "KINDS")]
     pub fail_on: Option<String>,
     /// The old side's seal report (`bakeproof seal check --format json`).
@@ -38,6 +39,13 @@ pub struct DiffArgs {
     /// The new side's seal report.
     #[arg(long, value_name = "FILE")]
     pub new_seal: Option<PathBuf>,
+    /// The old side's audit report (`bakeproof audit --format json`). For
+    /// an AMI, replaces the audit attestation from the store.
+    #[arg(long, value_name = "FILE")]
+    pub old_audit: Option<PathBuf>,
+    /// The new side's audit report.
+    #[arg(long, value_name = "FILE")]
+    pub new_audit: Option<PathBuf>,
     /// Write the output to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -131,6 +131,26 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
             statement::unsealed_reason(&facts)
         ));
     }
+    // And the audit report, when given: of the same tree, consistent, passing.
+    let audit = a.audit.as_deref().map(read).transpose()?;
+    if let (Some(bytes), Some(path)) = (&audit, &a.audit) {
+        let v: serde_json::Value = serde_json::from_slice(bytes)
+            .with_context(|| format!("{}: not JSON", path.display()))?;
+        let facts = statement::check_audit_report(&v, &tree)
+            .with_context(|| format!("{} with {}", path.display(), a.sbom.display()))?;
+        if !facts.passed {
+            if !a.allow_failing_audit {
+                return Err(anyhow::Error::from(
+                    bakeproof_attest::InputError::AuditFailed(facts.failing.join(", ")),
+                ))
+                .with_context(|| format!("{}", path.display()));
+            }
+            warn(format_args!(
+                "attesting a failing audit (ng: {}): --allow-failing-audit",
+                facts.failing.join(", ")
+            ));
+        }
+    }
     let key = open_signer(&a.key)?;
     let index = bakeproof_attest::attest(
         &bakeproof_attest::AttestRequest {
@@ -140,6 +160,8 @@ pub fn run_attest(a: AttestArgs) -> Result<u8> {
             key: key.as_ref(),
             inline_sbom_max: a.inline_sbom_max,
             allow_unsealed: a.allow_unsealed,
+            audit: audit.as_deref(),
+            allow_failing_audit: a.allow_failing_audit,
             tool_version: env!("CARGO_PKG_VERSION"),
             created: bakeproof_attest::created_time(epoch),
         },
@@ -171,6 +193,7 @@ fn policy(a: &VerifyArgs) -> Result<VerifyPolicy> {
     policy.kind = a.kind.map(|k| match k {
         TypeArg::Sbom => PredicateKind::Sbom,
         TypeArg::Seal => PredicateKind::Seal,
+        TypeArg::Audit => PredicateKind::Audit,
     });
     Ok(policy)
 }
@@ -244,10 +267,10 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
         verified.iter().map(|(_, k, t)| (*k, t.as_str())).collect();
     for i in bakeproof_attest::verify::unpaired(&kinds) {
         let (shown, k, tree) = &verified[i];
-        let (this, other) = if matches!(k, PredicateKind::Seal) {
-            ("seal report", "SBOM")
-        } else {
-            ("SBOM", "seal report")
+        let (this, other) = match k {
+            PredicateKind::Seal => ("seal report", "SBOM"),
+            PredicateKind::Sbom => ("SBOM", "seal report"),
+            PredicateKind::Audit => ("audit report", "SBOM or seal report"),
         };
         invalid += 1;
         println!(

@@ -63,6 +63,7 @@ fn config(args: &BootVerifyArgs) -> Result<BootConfig> {
         allow_warn: AllowWarn::from_ids(&args.allow_warn),
         ignored,
         host_key_age: args.host_key_age.into(),
+        require_audit: args.require_audit,
         tool_version: env!("CARGO_PKG_VERSION").into(),
     })
 }

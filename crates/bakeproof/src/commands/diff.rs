@@ -60,6 +60,8 @@ fn is_ami_ref(s: &str) -> bool {
 struct Side {
     sbom: Vec<u8>,
     seal: Option<Vec<u8>>,
+    /// The verified audit report of an AMI that carries one.
+    audit: Option<Vec<u8>>,
 }
 
 /// The SBOM of `arg`: a file, or `REGION:AMI-ID` looked up in the store
@@ -80,7 +82,11 @@ fn read(
     let path = Path::new(arg);
     if !is_ami_ref(arg) || path.exists() {
         let sbom = read_capped(path, max, "SBOM")?;
-        return Ok(Side { sbom, seal: None });
+        return Ok(Side {
+            sbom,
+            seal: None,
+            audit: None,
+        });
     }
     let (Some((url, opts)), Some(key)) = (store, key) else {
         bail!(
@@ -123,7 +129,19 @@ fn read(
         }
         None => None,
     };
-    Ok(Side { sbom, seal })
+    let audit = match &att.audit {
+        Some(a) => {
+            check_size(
+                a.entry.size as usize,
+                diff::MAX_AUDIT_BYTES,
+                arg,
+                "audit attestation",
+            )?;
+            Some(serde_json::to_vec(&a.statement.predicate).context("audit report")?)
+        }
+        None => None,
+    };
+    Ok(Side { sbom, seal, audit })
 }
 
 /// A fetch-and-verify failure of `arg`, in the words `diff` has used.
@@ -184,6 +202,24 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     };
     let old_seal = seal_of(&args.old_seal, &old_side, &args.old)?;
     let new_seal = seal_of(&args.new_seal, &new_side, &args.new)?;
+    // The same for audit reports: a file given wins over the store's.
+    let audit_of = |flag: &Option<PathBuf>, side: &Side, arg: &str| -> Result<_> {
+        let (bytes, what) = match flag {
+            Some(p) => (
+                read_capped(p, diff::MAX_AUDIT_BYTES, "audit report")?,
+                p.display().to_string(),
+            ),
+            None => match &side.audit {
+                Some(b) => (b.clone(), format!("{arg}: attested audit report")),
+                None => return Ok(None),
+            },
+        };
+        diff::parse_audit(&bytes)
+            .with_context(|| what.clone())
+            .map(|r| Some((r, what)))
+    };
+    let old_audit = audit_of(&args.old_audit, &old_side, &args.old)?;
+    let new_audit = audit_of(&args.new_audit, &new_side, &args.new)?;
     let (old_bytes, new_bytes) = (old_side.sbom, new_side.sbom);
     // both documents parsed at once (the larger cost for 100k-file SBOMs)
     let (old, new) = std::thread::scope(|s| {
@@ -206,7 +242,17 @@ pub fn run(args: DiffArgs) -> Result<u8> {
             diff::check_seal_binding(sbom, seal).with_context(|| format!("{what} with {arg}"))?;
         }
     }
-    let d = diff::diff_with_seal(&old, &new, old_seal.as_ref(), new_seal.as_ref());
+    // And an audit report only beside the SBOM of the tree it audited.
+    for (sbom, audit, arg) in [(&old, &old_audit, &args.old), (&new, &new_audit, &args.new)] {
+        if let Some((r, what)) = audit {
+            diff::check_audit_binding(sbom, r).with_context(|| format!("{what} with {arg}"))?;
+        }
+    }
+    let mut d = diff::diff_with_seal(&old, &new, old_seal.as_ref(), new_seal.as_ref());
+    d.audit = diff::diff_audit(
+        old_audit.as_ref().map(|(r, _)| r),
+        new_audit.as_ref().map(|(r, _)| r),
+    );
     // The process ends right after: freeing hundreds of thousands of parsed
     // components one by one would only cost time.
     std::mem::forget((old, new));
@@ -277,7 +323,7 @@ mod tests {
     fn fail_on_kinds() {
         use bakeproof_diff::ChangeKind;
         assert!(super::parse_fail_on("added,bogus").is_err());
-        assert_eq!(super::parse_fail_on("all").unwrap().0.len(), 15);
+        assert_eq!(super::parse_fail_on("all").unwrap().0.len(), 16);
         let f = super::parse_fail_on(" seal , added-files,").unwrap();
         assert_eq!(
             f.0.into_iter().collect::<Vec<_>>(),
