@@ -258,7 +258,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 16] = [
+    pub const ALL: [ChangeKind; 17] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Upgraded,
