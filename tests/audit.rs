@@ -569,6 +569,27 @@ fn passing_design_exits_0_and_writes_the_output_file() {
     let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     validate_with_schema("audit-report.schema.json", &doc).unwrap();
     assert_eq!(doc["status"], "pass");
+    // The schema is not vacuous: it refuses what the contract excludes.
+    for (ptr, bad) in [
+        ("/status", serde_json::json!("maybe")),
+        ("/requirements/0/status", serde_json::json!("OK")),
+        ("/requirements/0/kind", serde_json::json!("packages")),
+        ("/image/tree_digest", serde_json::json!("sha256:xyz")),
+        ("/schema_version", serde_json::json!(2)),
+    ] {
+        let mut broken = doc.clone();
+        *broken.pointer_mut(ptr).unwrap() = bad;
+        assert!(
+            validate_with_schema("audit-report.schema.json", &broken).is_err(),
+            "{ptr}"
+        );
+    }
+    let mut broken = doc.clone();
+    broken["requirements"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("expected");
+    assert!(validate_with_schema("audit-report.schema.json", &broken).is_err());
     assert_eq!(doc["requirements"].as_array().unwrap().len(), 5);
     assert_eq!(doc["document"]["id"], "OK-1");
     assert_eq!(doc["document"]["title"], "rpm fixture");

@@ -98,11 +98,21 @@ pub fn check(design: &Design, facts: &Facts) -> Vec<Requirement> {
     for a in &design.approved {
         out.push(approved(a, pkgs));
     }
+    let absence_from = out.len();
     for f in &design.forbidden {
         out.push(forbidden(f, pkgs));
     }
     if design.approved_only {
         out.extend(approved_only(design, pkgs));
+    }
+    // An absence is proved only by a complete package list (fail closed).
+    if let Some(why) = &pkgs.incomplete {
+        for r in &mut out[absence_from..] {
+            if r.status == ReqStatus::Ok {
+                r.status = ReqStatus::Ng;
+                r.detail = Some(format!("cannot be proved: {why}"));
+            }
+        }
     }
     out
 }
@@ -321,6 +331,7 @@ mod tests {
             packages: Some(PackageFacts {
                 packages: pkgs,
                 sources: Vec::new(),
+                incomplete: None,
             }),
             ..Default::default()
         }
@@ -421,6 +432,37 @@ mod tests {
         let s = statuses(toml, "d.toml", &f);
         assert!(s.iter().all(|x| x.2 == ReqStatus::Ok), "{s:?}");
         assert_eq!(s.last().unwrap().0, "*");
+    }
+
+    #[test]
+    fn an_incomplete_package_list_proves_no_absence() {
+        let mut f = facts(vec![pkg(Ecosystem::Rpm, "bash", "5.2-1", "x86_64")]);
+        if let Some(p) = f.packages.as_mut() {
+            p.incomplete = Some("/var/lib/rpm/Packages: 3 records could not be read".into());
+        }
+        let toml = "[packages]\nrequired = [\"bash >= 5\"]\nforbidden = [\"telnet\"]\n\
+                    approved_only = true\napproved = [\"bash=5.2-1\"]\n";
+        let d = parse_file(toml.as_bytes(), "d.toml").unwrap();
+        let r = check(&d, &f);
+        let st: Vec<(&str, ReqStatus)> = r
+            .iter()
+            .map(|r| (r.rule.as_deref().unwrap(), r.status))
+            .collect();
+        use ReqStatus::{Ng, Ok};
+        assert_eq!(
+            st,
+            [
+                ("constraint", Ok),
+                ("approved", Ok),
+                ("forbidden", Ng),
+                ("approved-only", Ng)
+            ]
+        );
+        assert!(
+            r[2].detail.as_deref().unwrap().contains("3 records"),
+            "{:?}",
+            r[2]
+        );
     }
 
     #[test]

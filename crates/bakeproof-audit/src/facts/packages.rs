@@ -22,6 +22,10 @@ pub struct PackageFacts {
     /// Where they were read (`/var/lib/dpkg/status`, `rpm-sqlite
     /// /var/lib/rpm/rpmdb.sqlite`, the SBOM file).
     pub sources: Vec<String>,
+    /// Why the list may lack packages (records of a database that could
+    /// not be read): absence (`forbidden`, `approved-only`) cannot be
+    /// proved then. `None` when every record was read.
+    pub incomplete: Option<String>,
 }
 
 impl PackageFacts {
@@ -39,6 +43,12 @@ impl PackageFacts {
         for db in &scanned.inventory.dbs {
             out.sources
                 .push(format!("{} {}", db.kind.as_str(), db.location));
+            if db.dropped > 0 {
+                out.incomplete = Some(format!(
+                    "{}: {} records could not be read",
+                    db.location, db.dropped
+                ));
+            }
             for p in &db.packages {
                 out.packages.push(InstalledPackage {
                     ecosystem: p.ecosystem,
@@ -58,6 +68,7 @@ impl PackageFacts {
         let mut out = PackageFacts {
             packages: Vec::new(),
             sources: vec![source.to_owned()],
+            incomplete: None,
         };
         for p in sbom.packages() {
             let ecosystem = match p.ptype.as_str() {

@@ -41,6 +41,18 @@ impl Facts {
         };
         for db in &scanned.inventory.dbs {
             facts.warnings.extend(db.warnings.iter().cloned());
+            if db.dropped > 0 {
+                facts.warnings.push(format!(
+                    "{}: {} records could not be read (their packages are not in the audit)",
+                    db.location, db.dropped
+                ));
+            }
+        }
+        let errors = scanned.inventory.scan.stats.errors;
+        if options.tree_digest && errors > 0 {
+            facts.warnings.push(format!(
+                "{errors} entries could not be indexed: the tree digest covers what was read"
+            ));
         }
         // A database that could not be read at all leaves the packages
         // unknown, not empty.
