@@ -102,26 +102,7 @@ fn ok(r: &Value) -> bool {
 
 /// A one-file `Architecture: all` deb built with real dpkg-deb.
 fn dpkg_deb(work: &Path, name: &str, version: &str) -> PathBuf {
-    let d = work.join(format!("deb-{name}"));
-    std::fs::create_dir_all(d.join("DEBIAN")).unwrap();
-    std::fs::create_dir_all(d.join(format!("usr/share/{name}"))).unwrap();
-    std::fs::write(
-        d.join("DEBIAN/control"),
-        format!(
-            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: A <a@example.invalid>\nDescription: audit fixture\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(d.join(format!("usr/share/{name}/data.txt")), name).unwrap();
-    let deb = d.with_extension("deb");
-    let o = Command::new("dpkg-deb")
-        .args(["--root-owner-group", "-Zgzip", "--build"])
-        .arg(&d)
-        .arg(&deb)
-        .output()
-        .expect("Debian's dpkg-deb");
-    assert!(o.status.success(), "{}", describe(&o));
-    deb
+    common::packages::dpkg_deb(work, name, version, "A <a@example.invalid>", name)
 }
 
 /// The dpkg fixture root plus fx-tilde 2.0~rc1-1 and fx-epoch 2:0.5,
@@ -133,14 +114,7 @@ fn dpkg_root() -> tempfile::TempDir {
         dpkg_deb(work.path(), "fx-tilde", "2.0~rc1-1"),
         dpkg_deb(work.path(), "fx-epoch", "2:0.5"),
     ];
-    let o = Command::new("dpkg")
-        .arg(format!("--root={}", root.path().display()))
-        .arg("--force-all")
-        .arg("-i")
-        .args(&debs)
-        .output()
-        .expect("run dpkg");
-    assert!(o.status.success(), "{}", describe(&o));
+    common::packages::dpkg_in_root(root.path(), &["-i"], &[&debs[0], &debs[1]]);
     root
 }
 

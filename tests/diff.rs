@@ -744,44 +744,7 @@ fn syft_and_bakeproof_sboms_of_the_same_root_have_no_package_changes() {
     }
 }
 
-/// Builds a one-file `Architecture: all` deb with real dpkg-deb.
-fn dpkg_deb(work: &Path, name: &str, version: &str, maintainer: &str, content: &str) -> PathBuf {
-    let d = work.join(format!("deb-{name}-{version}-{content}"));
-    std::fs::create_dir_all(d.join("DEBIAN")).unwrap();
-    std::fs::create_dir_all(d.join(format!("usr/share/{name}"))).unwrap();
-    std::fs::write(
-        d.join("DEBIAN/control"),
-        format!(
-            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: {maintainer}\nDescription: diff fixture\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(d.join(format!("usr/share/{name}/data.txt")), content).unwrap();
-    let deb = d.with_extension("deb");
-    let o = Command::new("dpkg-deb")
-        .args(["--root-owner-group", "-Zgzip", "--build"])
-        .arg(&d)
-        .arg(&deb)
-        .output()
-        .expect("Debian's dpkg-deb");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    deb
-}
-
-fn dpkg_root(root: &Path, args: &[&str], debs: &[&Path]) {
-    let o = Command::new("dpkg")
-        .arg(format!("--root={}", root.display()))
-        .arg("--force-all")
-        .args(args)
-        .args(debs)
-        .output()
-        .expect("run dpkg");
-    assert!(
-        o.status.success(),
-        "dpkg {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use common::packages::{dpkg_deb, dpkg_in_root as dpkg_root};
 
 /// The dpkg fixture root plus packages built here with dpkg-deb; then a
 /// purge, an install, an upgrade, a downgrade, a same-version rebuild and a

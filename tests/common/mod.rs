@@ -10,5 +10,6 @@ pub mod attest;
 pub mod imds_emulator;
 pub mod interop;
 pub mod moto;
+pub mod packages;
 pub mod run;
 pub mod schema;

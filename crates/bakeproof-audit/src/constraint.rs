@@ -16,7 +16,7 @@
 use std::cmp::Ordering;
 
 use bakeproof_pkgdb::Ecosystem;
-use bakeproof_pkgdb::version::{Evr, dpkg_version_cmp, rpmvercmp};
+use bakeproof_pkgdb::version::{Evr, dpkg_version_cmp, rpm_ev_cmp, rpmvercmp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -140,14 +140,10 @@ pub fn compare(ecosystem: Ecosystem, installed: &str, wanted: &str) -> Ordering 
 /// sides have one.
 pub fn rpm_dep_cmp(a: &str, b: &str) -> Ordering {
     let (a, b) = (Evr::parse(a), Evr::parse(b));
-    let ea = a.epoch.filter(|e| !e.is_empty()).unwrap_or("0");
-    let eb = b.epoch.filter(|e| !e.is_empty()).unwrap_or("0");
-    rpmvercmp(ea, eb)
-        .then_with(|| rpmvercmp(a.version, b.version))
-        .then_with(|| match (a.release, b.release) {
-            (Some(ra), Some(rb)) => rpmvercmp(ra, rb),
-            _ => Ordering::Equal,
-        })
+    rpm_ev_cmp(&a, &b).then_with(|| match (a.release, b.release) {
+        (Some(ra), Some(rb)) => rpmvercmp(ra, rb),
+        _ => Ordering::Equal,
+    })
 }
 
 impl Constraint {

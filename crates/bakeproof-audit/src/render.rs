@@ -94,11 +94,7 @@ fn text_raw(report: &AuditReport) -> String {
         }
         o.push('\n');
     }
-    let ng = report
-        .requirements
-        .iter()
-        .filter(|r| r.status == ReqStatus::Ng)
-        .count();
+    let ng = not_met(report);
     let _ = writeln!(
         o,
         "{}: {} requirements, {} met, {} not met",
@@ -171,11 +167,7 @@ pub fn markdown(report: &AuditReport) -> String {
             .map(cell)
             .unwrap_or_else(|| "not computed".to_owned())
     );
-    let ng = report
-        .requirements
-        .iter()
-        .filter(|r| r.status == ReqStatus::Ng)
-        .count();
+    let ng = not_met(report);
     let _ = writeln!(
         o,
         "| Result | **{}** ({} of {} requirements met) |\n",
@@ -282,6 +274,15 @@ fn configuration_markdown(c: &ConfigReport, o: &mut String) {
     if !c.not_assessed.is_empty() {
         let _ = writeln!(o, "Not assessed: {}.\n", cell(&c.not_assessed.join("; ")));
     }
+}
+
+/// How many requirements are `ng`.
+fn not_met(report: &AuditReport) -> usize {
+    report
+        .requirements
+        .iter()
+        .filter(|r| r.status == ReqStatus::Ng)
+        .count()
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ pub enum ReqStatus {
     Ng,
 }
 
+/// What `actual` says of a fact the source does not have (an SBOM has no
+/// sshd configuration; a file that exists could not be read).
+pub const NOT_ASSESSED: &str = "not assessed";
+
 /// Where a requirement was written (design file and 1-based line).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceLocation {
@@ -64,6 +68,32 @@ pub struct Requirement {
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
+}
+
+impl Requirement {
+    /// A requirement judged `ok` (`met`) or `ng`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn judged(
+        kind: &str,
+        name: &str,
+        rule: Option<&str>,
+        expected: String,
+        actual: String,
+        met: bool,
+        detail: Option<String>,
+        source: Option<SourceLocation>,
+    ) -> Requirement {
+        Requirement {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            rule: rule.map(str::to_owned),
+            expected,
+            actual,
+            status: if met { ReqStatus::Ok } else { ReqStatus::Ng },
+            detail,
+            source,
+        }
+    }
 }
 
 /// The design document the report checks against.

@@ -3,23 +3,13 @@
 //! this machine) never panic or hang, and keep the invariants the fuzz
 //! targets (fuzz/fuzz_targets/sshd_config.rs, systemd_unit.rs) check.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use bakeproof_audit::facts::{sshd, systemd};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use common::Rng;
 
 const SPICE: &[&[u8]] = &[
     b"\"",

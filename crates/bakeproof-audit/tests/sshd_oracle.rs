@@ -8,6 +8,8 @@
 //! `/etc/ssh` and a tmpfs on `/run` (its privilege separation directory),
 //! so nothing outside the scratch space is touched.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -323,22 +325,7 @@ fn symlink_out_of_the_root_never_reads_the_host() {
 
 // ---- generated configurations ------------------------------------------------
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-}
+use common::Rng;
 
 /// (keyword, valid values).
 const POOL: &[(&str, &[&str])] = &[

@@ -5,6 +5,8 @@
 //! instances and other names, absolute, relative and dangling targets,
 //! masks, aliases, same-named links, usrmerged and split roots.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -217,22 +219,7 @@ fn links_out_of_the_root_never_read_the_host() {
     compare(r).unwrap_or_else(|e| panic!("{}\n{e}", listing(r)));
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-}
+use common::Rng;
 
 const NAMES: &[&str] = &[
     "a.service",

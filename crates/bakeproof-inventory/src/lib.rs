@@ -38,4 +38,4 @@ pub use join::{
 pub use pipeline::{
     BareDbError, ImageScan, ScanError, ScanProblem, ScanSettings, Scanned, scan_bare_database,
 };
-pub use rpmverify::Accounts;
+pub use rpmverify::{Accounts, NOLOGIN_SHELLS};

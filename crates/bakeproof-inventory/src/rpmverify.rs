@@ -98,6 +98,22 @@ pub fn attr_char(flags: u32) -> char {
         .unwrap_or(' ')
 }
 
+/// Login shells that never give an interactive login (the seventh passwd
+/// field of service accounts): the one list the seal checks and the audit
+/// use when a root has no `/etc/shells` to say what a login shell is.
+pub const NOLOGIN_SHELLS: &[&str] = &[
+    "/usr/sbin/nologin",
+    "/sbin/nologin",
+    "/bin/false",
+    "/usr/bin/false",
+    "/bin/sync",
+    "/usr/bin/sync",
+    "/sbin/shutdown",
+    "/usr/sbin/shutdown",
+    "/sbin/halt",
+    "/usr/sbin/halt",
+];
+
 /// User and group names of the scanned root (`etc/passwd`, `etc/group`):
 /// `rpm --root` resolves them inside the chroot, so must we.
 #[derive(Clone, Debug, Default)]

@@ -190,16 +190,21 @@ fn until_nul(s: &[u8]) -> &[u8] {
 /// releases, where a present release (even `-` alone or `-~`) sorts after
 /// a missing one.
 pub fn rpm_evr_cmp(a: Evr<'_>, b: Evr<'_>) -> Ordering {
+    rpm_ev_cmp(&a, &b).then_with(|| match (a.release, b.release) {
+        (Some(ra), Some(rb)) => rpmvercmp(ra, rb),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => Ordering::Equal,
+    })
+}
+
+/// Epochs (missing = `0`, compared with [`rpmvercmp`] as rpm does), then
+/// versions: the part of the EVR order every rpm comparison shares (the
+/// releases are compared by each caller's own rule).
+pub fn rpm_ev_cmp(a: &Evr<'_>, b: &Evr<'_>) -> Ordering {
     let ea = a.epoch.filter(|e| !e.is_empty()).unwrap_or("0");
     let eb = b.epoch.filter(|e| !e.is_empty()).unwrap_or("0");
-    rpmvercmp(ea, eb)
-        .then_with(|| rpmvercmp(a.version, b.version))
-        .then_with(|| match (a.release, b.release) {
-            (Some(ra), Some(rb)) => rpmvercmp(ra, rb),
-            (Some(_), None) => Ordering::Greater,
-            (None, Some(_)) => Ordering::Less,
-            (None, None) => Ordering::Equal,
-        })
+    rpmvercmp(ea, eb).then_with(|| rpmvercmp(a.version, b.version))
 }
 
 /// [`rpm_evr_cmp`] on two `[epoch:]version[-release]` strings: the same

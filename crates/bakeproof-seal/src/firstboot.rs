@@ -121,16 +121,6 @@ pub const JUDGED: &[&str] = &[
 /// The sudoers drop-in cloud-init writes for its users.
 pub const CLOUD_INIT_SUDOERS: &str = "90-cloud-init-users";
 
-/// Shells that refuse a login.
-const NOLOGIN_SHELLS: &[&str] = &[
-    "/usr/sbin/nologin",
-    "/sbin/nologin",
-    "/bin/false",
-    "/usr/bin/false",
-    "/bin/sync",
-    "/usr/bin/sync",
-];
-
 /// systemd unit suffixes.
 const UNIT_SUFFIXES: &[&str] = &[
     ".service",
@@ -339,7 +329,7 @@ fn password_state(field: &str) -> Password {
 }
 
 fn is_login_shell(shell: &str) -> bool {
-    !NOLOGIN_SHELLS.contains(&shell)
+    !bakeproof_inventory::NOLOGIN_SHELLS.contains(&shell)
 }
 
 /// `(name, fields)` of the `:`-separated lines of an account file; other

@@ -13,7 +13,7 @@ use crate::report::{ReqStatus, Requirement, SourceLocation};
 
 pub const KIND: &str = "package";
 pub const NOT_INSTALLED: &str = "not installed";
-pub const NOT_ASSESSED: &str = "not assessed";
+pub use crate::report::NOT_ASSESSED;
 
 fn req(
     name: &str,
@@ -24,16 +24,8 @@ fn req(
     detail: Option<String>,
     source: &SourceLocation,
 ) -> Requirement {
-    Requirement {
-        kind: KIND.to_owned(),
-        name: name.to_owned(),
-        rule: Some(rule.to_owned()),
-        expected,
-        actual,
-        status: if ok { ReqStatus::Ok } else { ReqStatus::Ng },
-        detail,
-        source: (!source.file.is_empty()).then(|| source.clone()),
-    }
+    let source = (!source.file.is_empty()).then(|| source.clone());
+    Requirement::judged(KIND, name, Some(rule), expected, actual, ok, detail, source)
 }
 
 fn versions<'a>(it: impl Iterator<Item = &'a InstalledPackage>, with_arch: bool) -> String {

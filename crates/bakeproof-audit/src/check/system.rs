@@ -10,10 +10,9 @@ use bakeproof_pkgdb::Ecosystem;
 use crate::constraint::Constraint;
 use crate::design::{Design, Located};
 use crate::facts::{AccountFact, Facts, arch::normalize};
-use crate::report::{ConfigReport, ReqStatus, Requirement, SourceLocation};
+use crate::report::{ConfigReport, Requirement, SourceLocation};
 
-/// What `actual` says of a fact the source does not have.
-pub const NOT_ASSESSED: &str = "not assessed";
+pub use crate::report::NOT_ASSESSED;
 
 #[allow(clippy::too_many_arguments)]
 fn req(
@@ -26,16 +25,8 @@ fn req(
     detail: Option<String>,
     source: &SourceLocation,
 ) -> Requirement {
-    Requirement {
-        kind: kind.to_string(),
-        name: name.to_string(),
-        rule: rule.map(str::to_string),
-        expected,
-        actual,
-        status: if ok { ReqStatus::Ok } else { ReqStatus::Ng },
-        detail,
-        source: Some(source.clone()),
-    }
+    let source = Some(source.clone());
+    Requirement::judged(kind, name, rule, expected, actual, ok, detail, source)
 }
 
 /// The version order kernels and `VERSION_ID` are compared in: the root's
@@ -430,6 +421,7 @@ pub fn configuration(facts: &Facts, c: &mut ConfigReport) {
 mod tests {
     use super::*;
     use crate::facts::{accounts, firewall::FirewallFact, selinux::SelinuxFact};
+    use crate::report::ReqStatus;
 
     fn loc() -> SourceLocation {
         SourceLocation {

@@ -22,21 +22,6 @@ pub const ACCOUNT_FILE_LIMIT: u64 = 64 << 20;
 /// `UID_MIN` when login.defs does not set it (shadow-utils' default).
 pub const DEFAULT_UID_MIN: u32 = 1000;
 
-/// Shells that never give an interactive login, used only when the root has
-/// no /etc/shells.
-const NOLOGIN_SHELLS: &[&str] = &[
-    "/usr/sbin/nologin",
-    "/sbin/nologin",
-    "/bin/false",
-    "/usr/bin/false",
-    "/bin/sync",
-    "/usr/bin/sync",
-    "/sbin/shutdown",
-    "/usr/sbin/shutdown",
-    "/sbin/halt",
-    "/usr/sbin/halt",
-];
-
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountsFact {
     pub accounts: Vec<AccountFact>,
@@ -66,7 +51,7 @@ impl AccountsFact {
         let shell = if shell.is_empty() { "/bin/sh" } else { shell };
         match &self.shells {
             Some(list) => list.iter().any(|s| s == shell),
-            None => !NOLOGIN_SHELLS.contains(&shell),
+            None => !bakeproof_inventory::NOLOGIN_SHELLS.contains(&shell),
         }
     }
 

@@ -40,15 +40,8 @@ pub struct AuditArgs {
     /// verified with `--key` before use.
     #[arg(long, value_name = "FILE|REGION:AMI-ID")]
     pub sbom: Option<String>,
-    /// Attestation store to look `--sbom REGION:AMI-ID` up in
-    /// (s3://BUCKET[/PREFIX], file:///DIR or a directory).
-    #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
-    pub store: Option<String>,
     #[command(flatten)]
-    pub s3: crate::args::store::S3Args,
-    /// Public key the AMI's SBOM attestation must be signed with.
-    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY")]
-    pub key: Option<PathBuf>,
+    pub lookup: crate::args::store::AmiLookupArgs,
     /// Also read what only a running system has (listening sockets, the
     /// running SELinux mode); for auditing the machine itself (ROOT `/`).
     #[arg(long, conflicts_with = "sbom")]

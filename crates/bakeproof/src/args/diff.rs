@@ -49,15 +49,8 @@ pub struct DiffArgs {
     /// Write the output to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Attestation store to look `REGION:AMI-ID` up in (s3://BUCKET[/PREFIX],
-    /// file:///DIR or a directory).
-    #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
-    pub store: Option<String>,
     #[command(flatten)]
-    pub s3: crate::args::store::S3Args,
-    /// Public key the AMI's SBOM (and seal) attestations must be signed with.
-    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY")]
-    pub key: Option<PathBuf>,
+    pub lookup: crate::args::store::AmiLookupArgs,
     /// Refuse an SBOM larger than this many bytes (a seal report: 64 MiB).
     #[arg(long, value_name = "BYTES", default_value_t = bakeproof_diff::MAX_SBOM_BYTES)]
     pub max_input_bytes: u64,

@@ -39,6 +39,23 @@ impl S3Args {
     }
 }
 
+/// Where `REGION:AMI-ID` arguments are looked up (`diff`, `audit --sbom`):
+/// the store, its S3 options and the key its attestations must be signed
+/// with.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AmiLookupArgs {
+    /// Attestation store to look `REGION:AMI-ID` up in (s3://BUCKET[/PREFIX],
+    /// file:///DIR or a directory).
+    #[arg(long, value_name = "URL", env = "BAKEPROOF_STORE")]
+    pub store: Option<String>,
+    #[command(flatten)]
+    pub s3: S3Args,
+    /// Public key the AMI's attestations must be signed with (verified
+    /// before any of them is used).
+    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY")]
+    pub key: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 pub struct PublishArgs {
     #[command(flatten)]

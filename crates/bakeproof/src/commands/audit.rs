@@ -106,15 +106,16 @@ fn sbom_bytes(arg: &str, args: &AuditArgs) -> Result<(Vec<u8>, String)> {
         Ok(ami) if !path.exists() => ami,
         _ => return Ok((read_bounded(path, max, "SBOM")?, path.display().to_string())),
     };
-    let (Some(url), Some(key)) = (&args.store, &args.key) else {
+    let opts = super::lookup_options(&args.lookup)?;
+    let (Some(url), Some(key)) = (&args.lookup.store, &args.lookup.key) else {
         bail!(
             "--sbom {arg}: looking up an AMI needs --store URL and --key PUB (to verify its attestation)"
         );
     };
     let keys = bakeproof_attest::TrustedKeys::load_files(&[key.as_path()])
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = bakeproof_store::open_with(url, &args.s3.options())
-        .map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
+    let store =
+        bakeproof_store::open_with(url, &opts).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
     let att = bakeproof_boot::fetch_attestations(
         &*store,
         &bakeproof_boot::FetchRequest {

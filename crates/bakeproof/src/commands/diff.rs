@@ -172,17 +172,9 @@ pub fn run(args: DiffArgs) -> Result<u8> {
         Some(s) => parse_fail_on(s).map_err(anyhow::Error::msg)?,
         None => FailOn::default(),
     };
-    let opts = args.s3.options();
-    if args.store.is_none() && (opts.endpoint_url.is_some() || opts.region.is_some()) {
-        bail!(
-            "--endpoint-url and --region are options of an s3:// --store, and no --store is given"
-        );
-    }
-    if let Some(url) = &args.store {
-        bakeproof_store::check_options(url, &opts)?;
-    }
-    let store = args.store.as_deref().map(|u| (u, &opts));
-    let key = args.key.as_deref();
+    let opts = super::lookup_options(&args.lookup)?;
+    let store = args.lookup.store.as_deref().map(|u| (u, &opts));
+    let key = args.lookup.key.as_deref();
     let max = args.max_input_bytes;
     let old_side = read(&args.old, store, key, args.old_seal.is_none(), max)?;
     let new_side = read(&args.new, store, key, args.new_seal.is_none(), max)?;

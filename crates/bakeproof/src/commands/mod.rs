@@ -28,3 +28,20 @@ pub fn resolved_source_date_epoch() -> Result<Option<bakeproof_types::SourceDate
         std::env::var_os("SOURCE_DATE_EPOCH").as_deref(),
     )?)
 }
+
+/// The store options of a `REGION:AMI-ID` lookup, checked: `--endpoint-url`
+/// and `--region` belong to an `s3://` store and are refused without one or
+/// with another kind of store.
+pub fn lookup_options(
+    lookup: &crate::args::store::AmiLookupArgs,
+) -> Result<bakeproof_store::StoreOptions> {
+    let opts = lookup.s3.options();
+    match &lookup.store {
+        None if opts.endpoint_url.is_some() || opts.region.is_some() => anyhow::bail!(
+            "--endpoint-url and --region are options of an s3:// --store, and no --store is given"
+        ),
+        None => {}
+        Some(url) => bakeproof_store::check_options(url, &opts)?,
+    }
+    Ok(opts)
+}
