@@ -315,7 +315,10 @@ mod tests {
     fn fail_on_kinds() {
         use bakeproof_diff::ChangeKind;
         assert!(super::parse_fail_on("added,bogus").is_err());
-        assert_eq!(super::parse_fail_on("all").unwrap().0.len(), 16);
+        assert_eq!(
+            super::parse_fail_on("all").unwrap().0.len(),
+            ChangeKind::ALL.len()
+        );
         let f = super::parse_fail_on(" seal , added-files,").unwrap();
         assert_eq!(
             f.0.into_iter().collect::<Vec<_>>(),
