@@ -106,11 +106,23 @@ pub struct IndexEntry {
 /// ends the read with an error); nothing else is kept.
 pub fn for_each_index_entry(
     reader: impl Read,
+    each: impl FnMut(IndexEntry),
+) -> std::io::Result<()> {
+    for_each_wanted_entry(reader, |_| true, each)
+}
+
+/// [`for_each_index_entry`] for the stanzas whose `Package:` `want`s
+/// (the others are skipped without a copy of their fields).
+fn for_each_wanted_entry(
+    reader: impl Read,
+    want: impl Fn(&str) -> bool,
     mut each: impl FnMut(IndexEntry),
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(reader);
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
     let mut line = Vec::new();
     let (mut name, mut version, mut arch) = (None, None, None);
+    // Whether the stanza being read is one `want`s.
+    let mut wanted = true;
     loop {
         line.clear();
         let n = (&mut reader).take(1 << 20).read_until(b'\n', &mut line)?;
@@ -125,6 +137,7 @@ pub fn for_each_index_entry(
                 });
             }
             (name, version, arch) = (None, None, None);
+            wanted = true;
             if n == 0 {
                 return Ok(());
             }
@@ -136,13 +149,17 @@ pub fn for_each_index_entry(
                 "index line longer than 1 MiB",
             ));
         }
+        if !wanted || !matches!(line.first(), Some(b'P' | b'V' | b'A')) {
+            continue;
+        }
         let value = |prefix: &[u8]| -> Option<String> {
             let v = line.strip_prefix(prefix)?;
             let v = String::from_utf8_lossy(v).trim().to_owned();
             (!v.is_empty()).then_some(v)
         };
         if let Some(v) = value(b"Package:") {
-            name = Some(v);
+            wanted = want(&v);
+            name = wanted.then_some(v);
         } else if let Some(v) = value(b"Version:") {
             version = Some(v);
         } else if let Some(v) = value(b"Architecture:") {
@@ -221,11 +238,26 @@ fn list_origins(
             .or_default()
             .push(i);
     }
+    let names_wanted: std::collections::HashSet<&str> =
+        packages.iter().map(|p| p.name.as_str()).collect();
+    // Indexes of architectures nothing is installed for cannot list an
+    // installed version (`all` packages are in every architecture's).
+    let archs: std::collections::HashSet<&[u8]> = packages
+        .iter()
+        .map(|p| p.arch.as_bytes())
+        .filter(|a| *a != b"all")
+        .collect();
     let mut releases: HashMap<Vec<u8>, Option<String>> = HashMap::new();
     for name in &names {
         let Some(stem) = index_stem(name) else {
             continue;
         };
+        if let Some(arch) = index_arch(stem)
+            && !archs.is_empty()
+            && !archs.contains(arch)
+        {
+            continue;
+        }
         let origin = releases
             .entry(stem.to_vec())
             .or_insert_with(|| release_origin(root, &names, stem, warnings))
@@ -248,7 +280,8 @@ fn list_origins(
             ));
             continue;
         };
-        let result = for_each_index_entry(reader.take(LIST_EXPANDED_LIMIT), |e| {
+        let want = |n: &str| names_wanted.contains(n);
+        let result = for_each_wanted_entry(reader.take(LIST_EXPANDED_LIMIT), want, |e| {
             if let Some(ix) = wanted.get(&(e.name, e.version, e.arch)) {
                 for i in ix {
                     out.entry(*i).or_insert_with(|| origin.clone());
@@ -273,6 +306,13 @@ fn index_stem(name: &[u8]) -> Option<&[u8]> {
         return None;
     }
     Some(&name[..=i])
+}
+
+/// `ARCH` of an index stem `…_binary-ARCH_`; `None` for flat repositories.
+fn index_arch(stem: &[u8]) -> Option<&[u8]> {
+    let s = stem.strip_suffix(b"_")?;
+    let i = s.windows(8).rposition(|w| w == b"_binary-")?;
+    Some(&s[i + 8..])
 }
 
 /// The origin of the archive an index belongs to: the `InRelease` or
@@ -351,6 +391,11 @@ mod tests {
             Some(&b"a_dists_x_main_binary-amd64_"[..])
         );
         assert_eq!(index_stem(b"a_dists_x_main_i18n_Translation-en"), None);
+        assert_eq!(
+            index_arch(b"a_dists_x_main_binary-arm64_"),
+            Some(&b"arm64"[..])
+        );
+        assert_eq!(index_arch(b"example.org_repo_._"), None);
         assert_eq!(
             index_stem(b"a_dists_x_main_binary-amd64_Packages.diff_Index"),
             None
