@@ -192,7 +192,7 @@ fn listening_sockets_as_ss_lists_them() {
 /// back; ufw counts only with ENABLED=yes, as its init script loads rules.
 #[test]
 fn firewall_units_as_systemctl_enables_them() {
-    use bakeproof_audit::facts::firewall;
+    use bakeproof_audit::facts::{firewall, systemd};
     let d = tempfile::tempdir().expect("tmp");
     let r = d.path();
     for u in [
@@ -243,7 +243,7 @@ fn firewall_units_as_systemctl_enables_them() {
         .map(|(n, _)| n.to_string())
         .collect();
     assert_eq!(oracle, ["nftables", "ip6tables"]);
-    let f = firewall::read(&root, None).expect("read");
+    let f = firewall::read(&root, &systemd::read(&root)).expect("read");
     assert_eq!(f.enabled, oracle, "{:?}", f.notes);
     assert!(
         f.notes
@@ -257,7 +257,7 @@ fn firewall_units_as_systemctl_enables_them() {
         "# ufw\nENABLED=no\nENABLED=yes\nLOGLEVEL=low\n",
     );
     assert!(is_enabled("ufw.service"));
-    let f = firewall::read(&root, None).expect("read");
+    let f = firewall::read(&root, &systemd::read(&root)).expect("read");
     assert_eq!(f.enabled, ["nftables", "ufw", "ip6tables"]);
 }
 

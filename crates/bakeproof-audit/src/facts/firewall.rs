@@ -2,13 +2,12 @@
 //! OWNER: helper i14-facts.
 //!
 //! A firewall is enabled when its unit starts at boot: enabled in systemd's
-//! sense (from [`super::systemd::UnitFacts`] when the caller has them, else
-//! this module's own small reading of the `*.wants/` and `*.requires/`
-//! symlinks, below) and not masked. ufw also needs `ENABLED=yes` in
+//! sense ([`super::systemd::UnitFacts`], the audit's one reading of the
+//! unit links) and not masked. ufw also needs `ENABLED=yes` in
 //! /etc/ufw/ufw.conf: its unit starts on every Debian/Ubuntu image and
 //! loads rules only when ufw is enabled (`ufw enable` writes that line).
 
-use bakeproof_index::{FileKind, ReadOnlyTree};
+use bakeproof_index::ReadOnlyTree;
 
 use super::systemd::UnitFacts;
 use crate::AuditError;
@@ -24,15 +23,6 @@ pub const FIREWALL_UNITS: &[(&str, &str)] = &[
 ];
 
 pub const UFW_CONF: &str = "/etc/ufw/ufw.conf";
-
-/// Unit directories whose `*.wants/`/`*.requires/` links start a unit at
-/// boot, and whose `UNIT -> /dev/null` masks it (systemd's search path
-/// for the system manager, configuration first).
-const UNIT_DIRS: &[&str] = &[
-    "/etc/systemd/system",
-    "/usr/lib/systemd/system",
-    "/lib/systemd/system",
-];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FirewallFact {
@@ -56,69 +46,15 @@ pub fn ufw_enabled(conf: &[u8]) -> bool {
     v.as_deref() == Some("yes")
 }
 
-/// A unit's boot state from the root's symlinks: `masked`, `enabled` or
-/// `disabled`. Private reading for firewall units only, kept until the
-/// caller passes i14-config's [`UnitFacts`].
-fn unit_state(tree: &dyn ReadOnlyTree, unit: &str) -> Result<&'static str, AuditError> {
-    let err = |what: String| move |source| AuditError::Read { what, source };
-    for dir in UNIT_DIRS {
-        let p = format!("{dir}/{unit}");
-        if tree.kind_of(p.as_bytes()).map_err(err(p.clone()))? == Some(FileKind::Symlink) {
-            let target = tree.read_link(p.as_bytes()).map_err(err(p.clone()))?;
-            if target == b"/dev/null" {
-                return Ok("masked");
-            }
-        }
-    }
-    for dir in UNIT_DIRS {
-        let names = match tree.read_dir(dir.as_bytes()) {
-            Ok(n) => n,
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(err(dir.to_string())(e)),
-        };
-        for n in names {
-            if !(n.ends_with(b".wants") || n.ends_with(b".requires")) {
-                continue;
-            }
-            let sub = [dir.as_bytes(), b"/", &n].concat();
-            let links = match tree.read_dir(&sub) {
-                Ok(l) => l,
-                // A `.wants` that is not a directory, or vanished.
-                Err(_) => continue,
-            };
-            for l in links {
-                let p = [&sub[..], b"/", &l].concat();
-                if l == unit.as_bytes() {
-                    return Ok("enabled");
-                }
-                // A link of another name to the unit (an instance or an
-                // alias someone made by hand).
-                if let Ok(t) = tree.read_link(&p)
-                    && t.rsplit(|&b| b == b'/').next() == Some(unit.as_bytes())
-                {
-                    return Ok("enabled");
-                }
-            }
-        }
-    }
-    Ok("disabled")
-}
-
-/// Firewall enablement of a root. `units`: systemd's unit states when the
-/// caller has read them (`facts::systemd`), else read here.
-pub fn read(
-    tree: &dyn ReadOnlyTree,
-    units: Option<&UnitFacts>,
-) -> Result<FirewallFact, AuditError> {
+/// Firewall enablement of a root whose systemd unit states are `units`
+/// (`facts::systemd::read`).
+pub fn read(tree: &dyn ReadOnlyTree, units: &UnitFacts) -> Result<FirewallFact, AuditError> {
     let mut f = FirewallFact::default();
     for (name, unit) in FIREWALL_UNITS {
-        let state = match units {
-            Some(u) => match u.states.get(*unit).map(String::as_str) {
-                Some("enabled" | "enabled-runtime") => "enabled",
-                Some("masked" | "masked-runtime") => "masked",
-                _ => "disabled",
-            },
-            None => unit_state(tree, unit)?,
+        let state = match units.states.get(*unit).map(String::as_str) {
+            Some("enabled" | "enabled-runtime") => "enabled",
+            Some("masked" | "masked-runtime") => "masked",
+            _ => "disabled",
         };
         match state {
             "enabled" if *name == "ufw" => {

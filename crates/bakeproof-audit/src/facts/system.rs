@@ -35,7 +35,17 @@ pub fn read_into(
         Ok(s) => facts.selinux = Some(s),
         Err(e) => facts.warnings.push(format!("SELinux: {e}")),
     }
-    match firewall::read(tree, facts.units.as_ref()) {
+    // The unit states Facts::read has read; read here for a caller that
+    // has not.
+    let read_units;
+    let units = match &facts.units {
+        Some(u) => u,
+        None => {
+            read_units = super::systemd::read(tree);
+            &read_units
+        }
+    };
+    match firewall::read(tree, units) {
         Ok(f) => facts.firewall = Some(f),
         Err(e) => facts.warnings.push(format!("firewall: {e}")),
     }
