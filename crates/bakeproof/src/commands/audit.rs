@@ -1,6 +1,5 @@
 //! `bakeproof audit`: the image against its design document.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -14,26 +13,13 @@ use super::source_date_epoch;
 use crate::args::audit::{AuditArgs, AuditFormat};
 use crate::output::{exit, write_output};
 
-/// Reads at most `limit` bytes of `path` (an error beyond).
-fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
-    let f = std::fs::File::open(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let mut bytes = Vec::new();
-    f.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        bail!("{what} {} is larger than {limit} bytes", path.display());
-    }
-    Ok(bytes)
-}
-
 pub fn run(args: AuditArgs) -> Result<u8> {
     // The design first: a bad design document is an input error (exit 2)
     // before anything is read from the image.
     let mut design = Design::default();
     for path in &args.design {
-        let bytes = read_bounded(path, design::MAX_DESIGN_BYTES as u64, "design document")?;
+        let bytes =
+            super::read_capped(path, design::MAX_DESIGN_BYTES as u64, "design document", "")?;
         design.merge(design::parse_file(&bytes, &path.display().to_string())?);
     }
     if design.is_empty() {
@@ -104,7 +90,12 @@ fn sbom_bytes(arg: &str, args: &AuditArgs) -> Result<(Vec<u8>, String)> {
     let path = Path::new(arg);
     let ami = match bakeproof_attest::AmiRef::parse(arg) {
         Ok(ami) if !path.exists() => ami,
-        _ => return Ok((read_bounded(path, max, "SBOM")?, path.display().to_string())),
+        _ => {
+            return Ok((
+                super::read_capped(path, max, "SBOM", "")?,
+                path.display().to_string(),
+            ));
+        }
     };
     let opts = super::lookup_options(&args.lookup)?;
     let (Some(url), Some(key)) = (&args.lookup.store, &args.lookup.key) else {
@@ -112,25 +103,14 @@ fn sbom_bytes(arg: &str, args: &AuditArgs) -> Result<(Vec<u8>, String)> {
             "--sbom {arg}: looking up an AMI needs --store URL and --key PUB (to verify its attestation)"
         );
     };
-    let keys = bakeproof_attest::TrustedKeys::load_files(&[key.as_path()])
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store =
-        bakeproof_store::open_with(url, &opts).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
-    let att = bakeproof_boot::fetch_attestations(
-        &*store,
-        &bakeproof_boot::FetchRequest {
-            ami: &ami,
-            keys: &keys,
-            seal: bakeproof_boot::SealWanted::Skip,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+    let (store, att) =
+        super::fetch_ami(arg, &ami, url, &opts, key, bakeproof_boot::SealWanted::Skip)?;
     if att.sbom.entry.size > max {
         bail!("{arg}: the SBOM attestation is larger than {max} bytes");
     }
     let bytes = att
         .sbom_document(&*store)
-        .map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+        .map_err(|e| super::fetch_error(arg, e))?;
     Ok((bytes, arg.to_owned()))
 }
 

@@ -7,35 +7,31 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use bakeproof_attest::PredicateKind;
-use bakeproof_boot::{FetchError, FetchRequest, SealWanted};
+use bakeproof_boot::SealWanted;
 use bakeproof_diff::{self as diff, ChangeKind, FailOn};
 
 use crate::args::diff::{DiffArgs, DiffFormat};
 use crate::output::{self, exit};
 
-/// The bytes of `path`, refused (without reading them all) when larger
-/// than `max`.
+/// The refusal's hint for `what`: an SBOM's limit is `--max-input-bytes`.
+fn hint(what: &str) -> &'static str {
+    if what == "SBOM" {
+        " (raise the limit with --max-input-bytes BYTES)"
+    } else {
+        ""
+    }
+}
+
+/// [`super::read_capped`] with diff's hint.
 fn read_capped(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
-    use std::io::Read as _;
-    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut v = Vec::new();
-    f.take(max.saturating_add(1))
-        .read_to_end(&mut v)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    check_size(v.len(), max, &path.display().to_string(), what)?;
-    Ok(v)
+    super::read_capped(path, max, what, hint(what))
 }
 
 fn check_size(len: usize, max: u64, name: &str, what: &str) -> Result<()> {
     if len as u64 > max {
         bail!(
             "{name}: {what} larger than {max} bytes: refused{}",
-            if what == "SBOM" {
-                " (raise the limit with --max-input-bytes BYTES)"
-            } else {
-                ""
-            }
+            hint(what)
         );
     }
     Ok(())
@@ -94,28 +90,16 @@ fn read(
         );
     };
     let ami = bakeproof_attest::AmiRef::parse(arg).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
-    let keys =
-        bakeproof_attest::TrustedKeys::load_files(&[key]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store =
-        bakeproof_store::open_with(url, opts).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
     let seal = if want_seal {
         SealWanted::IfListed
     } else {
         SealWanted::Skip
     };
-    let att = bakeproof_boot::fetch_attestations(
-        &*store,
-        &FetchRequest {
-            ami: &ami,
-            keys: &keys,
-            seal,
-        },
-    )
-    .map_err(|e| fetch_error(arg, e))?;
+    let (store, att) = super::fetch_ami(arg, &ami, url, opts, key, seal)?;
     check_size(att.sbom.entry.size as usize, max, arg, "attestation")?;
     let sbom = att
         .sbom_document(&*store)
-        .map_err(|e| fetch_error(arg, e))?;
+        .map_err(|e| super::fetch_error(arg, e))?;
     check_size(sbom.len(), max, arg, "SBOM")?;
     let seal = match &att.seal {
         Some(s) => {
@@ -142,23 +126,6 @@ fn read(
         None => None,
     };
     Ok(Side { sbom, seal, audit })
-}
-
-/// A fetch-and-verify failure of `arg`, in the words `diff` has used.
-fn fetch_error(arg: &str, e: FetchError) -> anyhow::Error {
-    match &e {
-        FetchError::NoSbom(_) => {
-            anyhow::anyhow!("{arg}: the store holds no SBOM attestation for this AMI")
-        }
-        FetchError::Verify { sha256, error, .. } => match e.bundle_kind() {
-            Some(PredicateKind::Seal) => {
-                anyhow::anyhow!("{arg}: seal attestation {sha256} does not verify: {error}")
-            }
-            _ => anyhow::anyhow!("{arg}: no SBOM attestation verifies: bundle {sha256}: {error}"),
-        },
-        FetchError::SbomRef { .. } => anyhow::anyhow!("{arg}: referenced SBOM: {e}"),
-        _ => anyhow::anyhow!("{arg}: {e}"),
-    }
 }
 
 /// A seal report for `--old-seal`/`--new-seal` or from an attestation;

@@ -45,3 +45,74 @@ pub fn lookup_options(
     }
     Ok(opts)
 }
+
+/// The bytes of the file `path`, refused (without reading them all) when
+/// larger than `max`: `PATH: WHAT larger than MAX bytes: refusedHINT`.
+pub fn read_capped(path: &std::path::Path, max: u64, what: &str, hint: &str) -> Result<Vec<u8>> {
+    use anyhow::Context as _;
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut v = Vec::new();
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut v)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if v.len() as u64 > max {
+        anyhow::bail!(
+            "{}: {what} larger than {max} bytes: refused{hint}",
+            path.display()
+        );
+    }
+    Ok(v)
+}
+
+/// A fetch-and-verify failure of the AMI `arg`, in words that say which
+/// attestation failed (`diff`, `audit --sbom`).
+pub fn fetch_error(arg: &str, e: bakeproof_boot::FetchError) -> anyhow::Error {
+    match &e {
+        bakeproof_boot::FetchError::NoSbom(_) => {
+            anyhow::anyhow!("{arg}: the store holds no SBOM attestation for this AMI")
+        }
+        bakeproof_boot::FetchError::Verify { sha256, error, .. } => match e.bundle_kind() {
+            Some(bakeproof_attest::PredicateKind::Seal) => {
+                anyhow::anyhow!("{arg}: seal attestation {sha256} does not verify: {error}")
+            }
+            _ => anyhow::anyhow!("{arg}: no SBOM attestation verifies: bundle {sha256}: {error}"),
+        },
+        bakeproof_boot::FetchError::SbomRef { .. } => {
+            anyhow::anyhow!("{arg}: referenced SBOM: {e}")
+        }
+        _ => anyhow::anyhow!("{arg}: {e}"),
+    }
+}
+
+/// The attestations of `ami` (`arg` as the user wrote it) from the store at
+/// `url`, verified with the public key `key`
+/// ([`bakeproof_boot::fetch_attestations`]: every bundle the index lists,
+/// the AMI among the subjects, a referenced SBOM against its pinned digest;
+/// any doubt is an error), and the store to read a referenced SBOM from.
+pub fn fetch_ami(
+    arg: &str,
+    ami: &bakeproof_attest::AmiRef,
+    url: &str,
+    opts: &bakeproof_store::StoreOptions,
+    key: &std::path::Path,
+    seal: bakeproof_boot::SealWanted,
+) -> Result<(
+    Box<dyn bakeproof_store::Store>,
+    bakeproof_boot::Attestations,
+)> {
+    let keys =
+        bakeproof_attest::TrustedKeys::load_files(&[key]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store =
+        bakeproof_store::open_with(url, opts).map_err(|e| anyhow::anyhow!("store {url}: {e}"))?;
+    let att = bakeproof_boot::fetch_attestations(
+        &*store,
+        &bakeproof_boot::FetchRequest {
+            ami,
+            keys: &keys,
+            seal,
+        },
+    )
+    .map_err(|e| fetch_error(arg, e))?;
+    Ok((store, att))
+}
