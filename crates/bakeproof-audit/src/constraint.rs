@@ -1,6 +1,6 @@
 //! Version constraints (`>= 1.24.0`) evaluated in the package manager's own
 //! order: rpm's rpmvercmp with epoch, `~` and `^`; dpkg's order
-//! ([`bakeproof_pkgdb::version`]). OWNER: helper i14-design.
+//! ([`bakeproof_pkgdb::version`]).
 //!
 //! The rule is the one each package manager applies to a versioned
 //! dependency (`Requires: nginx >= 1.24.0`, `Depends: nginx (>= 1.24.0)`):

@@ -1,4 +1,4 @@
-//! Text, JSON and the Markdown handover document. OWNER: helper i14-design.
+//! Text, JSON and the Markdown handover document.
 
 use std::fmt::Write as _;
 

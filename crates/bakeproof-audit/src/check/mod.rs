@@ -1,7 +1,6 @@
 //! A [`Design`] against [`Facts`] → [`AuditReport`]. One file per
-//! requirement kind: `packages.rs` (i14-design), `sshd.rs` and
-//! `services.rs` (i14-config), `system.rs` for accounts, SELinux,
-//! firewall, kernel, arch and os (i14-facts).
+//! requirement kind: `packages.rs`, `sshd.rs`, `services.rs`, and
+//! `system.rs` for accounts, SELinux, firewall, kernel, arch and os.
 
 pub mod packages;
 pub mod services;

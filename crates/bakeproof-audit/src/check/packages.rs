@@ -1,6 +1,5 @@
 //! Package requirements (kind `package`): required with constraints,
-//! approved exact versions, approved-only, forbidden. OWNER: helper
-//! i14-design.
+//! approved exact versions, approved-only, forbidden.
 
 use bakeproof_pkgdb::Ecosystem;
 use bakeproof_pkgdb::version::Evr;

@@ -1,7 +1,6 @@
 //! `[services]` requirements: units that must be enabled / must not be,
 //! against systemd's own enablement (`systemctl --root list-unit-files`).
-//! Kind `service`, rules `enabled` and `disabled`. OWNER: helper
-//! i14-config.
+//! Kind `service`, rules `enabled` and `disabled`.
 //!
 //! A unit named by an alias (`sshd` on Debian is `ssh.service`'s alias)
 //! is judged by the unit it names. `enabled` means `enabled`:

@@ -1,6 +1,6 @@
 //! `[sshd]` requirements: each keyword's effective value (as `sshd -T`
 //! prints it for the default connection) against the design's. Kind
-//! `sshd`, rule `value`. OWNER: helper i14-config.
+//! `sshd`, rule `value`.
 
 use crate::design::Design;
 use crate::facts::Facts;

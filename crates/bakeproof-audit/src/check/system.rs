@@ -1,6 +1,6 @@
 //! Requirements on the system: accounts, SELinux, firewall, kernel,
 //! architecture, OS (kinds `account`, `selinux`, `firewall`, `kernel`,
-//! `arch`, `os`). OWNER: helper i14-facts.
+//! `arch`, `os`).
 //!
 //! A fact the source could not give (an SBOM, a file that could not be
 //! read) never passes a requirement: it is `ng` with actual `not assessed`.

@@ -1,5 +1,5 @@
 //! The design document: one [`Design`] from any number of files, plain
-//! (`plain.rs`) or TOML (`toml.rs`). OWNER: helper i14-design.
+//! (`plain.rs`) or TOML (`toml.rs`).
 //!
 //! Plain form (what teams keep today, e.g. `design-spec.txt`):
 //! ```text

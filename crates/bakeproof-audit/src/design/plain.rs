@@ -1,4 +1,4 @@
-//! The plain design document (`design-spec.txt`). OWNER: helper i14-design.
+//! The plain design document (`design-spec.txt`).
 //!
 //! One requirement per line; `#` starts a comment (whole line, or after
 //! a blank). Lines:

@@ -1,4 +1,4 @@
-//! The structured design document (TOML). OWNER: helper i14-design.
+//! The structured design document (TOML).
 //!
 //! ```toml
 //! [design]

@@ -1,4 +1,4 @@
-//! Accounts from passwd, shadow and group. OWNER: helper i14-facts.
+//! Accounts from passwd, shadow and group.
 //!
 //! Read as glibc's `files` NSS module and shadow-utils read them: one entry
 //! per `:`-separated line, the first entry of a name wins (getpwnam stops at

@@ -1,5 +1,4 @@
 //! The image's architecture: package database, then ELF headers.
-//! OWNER: helper i14-facts.
 //!
 //! Named as `uname -m` names it (`x86_64`, `aarch64`, ...): dpkg's `amd64`
 //! is `x86_64`, `arm64` is `aarch64` ([`normalize`], also applied to what

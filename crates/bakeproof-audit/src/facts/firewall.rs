@@ -1,5 +1,4 @@
 //! Firewall enablement: firewalld, nftables, ufw, iptables services.
-//! OWNER: helper i14-facts.
 //!
 //! A firewall is enabled when its unit starts at boot: enabled in systemd's
 //! sense ([`super::systemd::UnitFacts`], the audit's one reading of the

@@ -1,4 +1,4 @@
-//! Installed kernels from /boot and the module trees. OWNER: helper i14-facts.
+//! Installed kernels from /boot and the module trees.
 //!
 //! A kernel release is installed when the root has its image
 //! (`/boot/vmlinuz-RELEASE`, `/boot/vmlinux-RELEASE`, or the

@@ -1,6 +1,5 @@
 //! What only a running system has (`--live`): listening sockets from
 //! /proc/net/{tcp,tcp6,udp,udp6}, the running SELinux mode.
-//! OWNER: helper i14-facts.
 //!
 //! Only for the running system's own `/` ([`ReadOnlyTree::is_running_system`]):
 //! the sockets and the mode of the host are no fact about an image mounted

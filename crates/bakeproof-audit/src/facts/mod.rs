@@ -1,11 +1,7 @@
 //! Facts read from the audited source. Every reader takes a
 //! [`bakeproof_index::ReadOnlyTree`] (the root, confined) and returns values;
-//! the parsers under it take bytes (fuzzed in `fuzz/`).
-//!
-//! Owners while issue 14 is built: `sshd` and `systemd`: helper i14-config;
-//! `accounts`, `selinux`, `firewall`, `kernel`, `arch`, `live`: helper
-//! i14-facts; `packages` and [`Facts::read`]'s package half: helper
-//! i14-design.
+//! the parsers under it take bytes (fuzzed in `fuzz/`). [`Facts::read`]
+//! reads them all.
 
 pub mod accounts;
 pub mod arch;

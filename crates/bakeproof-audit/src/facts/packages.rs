@@ -1,5 +1,5 @@
 //! Installed packages: from a scanned root's package databases or from an
-//! SBOM standing in for the root. OWNER: helper i14-design.
+//! SBOM standing in for the root.
 
 use bakeproof_inventory::Scanned;
 use bakeproof_pkgdb::Ecosystem;

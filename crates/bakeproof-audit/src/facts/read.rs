@@ -1,7 +1,6 @@
 //! [`Facts::read`]: every fact of a root, read through its
-//! [`ReadOnlyTree`]. OWNER: helper i14-design (the package half and the
-//! orchestration); the other readers are called through the functions at
-//! the end of this file, which the other helpers' modules replace.
+//! [`ReadOnlyTree`]: the packages (one scan), then sshd, the systemd units
+//! and the system facts.
 
 use bakeproof_index::ReadOnlyTree;
 use bakeproof_inventory::{ImageScan, ScanSettings};
@@ -76,26 +75,13 @@ impl Facts {
                 hex::encode(scanned.inventory.scan.tree_digest)
             ));
         }
-        others::read(tree, options, &mut facts)?;
-        Ok(facts)
-    }
-}
-
-/// The other helpers' readers (i14-config: sshd, systemd; i14-facts:
-/// accounts, selinux, firewall, kernel, arch, live), wired at merge. Each
-/// leaves its fact `None` here (reported as not assessed).
-mod others {
-    use super::*;
-
-    pub(super) fn read(
-        tree: &dyn ReadOnlyTree,
-        options: &ReadOptions,
-        facts: &mut Facts,
-    ) -> Result<(), crate::facts::live::LiveError> {
         // An absent or invalid sshd_config is a fact too (`error`): the
         // sshd requirements are then `ng`.
-        facts.sshd = Some(crate::facts::sshd::fact(tree));
-        facts.units = Some(crate::facts::systemd::read(tree));
-        crate::facts::system::read_into(tree, facts, options.live)
+        facts.sshd = Some(super::sshd::fact(tree));
+        facts.units = Some(super::systemd::read(tree));
+        // After the packages and units: the architecture prefers the
+        // package database's, the firewall reads the unit states.
+        super::system::read_into(tree, &mut facts, options.live)?;
+        Ok(facts)
     }
 }

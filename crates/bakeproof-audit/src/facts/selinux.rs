@@ -1,5 +1,4 @@
 //! SELinux mode from /etc/selinux/config (and, live, /sys/fs/selinux).
-//! OWNER: helper i14-facts.
 //!
 //! Read as libselinux's `selinux_getenforcemode` reads the file: lines
 //! starting with `SELINUX=` (no leading blanks), the value compared

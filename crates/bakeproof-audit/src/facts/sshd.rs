@@ -1,5 +1,5 @@
 //! sshd's effective configuration for the default connection, as `sshd -T`
-//! reports it. OWNER: helper i14-config.
+//! reports it.
 //!
 //! The semantics are OpenSSH's (9.2 as packaged on Debian 12, the `sshd`
 //! the oracle tests run), not string matching:

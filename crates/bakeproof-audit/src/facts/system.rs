@@ -1,7 +1,7 @@
 //! Every system fact of this helper's modules in one call, for
 //! [`super::Facts::read`]: accounts, SELinux, firewall, kernels,
 //! architecture and, with `live`, the running system's sockets and SELinux
-//! mode. OWNER: helper i14-facts.
+//! mode.
 //!
 //! A fact that cannot be read is left `None` with a warning (its
 //! requirements then say `not assessed`, never `ok`); `--live` on a root

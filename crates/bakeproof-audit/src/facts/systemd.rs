@@ -1,5 +1,5 @@
 //! systemd unit enablement, as `systemctl --root=ROOT list-unit-files`
-//! reports it. OWNER: helper i14-config.
+//! reports it.
 //!
 //! systemd's own rules (systemd 252 as on Debian 12, the `systemctl` the
 //! oracle tests run), read through [`ReadOnlyTree`]:
