@@ -204,6 +204,10 @@ pub struct AuditFacts {
     pub passed: bool,
     /// `KIND NAME` of each requirement `ng`.
     pub failing: Vec<String>,
+    /// How many requirements the report has.
+    pub requirements: usize,
+    /// The design document's id (`document.id`), when it has one.
+    pub document: Option<String>,
 }
 
 /// Checks an audit report (`bakeproof audit --format json`) for the image
@@ -213,7 +217,7 @@ pub struct AuditFacts {
 /// `ng`), and `image.tree_digest` that is `sha256:TREE`: a report of
 /// another tree, or of no tree (an audit of an SBOM), is refused.
 pub fn check_audit_report(v: &Value, tree: &str) -> Result<AuditFacts, InputError> {
-    use bakeproof_audit::report::{AUDIT_SCHEMA_VERSION, AuditReport, ReqStatus};
+    use bakeproof_audit::report::{AUDIT_SCHEMA_VERSION, AuditReport, ReqStatus, TreeMismatch};
     let r: AuditReport =
         serde_json::from_value(v.clone()).map_err(|e| InputError::Audit(e.to_string()))?;
     if r.schema_version != AUDIT_SCHEMA_VERSION {
@@ -228,22 +232,18 @@ pub fn check_audit_report(v: &Value, tree: &str) -> Result<AuditFacts, InputErro
             r.status
         )));
     }
-    let want = format!("sha256:{tree}");
-    match r.image.tree_digest.as_deref() {
-        None => {
+    match r.check_tree(tree) {
+        Err((TreeMismatch::Unbound, _)) => {
             return Err(InputError::Audit(
                 "it names no tree digest (an audit of an SBOM or a package list proves nothing \
                  about an image: audit the root)"
                     .into(),
             ));
         }
-        Some(t) if t != want => {
-            return Err(InputError::AuditTreeDigest {
-                report: t.to_string(),
-                expected: want,
-            });
+        Err((TreeMismatch::Other(report), expected)) => {
+            return Err(InputError::AuditTreeDigest { report, expected });
         }
-        Some(_) => {}
+        Ok(_) => {}
     }
     let failing: Vec<String> = r
         .requirements
@@ -254,6 +254,8 @@ pub fn check_audit_report(v: &Value, tree: &str) -> Result<AuditFacts, InputErro
     Ok(AuditFacts {
         passed: failing.is_empty(),
         failing,
+        requirements: r.requirements.len(),
+        document: r.document.id.clone(),
     })
 }
 

@@ -185,7 +185,34 @@ pub struct AuditReport {
     pub warnings: Vec<String>,
 }
 
+/// Why a report is not the audit of a given tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TreeMismatch {
+    /// The report names no tree digest (an audit of an SBOM or a package
+    /// list).
+    Unbound,
+    /// The report audited another tree: its `image.tree_digest`.
+    Other(String),
+}
+
 impl AuditReport {
+    /// Whether this report audited the tree `tree` (`sha256:HEX` or the
+    /// bare hex): the one binding rule `attest --audit`, `verify
+    /// --require-audit` and `diff` apply. The expected digest is returned
+    /// spelled `sha256:HEX`.
+    pub fn check_tree(&self, tree: &str) -> Result<String, (TreeMismatch, String)> {
+        let want = if tree.starts_with("sha256:") {
+            tree.to_owned()
+        } else {
+            format!("sha256:{tree}")
+        };
+        match self.image.tree_digest.as_deref() {
+            None => Err((TreeMismatch::Unbound, want)),
+            Some(t) if t != want => Err((TreeMismatch::Other(t.to_owned()), want)),
+            Some(_) => Ok(want),
+        }
+    }
+
     /// `pass` iff no requirement is `ng`.
     pub fn status_of(requirements: &[Requirement]) -> AuditStatus {
         if requirements.iter().all(|r| r.status == ReqStatus::Ok) {

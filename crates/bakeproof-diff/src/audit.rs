@@ -4,7 +4,7 @@
 //! A requirement is the same on both sides when its `kind`, `name` and
 //! `rule` are.
 
-use bakeproof_audit::report::{AuditReport, AuditStatus, ReqStatus, Requirement};
+use bakeproof_audit::report::{AuditReport, AuditStatus, ReqStatus, Requirement, TreeMismatch};
 use serde::Serialize;
 
 use crate::model::Direction;
@@ -35,18 +35,12 @@ pub fn check_audit_binding(
     audit: &AuditReport,
 ) -> Result<(), AuditReportError> {
     let tree = sbom.tree_digest().ok_or(AuditReportError::UnboundSbom)?;
-    let want = if tree.starts_with("sha256:") {
-        tree.clone()
-    } else {
-        format!("sha256:{tree}")
-    };
-    match audit.image.tree_digest.as_deref() {
-        None => Err(AuditReportError::Unbound),
-        Some(t) if t != want => Err(AuditReportError::OtherTree {
-            report: t.to_string(),
-            sbom: want,
-        }),
-        Some(_) => Ok(()),
+    match audit.check_tree(&tree) {
+        Ok(_) => Ok(()),
+        Err((TreeMismatch::Unbound, _)) => Err(AuditReportError::Unbound),
+        Err((TreeMismatch::Other(report), sbom)) => {
+            Err(AuditReportError::OtherTree { report, sbom })
+        }
     }
 }
 

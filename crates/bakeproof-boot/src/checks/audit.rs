@@ -26,13 +26,10 @@ pub(crate) fn judge(report: Option<&Value>, tree_hex: &str) -> Check {
         Ok(f) => f,
         Err(e) => return Check::fail(ID, format!("the attested {e}")),
     };
-    let n = v
-        .get("requirements")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    let doc = v
-        .pointer("/document/id")
-        .and_then(Value::as_str)
+    let n = facts.requirements;
+    let doc = facts
+        .document
+        .as_deref()
         .map(|d| format!(" of design document {d}"))
         .unwrap_or_default();
     if facts.passed {
