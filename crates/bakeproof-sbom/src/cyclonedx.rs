@@ -110,12 +110,7 @@ impl ScanMeta {
         let serial = self.serial_of(inv);
         ScanMeta {
             serial: Some(serial),
-            timestamp: Some(self.timestamp.unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0)
-            })),
+            timestamp: Some(self.timestamp.unwrap_or_else(now_secs)),
             ..self.clone()
         }
     }
@@ -125,13 +120,7 @@ impl ScanMeta {
     pub fn timestamp_text(&self) -> Result<String, EncodeError> {
         Ok(match self.timestamp {
             Some(t) => rfc3339(t).ok_or(EncodeError::Timestamp(t))?,
-            None => rfc3339(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0),
-            )
-            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into()),
+            None => rfc3339(now_secs()).unwrap_or_else(|| "1970-01-01T00:00:00Z".into()),
         })
     }
 }
@@ -157,6 +146,15 @@ fn sha256_hash(hex: String) -> Hash {
         alg: HashAlgorithm::SHA_256,
         content: HashValue(hex),
     }
+}
+
+/// Now, in seconds since the Unix epoch (0 for a clock before it): the
+/// time of a document when `SOURCE_DATE_EPOCH` does not pin it.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// RFC 3339 UTC (`1970-01-01T00:00:00Z`), as CycloneDX wants.

@@ -54,13 +54,7 @@ pub fn run(args: AuditArgs) -> Result<u8> {
             (facts, image)
         }
     };
-    let secs = match source_date_epoch()? {
-        Some(s) => s,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
-    };
+    let secs = source_date_epoch()?.unwrap_or_else(bakeproof_sbom::cyclonedx::now_secs);
     let date = bakeproof_sbom::cyclonedx::rfc3339(secs).unwrap_or_default();
     let report = bakeproof_audit::check::report(&design, &facts, image, date);
     write_output(args.output.as_deref(), |w| {
