@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use bakeproof_types::{AmiRef, AmiRefError, Sha256Digest};
 
 pub use local::LocalStore;
+
 pub use ops::{
     FetchReport, FetchedFile, PublishReport, PublishedBlob, STORE_INDEX_FILE, fetch_ami,
     publish_attest_dir,
@@ -229,6 +230,30 @@ pub trait Store: Send + Sync {
             created: true,
         })
     }
+    /// Writes a named (not content-addressed) object under `key` (a
+    /// relative key, checked by [`check_object_key`]); `mode` says what
+    /// happens to an object already there. Returns the new object's
+    /// [`ObjectTag`]. Both modes are atomic against concurrent writers: of two
+    /// writers exactly one succeeds, the other gets [`StoreError::Conflict`]
+    /// (S3: `If-None-Match: *` / `If-Match: ETAG`; a directory: `link(2)` /
+    /// a lock file held around compare and rename).
+    fn put_object(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        mode: ObjectWrite,
+    ) -> Result<ObjectTag, StoreError>;
+    /// Reads the named object `key`, at most `max_len` bytes (a longer one is
+    /// [`StoreError::Corrupt`]), with its tag for a later
+    /// [`ObjectWrite::IfMatch`]. [`StoreError::NotFound`] when absent.
+    fn get_object(&self, key: &str, max_len: u64) -> Result<StoredObject, StoreError>;
+    /// Every key below `prefix` (a relative key ending in `/`, or empty for
+    /// the whole store), relative to the store like the keys given to
+    /// [`Store::put_object`], sorted (byte order), blobs and indexes
+    /// included. More than [`MAX_LIST_KEYS`] keys is [`StoreError::Corrupt`]
+    /// (never an unbounded list). S3 needs `s3:ListBucket` on the prefix.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
     /// Where the store is (for messages): `file:///…`, `s3://bucket/prefix`.
     fn location(&self) -> String {
         "store".to_string()
@@ -237,6 +262,69 @@ pub trait Store: Send + Sync {
     fn index_location(&self, ami: &AmiRef) -> String {
         format!("{}/{}", self.location(), index_key(ami))
     }
+}
+
+/// Most keys [`Store::list`] returns.
+pub const MAX_LIST_KEYS: usize = 1_000_000;
+
+/// How [`Store::put_object`] treats an object already at the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectWrite {
+    /// Created only if nothing is there; anything there (even identical
+    /// bytes) is a [`StoreError::Conflict`].
+    CreateOnly,
+    /// Replaces the object only if it is still the one read with this tag
+    /// (compare and swap): [`StoreError::Conflict`] if it changed,
+    /// [`StoreError::NotFound`] if it is gone.
+    IfMatch(ObjectTag),
+}
+
+/// The version of a stored named object as its backend knows it (S3: the
+/// ETag as returned, quotes included; a directory: the SHA-256 hex of the
+/// content). Opaque: only compared by the backend that issued it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectTag(pub String);
+
+/// A named object read by [`Store::get_object`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    pub bytes: Vec<u8>,
+    pub tag: ObjectTag,
+}
+
+/// A key [`Store::put_object`], [`Store::get_object`] and [`Store::list`]
+/// accept: relative, `/`-separated components of `[A-Za-z0-9._-]`, none
+/// empty, `.` or `..`, none starting with `.` (the backends' temporary and
+/// lock files start with one), at most 512 bytes; for `list`, a prefix
+/// ending in `/` (or empty).
+pub fn check_object_key(key: &str, prefix: bool) -> Result<(), StoreError> {
+    let bad = |why: &str| Err(StoreError::Invalid(format!("store key {key:?}: {why}")));
+    if key.len() > 512 {
+        return bad("longer than 512 bytes");
+    }
+    let body = if prefix {
+        if key.is_empty() {
+            return Ok(());
+        }
+        match key.strip_suffix('/') {
+            Some(b) => b,
+            None => return bad("a prefix ends in '/'"),
+        }
+    } else {
+        key
+    };
+    for c in body.split('/') {
+        if c.is_empty() || c.starts_with('.') {
+            return bad("empty, '.'-led or '..' component");
+        }
+        if !c
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return bad("components are made of A-Z a-z 0-9 . _ -");
+        }
+    }
+    Ok(())
 }
 
 /// Options for [`open_with`].

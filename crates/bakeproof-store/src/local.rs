@@ -293,6 +293,27 @@ impl Store for LocalStore {
         self.put_blob_outcome(bytes).map(|o| o.sha256)
     }
 
+    // SKELETON (issue 15): helper i15-store implements these three.
+    fn put_object(
+        &self,
+        key: &str,
+        _bytes: &[u8],
+        _mode: crate::ObjectWrite,
+    ) -> Result<crate::ObjectTag, StoreError> {
+        crate::check_object_key(key, false)?;
+        Err(StoreError::Other("put_object: not implemented yet".into()))
+    }
+
+    fn get_object(&self, key: &str, _max_len: u64) -> Result<crate::StoredObject, StoreError> {
+        crate::check_object_key(key, false)?;
+        Err(StoreError::Other("get_object: not implemented yet".into()))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        crate::check_object_key(prefix, true)?;
+        Err(StoreError::Other("list: not implemented yet".into()))
+    }
+
     fn put_blob_outcome(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
         let hex = Sha256Digest::of(bytes).to_string();
         let shown = self.shown(&[BLOB_DIR[0], BLOB_DIR[1], &hex]);
