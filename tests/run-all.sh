@@ -18,8 +18,12 @@
 #   3. runs, in order, stopping at the first failure:
 #        cargo fmt --all -- --check
 #        cargo clippy --workspace --all-targets -- -D warnings
-#        cargo build --workspace
 #        cargo test --workspace
+#      (no separate `cargo build --workspace`: the tests' dev-dependencies
+#      (jsonschema, ureq) change the features of shared crates (memchr, serde,
+#      regex, the AWS SDK's smithy crates), so a plain build compiled most of
+#      the graph a second time; the plain feature set is still built, for the
+#      release profile and musl, by tests/static_binary.rs)
 #      with BAKEPROOF_PYTHON=$REPO/.venv/bin/python exported, so the Rust tests can run
 #      tests/tools/validate_cyclonedx.py (they fail, never skip, without it).
 #
@@ -191,7 +195,6 @@ run() {
 
 run cargo fmt --all -- --check
 run cargo clippy --workspace --all-targets -- -D warnings
-run cargo build --workspace
 # shellcheck disable=SC2086
 run cargo test --workspace ${CARGO_TEST_ARGS:-}
 
