@@ -19,8 +19,8 @@ use bakeproof_lifecycle::ops::{self, ChannelRequest, RecordRequest, Writer};
 use bakeproof_lifecycle::record::sign_record;
 use bakeproof_lifecycle::{Action, ChainError, LifecycleError, State, StatusError};
 use bakeproof_store::{
-    AmiIndex, AmiRef, IndexEntry, IndexWrite, LocalStore, ObjectWrite, Store, StoreOptions,
-    open_with,
+    AmiIndex, AmiRef, IndexEntry, IndexPut, IndexWrite, LocalStore, ObjectTag, ObjectWrite, Store,
+    StoreError, StoreOptions, StoredObject, open_with,
 };
 
 type Open<'a> = &'a (dyn Fn() -> Box<dyn Store> + Sync);
@@ -540,6 +540,77 @@ fn channels(s: &dyn Store) {
     ));
 }
 
+/// A store that runs `hook` (once) just before the first write of the
+/// status document through it: another writer's whole operation, placed
+/// exactly between this writer's record and its status update.
+struct Interleave<'a> {
+    inner: &'a dyn Store,
+    hook: std::sync::Mutex<Option<Hook<'a>>>,
+}
+
+type Hook<'a> = Box<dyn FnOnce(&dyn Store) + Send + 'a>;
+
+impl Store for Interleave<'_> {
+    fn put_blob(&self, b: &[u8]) -> Result<String, StoreError> {
+        self.inner.put_blob(b)
+    }
+    fn get_blob_bounded(&self, h: &str, n: u64) -> Result<Vec<u8>, StoreError> {
+        self.inner.get_blob_bounded(h, n)
+    }
+    fn get_blob(&self, h: &str) -> Result<Vec<u8>, StoreError> {
+        self.inner.get_blob(h)
+    }
+    fn put_index(&self, i: &AmiIndex, m: IndexWrite) -> Result<IndexPut, StoreError> {
+        self.inner.put_index(i, m)
+    }
+    fn get_index(&self, a: &AmiRef) -> Result<AmiIndex, StoreError> {
+        self.inner.get_index(a)
+    }
+    fn put_object(&self, k: &str, b: &[u8], m: ObjectWrite) -> Result<ObjectTag, StoreError> {
+        if k == STATUS_KEY {
+            let hook = self.hook.lock().unwrap().take();
+            if let Some(h) = hook {
+                h(self.inner);
+            }
+        }
+        self.inner.put_object(k, b, m)
+    }
+    fn get_object(&self, k: &str, n: u64) -> Result<StoredObject, StoreError> {
+        self.inner.get_object(k, n)
+    }
+    fn list(&self, p: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.list(p)
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
+
+/// A slow writer's status update (after a faster writer recorded the next
+/// record of the same AMI and updated the document) does not put its older
+/// record back as the head: heads are only raised.
+fn slow_status_writer(s: &dyn Store) {
+    let k = PrivateKey::generate();
+    let a = ami(70);
+    publish(s, &a);
+    ops::record(&writer(s, &k), &req(&a, Action::Test)).unwrap();
+    let slow = Interleave {
+        inner: s,
+        hook: std::sync::Mutex::new(Some(Box::new(|inner: &dyn Store| {
+            // The faster writer: revokes right after the slow one's approval.
+            let r = ops::record(&writer(inner, &k), &req(&a, Action::Revoke)).unwrap();
+            assert_eq!(r.record.predicate.sequence, 3);
+        }))),
+    };
+    let r = ops::record(&writer(&slow, &k), &req(&a, Action::Approve)).unwrap();
+    assert_eq!(r.record.predicate.sequence, 2);
+    let st = status(s, &k);
+    assert_eq!(st.amis[&a.to_string()].sequence, 3, "{st:?}");
+    assert_eq!(st.amis[&a.to_string()].value, "revoked");
+    assert_eq!(st.version, 3);
+    assert_consistent(s, &k, &a);
+}
+
 /// Deletes an object as a bucket writer without the key could.
 fn delete(s: &dyn Store, key: &str) {
     if let Some(rest) = s.location().strip_prefix("file://") {
@@ -595,6 +666,12 @@ fn local_refresh() {
 }
 
 #[test]
+fn local_slow_status_writer() {
+    let (_d, s) = local();
+    slow_status_writer(s.as_ref());
+}
+
+#[test]
 fn local_channels() {
     let (_d, s) = local();
     channels(s.as_ref());
@@ -626,5 +703,6 @@ fn s3_all() {
     deletions(s3(&url, "deletions").as_ref());
     refresh(s3(&url, "refresh").as_ref());
     channels(s3(&url, "channels").as_ref());
+    slow_status_writer(s3(&url, "slow").as_ref());
     concurrent(&|| s3(&url, "concurrent"));
 }
