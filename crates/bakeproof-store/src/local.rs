@@ -288,11 +288,12 @@ impl LocalStore {
     /// Takes the store's lock file (`<root>/.lock`, `flock` exclusive),
     /// held until the returned descriptor is dropped: what makes a
     /// compare-and-swap write atomic against other writers of the store.
-    fn lock(&self) -> Result<OwnedFd, StoreError> {
+    /// `None`: the store directory does not exist (nothing to swap).
+    fn lock(&self) -> Result<Option<OwnedFd>, StoreError> {
         let shown = self.root.join(LOCK_FILE);
-        let root = self
-            .open_dir(&[], true)?
-            .ok_or_else(|| io_err(&self.root, "directory vanished"))?;
+        let Some(root) = self.open_dir(&[], false)? else {
+            return Ok(None);
+        };
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(&root, LOCK_FILE, flags, Mode::from_raw_mode(0o644))
             .map_err(|e| io_err(&shown, e))?;
@@ -304,7 +305,7 @@ impl LocalStore {
             )));
         }
         rustix::fs::flock(&fd, FlockOperation::LockExclusive).map_err(|e| io_err(&shown, e))?;
-        Ok(fd)
+        Ok(Some(fd))
     }
 
     /// Appends every key below `dir` (whose key prefix is `prefix`) to
@@ -420,7 +421,7 @@ impl Store for LocalStore {
                     || StoreError::NotFound(format!("{} (compare and swap)", shown.display()));
                 // Held around compare and rename: no other writer of this
                 // store changes an object in between.
-                let _lock = self.lock()?;
+                let _lock = self.lock()?.ok_or_else(not_found)?;
                 let dir = self.open_dir(&dir_comps, false)?.ok_or_else(not_found)?;
                 let have =
                     Self::read_in(&dir, name, MAX_BLOB_SIZE, &shown)?.ok_or_else(not_found)?;

@@ -219,6 +219,13 @@ fn local_confinement() {
     let d = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret"), b"outside").unwrap();
+    // Compare and swap in a store that does not exist: not found, nothing created.
+    let none = d.path().join("none");
+    let e = LocalStore::new(&none)
+        .put_object("a/b", b"x", ObjectWrite::IfMatch(ObjectTag("0".repeat(64))))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+    assert!(!none.exists());
     let root = d.path();
     let s = LocalStore::new(root);
     s.put_object("a/real", b"r", ObjectWrite::CreateOnly)
