@@ -187,8 +187,9 @@ pub fn read_ami_chain(
 }
 
 /// The store's status document, opened with `keys` (`None`: the store has
-/// none). A document not signed by a trusted key is an error (never
-/// ignored: it stands for the whole store). Not checked for freshness
+/// none). A document not signed by a trusted key (or not a status
+/// document) is an error, [`LifecycleError::Store`] with
+/// [`StoreError::Corrupt`] (never ignored: it stands for the whole store). Not checked for freshness
 /// (that is the reader's: [`crate::status::check_fresh`]).
 pub fn read_status(
     store: &dyn Store,
