@@ -110,7 +110,12 @@ pub struct RecordArgs {
 pub struct ReaderArgs {
     /// Trusted public keys (cosign.pub); repeatable. Records signed by any
     /// other key are ignored; the status document must be signed by one.
-    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY", required = true)]
+    #[arg(
+        long,
+        value_name = "PUB",
+        env = "BAKEPROOF_PUBLIC_KEY",
+        required = true
+    )]
     pub key: Vec<PathBuf>,
 }
 
