@@ -15,15 +15,20 @@ pub enum LifecycleFormat {
 #[derive(Subcommand, Debug)]
 pub enum LifecycleCommand {
     /// Record a published AMI as in testing (built → testing).
+    #[command(disable_version_flag = true)]
     Test(RecordArgs),
     /// Approve an AMI (built or testing → approved).
+    #[command(disable_version_flag = true)]
     Approve(RecordArgs),
     /// Deprecate an approved AMI, now or from `--at DATE` (boots warn until
     /// then and fail after).
+    #[command(disable_version_flag = true)]
     Deprecate(RecordArgs),
     /// Revoke an AMI (`--reason` required): boots of it fail.
+    #[command(disable_version_flag = true)]
     Revoke(RecordArgs),
     /// Restore a revoked AMI to the state it had (`--reason` required).
+    #[command(disable_version_flag = true)]
     Restore(RecordArgs),
     /// The AMI's state, checked against the store's status document.
     Status(ShowArgs),
@@ -90,7 +95,8 @@ pub struct RecordArgs {
     /// Label: the application the AMI is built for.
     #[arg(long, value_name = "A")]
     pub application: Option<String>,
-    /// Label: the application's version.
+    /// Label: the application's version (`bakeproof version` prints
+    /// bakeproof's own: these commands have no `--version` flag).
     #[arg(long, value_name = "V")]
     pub version: Option<String>,
     /// Label: the build date (RFC 3339 or YYYY-MM-DD).
