@@ -280,6 +280,7 @@ fn a_sealed_attested_image_verifies_and_each_failure_is_its_check() {
             ("ami", true),
             ("signatures", true),
             ("subjects", true),
+            ("lifecycle", true),
             ("seal", true),
             ("machine-id", true),
             ("ssh-host-keys", true)
@@ -299,14 +300,14 @@ fn a_sealed_attested_image_verifies_and_each_failure_is_its_check() {
     // The warning not tolerated: the seal check fails, the run goes on.
     let r = verify(&img.config());
     assert_eq!((r.result, r.exit_code()), (Outcome::Failed, 1));
-    assert!(!r.checks[3].ok && r.checks[3].id == "seal", "{r:#?}");
-    assert_eq!(r.checks.len(), 6);
+    assert!(!r.checks[4].ok && r.checks[4].id == "seal", "{r:#?}");
+    assert_eq!(r.checks.len(), 7);
 
     // An uninitialized machine-id.
     std::fs::write(img.root().join("etc/machine-id"), "uninitialized\n").unwrap();
     let r = verify(&cfg);
     assert_eq!(r.exit_code(), 1);
-    assert_eq!(ids(&r)[4], ("machine-id", false));
+    assert_eq!(ids(&r)[5], ("machine-id", false));
     std::fs::write(img.root().join("etc/machine-id"), "0123456789abcdef\n").unwrap();
 
     // Packages level on a root with no package database: nothing to differ.
