@@ -14,10 +14,10 @@ pub enum LifecycleFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum LifecycleCommand {
-    /// Record a published AMI as in testing (built → testing).
+    /// Record a published AMI as in testing (built -> testing).
     #[command(disable_version_flag = true)]
     Test(RecordArgs),
-    /// Approve an AMI (built or testing → approved).
+    /// Approve an AMI (built or testing -> approved).
     #[command(disable_version_flag = true)]
     Approve(RecordArgs),
     /// Deprecate an approved AMI, now or from `--at DATE` (boots warn until
