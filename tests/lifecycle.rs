@@ -91,7 +91,9 @@ impl World {
 
     fn channel_set(&self, name: &str, ami: &str, extra: &[&str]) -> Output {
         let (store, key) = (self.store(), self.key());
-        let mut args = vec!["channel", "set", name, ami, "--store", &store, "--key", &key];
+        let mut args = vec![
+            "channel", "set", name, ami, "--store", &store, "--key", &key,
+        ];
         args.extend(extra);
         self.run(&args)
     }
@@ -242,16 +244,38 @@ fn world(backend: impl FnOnce(&Path) -> Backend) -> World {
         o
     };
     let sbom = t.join("sbom.json");
-    plain(&["scan".as_ref(), root.as_os_str(), "-o".as_ref(), sbom.as_os_str(), "-q".as_ref()]);
+    plain(&[
+        "scan".as_ref(),
+        root.as_os_str(),
+        "-o".as_ref(),
+        sbom.as_os_str(),
+        "-q".as_ref(),
+    ]);
     let seal = Command::new(bakeproof_bin())
-        .args(["seal".as_ref(), "check".as_ref(), root.as_os_str(), "--format".as_ref(), "json".as_ref()] as [&OsStr; 5])
+        .args([
+            "seal".as_ref(),
+            "check".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ] as [&OsStr; 5])
         .output()
         .unwrap();
     std::fs::write(t.join("seal.json"), &seal.stdout).unwrap();
-    plain(&["key".as_ref(), "generate".as_ref(), "--output-dir".as_ref(), t.as_os_str()]);
+    plain(&[
+        "key".as_ref(),
+        "generate".as_ref(),
+        "--output-dir".as_ref(),
+        t.as_os_str(),
+    ]);
     let other = t.join("other");
     std::fs::create_dir(&other).unwrap();
-    plain(&["key".as_ref(), "generate".as_ref(), "--output-dir".as_ref(), other.as_os_str()]);
+    plain(&[
+        "key".as_ref(),
+        "generate".as_ref(),
+        "--output-dir".as_ref(),
+        other.as_os_str(),
+    ]);
     let att = t.join("attest");
     let (ta, tb): (OsString, OsString) = (a().into(), b().into());
     plain(&[
@@ -272,7 +296,11 @@ fn world(backend: impl FnOnce(&Path) -> Backend) -> World {
     ]);
     let store = w.store();
     ok(&w.run(&["publish", "--store", &store, att.to_str().unwrap()]));
-    std::fs::write(root.join("etc/machine-id"), "0123456789abcdef0123456789abcdef\n").unwrap();
+    std::fs::write(
+        root.join("etc/machine-id"),
+        "0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
     w
 }
 
@@ -286,7 +314,13 @@ fn detail(v: &Value, id: &str) -> String {
         .unwrap()
         .iter()
         .filter(|c| c["id"] == id)
-        .map(|c| format!("{} {}", c["status"].as_str().unwrap(), c["detail"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["status"].as_str().unwrap(),
+                c["detail"].as_str().unwrap()
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -307,17 +341,30 @@ fn story(w: &World) {
     assert_eq!(c, 0, "{v:#}");
     assert_eq!(lc(&v)["verdict"], "pass");
     assert_eq!(lc(&v)["state"], "built");
-    assert!(!state.exists(), "no status document accepted: no state file");
+    assert!(
+        !state.exists(),
+        "no status document accepted: no state file"
+    );
     // ... but --require approved refuses it.
     let (c, v, _) = w.verify(&a(), &state, &["--require", "approved"]);
     assert_eq!(c, 1, "{v:#}");
-    assert!(detail(&v, "lifecycle").contains("no status document"), "{v:#}");
+    assert!(
+        detail(&v, "lifecycle").contains("no status document"),
+        "{v:#}"
+    );
 
     // test (labels), approve: verify --require approved passes.
     let o = w.lifecycle(
         "test",
         &a(),
-        &["--application", "web-server", "--version", "1.0.0", "--build-date", "2025-01-10"],
+        &[
+            "--application",
+            "web-server",
+            "--version",
+            "1.0.0",
+            "--build-date",
+            "2025-01-10",
+        ],
     );
     assert!(ok(&o).contains("built -> testing"), "{}", describe(&o));
     let o = w.lifecycle("approve", &a(), &["--format", "json"]);
@@ -348,16 +395,38 @@ fn story(w: &World) {
 
     // status and list.
     let (store, public) = (w.store(), w.public());
-    let s = ok(&w.run(&["lifecycle", "status", &a(), "--store", &store, "--key", &public]));
+    let s = ok(&w.run(&[
+        "lifecycle",
+        "status",
+        &a(),
+        "--store",
+        &store,
+        "--key",
+        &public,
+    ]));
     assert!(s.starts_with(&format!("{}: approved", a())), "{s}");
     assert!(s.contains("application: web-server"), "{s}");
-    let l = ok(&w.run(&["lifecycle", "list", "--store", &store, "--key", &public, "--format", "json"]));
+    let l = ok(&w.run(&[
+        "lifecycle",
+        "list",
+        "--store",
+        &store,
+        "--key",
+        &public,
+        "--format",
+        "json",
+    ]));
     let l: Value = serde_json::from_str(&l).unwrap();
     let states: Vec<(String, String)> = l["amis"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| (x["ami"].as_str().unwrap().into(), x["state"].as_str().unwrap().into()))
+        .map(|x| {
+            (
+                x["ami"].as_str().unwrap().into(),
+                x["state"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert!(states.contains(&(a(), "approved".into())), "{states:?}");
     assert!(states.contains(&(b(), "built".into())), "{states:?}");
@@ -375,40 +444,80 @@ fn story(w: &World) {
     assert_eq!(ok(&w.channel("get", "prod", &[])), format!("{AMI_A}\n"));
     let o = w.channel_set("prod", &b(), &[]);
     assert_eq!(code(&o), 1, "{}", describe(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("only an approved AMI"), "{}", describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("only an approved AMI"),
+        "{}",
+        describe(&o)
+    );
     ok(&w.lifecycle("approve", &b(), &[]));
     ok(&w.channel_set("prod", &b(), &[]));
     assert_eq!(ok(&w.channel("get", "prod", &[])), format!("{AMI_B}\n"));
     ok(&w.channel_set("prod", &a(), &["--reason", "rollback"]));
     assert_eq!(ok(&w.channel("get", "prod", &[])), format!("{AMI_A}\n"));
-    let h: Value = serde_json::from_str(&ok(&w.channel("history", "prod", &["--format", "json"]))).unwrap();
-    let amis: Vec<&str> = h["records"].as_array().unwrap().iter().map(|r| r["ami"].as_str().unwrap()).collect();
+    let h: Value =
+        serde_json::from_str(&ok(&w.channel("history", "prod", &["--format", "json"]))).unwrap();
+    let amis: Vec<&str> = h["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ami"].as_str().unwrap())
+        .collect();
     assert_eq!(amis, [a(), b(), a()]);
     let o = w.channel("get", "staging", &[]);
     assert_eq!(code(&o), 1, "a channel never set: {}", describe(&o));
 
     // Moving the channel deprecates the previous AMI from a future date:
     // a warning at boot, a failure with --deprecated fail.
-    let o = w.channel_set("prod", &b(), &["--deprecate-previous", "--at", "2099-01-01"]);
-    assert!(ok(&o).contains("deprecated from 2099-01-01"), "{}", describe(&o));
+    let o = w.channel_set(
+        "prod",
+        &b(),
+        &["--deprecate-previous", "--at", "2099-01-01"],
+    );
+    assert!(
+        ok(&o).contains("deprecated from 2099-01-01"),
+        "{}",
+        describe(&o)
+    );
     let (c, v, _) = w.verify(&a(), &state, &[]);
     assert_eq!(c, 0, "{v:#}");
     assert_eq!(lc(&v)["verdict"], "warn", "{v:#}");
-    assert!(detail(&v, "lifecycle").starts_with("pass warning:"), "{v:#}");
+    assert!(
+        detail(&v, "lifecycle").starts_with("pass warning:"),
+        "{v:#}"
+    );
     let (c, v, _) = w.verify(&a(), &state, &["--deprecated", "fail"]);
     assert_eq!(c, 1, "{v:#}");
     // The text output says WARN.
     let (store, public) = (w.store(), w.public());
     let root = w.root.display().to_string();
     let st = state.display().to_string();
-    let o = w.run(&["verify", "--ami", &a(), "--store", &store, "--key", &public, "--root", &root, "--status-state", &st]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("WARN lifecycle"), "{}", describe(&o));
+    let o = w.run(&[
+        "verify",
+        "--ami",
+        &a(),
+        "--store",
+        &store,
+        "--key",
+        &public,
+        "--root",
+        &root,
+        "--status-state",
+        &st,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("WARN lifecycle"),
+        "{}",
+        describe(&o)
+    );
 
     // Deprecated past its date: fails.
     ok(&w.lifecycle("deprecate", &b(), &["--at", "2020-01-01"]));
     let (c, v, _) = w.verify(&b(), &state, &[]);
     assert_eq!(c, 1, "{v:#}");
-    assert!(detail(&v, "lifecycle").contains("deprecated since 2020-01-01"), "{v:#}");
+    assert!(
+        detail(&v, "lifecycle").contains("deprecated since 2020-01-01"),
+        "{v:#}"
+    );
 
     // Revoked: fails with the reason.
     let o = w.lifecycle("revoke", &a(), &[]);
@@ -417,7 +526,10 @@ fn story(w: &World) {
     let (c, v, _) = w.verify(&a(), &state, &[]);
     assert_eq!(c, 1, "{v:#}");
     assert_eq!(lc(&v)["state"], "revoked");
-    assert!(detail(&v, "lifecycle").contains("CVE-2025-1234 in openssl"), "{v:#}");
+    assert!(
+        detail(&v, "lifecycle").contains("CVE-2025-1234 in openssl"),
+        "{v:#}"
+    );
     let o = w.lifecycle("approve", &a(), &[]);
     assert_eq!(code(&o), 1, "an invalid transition: {}", describe(&o));
 
@@ -435,7 +547,9 @@ fn story(w: &World) {
     w.put(STATUS_KEY, &current);
 
     // The hidden revocation: the revoke record deleted from the store.
-    let rev_seq = lc(&v)["chain"].as_array().unwrap().last().unwrap()["sequence"].as_u64().unwrap();
+    let rev_seq = lc(&v)["chain"].as_array().unwrap().last().unwrap()["sequence"]
+        .as_u64()
+        .unwrap();
     let rev = w.get(&record_key(&a(), rev_seq));
     w.delete(&record_key(&a(), rev_seq));
     let (c, v, _) = w.verify(&a(), &state, &[]);
@@ -445,7 +559,10 @@ fn story(w: &World) {
     w.delete(STATUS_KEY);
     let (c, v, _) = w.verify(&a(), &state, &[]);
     assert_eq!(c, 1, "{v:#}");
-    assert!(detail(&v, "lifecycle").contains("no status document"), "{v:#}");
+    assert!(
+        detail(&v, "lifecycle").contains("no status document"),
+        "{v:#}"
+    );
     w.put(&record_key(&a(), rev_seq), &rev);
     w.put(STATUS_KEY, &current);
 
@@ -457,10 +574,22 @@ fn story(w: &World) {
     assert!(detail(&v, "lifecycle").contains("expired"), "{v:#}");
     // refresh re-signs it: fresh again (B is still deprecated since 2020).
     let (store, key) = (w.store(), w.key());
-    ok(&w.run(&["lifecycle", "refresh", "--store", &store, "--key", &key, "--valid-for", "1h"]));
+    ok(&w.run(&[
+        "lifecycle",
+        "refresh",
+        "--store",
+        &store,
+        "--key",
+        &key,
+        "--valid-for",
+        "1h",
+    ]));
     let (c, v, _) = w.verify(&b(), &state, &[]);
     assert_eq!(c, 1, "{v:#}");
-    assert!(detail(&v, "lifecycle").contains("deprecated since"), "{v:#}");
+    assert!(
+        detail(&v, "lifecycle").contains("deprecated since"),
+        "{v:#}"
+    );
     // --lifecycle off: not read.
     let (c, v, _) = w.verify(&a(), &state, &["--lifecycle", "off"]);
     assert_eq!(c, 0, "{v:#}");
@@ -473,8 +602,11 @@ fn sha256_hex(b: &[u8]) -> String {
 
 fn private(w: &World, file: &Path) -> bakeproof_attest::PrivateKey {
     let _ = w;
-    bakeproof_attest::PrivateKey::from_encrypted_pem(&std::fs::read(file).unwrap(), PASSWORD.as_bytes())
-        .unwrap()
+    bakeproof_attest::PrivateKey::from_encrypted_pem(
+        &std::fs::read(file).unwrap(),
+        PASSWORD.as_bytes(),
+    )
+    .unwrap()
 }
 
 /// A revocation of AMI_A signed by the other (untrusted) key, at `seq`.
@@ -483,8 +615,13 @@ fn plant_untrusted(w: &World, seq: u64) {
     use bakeproof_lifecycle::{Action, State};
     let k = private(w, &w.t.join("other/cosign.key"));
     let ami = bakeproof_attest::AmiRef::parse(&a()).unwrap();
-    let idx: Value = serde_json::from_slice(&w.get(&format!("amis/{REGION}/{AMI_A}/index.json"))).unwrap();
-    let tree = idx["tree_digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let idx: Value =
+        serde_json::from_slice(&w.get(&format!("amis/{REGION}/{AMI_A}/index.json"))).unwrap();
+    let tree = idx["tree_digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
     let p = RecordPredicate {
         ami: a(),
         sequence: seq,
@@ -506,11 +643,15 @@ fn plant_untrusted(w: &World, seq: u64) {
 fn expired_status(w: &World, current: &[u8]) -> Vec<u8> {
     let k = private(w, &w.t.join("cosign.key"));
     let keys = bakeproof_attest::TrustedKeys::from(k.public_key());
-    let mut p = bakeproof_lifecycle::record::open_status(current, &keys).unwrap().predicate;
+    let mut p = bakeproof_lifecycle::record::open_status(current, &keys)
+        .unwrap()
+        .predicate;
     p.version += 1;
     p.issued = "2020-01-01T00:00:00Z".into();
     p.expires = "2020-01-08T00:00:00Z".into();
-    bakeproof_lifecycle::record::sign_status(&p, &k).unwrap().bytes
+    bakeproof_lifecycle::record::sign_status(&p, &k)
+        .unwrap()
+        .bytes
 }
 
 #[test]
@@ -536,22 +677,39 @@ fn s3_lifecycle_at_boot_and_what_it_costs() {
         let root = w.root.display().to_string();
         let st = w.t.join("cost-state.json").display().to_string();
         let mut args = vec![
-            "-vv", "verify", "--ami", AMI_B_REF, "--store", &store, "--key", &public, "--root", &root,
-            "--status-state", &st, "--format", "json",
+            "-vv",
+            "verify",
+            "--ami",
+            AMI_B_REF,
+            "--store",
+            &store,
+            "--key",
+            &public,
+            "--root",
+            &root,
+            "--status-state",
+            &st,
+            "--format",
+            "json",
         ];
         args.extend(extra);
         let o = w.run(&args);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         let get = err.lines().filter(|l| l.contains("GET s3://")).count();
         let list = err.lines().filter(|l| l.contains("LIST s3://")).count();
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&o)));
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&o)));
         (get, list, v["elapsedMs"].as_u64().unwrap(), v)
     };
     let (g0, l0, ms0, _) = count(&["--lifecycle", "off"]);
     let (g1, l1, ms1, v) = count(&[]);
     let r = lc(&v)["chain"].as_array().unwrap().len() + lc(&v)["ignored"].as_array().unwrap().len();
     assert_eq!(l1 - l0, 1, "one listing of the AMI's records");
-    assert_eq!(g1 - g0, r + 1, "one GET per record and one of the status document");
+    assert_eq!(
+        g1 - g0,
+        r + 1,
+        "one GET per record and one of the status document"
+    );
     eprintln!(
         "boot check cost on moto: without lifecycle {g0} GET, {l0} LIST, {ms0} ms; \
          with it {g1} GET, {l1} LIST, {ms1} ms (chain of {r} object(s))"
@@ -564,8 +722,21 @@ fn s3_lifecycle_at_boot_and_what_it_costs() {
     let st = w.t.join("down-state.json").display().to_string();
     let mut c = Command::new(bakeproof_bin());
     test_aws_env(&mut c).args([
-        "verify", "--ami", AMI_B_REF, "--store", &store, "--key", &public, "--root", &root,
-        "--status-state", &st, "--endpoint-url", &dead, "--format", "json",
+        "verify",
+        "--ami",
+        AMI_B_REF,
+        "--store",
+        &store,
+        "--key",
+        &public,
+        "--root",
+        &root,
+        "--status-state",
+        &st,
+        "--endpoint-url",
+        &dead,
+        "--format",
+        "json",
     ]);
     let o = c.output().unwrap();
     assert_eq!(code(&o), 2, "{}", describe(&o));
