@@ -189,6 +189,8 @@ pub struct BootConfig {
     /// The AMI must carry a passing audit report (`attest --audit`) signed
     /// by a trusted key, of the attested tree (check `audit`).
     pub require_audit: bool,
+    /// The `lifecycle` check: records, status document, state file.
+    pub lifecycle: crate::lifecycle::LifecycleConfig,
     /// The tool version the live scan's SBOM names (only the comparison
     /// reads it back).
     pub tool_version: String,
@@ -212,6 +214,7 @@ impl BootConfig {
             ignored: Ignored::default(),
             host_key_age: HostKeyAge::Launch,
             require_audit: false,
+            lifecycle: crate::lifecycle::LifecycleConfig::default(),
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }

@@ -18,6 +18,8 @@
 //!   [`TrustedKeys`](bakeproof_attest::TrustedKeys) set and returns the
 //!   verified statements, failing closed; it is also the one
 //!   implementation behind `bakeproof diff REGION:AMI`;
+//! * the AMI's lifecycle (`lifecycle`: its signed records and the store's
+//!   status document, [`bakeproof_lifecycle::boot::check`]);
 //! * the checks, one module each under `checks/`: the seal report (typed,
 //!   [`bakeproof_seal::SealReport`]), machine-id, SSH host keys, and at the
 //!   higher levels the first-boot changes, the packages and the files.
@@ -26,6 +28,7 @@ mod ami;
 mod checks;
 mod config;
 mod fetch;
+mod lifecycle;
 mod live;
 mod report;
 mod verify;
@@ -36,6 +39,9 @@ pub use config::{
 };
 pub use fetch::{
     Attestation, Attestations, FetchError, FetchRequest, SealWanted, fetch_attestations,
+};
+pub use lifecycle::{
+    DEFAULT_STATUS_STATE, LifecycleConfig, StateFileError, read_seen, write_seen,
 };
 pub use report::{
     AmiInfo, AmiSource, BootReport, Check, Differences, FileDiff, HostKeyInfo, InstanceInfo,

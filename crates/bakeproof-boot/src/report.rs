@@ -260,6 +260,9 @@ pub struct BootReport {
     /// Every check in the order it ran; the last one is the failure that
     /// stopped the run, if any.
     pub checks: Vec<Check>,
+    /// What the `lifecycle` check found (`None`: not checked, or the run
+    /// stopped before it).
+    pub lifecycle: Option<bakeproof_lifecycle::boot::BootLifecycle>,
     pub host_keys: Vec<HostKeyInfo>,
     pub differences: Differences,
     pub elapsed_ms: u64,

@@ -13,6 +13,8 @@ use std::time::Instant;
 use bakeproof_index::Root;
 use bakeproof_store::StoreError;
 
+use bakeproof_lifecycle::boot::{BootPolicy, Enforcement, Verdict};
+
 use crate::checks;
 use crate::config::{BootConfig, HostKeyAge, Level};
 use crate::fetch::{FetchError, FetchRequest, SealWanted, fetch_attestations};
@@ -62,6 +64,7 @@ struct Run {
     instance: Option<InstanceInfo>,
     tree_digest: Option<String>,
     keyid: Option<String>,
+    lifecycle: Option<bakeproof_lifecycle::boot::BootLifecycle>,
     host_keys: Vec<HostKeyInfo>,
     differences: Differences,
 }
@@ -96,6 +99,7 @@ pub fn verify(config: &BootConfig) -> BootReport {
         tree_digest: run.tree_digest,
         keyid: run.keyid,
         checks: run.checks,
+        lifecycle: run.lifecycle,
         host_keys: run.host_keys,
         differences: run.differences,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -140,6 +144,12 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
         "subjects",
         format!("{ami} is a subject of both"),
     ));
+
+    // 2b. The lifecycle: revoked, deprecated, required state; the status
+    // document fresh, not rolled back, consistent with the records.
+    if config.lifecycle.enforcement != Enforcement::Off {
+        lifecycle(config, store.as_ref(), &ami, &tree_hex, run)?;
+    }
 
     // 3. Seal report: typed, of the attested tree, judged by its checks.
     let report = checks::seal::read(&seal.statement.predicate);
@@ -269,5 +279,61 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
     } else {
         Check::fail("files", format!("{} file difference(s)", d.files.len()))
     });
+    Ok(())
+}
+
+/// The `lifecycle` check, with the state file read before and written
+/// after (only when the status document was accepted, never lowered).
+fn lifecycle(
+    config: &BootConfig,
+    store: &dyn bakeproof_store::Store,
+    ami: &bakeproof_attest::AmiRef,
+    tree_hex: &str,
+    run: &mut Run,
+) -> Result<(), Stop> {
+    let lc = &config.lifecycle;
+    let seen = match &lc.state_file {
+        Some(p) => crate::lifecycle::read_seen(p, &config.store)
+            .map_err(|e| Stop::Unreachable(format!("lifecycle state file: {e}")))?,
+        None => None,
+    };
+    let policy = BootPolicy {
+        enforcement: lc.enforcement,
+        require: lc.require,
+        deprecated: lc.deprecated,
+        seen_version: seen,
+        now: bakeproof_sbom::cyclonedx::now_secs(),
+    };
+    log::info!("checking the lifecycle of {ami} (status version seen: {seen:?})");
+    let found = bakeproof_lifecycle::boot::check(store, ami, tree_hex, &config.keys, &policy);
+    let check = match found.verdict {
+        Verdict::Pass => Check::pass("lifecycle", found.message.clone()),
+        Verdict::Warn => Check::pass("lifecycle", format!("warning: {}", found.message)),
+        Verdict::Fail => Check::fail("lifecycle", found.message.clone()),
+        Verdict::Unverifiable => {
+            let msg = format!("lifecycle: {}", found.message);
+            run.lifecycle = Some(found);
+            return Err(Stop::Unreachable(msg));
+        }
+    };
+    let accepted = found.status_version.zip(found.status_expires.clone());
+    run.lifecycle = Some(found);
+    if let (Some(p), Some((version, expires))) = (&lc.state_file, accepted) {
+        match crate::lifecycle::write_seen(p, &config.store, version, &expires) {
+            Ok(written) => log::debug!(
+                "lifecycle state file {}: version {version}{}",
+                p.display(),
+                if written { " recorded" } else { " already recorded" }
+            ),
+            Err(e) => {
+                run.checks.push(check);
+                return Err(Stop::Failed(
+                    "lifecycle",
+                    format!("the status document was accepted but the state file could not be written: {e}"),
+                ));
+            }
+        }
+    }
+    run.checks.push(check);
     Ok(())
 }

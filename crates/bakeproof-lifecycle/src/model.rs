@@ -184,6 +184,54 @@ impl Labels {
     }
 }
 
+impl Labels {
+    /// The labels of `ami`'s build in a Packer manifest (the build of its
+    /// `last_run_uuid` whose `artifact_id` names the AMI): `custom_data`'s
+    /// `Application`, `Version` and `BuildDate` (any case; the other keys
+    /// kept in [`Labels::extra`]), and `build_time` (Unix seconds) as the
+    /// build date when `custom_data` has none.
+    pub fn from_packer_manifest(bytes: &[u8], ami: &str) -> Result<Labels, String> {
+        use serde_json::Value;
+        let doc: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("Packer manifest: not JSON: {e}"))?;
+        let last = doc.get("last_run_uuid").and_then(Value::as_str);
+        let builds = doc
+            .get("builds")
+            .and_then(Value::as_array)
+            .ok_or("Packer manifest: no builds array")?;
+        let names_ami = |b: &&Value| {
+            b.get("artifact_id")
+                .and_then(Value::as_str)
+                .is_some_and(|a| a.split(',').any(|p| p.trim() == ami))
+        };
+        let build = builds
+            .iter()
+            .filter(|b| last.is_none() || b.get("packer_run_uuid").and_then(Value::as_str) == last)
+            .find(names_ami)
+            .ok_or_else(|| format!("Packer manifest: no build of the last run made {ami}"))?;
+        let mut labels = Labels::default();
+        if let Some(cd) = build.get("custom_data").and_then(Value::as_object) {
+            for (k, v) in cd {
+                let Some(v) = v.as_str() else { continue };
+                match k.to_ascii_lowercase().replace(['_', '-'], "").as_str() {
+                    "application" => labels.application = Some(v.to_owned()),
+                    "version" => labels.version = Some(v.to_owned()),
+                    "builddate" => labels.build_date = Some(v.to_owned()),
+                    _ => {
+                        labels.extra.insert(k.clone(), v.to_owned());
+                    }
+                }
+            }
+        }
+        if labels.build_date.is_none()
+            && let Some(t) = build.get("build_time").and_then(Value::as_i64)
+        {
+            labels.build_date = Some(crate::time::rfc3339(t));
+        }
+        Ok(labels)
+    }
+}
+
 /// The predicate of an AMI's lifecycle record ([`RECORD_PREDICATE_TYPE`]).
 /// The statement's subject is the AMI (`ami://REGION/AMI-ID`) with the
 /// tree digest of its published index.
@@ -329,6 +377,24 @@ mod tests {
         );
         assert!(transition(Revoked, Restore, None).is_err());
         assert!(transition(Approved, Restore, Some(Approved)).is_err());
+    }
+
+    #[test]
+    fn labels_from_a_packer_manifest() {
+        let m = br#"{"last_run_uuid": "r2", "builds": [
+            {"packer_run_uuid": "r1", "artifact_id": "eu-west-1:ami-0123456789abcdef0",
+             "custom_data": {"Application": "old"}},
+            {"packer_run_uuid": "r2", "artifact_id": "us-east-1:ami-1,eu-west-1:ami-0123456789abcdef0",
+             "build_time": 86400,
+             "custom_data": {"Application": "web", "version": "1.0.0", "BuildNumber": "001", "n": 3}}]}"#;
+        let l = Labels::from_packer_manifest(m, "eu-west-1:ami-0123456789abcdef0").unwrap();
+        assert_eq!(l.application.as_deref(), Some("web"));
+        assert_eq!(l.version.as_deref(), Some("1.0.0"));
+        assert_eq!(l.build_date.as_deref(), Some("1970-01-02T00:00:00Z"));
+        assert_eq!(l.extra.get("BuildNumber").map(String::as_str), Some("001"));
+        assert_eq!(l.extra.len(), 1);
+        assert!(Labels::from_packer_manifest(m, "eu-west-1:ami-0000000000000000f").is_err());
+        assert!(Labels::from_packer_manifest(b"[", "x").is_err());
     }
 
     #[test]

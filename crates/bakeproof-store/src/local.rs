@@ -17,12 +17,13 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::{
-    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Sha256Digest,
-    Store, StoreError, check_hex, index_conflict, too_large, verify_digest,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_BLOB_SIZE, MAX_INDEX_SIZE, MAX_LIST_KEYS,
+    ObjectTag, ObjectWrite, ReadLimits, Sha256Digest, Store, StoreError, StoredObject, check_hex,
+    check_object_key, index_conflict, too_large, verify_digest,
 };
 
 /// A store in a local directory (created on the first write).
@@ -36,6 +37,16 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 const BLOB_DIR: [&str; 2] = ["blobs", "sha256"];
 const INDEX_FILE: &str = "index.json";
+/// The lock file a compare-and-swap write holds (`flock`), in the store
+/// directory (a dot-file: never a key).
+const LOCK_FILE: &str = ".lock";
+
+/// A checked object key → its directory components and file name.
+fn split_key(key: &str) -> (Vec<&str>, &str) {
+    let mut comps: Vec<&str> = key.split('/').collect();
+    let name = comps.pop().unwrap_or(key);
+    (comps, name)
+}
 
 fn io_err(p: &Path, e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(format!("{}: {e}", p.display()))
@@ -274,6 +285,86 @@ impl LocalStore {
         ["amis", ami.region(), ami.ami_id()]
     }
 
+    /// Takes the store's lock file (`<root>/.lock`, `flock` exclusive),
+    /// held until the returned descriptor is dropped: what makes a
+    /// compare-and-swap write atomic against other writers of the store.
+    /// `None`: the store directory does not exist (nothing to swap).
+    fn lock(&self) -> Result<Option<OwnedFd>, StoreError> {
+        let shown = self.root.join(LOCK_FILE);
+        let Some(root) = self.open_dir(&[], false)? else {
+            return Ok(None);
+        };
+        let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&root, LOCK_FILE, flags, Mode::from_raw_mode(0o644))
+            .map_err(|e| io_err(&shown, e))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| io_err(&shown, e))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(StoreError::Corrupt(format!(
+                "{}: not a regular file",
+                shown.display()
+            )));
+        }
+        rustix::fs::flock(&fd, FlockOperation::LockExclusive).map_err(|e| io_err(&shown, e))?;
+        Ok(Some(fd))
+    }
+
+    /// Appends every key below `dir` (whose key prefix is `prefix`) to
+    /// `keys`: regular files and real directories only (opened relative to
+    /// their parent with `O_NOFOLLOW`; symlinks, FIFOs and devices are
+    /// skipped, never followed), names that are not key components (the
+    /// backend's own dot-files: temporaries, the lock) skipped.
+    fn list_in(
+        &self,
+        dir: &OwnedFd,
+        prefix: &str,
+        keys: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        let shown = || self.root.join(prefix);
+        let entries = rustix::fs::Dir::read_from(dir).map_err(|e| io_err(&shown(), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io_err(&shown(), e))?;
+            let Ok(name) = entry.file_name().to_str() else {
+                continue;
+            };
+            let key = format!("{prefix}{name}");
+            if name == "." || name == ".." || check_object_key(&key, false).is_err() {
+                continue;
+            }
+            let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => st,
+                // Removed while listing.
+                Err(Errno::NOENT) => continue,
+                Err(e) => return Err(io_err(&self.root.join(&key), e)),
+            };
+            match FileType::from_raw_mode(st.st_mode) {
+                FileType::RegularFile => {
+                    if keys.len() >= MAX_LIST_KEYS {
+                        return Err(StoreError::Corrupt(format!(
+                            "{}: more than {MAX_LIST_KEYS} keys: not listed further",
+                            self.root.display()
+                        )));
+                    }
+                    keys.push(key);
+                }
+                FileType::Directory => {
+                    let sub = format!("{key}/");
+                    if check_object_key(&sub, true).is_err() {
+                        continue;
+                    }
+                    let dflags =
+                        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                    match rustix::fs::openat(dir, name, dflags, Mode::empty()) {
+                        Ok(d) => self.list_in(&d, &sub, keys)?,
+                        Err(Errno::NOENT | Errno::LOOP | Errno::NOTDIR) => continue,
+                        Err(e) => return Err(io_err(&self.root.join(&key), e)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn get_blob_limited(&self, sha256_hex: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
         check_hex(sha256_hex)?;
         let shown = self.shown(&[BLOB_DIR[0], BLOB_DIR[1], sha256_hex]);
@@ -293,25 +384,84 @@ impl Store for LocalStore {
         self.put_blob_outcome(bytes).map(|o| o.sha256)
     }
 
-    // SKELETON (issue 15): helper i15-store implements these three.
     fn put_object(
         &self,
         key: &str,
-        _bytes: &[u8],
-        _mode: crate::ObjectWrite,
-    ) -> Result<crate::ObjectTag, StoreError> {
-        crate::check_object_key(key, false)?;
-        Err(StoreError::Other("put_object: not implemented yet".into()))
+        bytes: &[u8],
+        mode: ObjectWrite,
+    ) -> Result<ObjectTag, StoreError> {
+        check_object_key(key, false)?;
+        let (dir_comps, name) = split_key(key);
+        let shown = self.shown(&key.split('/').collect::<Vec<_>>());
+        let tag = ObjectTag(Sha256Digest::of(bytes).to_string());
+        match mode {
+            ObjectWrite::CreateOnly => {
+                let dir = self
+                    .open_dir(&dir_comps, true)?
+                    .ok_or_else(|| io_err(&shown, "directory vanished"))?;
+                let temp = Self::write_temp(&dir, name, bytes, &shown)?;
+                // `link` never replaces: of concurrent writers exactly one
+                // gives the object its name.
+                let linked = Self::link(&dir, &temp, name);
+                Self::discard(&dir, &temp);
+                match linked {
+                    Ok(()) => {
+                        Self::sync(&dir);
+                        Ok(tag)
+                    }
+                    Err(Errno::EXIST) => Err(StoreError::Conflict(format!(
+                        "{}: already exists (create-only)",
+                        shown.display()
+                    ))),
+                    Err(e) => Err(io_err(&shown, e)),
+                }
+            }
+            ObjectWrite::IfMatch(want) => {
+                let not_found =
+                    || StoreError::NotFound(format!("{} (compare and swap)", shown.display()));
+                // Held around compare and rename: no other writer of this
+                // store changes an object in between.
+                let _lock = self.lock()?.ok_or_else(not_found)?;
+                let dir = self.open_dir(&dir_comps, false)?.ok_or_else(not_found)?;
+                let have =
+                    Self::read_in(&dir, name, MAX_BLOB_SIZE, &shown)?.ok_or_else(not_found)?;
+                let have_tag = Sha256Digest::of(&have).to_string();
+                if have_tag != want.0 {
+                    return Err(StoreError::Conflict(format!(
+                        "{}: changed since it was read (sha256 {have_tag}, expected {})",
+                        shown.display(),
+                        want.0
+                    )));
+                }
+                let temp = Self::write_temp(&dir, name, bytes, &shown)?;
+                if let Err(e) = Self::replace(&dir, &temp, name, name) {
+                    Self::discard(&dir, &temp);
+                    return Err(io_err(&shown, e));
+                }
+                Self::sync(&dir);
+                Ok(tag)
+            }
+        }
     }
 
-    fn get_object(&self, key: &str, _max_len: u64) -> Result<crate::StoredObject, StoreError> {
-        crate::check_object_key(key, false)?;
-        Err(StoreError::Other("get_object: not implemented yet".into()))
+    fn get_object(&self, key: &str, max_len: u64) -> Result<StoredObject, StoreError> {
+        check_object_key(key, false)?;
+        let (dir_comps, name) = split_key(key);
+        let bytes = self.read(&dir_comps, name, max_len, &format!("object {key}"))?;
+        let tag = ObjectTag(Sha256Digest::of(&bytes).to_string());
+        Ok(StoredObject { bytes, tag })
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        crate::check_object_key(prefix, true)?;
-        Err(StoreError::Other("list: not implemented yet".into()))
+        check_object_key(prefix, true)?;
+        let comps: Vec<&str> = prefix.split('/').filter(|c| !c.is_empty()).collect();
+        let Some(dir) = self.open_dir(&comps, false)? else {
+            return Ok(Vec::new());
+        };
+        let mut keys = Vec::new();
+        self.list_in(&dir, prefix, &mut keys)?;
+        keys.sort();
+        Ok(keys)
     }
 
     fn put_blob_outcome(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {

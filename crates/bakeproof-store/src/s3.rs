@@ -19,9 +19,9 @@ use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::{
-    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, ReadLimits, Sha256Digest,
-    Store, StoreError, StoreOptions, blob_key, check_hex, index_conflict, index_key, too_large,
-    verify_digest,
+    AmiIndex, AmiRef, BlobPut, IndexPut, IndexWrite, MAX_INDEX_SIZE, MAX_LIST_KEYS, ObjectTag,
+    ObjectWrite, ReadLimits, Sha256Digest, Store, StoreError, StoreOptions, StoredObject, blob_key,
+    check_hex, check_object_key, index_conflict, index_key, too_large, verify_digest,
 };
 
 /// Attempts per request (first try included), with exponential backoff.
@@ -310,6 +310,17 @@ impl S3Store {
     /// `GetObject` of `rel`, at most `limit` bytes (a longer object is
     /// [`StoreError::Corrupt`]), all of it within [`read_deadline`].
     async fn get_bytes(&self, rel: &str, what: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        self.get_tagged(rel, what, limit).await.map(|(b, _)| b)
+    }
+
+    /// As [`S3Store::get_bytes`], with the object's ETag (as returned,
+    /// quotes included; empty if the server sent none).
+    async fn get_tagged(
+        &self,
+        rel: &str,
+        what: &str,
+        limit: u64,
+    ) -> Result<(Vec<u8>, String), StoreError> {
         let deadline = read_deadline(limit);
         log::debug!("GET {}", self.url_of(rel));
         let read = async {
@@ -321,6 +332,7 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(|e| self.map_err(e, what))?;
+            let etag = out.e_tag().unwrap_or_default().to_string();
             let stated = out.content_length().and_then(|n| u64::try_from(n).ok());
             if stated.is_some_and(|n| n > limit) {
                 return Err(too_large(what, limit));
@@ -338,7 +350,7 @@ impl S3Store {
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            Ok(bytes)
+            Ok((bytes, etag))
         };
         tokio::time::timeout(deadline, read).await.map_err(|_| {
             StoreError::Unreachable(format!(
@@ -373,6 +385,99 @@ impl S3Store {
             .body(ByteStream::from(body))
             .send()
             .await
+    }
+
+    /// `PutObject` of a named object: `If-None-Match: *` (create-only) or
+    /// `If-Match: ETAG` (compare and swap); a lost condition is
+    /// [`StoreError::Conflict`].
+    async fn put_object_async(
+        &self,
+        rel: &str,
+        bytes: &[u8],
+        mode: &ObjectWrite,
+    ) -> Result<ObjectTag, StoreError> {
+        let url = self.url_of(rel);
+        let (if_none_match, if_match, how) = match mode {
+            ObjectWrite::CreateOnly => (Some("*".to_string()), None, "create-only"),
+            ObjectWrite::IfMatch(t) => (None, Some(t.0.clone()), "if-match"),
+        };
+        log::debug!("PUT {url} ({} bytes, {how})", bytes.len());
+        let r = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(rel))
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
+            .content_type("application/json")
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await;
+        match r {
+            Ok(out) => match out.e_tag() {
+                Some(t) if !t.is_empty() => Ok(ObjectTag(t.to_string())),
+                // Without an ETag there is nothing to compare and swap
+                // against later: read it back.
+                _ => self
+                    .get_tagged(rel, &format!("object {url}"), bytes.len() as u64)
+                    .await
+                    .map(|(_, t)| ObjectTag(t)),
+            },
+            Err(e) if lost_conditional_write(&e) => Err(StoreError::Conflict(match mode {
+                ObjectWrite::CreateOnly => format!("{url}: already exists (create-only)"),
+                ObjectWrite::IfMatch(t) => {
+                    format!("{url}: changed since it was read (ETag {})", t.0)
+                }
+            })),
+            Err(e) => Err(self.map_err(e, &format!("object {url} ({how} write)"))),
+        }
+    }
+
+    /// `ListObjectsV2` below `rel_prefix`, every page.
+    async fn list_async(&self, rel_prefix: &str) -> Result<Vec<String>, StoreError> {
+        let what = format!("listing {}", self.url_of(rel_prefix));
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            log::debug!(
+                "LIST {}{}",
+                self.url_of(rel_prefix),
+                if token.is_some() { " (next page)" } else { "" }
+            );
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(self.key(rel_prefix))
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.map_err(e, &what))?;
+            for o in out.contents() {
+                let Some(rel) = o.key().and_then(|k| k.strip_prefix(self.prefix.as_str())) else {
+                    continue;
+                };
+                // Only keys the object calls can address.
+                if check_object_key(rel, false).is_err() {
+                    continue;
+                }
+                if keys.len() >= MAX_LIST_KEYS {
+                    return Err(StoreError::Corrupt(format!(
+                        "{what}: more than {MAX_LIST_KEYS} keys: not listed further"
+                    )));
+                }
+                keys.push(rel.to_string());
+            }
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) && !t.is_empty() => {
+                    token = Some(t.to_string());
+                }
+                _ => break,
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
 
     async fn put_blob_async(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {
@@ -528,25 +633,36 @@ impl Store for S3Store {
         self.put_blob_outcome(bytes).map(|o| o.sha256)
     }
 
-    // SKELETON (issue 15): helper i15-store implements these three.
     fn put_object(
         &self,
         key: &str,
-        _bytes: &[u8],
-        _mode: crate::ObjectWrite,
-    ) -> Result<crate::ObjectTag, StoreError> {
-        crate::check_object_key(key, false)?;
-        Err(StoreError::Other("put_object: not implemented yet".into()))
+        bytes: &[u8],
+        mode: ObjectWrite,
+    ) -> Result<ObjectTag, StoreError> {
+        check_object_key(key, false)?;
+        self.rt.block_on(self.put_object_async(key, bytes, &mode))
     }
 
-    fn get_object(&self, key: &str, _max_len: u64) -> Result<crate::StoredObject, StoreError> {
-        crate::check_object_key(key, false)?;
-        Err(StoreError::Other("get_object: not implemented yet".into()))
+    fn get_object(&self, key: &str, max_len: u64) -> Result<StoredObject, StoreError> {
+        check_object_key(key, false)?;
+        let url = self.url_of(key);
+        let (bytes, etag) =
+            self.rt
+                .block_on(self.get_tagged(key, &format!("object {url}"), max_len))?;
+        if etag.is_empty() {
+            return Err(StoreError::Other(format!(
+                "object {url}: the server sent no ETag (needed for compare and swap)"
+            )));
+        }
+        Ok(StoredObject {
+            bytes,
+            tag: ObjectTag(etag),
+        })
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        crate::check_object_key(prefix, true)?;
-        Err(StoreError::Other("list: not implemented yet".into()))
+        check_object_key(prefix, true)?;
+        self.rt.block_on(self.list_async(prefix))
     }
 
     fn put_blob_outcome(&self, bytes: &[u8]) -> Result<BlobPut, StoreError> {

@@ -60,5 +60,7 @@ fn main() -> ExitCode {
         Command::AttestArtifacts(args) => commands::artifacts::run_attest(args),
         Command::VerifyArtifacts(args) => commands::artifacts::run_verify(args),
         Command::Audit(args) => commands::audit::run(args),
+        Command::Lifecycle(cmd) => commands::lifecycle::run(cmd),
+        Command::Channel(cmd) => commands::lifecycle::run_channel(cmd),
     })
 }

@@ -81,6 +81,46 @@ pub struct BootVerifyArgs {
     /// tree (check `audit`): missing or failing fails the instance.
     #[arg(long)]
     pub require_audit: bool,
+    /// The `lifecycle` check (docs/lifecycle.md): `auto` checks the AMI's
+    /// signed lifecycle when the store has one (a status document; records
+    /// without one fail), `required` fails a store without a valid status
+    /// document, `off` does not read it.
+    #[arg(long, value_enum, default_value_t = LifecycleMode::Auto)]
+    pub lifecycle: LifecycleMode,
+    /// Fail unless the AMI is in this state (implies `--lifecycle required`).
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub require: Option<RequireState>,
+    /// A deprecated AMI: `warn` until its effective date (then it fails),
+    /// or `fail`.
+    #[arg(long, value_enum, default_value_t = DeprecatedMode::Warn)]
+    pub deprecated: DeprecatedMode,
+    /// The file holding the highest status document version accepted
+    /// (per store): a lower one is refused as rolled back. Written only
+    /// after a status document is accepted, never lowered.
+    #[arg(long, value_name = "FILE", default_value = bakeproof_boot::DEFAULT_STATUS_STATE)]
+    pub status_state: PathBuf,
+}
+
+/// See `--lifecycle`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecycleMode {
+    Off,
+    Auto,
+    Required,
+}
+
+/// See `--require`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequireState {
+    Testing,
+    Approved,
+}
+
+/// See `--deprecated`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeprecatedMode {
+    Warn,
+    Fail,
 }
 
 /// See `--host-key-age`.

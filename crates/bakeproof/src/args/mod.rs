@@ -7,6 +7,7 @@ pub mod attest;
 pub mod audit;
 pub mod boot;
 pub mod diff;
+pub mod lifecycle;
 pub mod meta;
 pub mod scan;
 pub mod seal;
@@ -74,4 +75,11 @@ pub enum Command {
     /// required, approved and forbidden packages and the configuration.
     /// Exit 1 when a requirement is not met.
     Audit(audit::AuditArgs),
+    /// An AMI's signed lifecycle in the store: test, approve, deprecate,
+    /// revoke, restore; status, history, list; the status document's refresh.
+    #[command(subcommand)]
+    Lifecycle(lifecycle::LifecycleCommand),
+    /// Channels: signed pointers to approved AMIs (set, get, history).
+    #[command(subcommand)]
+    Channel(lifecycle::ChannelCommand),
 }

@@ -16,13 +16,21 @@ use bakeproof_attest::AmiRef;
 use bakeproof_boot::{AllowWarn, AmiChoice, BootConfig, BootReport, ConfigError, Ignored};
 use bakeproof_imds::ImdsConfig;
 
-use crate::args::boot::{BootFormat, BootVerifyArgs, Level};
+use bakeproof_lifecycle::State;
+use bakeproof_lifecycle::boot::{DeprecatedPolicy, Enforcement, Verdict};
+
+use crate::args::boot::{
+    BootFormat, BootVerifyArgs, DeprecatedMode, Level, LifecycleMode, RequireState,
+};
 
 /// The flags as the library's settings. Usage and configuration errors
 /// (unreadable keys or certificates, a bad glob, AMI or IMDS endpoint)
 /// are errors here: exit 2 before anything is checked.
 fn config(args: &BootVerifyArgs) -> Result<BootConfig> {
     bakeproof_store::check_options(&args.store, &args.s3.options())?;
+    if args.lifecycle == LifecycleMode::Off && args.require.is_some() {
+        anyhow::bail!("--require needs the lifecycle check (--lifecycle off given)");
+    }
     let dir = Path::new(bakeproof_boot::DEFAULT_KEY_DIR);
     let keys = bakeproof_boot::load_trusted_keys(&args.key, dir).map_err(|e| match e {
         ConfigError::NoKeys { .. } => {
@@ -64,6 +72,22 @@ fn config(args: &BootVerifyArgs) -> Result<BootConfig> {
         ignored,
         host_key_age: args.host_key_age.into(),
         require_audit: args.require_audit,
+        lifecycle: bakeproof_boot::LifecycleConfig {
+            enforcement: match args.lifecycle {
+                LifecycleMode::Off => Enforcement::Off,
+                LifecycleMode::Auto if args.require.is_none() => Enforcement::Auto,
+                LifecycleMode::Auto | LifecycleMode::Required => Enforcement::Required,
+            },
+            require: args.require.map(|r| match r {
+                RequireState::Testing => State::Testing,
+                RequireState::Approved => State::Approved,
+            }),
+            deprecated: match args.deprecated {
+                DeprecatedMode::Warn => DeprecatedPolicy::Warn,
+                DeprecatedMode::Fail => DeprecatedPolicy::Fail,
+            },
+            state_file: Some(args.status_state.clone()),
+        },
         tool_version: env!("CARGO_PKG_VERSION").into(),
     })
 }
@@ -86,11 +110,19 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
 
 /// One line per check, the first 50 differences, the outcome.
 fn render_text(r: &BootReport, level: Level, out: &mut dyn std::io::Write) -> Result<()> {
+    let warned = r
+        .lifecycle
+        .as_ref()
+        .is_some_and(|l| l.verdict == Verdict::Warn);
     for c in &r.checks {
         writeln!(
             out,
             "{} {:<14} {}",
-            if c.ok { "PASS" } else { "FAIL" },
+            match (c.ok, c.id) {
+                (true, "lifecycle") if warned => "WARN",
+                (true, _) => "PASS",
+                (false, _) => "FAIL",
+            },
             c.id,
             c.detail
         )?;
