@@ -151,3 +151,102 @@ fn python_validator_accepts_minimal_and_rejects_broken() {
     let err = python_validate(&p).expect_err("python validator accepted specVersion 1.6");
     assert!(err.contains("expected '1.5'"), "{err}");
 }
+
+/// The lifecycle's three predicates (schemas/lifecycle-*.schema.json), as
+/// the library signs them, and what each schema refuses.
+#[test]
+fn lifecycle_predicates_match_their_schemas() {
+    use bakeproof_lifecycle::model::{
+        ChannelPredicate, Head, Labels, RecordPredicate, StatusPredicate,
+    };
+    use bakeproof_lifecycle::{Action, State};
+    use common::schema::validate_with_schema;
+    let d = format!("sha256:{}", "ab".repeat(32));
+    let record = RecordPredicate {
+        ami: "eu-west-1:ami-0123456789abcdef0".into(),
+        sequence: 2,
+        action: Action::Deprecate,
+        state: State::Deprecated,
+        previous_state: State::Approved,
+        reason: Some("superseded".into()),
+        time: "2025-01-10T00:00:00Z".into(),
+        effective: Some("2025-02-01T00:00:00Z".into()),
+        signer: "keyid".into(),
+        supersedes: Some(d.clone()),
+        labels: Labels {
+            application: Some("web".into()),
+            version: Some("1.0.0".into()),
+            build_date: Some("2025-01-10T00:00:00Z".into()),
+            extra: [("BuildNumber".to_string(), "001".to_string())].into(),
+        },
+    };
+    let channel = ChannelPredicate {
+        channel: "prod".into(),
+        region: "eu-west-1".into(),
+        ami: "eu-west-1:ami-0123456789abcdef0".into(),
+        sequence: 1,
+        time: "2025-01-10T00:00:00Z".into(),
+        signer: "keyid".into(),
+        reason: None,
+        supersedes: None,
+    };
+    let head = |v: &str| Head {
+        sequence: 2,
+        digest: d.clone(),
+        value: v.into(),
+    };
+    let status = StatusPredicate {
+        version: 3,
+        issued: "2025-01-10T00:00:00Z".into(),
+        expires: "2025-01-17T00:00:00Z".into(),
+        signer: "keyid".into(),
+        amis: [(
+            "eu-west-1:ami-0123456789abcdef0".to_string(),
+            head("deprecated"),
+        )]
+        .into(),
+        channels: [(
+            "prod@eu-west-1".to_string(),
+            head("eu-west-1:ami-0123456789abcdef0"),
+        )]
+        .into(),
+    };
+    let cases = [
+        (
+            "lifecycle-record.schema.json",
+            serde_json::to_value(&record).unwrap(),
+            "/state",
+            json!("gone"),
+        ),
+        (
+            "lifecycle-channel.schema.json",
+            serde_json::to_value(&channel).unwrap(),
+            "/channel",
+            json!("Prod/x"),
+        ),
+        (
+            "lifecycle-status.schema.json",
+            serde_json::to_value(&status).unwrap(),
+            "/version",
+            json!(0),
+        ),
+    ];
+    for (schema, good, at, bad) in cases {
+        validate_with_schema(schema, &good).unwrap_or_else(|e| panic!("{schema}: {e:?}\n{good:#}"));
+        let mut broken = good.clone();
+        *broken.pointer_mut(at).unwrap() = bad;
+        assert!(
+            validate_with_schema(schema, &broken).is_err(),
+            "{schema} accepted {at}"
+        );
+        let mut extra = good.clone();
+        extra
+            .as_object_mut()
+            .unwrap()
+            .insert("unexpected".into(), json!(1));
+        assert!(
+            validate_with_schema(schema, &extra).is_err(),
+            "{schema}: additional property"
+        );
+    }
+}

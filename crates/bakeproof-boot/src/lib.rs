@@ -40,9 +40,7 @@ pub use config::{
 pub use fetch::{
     Attestation, Attestations, FetchError, FetchRequest, SealWanted, fetch_attestations,
 };
-pub use lifecycle::{
-    DEFAULT_STATUS_STATE, LifecycleConfig, StateFileError, read_seen, write_seen,
-};
+pub use lifecycle::{DEFAULT_STATUS_STATE, LifecycleConfig, StateFileError, read_seen, write_seen};
 pub use report::{
     AmiInfo, AmiSource, BootReport, Check, Differences, FileDiff, HostKeyInfo, InstanceInfo,
     Outcome, PackageChange, PackageDiff, code,

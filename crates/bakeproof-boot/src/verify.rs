@@ -323,13 +323,19 @@ fn lifecycle(
             Ok(written) => log::debug!(
                 "lifecycle state file {}: version {version}{}",
                 p.display(),
-                if written { " recorded" } else { " already recorded" }
+                if written {
+                    " recorded"
+                } else {
+                    " already recorded"
+                }
             ),
             Err(e) => {
                 run.checks.push(check);
                 return Err(Stop::Failed(
                     "lifecycle",
-                    format!("the status document was accepted but the state file could not be written: {e}"),
+                    format!(
+                        "the status document was accepted but the state file could not be written: {e}"
+                    ),
                 ));
             }
         }

@@ -176,7 +176,10 @@ pub fn check(
     let version = out.status_version.unwrap_or_default();
     let head = chain.head().map(|r| &r.predicate);
     let by = |p: &crate::model::RecordPredicate| {
-        format!("record {} of {}, signed by {}", p.sequence, p.time, p.signer)
+        format!(
+            "record {} of {}, signed by {}",
+            p.sequence, p.time, p.signer
+        )
     };
     match (state, head) {
         (State::Revoked, Some(p)) => {

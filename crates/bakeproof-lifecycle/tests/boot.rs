@@ -82,7 +82,9 @@ impl Fixture {
             &RecordRequest {
                 ami: ami(),
                 action,
-                reason: action.needs_reason().then(|| format!("{action}: CVE-2025-0001")),
+                reason: action
+                    .needs_reason()
+                    .then(|| format!("{action}: CVE-2025-0001")),
                 effective,
                 labels: Labels::default(),
             },
@@ -181,7 +183,11 @@ fn revoked_fails_with_its_reason() {
     let r = f.check(&policy(NOW + 2));
     assert_eq!(r.verdict, Verdict::Fail);
     assert_eq!(r.state, Some(State::Revoked));
-    assert!(r.message.contains("revoked: revoke: CVE-2025-0001"), "{}", r.message);
+    assert!(
+        r.message.contains("revoked: revoke: CVE-2025-0001"),
+        "{}",
+        r.message
+    );
     // Restored: it passes again.
     f.record(Action::Restore, None, NOW + 3);
     let r = f.check(&policy(NOW + 4));
@@ -202,7 +208,11 @@ fn deprecated_warns_until_its_date_then_fails() {
     assert_eq!(strict.verdict, Verdict::Fail);
     let after = f.check(&policy(NOW + DAY));
     assert_eq!(after.verdict, Verdict::Fail, "{}", after.message);
-    assert!(after.message.contains("deprecated since"), "{}", after.message);
+    assert!(
+        after.message.contains("deprecated since"),
+        "{}",
+        after.message
+    );
     // Deprecated now (no date): fails at once.
     let g = fixture();
     g.record(Action::Approve, None, NOW);
@@ -228,7 +238,10 @@ fn an_expired_or_rolled_back_status_document_fails() {
     });
     assert_eq!(rolled.verdict, Verdict::Fail);
     assert!(rolled.message.contains("rolled-back"), "{}", rolled.message);
-    assert_eq!(rolled.status_version, None, "a refused document is not accepted");
+    assert_eq!(
+        rolled.status_version, None,
+        "a refused document is not accepted"
+    );
 }
 
 #[test]
@@ -279,7 +292,11 @@ fn an_untrusted_record_is_ignored() {
     };
     let signed = sign_record(&ami(), &tree(), &fake, &other).unwrap();
     f.store
-        .put_object(&record_key(&ami(), 2), &signed.bytes, ObjectWrite::CreateOnly)
+        .put_object(
+            &record_key(&ami(), 2),
+            &signed.bytes,
+            ObjectWrite::CreateOnly,
+        )
         .unwrap();
     let r = f.check(&policy(NOW + 1));
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.message);

@@ -60,6 +60,28 @@ fn full_report() -> BootReport {
             Check::pass("ami", "given"),
             Check::fail("packages", "1 difference"),
         ],
+        lifecycle: Some(bakeproof_lifecycle::boot::BootLifecycle {
+            verdict: bakeproof_lifecycle::boot::Verdict::Warn,
+            message: "deprecated from 2099-01-01T00:00:00Z".into(),
+            state: Some(bakeproof_lifecycle::State::Deprecated),
+            status_version: Some(7),
+            status_expires: Some("2099-01-08T00:00:00Z".into()),
+            chain: vec![bakeproof_lifecycle::boot::CheckedRecord {
+                sequence: 1,
+                action: "deprecate".into(),
+                state: "deprecated".into(),
+                time: "2025-01-01T00:00:00Z".into(),
+                signer: "abc".into(),
+                digest: format!("sha256:{TREE}"),
+                reason: None,
+                effective: Some("2099-01-01T00:00:00Z".into()),
+            }],
+            ignored: vec![bakeproof_lifecycle::Ignored {
+                sequence: 2,
+                digest: format!("sha256:{TREE}"),
+                why: "not signed by a trusted key".into(),
+            }],
+        }),
         host_keys: vec![HostKeyInfo {
             path: "/etc/ssh/ssh_host_ed25519_key.pub".into(),
             key_type: "ssh-ed25519".into(),
@@ -109,6 +131,9 @@ fn the_json_is_the_schema_s_and_names_exact_bytes() {
         v["checks"][1],
         json!({"id": "packages", "status": "fail", "detail": "1 difference"})
     );
+    assert_eq!(v["lifecycle"]["verdict"], "warn");
+    assert_eq!(v["lifecycle"]["statusVersion"], 7);
+    assert_eq!(v["lifecycle"]["state"], "deprecated");
     assert_eq!(v["level"], "packages");
     assert_eq!(v["result"], "failed");
     assert_eq!(v["exitCode"], 1);
@@ -127,6 +152,7 @@ fn the_json_is_the_schema_s_and_names_exact_bytes() {
             "treeDigest",
             "keyid",
             "checks",
+            "lifecycle",
             "hostKeys",
             "differences",
             "elapsedMs"
@@ -162,6 +188,7 @@ fn the_json_is_the_schema_s_and_names_exact_bytes() {
         result: Outcome::Unreachable,
         exit_code: code::COULD_NOT_VERIFY,
         checks: vec![Check::fail("reach", "could not reach IMDS")],
+        lifecycle: None,
         host_keys: Vec::new(),
         differences: Differences::default(),
         ..full_report()
@@ -253,6 +280,7 @@ fn a_sealed_attested_image_verifies_and_each_failure_is_its_check() {
             ("ami", true),
             ("signatures", true),
             ("subjects", true),
+            ("lifecycle", true),
             ("seal", true),
             ("machine-id", true),
             ("ssh-host-keys", true)
@@ -272,14 +300,14 @@ fn a_sealed_attested_image_verifies_and_each_failure_is_its_check() {
     // The warning not tolerated: the seal check fails, the run goes on.
     let r = verify(&img.config());
     assert_eq!((r.result, r.exit_code()), (Outcome::Failed, 1));
-    assert!(!r.checks[3].ok && r.checks[3].id == "seal", "{r:#?}");
-    assert_eq!(r.checks.len(), 6);
+    assert!(!r.checks[4].ok && r.checks[4].id == "seal", "{r:#?}");
+    assert_eq!(r.checks.len(), 7);
 
     // An uninitialized machine-id.
     std::fs::write(img.root().join("etc/machine-id"), "uninitialized\n").unwrap();
     let r = verify(&cfg);
     assert_eq!(r.exit_code(), 1);
-    assert_eq!(ids(&r)[4], ("machine-id", false));
+    assert_eq!(ids(&r)[5], ("machine-id", false));
     std::fs::write(img.root().join("etc/machine-id"), "0123456789abcdef\n").unwrap();
 
     // Packages level on a root with no package database: nothing to differ.

@@ -14,16 +14,21 @@ pub enum LifecycleFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum LifecycleCommand {
-    /// Record a published AMI as in testing (built → testing).
+    /// Record a published AMI as in testing (built -> testing).
+    #[command(disable_version_flag = true)]
     Test(RecordArgs),
-    /// Approve an AMI (built or testing → approved).
+    /// Approve an AMI (built or testing -> approved).
+    #[command(disable_version_flag = true)]
     Approve(RecordArgs),
     /// Deprecate an approved AMI, now or from `--at DATE` (boots warn until
     /// then and fail after).
+    #[command(disable_version_flag = true)]
     Deprecate(RecordArgs),
     /// Revoke an AMI (`--reason` required): boots of it fail.
+    #[command(disable_version_flag = true)]
     Revoke(RecordArgs),
     /// Restore a revoked AMI to the state it had (`--reason` required).
+    #[command(disable_version_flag = true)]
     Restore(RecordArgs),
     /// The AMI's state, checked against the store's status document.
     Status(ShowArgs),
@@ -96,7 +101,8 @@ pub struct RecordArgs {
     /// Label: the application the AMI is built for.
     #[arg(long, value_name = "A")]
     pub application: Option<String>,
-    /// Label: the application's version.
+    /// Label: the application's version (`bakeproof version` prints
+    /// bakeproof's own: these commands have no `--version` flag).
     #[arg(long, value_name = "V")]
     pub version: Option<String>,
     /// Label: the build date (RFC 3339 or YYYY-MM-DD).
@@ -118,7 +124,12 @@ pub struct RecordArgs {
 pub struct ReaderArgs {
     /// Trusted public keys (cosign.pub); repeatable. Records signed by any
     /// other key are ignored; the status document must be signed by one.
-    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY", required = true)]
+    #[arg(
+        long,
+        value_name = "PUB",
+        env = "BAKEPROOF_PUBLIC_KEY",
+        required = true
+    )]
     pub key: Vec<PathBuf>,
 }
 

@@ -78,7 +78,8 @@ fn now() -> i64 {
 }
 
 fn date(flag: &str, s: &str) -> Result<i64> {
-    parse_rfc3339(s).with_context(|| format!("{flag} {s:?}: not an RFC 3339 date-time nor YYYY-MM-DD"))
+    parse_rfc3339(s)
+        .with_context(|| format!("{flag} {s:?}: not an RFC 3339 date-time nor YYYY-MM-DD"))
 }
 
 fn reader_keys(r: &ReaderArgs) -> Result<TrustedKeys> {
@@ -87,9 +88,8 @@ fn reader_keys(r: &ReaderArgs) -> Result<TrustedKeys> {
 
 /// The signer and the keys whose records count (the signer's own among them).
 fn writer_keys(w: &WriterArgs) -> Result<(Box<dyn Signer>, TrustedKeys, i64)> {
-    let validity = parse_duration(&w.valid_for).with_context(|| {
-        format!("--valid-for {:?}: a duration like 12h or 7d", w.valid_for)
-    })?;
+    let validity = parse_duration(&w.valid_for)
+        .with_context(|| format!("--valid-for {:?}: a duration like 12h or 7d", w.valid_for))?;
     let mut trusted = if w.trusted_key.is_empty() {
         TrustedKeys::default()
     } else {
@@ -139,7 +139,12 @@ fn record_line(p: &RecordPredicate, digest: &str) -> String {
 fn ignored_lines(ignored: &[Ignored]) -> String {
     ignored
         .iter()
-        .map(|i| format!("  ignored record {} ({}): {}\n", i.sequence, i.digest, i.why))
+        .map(|i| {
+            format!(
+                "  ignored record {} ({}): {}\n",
+                i.sequence, i.digest, i.why
+            )
+        })
         .collect()
 }
 
@@ -206,7 +211,12 @@ fn run_record(action: Action, a: RecordArgs) -> Result<u8> {
     }
     let mut s = format!(
         "{ami}: {} -> {} (record {}, {})\nstatus document version {}, expires {}\n",
-        p.previous_state, p.state, p.sequence, rec.record.digest, rec.status.version, rec.status.expires
+        p.previous_state,
+        p.state,
+        p.sequence,
+        rec.record.digest,
+        rec.status.version,
+        rec.status.expires
     );
     if rec.conflicts > 0 {
         s.push_str(&format!(
@@ -273,10 +283,7 @@ fn run_status(a: ShowArgs) -> Result<u8> {
         return Ok(code);
     }
     let mut s = match head {
-        Some(r) => format!(
-            "{ami}: {state}\n{}\n",
-            record_line(&r.predicate, &r.digest)
-        ),
+        Some(r) => format!("{ami}: {state}\n{}\n", record_line(&r.predicate, &r.digest)),
         None => format!("{ami}: {state} (no record)\n"),
     };
     for (k, v) in [
@@ -378,7 +385,10 @@ fn run_list(a: ListArgs) -> Result<u8> {
             a.state.as_str(),
             dash(&a.labels.application),
             dash(&a.labels.version),
-            a.labels.build_date.clone().unwrap_or_else(|| a.published.clone())
+            a.labels
+                .build_date
+                .clone()
+                .unwrap_or_else(|| a.published.clone())
         ));
     }
     crate::output::print_text(&s)?;
@@ -487,7 +497,11 @@ fn run_channel_set(a: ChannelSetArgs) -> Result<u8> {
 }
 
 fn run_channel_show(a: ChannelShowArgs, history: bool) -> Result<u8> {
-    let cmd = if history { "channel history" } else { "channel get" };
+    let cmd = if history {
+        "channel history"
+    } else {
+        "channel get"
+    };
     bakeproof_lifecycle::model::check_channel_name(&a.name).map_err(anyhow::Error::msg)?;
     let keys = reader_keys(&a.reader)?;
     let opts = StoreOptions {
@@ -520,7 +534,11 @@ fn run_channel_show(a: ChannelShowArgs, history: bool) -> Result<u8> {
             "records": if history { Value::Array(records) } else { Value::Null },
             "ignored": chain.ignored,
         }))?;
-        return Ok(if current.is_some() { exit::OK } else { exit::FINDINGS });
+        return Ok(if current.is_some() {
+            exit::OK
+        } else {
+            exit::FINDINGS
+        });
     }
     if !history {
         return Ok(match current {
@@ -557,4 +575,3 @@ fn run_channel_show(a: ChannelShowArgs, history: bool) -> Result<u8> {
     crate::output::print_text(&s)?;
     Ok(exit::OK)
 }
-
