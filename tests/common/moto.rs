@@ -45,6 +45,14 @@ impl Moto {
         Moto::start_module(&[], &[script.to_str().unwrap()])
     }
 
+    /// moto_server through tests/tools/moto_ec2.py: the EC2 calls
+    /// bakeproof-ec2 makes that moto lacks (Enable/DisableImageDeprecation,
+    /// RegisterImage's block device mappings).
+    pub fn start_ec2() -> Moto {
+        let script = super::schema::repo_root().join("tests/tools/moto_ec2.py");
+        Moto::start_module(&[], &[script.to_str().unwrap()])
+    }
+
     fn start_module(env: &[(&str, &str)], program: &[&str]) -> Moto {
         let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
         let probe = Command::new(&python)
@@ -87,14 +95,15 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Runs boto3 code with `s3`, `iam` and `kms` clients bound to the server.
+    /// Runs boto3 code with `s3`, `iam`, `kms` and `ec2` clients bound to the server.
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
             "import boto3, sys\n\
              kw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
              s3 = boto3.client('s3', **kw)\n\
              iam = boto3.client('iam', **kw)\n\
-             kms = boto3.client('kms', **kw)\n",
+             kms = boto3.client('kms', **kw)\n\
+             ec2 = boto3.client('ec2', **kw)\n",
             self.url()
         );
         let o = Command::new(&self.python)
@@ -125,6 +134,7 @@ pub fn test_aws_env(c: &mut Command) -> &mut Command {
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_S3")
         .env_remove("AWS_ENDPOINT_URL_KMS")
+        .env_remove("AWS_ENDPOINT_URL_EC2")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("BAKEPROOF_STORE")

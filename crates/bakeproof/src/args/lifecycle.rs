@@ -40,6 +40,12 @@ pub enum LifecycleCommand {
     /// Re-sign the store's status document (version one higher, a new
     /// expiry): run it from a scheduler well within `--valid-for`.
     Refresh(RefreshArgs),
+    /// The instances launched from an AMI (EC2 DescribeInstances).
+    FindUsage(super::ec2::FindUsageArgs),
+    /// Deregister the application's deprecated AMIs beyond the newest N
+    /// and delete their snapshots (a dry run unless --yes; images still
+    /// used by instances are skipped).
+    Cleanup(super::ec2::CleanupArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -107,6 +113,8 @@ pub struct RecordArgs {
     /// build_time.
     #[arg(long, value_name = "FILE")]
     pub packer_manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub ec2: super::ec2::Ec2Args,
     #[arg(long, value_enum, default_value_t = LifecycleFormat::Text)]
     pub format: LifecycleFormat,
 }
@@ -176,6 +184,9 @@ pub struct ChannelSetArgs {
     /// With --deprecate-previous: effective from this date.
     #[arg(long, value_name = "DATE", requires = "deprecate_previous")]
     pub at: Option<String>,
+    /// With --deprecate-previous: mirror the deprecated AMI's state to EC2.
+    #[command(flatten)]
+    pub ec2: super::ec2::Ec2Args,
     #[arg(long, value_enum, default_value_t = LifecycleFormat::Text)]
     pub format: LifecycleFormat,
 }

@@ -7,6 +7,7 @@ pub mod attest;
 pub mod audit;
 pub mod boot;
 pub mod diff;
+pub mod ec2;
 pub mod lifecycle;
 pub mod meta;
 pub mod scan;

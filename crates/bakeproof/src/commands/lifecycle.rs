@@ -36,6 +36,8 @@ pub fn run(cmd: LifecycleCommand) -> Result<u8> {
         LifecycleCommand::History(a) => run_history(a),
         LifecycleCommand::List(a) => run_list(a),
         LifecycleCommand::Refresh(a) => run_refresh(a),
+        LifecycleCommand::FindUsage(a) => super::ec2::run_find_usage(a),
+        LifecycleCommand::Cleanup(a) => super::ec2::run_cleanup(a),
     }
 }
 
@@ -194,14 +196,18 @@ fn run_record(action: Action, a: RecordArgs) -> Result<u8> {
         Err(e) => return Ok(failure(&cmd, &e)),
     };
     let p = &rec.record.predicate;
+    let ec2 = super::ec2::Ec2Outcome::after(&a.ec2, store.as_ref(), &ami, &w.trusted, w.now);
     if a.format == LifecycleFormat::Json {
-        return print_json(&json!({
+        let mut v = json!({
             "record": record_json(p, &rec.record.digest),
             "key": rec.key,
             "conflicts": rec.conflicts,
             "statusVersion": rec.status.version,
             "statusExpires": rec.status.expires,
-        }));
+        });
+        ec2.add_json(&mut v);
+        print_json(&v)?;
+        return Ok(ec2.exit(&cmd, exit::OK));
     }
     let mut s = format!(
         "{ami}: {} -> {} (record {}, {})\nstatus document version {}, expires {}\n",
@@ -218,8 +224,9 @@ fn run_record(action: Action, a: RecordArgs) -> Result<u8> {
             rec.conflicts
         ));
     }
+    s.push_str(&ec2.text());
     crate::output::print_text(&s)?;
-    Ok(exit::OK)
+    Ok(ec2.exit(&cmd, exit::OK))
 }
 
 /// The AMI's chain and what the status document says of it.
@@ -441,8 +448,17 @@ fn run_channel_set(a: ChannelSetArgs) -> Result<u8> {
         Err(e) => return Ok(failure("channel set", &e)),
     };
     let head = set.chain.records.last();
+    let ec2 = match &set.deprecated {
+        Some(d) => match AmiRef::parse(&d.record.predicate.ami) {
+            Ok(prev) => {
+                super::ec2::Ec2Outcome::after(&a.ec2, store.as_ref(), &prev, &w.trusted, now)
+            }
+            Err(e) => super::ec2::Ec2Outcome::failed(&a.ec2, e.to_string()),
+        },
+        None => super::ec2::Ec2Outcome::none(),
+    };
     if a.format == LifecycleFormat::Json {
-        return print_json(&json!({
+        let mut v = json!({
             "channel": a.name,
             "region": ami.region(),
             "ami": ami.to_string(),
@@ -451,7 +467,10 @@ fn run_channel_set(a: ChannelSetArgs) -> Result<u8> {
             "previous": set.previous.as_ref().map(ToString::to_string),
             "deprecated": set.deprecated.as_ref().map(|d| record_json(&d.record.predicate, &d.record.digest)),
             "statusVersion": set.status.version,
-        }));
+        });
+        ec2.add_json(&mut v);
+        print_json(&v)?;
+        return Ok(ec2.exit("channel set", exit::OK));
     }
     let mut s = format!(
         "channel {}@{} -> {ami} (record {})\n",
@@ -472,8 +491,9 @@ fn run_channel_set(a: ChannelSetArgs) -> Result<u8> {
         ));
     }
     s.push_str(&format!("status document version {}\n", set.status.version));
+    s.push_str(&ec2.text());
     crate::output::print_text(&s)?;
-    Ok(exit::OK)
+    Ok(ec2.exit("channel set", exit::OK))
 }
 
 fn run_channel_show(a: ChannelShowArgs, history: bool) -> Result<u8> {

@@ -8,6 +8,7 @@ pub mod attest;
 pub mod audit;
 pub mod boot;
 pub mod diff;
+pub mod ec2;
 pub mod lifecycle;
 pub mod meta;
 pub mod scan;
