@@ -45,6 +45,13 @@ pub struct DirEntry {
     pub ino: Ino,
 }
 
+/// One extended attribute: its full name (`security.capability`) and value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Xattr {
+    pub name: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
 /// Most entries one directory may have.
 pub const MAX_DIR_ENTRIES: usize = 4_000_000;
 
@@ -65,7 +72,7 @@ pub trait FsReader: Send + Sync {
     /// A symlink's target, as stored.
     fn read_link(&self, ino: Ino) -> Result<Vec<u8>, ImageError>;
     /// Extended attributes (full names such as `security.capability`), sorted.
-    fn xattrs(&self, ino: Ino) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ImageError>;
+    fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>, ImageError>;
     /// What the reader calls the filesystem (`ext4`, `xfs`) and its label/UUID.
     fn describe(&self) -> String;
 }
