@@ -10,6 +10,34 @@ use std::time::{Duration, Instant};
 
 use super::schema::bakeproof_python;
 
+/// Runs boto3 `code` with `json`, `sys` and `s3`, `iam`, `kms` and `ec2`
+/// clients bound to the server at `url` (region us-east-1, moto's test
+/// credentials, no AWS configuration files); asserts it succeeds and
+/// returns its standard output, trimmed.
+pub fn boto3(python: &std::path::Path, url: &str, code: &str) -> String {
+    let prelude = format!(
+        "import boto3, json, sys\n\
+         kw = dict(endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         s3 = boto3.client('s3', **kw)\n\
+         iam = boto3.client('iam', **kw)\n\
+         kms = boto3.client('kms', **kw)\n\
+         ec2 = boto3.client('ec2', **kw)\n"
+    );
+    let o = Command::new(python)
+        .args(["-c", &format!("{prelude}{code}")])
+        .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "python: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
 /// moto_server on a free loopback port, killed on drop.
 pub struct Moto {
     child: Child,
@@ -97,28 +125,7 @@ impl Moto {
 
     /// Runs boto3 code with `s3`, `iam`, `kms` and `ec2` clients bound to the server.
     pub fn py(&self, code: &str) -> String {
-        let prelude = format!(
-            "import boto3, sys\n\
-             kw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-             s3 = boto3.client('s3', **kw)\n\
-             iam = boto3.client('iam', **kw)\n\
-             kms = boto3.client('kms', **kw)\n\
-             ec2 = boto3.client('ec2', **kw)\n",
-            self.url()
-        );
-        let o = Command::new(&self.python)
-            .args(["-c", &format!("{prelude}{code}")])
-            .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "python: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
+        boto3(&self.python, &self.url(), code)
     }
 }
 

@@ -9,10 +9,8 @@
 //! test starts its own moto and runs its body in a child process of this
 //! test binary (the same test, `--exact`) with that environment.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bakeproof_ec2::{CleanupOutcome, DeprecationChange, Ec2, Ec2Error, Mirror};
 use bakeproof_lifecycle::model::{Labels, State};
@@ -21,58 +19,10 @@ use bakeproof_lifecycle::time::{parse_rfc3339, rfc3339};
 const CHILD: &str = "BAKEPROOF_EC2_TEST_CHILD";
 const URL: &str = "BAKEPROOF_EC2_TEST_URL";
 
-fn python() -> PathBuf {
-    match std::env::var_os("BAKEPROOF_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "BAKEPROOF_PYTHON is not set: run the tests through tests/run-all.sh (it creates \
-             .venv with moto[server] and exports BAKEPROOF_PYTHON=$PWD/.venv/bin/python)"
-        ),
-    }
-}
+#[path = "../../bakeproof-store/tests/common/mod.rs"]
+mod common;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto() -> (Server, String) {
-    let port = free_port();
-    let child = Command::new(python())
-        .arg(repo_root().join("tests/tools/moto_ec2.py"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let server = Server(child);
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (server, format!("http://127.0.0.1:{port}"))
-}
+use common::moto::{Moto, free_port};
 
 /// The moto server of the child's test.
 struct Env {
@@ -83,25 +33,7 @@ impl Env {
     /// Runs boto3 code with an `ec2` client bound to the server (region
     /// us-east-1); returns its stdout, trimmed.
     fn py(&self, code: &str) -> String {
-        let prelude = format!(
-            "import boto3, json, sys\n\
-             ec2 = boto3.client('ec2', endpoint_url='{}', region_name='us-east-1', \
-             aws_access_key_id='testing', aws_secret_access_key='testing')\n",
-            self.url
-        );
-        let o = Command::new(python())
-            .args(["-c", &format!("{prelude}{code}")])
-            .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "python: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
+        common::py(&self.url, code)
     }
 
     fn json(&self, code: &str) -> serde_json::Value {
@@ -165,7 +97,8 @@ fn in_moto(name: &str, body: impl FnOnce(&Env)) {
         body(&Env { url });
         return;
     }
-    let (_server, url) = start_moto();
+    let server = Moto::start_ec2();
+    let url = server.url();
     run_child(name, &url);
 }
 

@@ -39,7 +39,7 @@ use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 use bakeproof_attest::{PublicKey, SignError, Signer};
-use bakeproof_store::{MAX_ATTEMPTS, OPERATION_TIMEOUT, env_nonempty, sdk_config};
+use bakeproof_store::{env_nonempty, sdk_config};
 use bakeproof_types::Sha256Digest;
 
 /// The URI scheme of AWS KMS key references (cosign's).
@@ -299,32 +299,9 @@ impl Conn {
     {
         let code = e.code().unwrap_or("").to_string();
         let detail = bakeproof_store::error_chain(&e);
-        let message = match &e {
-            SdkError::TimeoutError(_) => format!(
-                "{} did not answer in time ({MAX_ATTEMPTS} attempts, {}s at most)",
-                self.target(),
-                OPERATION_TIMEOUT.as_secs()
-            ),
-            SdkError::DispatchFailure(d) => {
-                if detail.to_ascii_lowercase().contains("credential") {
-                    format!(
-                        "no usable AWS credentials (environment, profile, instance role): {detail}"
-                    )
-                } else {
-                    let kind = if d.is_timeout() {
-                        "timed out"
-                    } else if d.is_io() {
-                        "network error (connection refused, DNS, or network down)"
-                    } else {
-                        "request failed"
-                    };
-                    format!(
-                        "cannot reach {}: {kind} (up to {MAX_ATTEMPTS} attempts): {detail}",
-                        self.target()
-                    )
-                }
-            }
-            _ => {
+        let message = match bakeproof_store::transport_failure(&e, &self.target()) {
+            Some(t) => t.message().to_string(),
+            None => {
                 let msg = e.message().unwrap_or("");
                 match code.as_str() {
                     "" => format!("{}: {detail}", self.target()),

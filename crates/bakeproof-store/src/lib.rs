@@ -31,8 +31,8 @@ pub use ops::{
     publish_attest_dir,
 };
 pub use s3::{
-    ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, S3Store, env_nonempty,
-    error_chain, https_client, sdk_config,
+    ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, S3Store, TransportFailure,
+    env_nonempty, error_chain, https_client, sdk_config, transport_failure,
 };
 
 /// Largest index a reader accepts (bytes); a longer one is [`StoreError::Corrupt`].

@@ -212,37 +212,14 @@ impl S3Store {
         let code = e.code().unwrap_or("").to_string();
         let detail = error_chain(&e);
         let bucket = &self.bucket;
-        match &e {
-            SdkError::TimeoutError(_) => {
-                return StoreError::Unreachable(format!(
-                    "{what}: {} did not answer in time ({MAX_ATTEMPTS} attempts, {}s at most)",
-                    self.target(),
-                    OPERATION_TIMEOUT.as_secs()
-                ));
-            }
-            SdkError::DispatchFailure(d) => {
-                let lower = detail.to_ascii_lowercase();
-                if lower.contains("credential") {
-                    return StoreError::BadCredentials(format!(
-                        "{what}: no usable AWS credentials (environment, profile, instance role): {detail}"
-                    ));
+        if let Some(t) = transport_failure(&e, &self.target()) {
+            return match t {
+                TransportFailure::NoCredentials(m) => {
+                    StoreError::BadCredentials(format!("{what}: {m}"))
                 }
-                let kind = if d.is_timeout() {
-                    "timed out"
-                } else if d.is_io() {
-                    "network error (connection refused, DNS, or network down)"
-                } else {
-                    "request failed"
-                };
-                return StoreError::Unreachable(format!(
-                    "{what}: cannot reach {}: {kind} (up to {MAX_ATTEMPTS} attempts): {detail}",
-                    self.target()
-                ));
-            }
-            SdkError::ConstructionFailure(_) => {
-                return StoreError::Other(format!("{what}: cannot build the request: {detail}"));
-            }
-            _ => {}
+                TransportFailure::Unreachable(m) => StoreError::Unreachable(format!("{what}: {m}")),
+                TransportFailure::Construction(m) => StoreError::Other(format!("{what}: {m}")),
+            };
         }
         match code.as_str() {
             "NoSuchBucket" => {
@@ -615,6 +592,67 @@ fn lost_conditional_write<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>
 /// The messages of an error and its sources, without repeats (the AWS SDK's
 /// errors repeat their source in their own message): for every AWS SDK
 /// client of the workspace, as [`https_client`].
+/// How an AWS SDK request failed below the service, after the SDK's
+/// retries: the one classification (and wording) of the S3 store, the KMS
+/// signer and the EC2 client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// No usable credentials were found (environment, profile, instance role).
+    NoCredentials(String),
+    /// The service did not answer: timeouts, connection refused, DNS, network down.
+    Unreachable(String),
+    /// The request could not be built.
+    Construction(String),
+}
+
+impl TransportFailure {
+    pub fn message(&self) -> &str {
+        match self {
+            TransportFailure::NoCredentials(m)
+            | TransportFailure::Unreachable(m)
+            | TransportFailure::Construction(m) => m,
+        }
+    }
+}
+
+/// The [`TransportFailure`] of `e` (`target` names the service for the
+/// message: `S3 endpoint http://…`, `AWS EC2 (eu-west-1)`); `None` when the
+/// service answered (a service error, for the caller to map by its code).
+pub fn transport_failure<E, R>(e: &SdkError<E, R>, target: &str) -> Option<TransportFailure>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let detail = error_chain(e);
+    match e {
+        SdkError::TimeoutError(_) => Some(TransportFailure::Unreachable(format!(
+            "{target} did not answer in time ({MAX_ATTEMPTS} attempts, {}s at most)",
+            OPERATION_TIMEOUT.as_secs()
+        ))),
+        SdkError::DispatchFailure(d) => {
+            if detail.to_ascii_lowercase().contains("credential") {
+                return Some(TransportFailure::NoCredentials(format!(
+                    "no usable AWS credentials (environment, profile, instance role): {detail}"
+                )));
+            }
+            let kind = if d.is_timeout() {
+                "timed out"
+            } else if d.is_io() {
+                "network error (connection refused, DNS, or network down)"
+            } else {
+                "request failed"
+            };
+            Some(TransportFailure::Unreachable(format!(
+                "cannot reach {target}: {kind} (up to {MAX_ATTEMPTS} attempts): {detail}"
+            )))
+        }
+        SdkError::ConstructionFailure(_) => Some(TransportFailure::Construction(format!(
+            "cannot build the request: {detail}"
+        ))),
+        _ => None,
+    }
+}
+
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur = Some(e);

@@ -63,25 +63,8 @@ pub fn aws_child(name: &str, bucket: &str) -> Option<String> {
     None
 }
 
-/// Runs boto3 `code` against the child's moto server (see [`moto::Moto::py`]).
+/// Runs boto3 `code` against the child's moto server (see [`moto::boto3`]).
 pub fn py(url: &str, code: &str) -> String {
     let python = schema::bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
-    let prelude = format!(
-        "import boto3, sys\n\
-         kw = dict(endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         s3 = boto3.client('s3', **kw)\n"
-    );
-    let o = Command::new(python)
-        .args(["-c", &format!("{prelude}{code}")])
-        .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "python: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
+    moto::boto3(&python, url, code)
 }
