@@ -108,82 +108,128 @@ fn digest_of(bytes: &[u8]) -> String {
     bakeproof_types::Sha256Digest::of(bytes).prefixed()
 }
 
+/// What the chain rules need of a predicate.
+trait Linked {
+    fn sequence(&self) -> u64;
+    fn supersedes(&self) -> Option<&str>;
+}
+
+impl Linked for RecordPredicate {
+    fn sequence(&self) -> u64 {
+        self.sequence
+    }
+    fn supersedes(&self) -> Option<&str> {
+        self.supersedes.as_deref()
+    }
+}
+
+impl Linked for ChannelPredicate {
+    fn sequence(&self) -> u64 {
+        self.sequence
+    }
+    fn supersedes(&self) -> Option<&str> {
+        self.supersedes.as_deref()
+    }
+}
+
+type Open<P> = fn(&[u8], &TrustedKeys) -> Result<Opened<P>, crate::record::OpenError>;
+
+/// The rules both chains keep: objects in sequence order, opened with a
+/// trusted key; an object that does not open, that `foreign` says is not
+/// of this chain, or whose predicate names another sequence number than
+/// its key is ignored; each trusted record supersedes the one before it;
+/// `follows` checks the rest (the AMI's states).
+fn link<P: Linked>(
+    what: &str,
+    mut objects: Vec<StoredRecord>,
+    keys: &TrustedKeys,
+    open: Open<P>,
+    foreign: impl Fn(&Opened<P>) -> Option<String>,
+    follows: impl Fn(Option<&Opened<P>>, &Opened<P>) -> Result<(), String>,
+) -> Result<(Vec<Opened<P>>, Vec<Ignored>), ChainError> {
+    objects.sort_by_key(|o| o.sequence);
+    let mut records: Vec<Opened<P>> = Vec::new();
+    let mut ignored = Vec::new();
+    for o in objects {
+        let why = match open(&o.bytes, keys) {
+            Err(e) => Some(e.to_string()),
+            Ok(r) => match foreign(&r) {
+                Some(why) => Some(why),
+                None if r.predicate.sequence() != o.sequence => Some(format!(
+                    "record {} stored as record {} (copied or replayed)",
+                    r.predicate.sequence(),
+                    o.sequence
+                )),
+                None => {
+                    let broken = |why: String| ChainError::Broken {
+                        what: what.to_string(),
+                        sequence: o.sequence,
+                        why,
+                    };
+                    let prev = records.last();
+                    match (prev, r.predicate.supersedes()) {
+                        (None, None) => {}
+                        (Some(q), Some(d)) if d == q.digest => {}
+                        (None, Some(d)) => {
+                            return Err(broken(format!(
+                                "it supersedes {d}, which the store does not hold (a deleted record)"
+                            )));
+                        }
+                        (Some(q), None) => {
+                            return Err(broken(format!(
+                                "it supersedes nothing, but record {} comes before it",
+                                q.predicate.sequence()
+                            )));
+                        }
+                        (Some(q), Some(d)) => {
+                            return Err(broken(format!(
+                                "it supersedes {d}, but the record before it (record {}) is {} (a deleted or replaced record)",
+                                q.predicate.sequence(),
+                                q.digest
+                            )));
+                        }
+                    }
+                    follows(prev, &r).map_err(broken)?;
+                    records.push(r);
+                    None
+                }
+            },
+        };
+        if let Some(why) = why {
+            ignored.push(Ignored {
+                sequence: o.sequence,
+                digest: digest_of(&o.bytes),
+                why,
+            });
+        }
+    }
+    Ok((records, ignored))
+}
+
 /// Reads an AMI's chain from its stored objects (any order). With
 /// `tree_digest_hex`, every trusted record's subject must carry it (a
 /// record about another image of the same AMI id breaks the chain).
 pub fn ami_chain(
     ami: &AmiRef,
     tree_digest_hex: Option<&str>,
-    mut objects: Vec<StoredRecord>,
+    objects: Vec<StoredRecord>,
     keys: &TrustedKeys,
 ) -> Result<AmiChain, ChainError> {
-    objects.sort_by_key(|o| o.sequence);
     let what = ami.to_string();
     let subject = ami.subject_name();
-    let mut records: Vec<Opened<RecordPredicate>> = Vec::new();
-    let mut ignored = Vec::new();
-    for o in objects {
-        let ignore = |why: String| Ignored {
-            sequence: o.sequence,
-            digest: digest_of(&o.bytes),
-            why,
-        };
-        let r = match open_record(&o.bytes, keys) {
-            Ok(r) => r,
-            Err(e) => {
-                ignored.push(ignore(e.to_string()));
-                continue;
-            }
-        };
+    let foreign = |r: &Opened<RecordPredicate>| {
+        let ours = r.predicate.ami == what && r.subjects.len() == 1 && r.subjects[0].0 == subject;
+        (!ours).then(|| format!("a record of another AMI ({})", r.predicate.ami))
+    };
+    let follows = |prev: Option<&Opened<RecordPredicate>>, r: &Opened<RecordPredicate>| {
         let p = &r.predicate;
-        let Some((_, tree)) = r.subjects.iter().find(|(n, _)| *n == subject) else {
-            ignored.push(ignore(format!("a record of another AMI ({})", p.ami)));
-            continue;
-        };
-        if p.ami != what || r.subjects.len() != 1 {
-            ignored.push(ignore(format!("a record of another AMI ({})", p.ami)));
-            continue;
-        }
-        if p.sequence != o.sequence {
-            ignored.push(ignore(format!(
-                "record {} stored as record {} (copied or replayed)",
-                p.sequence, o.sequence
-            )));
-            continue;
-        }
-        let broken = |why: String| ChainError::Broken {
-            what: what.clone(),
-            sequence: p.sequence,
-            why,
-        };
+        let tree = &r.subjects[0].1;
         if let Some(t) = tree_digest_hex
             && tree != t
         {
-            return Err(broken(format!(
+            return Err(format!(
                 "it is about tree sha256:{tree}, the published image is sha256:{t}"
-            )));
-        }
-        let prev = records.last();
-        match (prev, &p.supersedes) {
-            (None, None) => {}
-            (None, Some(d)) => {
-                return Err(broken(format!(
-                    "it supersedes {d}, which the store does not hold (a deleted record)"
-                )));
-            }
-            (Some(q), None) => {
-                return Err(broken(format!(
-                    "it supersedes nothing, but record {} comes before it",
-                    q.predicate.sequence
-                )));
-            }
-            (Some(q), Some(d)) if *d != q.digest => {
-                return Err(broken(format!(
-                    "it supersedes {d}, but the record before it (record {}) is {} (a deleted or replaced record)",
-                    q.predicate.sequence, q.digest
-                )));
-            }
-            _ => {}
+            ));
         }
         let (before, before_revoke) = match prev {
             None => (State::Built, None),
@@ -193,23 +239,21 @@ pub fn ami_chain(
             ),
         };
         if p.previous_state != before {
-            return Err(broken(format!(
+            return Err(format!(
                 "its previous state is {}, the chain says {before}",
                 p.previous_state
-            )));
+            ));
         }
         match transition(before, p.action, before_revoke) {
-            Ok(s) if s == p.state => {}
-            Ok(s) => {
-                return Err(broken(format!(
-                    "{} from {before} leads to {s}, the record says {}",
-                    p.action, p.state
-                )));
-            }
-            Err(e) => return Err(broken(e.to_string())),
+            Ok(s) if s == p.state => Ok(()),
+            Ok(s) => Err(format!(
+                "{} from {before} leads to {s}, the record says {}",
+                p.action, p.state
+            )),
+            Err(e) => Err(e.to_string()),
         }
-        records.push(r);
-    }
+    };
+    let (records, ignored) = link(&what, objects, keys, open_record, foreign, follows)?;
     Ok(AmiChain {
         ami: ami.clone(),
         records,
@@ -221,66 +265,23 @@ pub fn ami_chain(
 pub fn channel_chain(
     channel: &str,
     region: &str,
-    mut objects: Vec<StoredRecord>,
+    objects: Vec<StoredRecord>,
     keys: &TrustedKeys,
 ) -> Result<ChannelChain, ChainError> {
-    objects.sort_by_key(|o| o.sequence);
     let what = format!("channel {channel} in {region}");
-    let mut records: Vec<Opened<ChannelPredicate>> = Vec::new();
-    let mut ignored = Vec::new();
-    for o in objects {
-        let ignore = |why: String| Ignored {
-            sequence: o.sequence,
-            digest: digest_of(&o.bytes),
-            why,
-        };
-        let r = match open_channel(&o.bytes, keys) {
-            Ok(r) => r,
-            Err(e) => {
-                ignored.push(ignore(e.to_string()));
-                continue;
-            }
-        };
+    let foreign = |r: &Opened<ChannelPredicate>| {
         let p = &r.predicate;
         let ami_ok = AmiRef::parse(&p.ami).is_ok_and(|a| {
             a.region() == region && r.subjects.iter().any(|(n, _)| *n == a.subject_name())
         });
-        if p.channel != channel || p.region != region || !ami_ok {
-            ignored.push(ignore(format!(
+        (p.channel != channel || p.region != region || !ami_ok).then(|| {
+            format!(
                 "a pointer of channel {} in {} to {}",
                 p.channel, p.region, p.ami
-            )));
-            continue;
-        }
-        if p.sequence != o.sequence {
-            ignored.push(ignore(format!(
-                "record {} stored as record {} (copied or replayed)",
-                p.sequence, o.sequence
-            )));
-            continue;
-        }
-        let broken = |why: String| ChainError::Broken {
-            what: what.clone(),
-            sequence: p.sequence,
-            why,
-        };
-        match (records.last(), &p.supersedes) {
-            (None, None) => {}
-            (Some(q), Some(d)) if *d == q.digest => {}
-            (None, Some(d)) => {
-                return Err(broken(format!(
-                    "it supersedes {d}, which the store does not hold (a deleted record)"
-                )));
-            }
-            (Some(q), d) => {
-                return Err(broken(format!(
-                    "it supersedes {d:?}, but the record before it (record {}) is {}",
-                    q.predicate.sequence, q.digest
-                )));
-            }
-        }
-        records.push(r);
-    }
+            )
+        })
+    };
+    let (records, ignored) = link(&what, objects, keys, open_channel, foreign, |_, _| Ok(()))?;
     Ok(ChannelChain {
         channel: channel.to_string(),
         region: region.to_string(),

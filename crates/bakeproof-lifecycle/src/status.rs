@@ -59,56 +59,54 @@ pub fn check_fresh(p: &StatusPredicate, now: i64, seen: Option<u64>) -> Result<(
     Ok(())
 }
 
-fn have_of<P>(records: &[crate::record::Opened<P>], seq_of: impl Fn(&P) -> u64) -> String {
-    records.last().map_or_else(
-        || "none".to_string(),
-        |r| format!("record {} ({})", seq_of(&r.predicate), r.digest),
-    )
+/// Whether `records` (a chain, oldest first) hold the head the status
+/// document names under `id` in `heads` (a chain may be longer: records
+/// signed after the document are kept).
+fn check_head<P>(
+    p: &StatusPredicate,
+    heads: &std::collections::BTreeMap<String, crate::model::Head>,
+    id: &str,
+    what: String,
+    records: &[crate::record::Opened<P>],
+    seq_of: impl Fn(&P) -> u64,
+) -> Result<(), StatusError> {
+    let Some(head) = heads.get(id) else {
+        return Ok(());
+    };
+    if records
+        .iter()
+        .any(|r| seq_of(&r.predicate) == head.sequence && r.digest == head.digest)
+    {
+        return Ok(());
+    }
+    Err(StatusError::Hidden {
+        version: p.version,
+        what,
+        sequence: head.sequence,
+        digest: head.digest.clone(),
+        have: records.last().map_or_else(
+            || "none".to_string(),
+            |r| format!("record {} ({})", seq_of(&r.predicate), r.digest),
+        ),
+    })
 }
 
 /// Checks that `chain` holds the record the status document names for its
 /// AMI (a chain may be longer: records signed after the document are kept).
 pub fn check_ami(p: &StatusPredicate, chain: &AmiChain) -> Result<(), StatusError> {
     let id = chain.ami.to_string();
-    let Some(head) = p.amis.get(&id) else {
-        return Ok(());
-    };
-    let held = chain
-        .records
-        .iter()
-        .any(|r| r.predicate.sequence == head.sequence && r.digest == head.digest);
-    if held {
-        Ok(())
-    } else {
-        Err(StatusError::Hidden {
-            version: p.version,
-            what: id,
-            sequence: head.sequence,
-            digest: head.digest.clone(),
-            have: have_of(&chain.records, |q| q.sequence),
-        })
-    }
+    check_head(p, &p.amis, &id, id.clone(), &chain.records, |q| q.sequence)
 }
 
 /// As [`check_ami`], for a channel.
 pub fn check_channel(p: &StatusPredicate, chain: &ChannelChain) -> Result<(), StatusError> {
     let id = channel_id(&chain.channel, &chain.region);
-    let Some(head) = p.channels.get(&id) else {
-        return Ok(());
-    };
-    let held = chain
-        .records
-        .iter()
-        .any(|r| r.predicate.sequence == head.sequence && r.digest == head.digest);
-    if held {
-        Ok(())
-    } else {
-        Err(StatusError::Hidden {
-            version: p.version,
-            what: format!("channel {id}"),
-            sequence: head.sequence,
-            digest: head.digest.clone(),
-            have: have_of(&chain.records, |q| q.sequence),
-        })
-    }
+    check_head(
+        p,
+        &p.channels,
+        &id,
+        format!("channel {id}"),
+        &chain.records,
+        |q| q.sequence,
+    )
 }
