@@ -210,10 +210,9 @@ impl<S: BlockSource> Ext4<S> {
                 ),
             ));
         }
-        let label = String::from_utf8_lossy(
-            sb[0x78..0x88].split(|&b| b == 0).next().unwrap_or(&[]),
-        )
-        .into_owned();
+        let label =
+            String::from_utf8_lossy(sb[0x78..0x88].split(|&b| b == 0).next().unwrap_or(&[]))
+                .into_owned();
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&sb[0x68..0x78]);
         Ok(Ext4 {
@@ -658,11 +657,12 @@ fn parse_dirents(block: &[u8], out: &mut Vec<DirEntry>, ino: Ino) -> Result<(), 
         let inode = le32(block, at);
         let rec_len = usize::from(le16(block, at + 4));
         let name_len = usize::from(block[at + 6]);
-        if rec_len < 8 || rec_len % 4 != 0 || at + rec_len > block.len() || 8 + name_len > rec_len
-        {
+        if rec_len < 8 || rec_len % 4 != 0 || at + rec_len > block.len() || 8 + name_len > rec_len {
             return Err(ImageError::corrupt(
                 "ext directory",
-                format!("directory {ino}: entry at {at} with record length {rec_len}, name length {name_len}"),
+                format!(
+                    "directory {ino}: entry at {at} with record length {rec_len}, name length {name_len}"
+                ),
             ));
         }
         let name = &block[at + 8..at + 8 + name_len];
