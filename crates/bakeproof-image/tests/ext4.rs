@@ -17,6 +17,9 @@ use bakeproof_image::ext4::Ext4;
 use bakeproof_image::fs::{FsReader, Ino, Kind};
 use sha2::{Digest as _, Sha256};
 
+/// Path → (name, value) of each attribute.
+type XattrMap = BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>>;
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().expect("spawn");
     assert!(
@@ -129,7 +132,7 @@ fn unescape(s: &str) -> Vec<u8> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\'
-            && i + 3 < b.len() + 0
+            && i + 3 < b.len()
             && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
             out.push(u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap());
@@ -143,14 +146,14 @@ fn unescape(s: &str) -> Vec<u8> {
 }
 
 /// Every attribute of every file under `src`, from `getfattr -R`.
-fn getfattr_all(src: &Path) -> BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>> {
+fn getfattr_all(src: &Path) -> XattrMap {
     let out = Command::new("getfattr")
         .args(["-R", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names"])
         .arg(src)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut map: BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>> = BTreeMap::new();
+    let mut map: XattrMap = BTreeMap::new();
     let mut cur = None;
     for line in text.lines() {
         if let Some(p) = line.strip_prefix("# file: ") {
@@ -195,7 +198,7 @@ fn compare_dir(
     fs: &dyn FsReader,
     ino: Ino,
     path: &Path,
-    xattrs: &BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>>,
+    xattrs: &XattrMap,
     top: bool,
     seen: &mut Seen,
 ) {
@@ -308,12 +311,33 @@ fn compare_dir(
 }
 
 fn check_image(args: &[&str], inline: bool, want_describe: &str) -> (tempfile::TempDir, PathBuf) {
+    check_image_with(args, inline, want_describe, false)
+}
+
+/// `htree`: after mke2fs (whose `-d` writes linear directories), index the
+/// directories with `e2fsck -fyD` and check `many/` became an htree.
+fn check_image_with(
+    args: &[&str],
+    inline: bool,
+    want_describe: &str,
+    htree: bool,
+) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     fs::create_dir(&src).unwrap();
     build_source(&src, inline);
     let img = tmp.path().join("fs.img");
     mkfs(&src, &img, args);
+    if htree {
+        let st = Command::new("e2fsck")
+            .arg("-fyD")
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert!(matches!(st.status.code(), Some(0 | 1)), "{st:?}");
+        let out = debugfs(&img, "htree /many");
+        assert!(out.contains("Root node dump"), "{out}");
+    }
     let fs = Ext4::open(bakeproof_image::block::FileSource::open(&img).unwrap()).unwrap();
     assert!(
         fs.describe().starts_with(want_describe),
@@ -340,6 +364,11 @@ fn check_image(args: &[&str], inline: bool, want_describe: &str) -> (tempfile::T
 #[test]
 fn ext4_4k_blocks_match_the_source_tree() {
     check_image(&["-t", "ext4", "-b", "4096"], false, "ext4");
+}
+
+#[test]
+fn ext4_htree_directories_match_the_source_tree() {
+    check_image_with(&["-t", "ext4", "-b", "4096"], false, "ext4", true);
 }
 
 #[test]

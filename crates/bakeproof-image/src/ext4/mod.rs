@@ -79,6 +79,9 @@ fn le32(b: &[u8], at: usize) -> u32 {
     }
 }
 
+/// An attribute as stored: (name index, name without prefix, value).
+type RawXattr = (u8, Vec<u8>, Vec<u8>);
+
 /// Where a logical block of a file lives: `len` blocks from `lblk` on are
 /// `Some(first physical block)` or a hole (`None`, read as zeros).
 #[derive(Debug, Clone, Copy)]
@@ -562,7 +565,7 @@ impl<S: BlockSource> Ext4<S> {
         region: &[u8],
         entries: usize,
         values: usize,
-        out: &mut Vec<(u8, Vec<u8>, Vec<u8>)>,
+        out: &mut Vec<RawXattr>,
         budget: &mut usize,
     ) -> Result<(), ImageError> {
         let what = "ext xattr entries";
@@ -599,7 +602,7 @@ impl<S: BlockSource> Ext4<S> {
         Ok(())
     }
 
-    fn ibody_xattrs(&self, raw: &Raw) -> Result<Vec<(u8, Vec<u8>, Vec<u8>)>, ImageError> {
+    fn ibody_xattrs(&self, raw: &Raw) -> Result<Vec<RawXattr>, ImageError> {
         let mut out = Vec::new();
         if self.inode_size <= 128 {
             return Ok(out);
@@ -619,7 +622,7 @@ impl<S: BlockSource> Ext4<S> {
         Ok(out)
     }
 
-    fn all_xattrs(&self, raw: &Raw) -> Result<Vec<(u8, Vec<u8>, Vec<u8>)>, ImageError> {
+    fn all_xattrs(&self, raw: &Raw) -> Result<Vec<RawXattr>, ImageError> {
         let mut out = self.ibody_xattrs(raw)?;
         if raw.file_acl != 0 {
             let block = self.read_block("ext xattr block", raw.file_acl)?;
