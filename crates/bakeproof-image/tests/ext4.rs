@@ -682,3 +682,20 @@ fn hostile_directories() {
     let fs = open_bytes(b).unwrap();
     expect_corrupt(walk(&fs), "inode number out of range");
 }
+
+#[test]
+fn hostile_directory_size_past_its_extents() {
+    // A directory whose size runs past its last extent: the rest is one
+    // hole (to the end of the logical range), skipped, not iterated.
+    let (_t, img) = small_image(&["-t", "ext4", "-b", "4096"]);
+    let ino = ino_of(&img, "d");
+    let at = inode_offset(&img, ino, 4096);
+    let want = open_bytes(fs::read(&img).unwrap())
+        .unwrap()
+        .read_dir(ino)
+        .unwrap();
+    assert_eq!(want.len(), 301);
+    let b = corrupt_with(&img, &[(at + 0x4, &(4u32 << 20).to_le_bytes())]);
+    let fs = open_bytes(b).unwrap();
+    assert_eq!(fs.read_dir(ino).unwrap(), want);
+}

@@ -198,6 +198,10 @@ impl<S: BlockSource> Ext4<S> {
         if desc_size < 32 || desc_size > block_size || !desc_size.is_power_of_two() {
             return bad(format!("group descriptor size {desc_size}"));
         }
+        // Every byte offset computed from a checked block number fits u64.
+        if blocks_count.checked_mul(block_size).is_none() {
+            return bad(format!("{blocks_count} blocks of {block_size} bytes"));
+        }
         let gdt_offset = (first_data_block + 1) * block_size;
         // The descriptor table must be inside the image (a truncated image
         // or a blocks count far beyond it is caught here, not later).
@@ -725,13 +729,14 @@ impl<S: BlockSource> FsReader for Ext4<S> {
             }
             let bs = self.block_size;
             let mut block = vec![0u8; bs as usize];
+            let blocks = size.div_ceil(bs);
             let mut lblk = 0u64;
-            while lblk * bs < size {
+            while lblk < blocks {
                 let run = self.map(&raw, lblk)?;
                 match run.phys {
                     None => lblk = lblk.saturating_add(run.len.max(1)),
                     Some(p) => {
-                        let n = run.len.min(size.div_ceil(bs) - lblk);
+                        let n = run.len.min(blocks - lblk);
                         for k in 0..n {
                             self.src.read_at((p + k) * bs, &mut block)?;
                             parse_dirents(&block, &mut out, ino)?;
