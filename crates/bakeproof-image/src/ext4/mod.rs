@@ -457,8 +457,10 @@ impl<S: BlockSource> Ext4<S> {
         let per = self.block_size / 4;
         let ib = raw.i_block();
         if lblk < 12 {
-            let b = u64::from(le32(ib, lblk as usize * 4));
-            return self.leaf_run(what, b);
+            return self.leaf_run(
+                what,
+                &ib[(lblk as usize * 4).min(ib.len())..48.min(ib.len())],
+            );
         }
         // (slot in i_block, levels below it, first logical block it maps)
         let mut first = 12u64;
@@ -468,7 +470,7 @@ impl<S: BlockSource> Ext4<S> {
                 let mut block = u64::from(le32(ib, slot * 4));
                 let mut rel = lblk - first;
                 let mut sub = span;
-                for _ in 0..levels {
+                for level in 0..levels {
                     if block == 0 {
                         // A whole subtree is a hole.
                         return Ok(Run {
@@ -480,12 +482,21 @@ impl<S: BlockSource> Ext4<S> {
                     sub /= per;
                     let idx = rel / sub;
                     rel %= sub;
+                    if level + 1 == levels {
+                        // The data block pointers: up to 64 of them at
+                        // once, so that contiguous blocks are one run.
+                        let n = (per - idx).min(64) as usize;
+                        let mut ptrs = [0u8; 256];
+                        self.src
+                            .read_at(block * self.block_size + idx * 4, &mut ptrs[..n * 4])?;
+                        return self.leaf_run(what, &ptrs[..n * 4]);
+                    }
                     let mut ptr = [0u8; 4];
                     self.src
                         .read_at(block * self.block_size + idx * 4, &mut ptr)?;
                     block = u64::from(u32::from_le_bytes(ptr));
                 }
-                return self.leaf_run(what, block);
+                return Err(ImageError::corrupt(what, "no levels"));
             }
             first += span;
             span = span.saturating_mul(per);
@@ -496,14 +507,31 @@ impl<S: BlockSource> Ext4<S> {
         })
     }
 
-    fn leaf_run(&self, what: &str, block: u64) -> Result<Run, ImageError> {
-        if block == 0 {
-            return Ok(Run { phys: None, len: 1 });
+    /// The run starting at the first of `ptrs` (little-endian block
+    /// numbers): as many following pointers as continue it (all holes, or
+    /// consecutive blocks).
+    fn leaf_run(&self, what: &str, ptrs: &[u8]) -> Result<Run, ImageError> {
+        let first = u64::from(le32(ptrs, 0));
+        let mut len = 1u64;
+        while (len as usize + 1) * 4 <= ptrs.len() {
+            let next = u64::from(le32(ptrs, len as usize * 4));
+            let continues = if first == 0 {
+                next == 0
+            } else {
+                next == first + len
+            };
+            if !continues {
+                break;
+            }
+            len += 1;
         }
-        self.check_block(what, block, 1)?;
+        if first == 0 {
+            return Ok(Run { phys: None, len });
+        }
+        self.check_block(what, first, len)?;
         Ok(Run {
-            phys: Some(block),
-            len: 1,
+            phys: Some(first),
+            len,
         })
     }
 
