@@ -101,6 +101,15 @@ fn build_source(src: &Path, inline: bool) {
     run(Command::new("setcap")
         .arg("cap_net_raw+ep")
         .arg(src.join("ping")));
+    // Attributes too big for the inode body: in an attribute block (on a
+    // fast symlink too, whose block count is then the attribute block's).
+    let big_value = format!("0x{}", "ab".repeat(300));
+    std::os::unix::fs::symlink("small.txt", src.join("labeled-link")).unwrap();
+    for f in ["labeled-link", "ping"] {
+        run(Command::new("setfattr")
+            .args(["-h", "-n", "security.bakeproof-test", "-v", &big_value])
+            .arg(src.join(f)));
+    }
     fs::write(src.join("owned"), b"someone else's").unwrap();
     std::os::unix::fs::chown(src.join("owned"), Some(1234), Some(56789)).unwrap();
     fs::set_permissions(
@@ -760,4 +769,30 @@ fn mutated_images_never_panic() {
         }
         assert!(errors > 0, "no mutation was noticed ({args:?})");
     }
+}
+
+#[test]
+fn short_slow_symlink_is_read_from_its_block() {
+    // A block-mapped symlink whose target is under 60 bytes (debugfs's
+    // set_inode_field shortens a slow one): it is slow because it has a
+    // data block, not because of its size.
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let target = format!("{}/end", "y".repeat(100));
+    std::os::unix::fs::symlink(&target, src.join("slow")).unwrap();
+    let img = tmp.path().join("img");
+    run(Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
+        .arg(&src)
+        .arg(&img)
+        .arg("1M"));
+    let ino = ino_of(&img, "slow");
+    run(Command::new("debugfs")
+        .arg("-w")
+        .arg("-R")
+        .arg(format!("sif <{ino}> size 10"))
+        .arg(&img));
+    let fs = open_bytes(fs::read(&img).unwrap()).unwrap();
+    assert_eq!(fs.read_link(ino).unwrap(), target.as_bytes()[..10].to_vec());
 }

@@ -804,9 +804,23 @@ impl<S: BlockSource> FsReader for Ext4<S> {
                 format!("inode {ino}: target of {size} bytes"),
             ));
         }
-        if raw.flags & (FLAG_EXTENTS | FLAG_INLINE_DATA) == 0 && size < 60 {
-            // A fast symlink: the target is in i_block.
-            return Ok(raw.i_block()[..size as usize].to_vec());
+        // A fast symlink (the target in i_block) has no data blocks: its
+        // block count is that of its attribute block, if any (the
+        // kernel's ext4_inode_is_fast_symlink).
+        let blocks = u64::from(le32(&raw.bytes, 0x1C)) | (u64::from(le16(&raw.bytes, 0x74)) << 32);
+        let ea_blocks = if raw.file_acl != 0 {
+            self.block_size / 512
+        } else {
+            0
+        };
+        if raw.flags & FLAG_INLINE_DATA == 0 && blocks == ea_blocks {
+            return match raw.i_block().get(..size as usize) {
+                Some(t) => Ok(t.to_vec()),
+                None => Err(ImageError::corrupt(
+                    "ext symlink",
+                    format!("inode {ino}: fast symlink of {size} bytes"),
+                )),
+            };
         }
         let mut buf = vec![0u8; size as usize];
         let n = self.read_raw(&raw, 0, &mut buf)?;
