@@ -24,7 +24,12 @@ fuzz_target!(|data: &[u8]| {
         let Ok(i) = fs.inode(ino) else { continue };
         if let Ok(x) = fs.xattrs(ino) {
             assert!(x.windows(2).all(|w| w[0].name <= w[1].name));
-            assert!(x.iter().map(|a| a.name.len() + a.value.len()).sum::<usize>() <= 2 * 65536);
+            assert!(
+                x.iter()
+                    .map(|a| a.name.len() + a.value.len())
+                    .sum::<usize>()
+                    <= 2 * 65536
+            );
         }
         match i.kind {
             Kind::Directory => {
