@@ -178,4 +178,28 @@ seed 5 proc-net-tcp6 /proc/net/tcp6
 seed 5 proc-net-udp /proc/net/udp
 seed 6 elf-sh /bin/sh
 
+# ext4_image (issue 16): small images made by the real mke2fs -d (e2fsprogs)
+# from a tree with a file, a symlink, a FIFO, a file capability and a
+# subdirectory: ext2 (block maps), ext4 without journal, ext4 inline_data.
+# 128 KiB or less: run.sh's -max_len.
+if command -v mke2fs >/dev/null 2>&1; then
+    mkdir -p "$c/ext4_image"
+    t=$(mktemp -d)
+    mkdir -p "$t/src/dir/sub"
+    printf 'hello\n' > "$t/src/file"
+    head -c 20000 /bin/sh > "$t/src/dir/blocks"
+    ln -s file "$t/src/link"
+    ln "$t/src/file" "$t/src/dir/hardlink"
+    mkfifo "$t/src/fifo"
+    command -v setcap >/dev/null 2>&1 && setcap cap_net_raw+ep "$t/src/dir/blocks" 2>/dev/null || true
+    for v in "ext2 -b 1024" "ext4 -b 1024 -O ^has_journal" "ext4 -b 1024 -O ^has_journal,inline_data -I 256"; do
+        name=$(echo "$v" | tr -c 'a-z0-9\n' _)
+        # shellcheck disable=SC2086
+        mke2fs -q -F -N 32 -t $v -d "$t/src" "$t/img" 128K >/dev/null 2>&1 \
+            && cp "$t/img" "$c/ext4_image/$name"
+        rm -f "$t/img"
+    done
+    rm -rf "$t"
+fi
+
 echo "seeded $(find "$c" -type f | wc -l) files under $c"

@@ -106,6 +106,8 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   pkg_installed man-db || missing+=(man-db)   # man -l: the pages render with each command's options
   pkg_installed dpkg-dev || missing+=(dpkg-dev)   # dpkg-scanpackages: the local apt archive of the supplier test (apt_origin.rs)
   pkg_installed openssh-server || missing+=(openssh-server)   # sshd -T: the oracle of the audit's sshd facts (crates/bakeproof-audit/tests/sshd_oracle.rs)
+  pkg_installed e2fsprogs || missing+=(e2fsprogs)   # mke2fs -d, e2fsck -D, debugfs: the images of the ext reader's tests (crates/bakeproof-image/tests/ext4.rs)
+  pkg_installed attr || missing+=(attr)   # getfattr: the xattr oracle of the ext reader's tests (crates/bakeproof-image/tests/ext4.rs)
   # Node.js + npm: sigstore-js, the independent bundle verifier of tests/attest.rs
   # (machines of this kind ship Node.js 20; Debian's own 18 is the fallback).
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
