@@ -227,8 +227,9 @@ impl<S: BlockSource> Xfs<S> {
         Ok(fs)
     }
 
-    /// Byte offset of an inode in the image.
-    fn inode_offset(&self, ino: Ino) -> Result<u64, ImageError> {
+    /// Where inode `ino` lives in the image (its byte offset), checked
+    /// against the filesystem's geometry.
+    pub fn inode_offset(&self, ino: Ino) -> Result<u64, ImageError> {
         let off_mask = (1u64 << self.inopblog) - 1;
         let shift = u32::from(self.agblklog) + u32::from(self.inopblog);
         let agno = if shift >= 64 { 0 } else { ino >> shift };
@@ -855,7 +856,7 @@ impl<S: BlockSource> FsReader for Xfs<S> {
                         ));
                     }
                     self.read_mapped(&map, blk << self.block_log, &mut b)?;
-                    if be32(&b, 0)? != SYMLINK_MAGIC || be64(&b, 24)? != ino {
+                    if be32(&b, 0)? != SYMLINK_MAGIC || be64(&b, 32)? != ino {
                         return Err(ImageError::corrupt(
                             format!("xfs symlink {ino}"),
                             "bad block magic or owner",
@@ -905,7 +906,7 @@ impl<S: BlockSource> FsReader for Xfs<S> {
                             continue;
                         }
                         self.read_mapped(&map, blk << self.block_log, &mut b)?;
-                        if be16(&b, 8)? == ATTR3_LEAF_MAGIC && be64(&b, 40)? == ino {
+                        if be16(&b, 8)? == ATTR3_LEAF_MAGIC && be64(&b, 48)? == ino {
                             self.attr_leaf(ino, &map, &b, &mut out, &mut budget)?;
                         }
                     }
