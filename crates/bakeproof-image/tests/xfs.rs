@@ -497,6 +497,41 @@ fn patched(fx: &Fixture, name: &str, patch: impl FnOnce(&fs::File)) -> PathBuf {
     copy
 }
 
+fn expect_corrupt<T>(r: Result<T, ImageError>, what: &str) {
+    match r {
+        Err(ImageError::Corrupt { .. }) => {}
+        Err(e) => panic!("{what}: {e} (a Corrupt error expected)"),
+        Ok(_) => panic!("{what}: read without an error"),
+    }
+}
+
+fn be(b: &[u8]) -> u64 {
+    b.iter().fold(0, |a, &c| (a << 8) | u64::from(c))
+}
+
+/// The byte offset of the first leaf of the B+tree extent map rooted in
+/// the inode at `inode_at` (a level-1 tree), read from the image itself.
+fn bmbt_first_leaf(f: &fs::File, inode_at: u64) -> u64 {
+    let mut sb = [0u8; 256];
+    f.read_exact_at(&mut sb, 0).unwrap();
+    let (bs, agblocks, isize, agblklog) =
+        (be(&sb[4..8]), be(&sb[84..88]), be(&sb[104..106]), sb[124]);
+    let mut ino = vec![0u8; isize as usize];
+    f.read_exact_at(&mut ino, inode_at).unwrap();
+    assert_eq!(ino[5], 3, "data fork in B+tree format");
+    let fork = if ino[82] == 0 {
+        ino.len() - 176
+    } else {
+        usize::from(ino[82]) * 8
+    };
+    let root = &ino[176..176 + fork];
+    assert_eq!(be(&root[0..2]), 1, "a level-1 B+tree");
+    let maxrecs = (fork - 4) / 16;
+    let ptr = be(&root[4 + maxrecs * 8..12 + maxrecs * 8]);
+    let (agno, agbno) = (ptr >> agblklog, ptr & ((1 << agblklog) - 1));
+    (agno * agblocks + agbno) * bs
+}
+
 /// Walks everything, bounded; the first error.
 fn walk_all(fs: &dyn FsReader) -> Result<usize, ImageError> {
     let mut seen = HashSet::new();
@@ -590,8 +625,7 @@ fn xfs_image_equals_its_source_tree_then_corruptions_fail_cleanly() {
         f.write_all_at(&rec, big_at + 176).unwrap();
     });
     let p = open(&past_end).unwrap();
-    let err = p.read(big, 0, &mut [0u8; 4096]).unwrap_err();
-    assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+    expect_corrupt(p.read(big, 0, &mut [0u8; 4096]), "a block past the end");
     // A huge extent length (2^21 - 1 blocks).
     let huge = patched(&fx, "huge-extent.img", |f| {
         let mut rec = [0u8; 16];
@@ -605,23 +639,23 @@ fn xfs_image_equals_its_source_tree_then_corruptions_fail_cleanly() {
     assert!(h.read(big, 0, &mut [0u8; 4096]).is_err());
     assert!(walk_all(&h).is_err());
 
-    // The directory of 3000 entries: its second extent made to map the
-    // first one's file blocks again (a directory block reached twice).
+    // The directory of 3000 entries (mkfs.xfs writes it in many extents,
+    // a B+tree extent map): the second record of its first leaf made to
+    // map the first record's file blocks again (a directory block reached
+    // twice).
     let many = find(&xfs, &["many"]);
     let many_at = xfs.inode_offset(many).unwrap();
     let again = patched(&fx, "dir-again.img", |f| {
+        let leaf = bmbt_first_leaf(f, many_at);
         let mut recs = [0u8; 32];
-        f.read_exact_at(&mut recs, many_at + 176).unwrap();
-        let (a, b) = recs.split_at_mut(16);
-        // Same start offset (bits 126..73) as the first record.
-        let l0a = u64::from_be_bytes(a[..8].try_into().unwrap());
-        let l0b = u64::from_be_bytes(b[..8].try_into().unwrap());
-        b[..8].copy_from_slice(&((l0a & !0x1ff) | (l0b & 0x1ff)).to_be_bytes());
-        f.write_all_at(&recs, many_at + 176).unwrap();
+        f.read_exact_at(&mut recs, leaf + 72).unwrap();
+        let l0a = u64::from_be_bytes(recs[..8].try_into().unwrap());
+        let l0b = u64::from_be_bytes(recs[16..24].try_into().unwrap());
+        recs[16..24].copy_from_slice(&((l0a & !0x1ff) | (l0b & 0x1ff)).to_be_bytes());
+        f.write_all_at(&recs, leaf + 72).unwrap();
     });
     let d = open(&again).unwrap();
-    let err = d.read_dir(many).unwrap_err();
-    assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+    expect_corrupt(d.read_dir(many), "a directory block mapped twice");
     // A directory entry naming an inode outside the filesystem.
     let nested = find(&xfs, &["dir", "nested"]);
     let nested_at = xfs.inode_offset(nested).unwrap();
@@ -658,7 +692,6 @@ fn xfs_image_equals_its_source_tree_then_corruptions_fail_cleanly() {
             f.write_all_at(&root, frag_at + 176).unwrap();
         });
         let l = open(&looped).unwrap();
-        let err = l.read(frag, 0, &mut [0u8; 4096]).unwrap_err();
-        assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+        expect_corrupt(l.read(frag, 0, &mut [0u8; 4096]), "a loop in the B+tree");
     }
 }
