@@ -190,6 +190,13 @@ impl<S: BlockSource> Xfs<S> {
                 "{dblocks} blocks do not fit {agcount} AGs of {agblocks}"
             )));
         }
+        if dblocks == 0
+            || dblocks
+                .checked_mul(u64::from(block_size))
+                .is_none_or(|b| b > i64::MAX as u64)
+        {
+            return Err(bad(format!("{dblocks} blocks")));
+        }
         if u32::from(block_log) + u32::from(dirblklog) > 16 {
             return Err(bad(format!("directory block log {dirblklog}")));
         }
