@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps" "$c/types" "$c/design_plain" "$c/design_toml" "$c/audit_facts"
+mkdir -p "$c/bdb" "$c/ndb" "$c/rpm_header" "$c/dpkg_status" "$c/os_release" "$c/diff" "$c/caps" "$c/types" "$c/design_plain" "$c/design_toml" "$c/audit_facts" "$c/xfs_image"
 
 # Berkeley DB hash: both real Packages files (16 KiB and 92 KiB).
 cp "$fx/rpmdb/centos8-dive/Packages" "$c/bdb/centos8-dive"
@@ -200,6 +200,55 @@ if command -v mke2fs >/dev/null 2>&1; then
         rm -f "$t/img"
     done
     rm -rf "$t"
+fi
+
+# xfs_image: a real mkfs.xfs (xfsprogs) image made from a protofile (a file,
+# a symlink, a FIFO, a short-form directory and a 150-entry leaf directory),
+# as the sparse chunks the target reads: the image's non-zero byte runs,
+# its log left out. Skipped without mkfs.xfs.
+mkfs_xfs=$(command -v mkfs.xfs || { [ -x /usr/sbin/mkfs.xfs ] && echo /usr/sbin/mkfs.xfs; } || { [ -x /sbin/mkfs.xfs ] && echo /sbin/mkfs.xfs; } || true)
+if [ -n "$mkfs_xfs" ]; then
+    xt=$(mktemp -d)
+    printf 'hello\n' > "$xt/a"
+    python3 - "$xt" > "$xt/proto" <<'PY'
+import sys
+t = sys.argv[1]
+print('/dev/null\n0 0\nd--755 0 0')
+print(f'a ---644 0 0 {t}/a\nl l--777 0 0 a\nfifo p--644 0 0\nd d--755 0 0')
+for i in range(10):
+    print(f'file-{i:02} ---644 1 1 {t}/a')
+print('$\nbig d--700 0 0')
+for i in range(150):
+    print(f'entry-{i:04} ---644 0 0 /dev/null')
+print('$\n$')
+PY
+    truncate -s 300M "$xt/x.img"
+    "$mkfs_xfs" -q -m reflink=0,rmapbt=0,finobt=0 -d agcount=2 -p "$xt/proto" "$xt/x.img"
+    python3 - "$xt/x.img" "$c/xfs_image/mkfs-proto" <<'PY'
+import re, struct, sys
+img, out = sys.argv[1], sys.argv[2]
+f = open(img, 'rb')
+sb = f.read(512)
+logstart, = struct.unpack_from('>Q', sb, 48)
+logblocks, = struct.unpack_from('>I', sb, 96)
+agblocks, = struct.unpack_from('>I', sb, 84)
+agblklog = sb[124]
+log = (logstart >> agblklog) * agblocks + (logstart & ((1 << agblklog) - 1))
+f.seek(0)
+chunks = bytearray()
+i = 0
+while True:
+    blk = f.read(4096)
+    if not blk:
+        break
+    if any(blk) and not log <= i < log + logblocks:
+        for m in re.finditer(rb'[^\0](?:[^\0]|\0{1,15}(?=[^\0]))*', blk):
+            s = m.start() // 8 * 8
+            chunks += struct.pack('<IH', (i * 4096 + s) // 8, m.end() - s) + blk[s:m.end()]
+    i += 1
+open(out, 'wb').write(chunks)
+PY
+    rm -rf "$xt"
 fi
 
 echo "seeded $(find "$c" -type f | wc -l) files under $c"
