@@ -102,14 +102,13 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   pkg_installed openssh-client || missing+=(openssh-client)   # ssh-keygen: real keys and the fingerprint oracle of the seal tests
   pkg_installed libcap2-bin || missing+=(libcap2-bin)   # setcap/getcap: file capabilities in the rpm -V 'P' test
   pkg_installed xfsprogs || missing+=(xfsprogs)   # mkfs.xfs -p: the XFS images of crates/bakeproof-image/tests/xfs.rs
-  pkg_installed attr || missing+=(attr)   # setfattr/getfattr: the xattrs of the XFS image test and their oracle
+  pkg_installed attr || missing+=(attr)   # setfattr/getfattr: the xattrs of the XFS image test and the xattr oracle of the ext and XFS reader tests
   pkg_installed zsh || missing+=(zsh)   # loads the generated zsh completion (tests/cli_conventions.rs)
   pkg_installed groff-base || missing+=(groff-base)   # groff: the generated manual pages format without warnings
   pkg_installed man-db || missing+=(man-db)   # man -l: the pages render with each command's options
   pkg_installed dpkg-dev || missing+=(dpkg-dev)   # dpkg-scanpackages: the local apt archive of the supplier test (apt_origin.rs)
   pkg_installed openssh-server || missing+=(openssh-server)   # sshd -T: the oracle of the audit's sshd facts (crates/bakeproof-audit/tests/sshd_oracle.rs)
   pkg_installed e2fsprogs || missing+=(e2fsprogs)   # mke2fs -d, e2fsck -D, debugfs: the images of the ext reader's tests (crates/bakeproof-image/tests/ext4.rs)
-  pkg_installed attr || missing+=(attr)   # getfattr: the xattr oracle of the ext reader's tests (crates/bakeproof-image/tests/ext4.rs)
   # Node.js + npm: sigstore-js, the independent bundle verifier of tests/attest.rs
   # (machines of this kind ship Node.js 20; Debian's own 18 is the fallback).
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
