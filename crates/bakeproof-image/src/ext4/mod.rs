@@ -857,24 +857,9 @@ impl<S: BlockSource> FsReader for Ext4<S> {
         };
         let u = &self.uuid;
         format!(
-            "{kind} (label {:?}, UUID {:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}, {} blocks of {} bytes)",
+            "{kind} (label {:?}, UUID {}, {} blocks of {} bytes)",
             self.label,
-            u[0],
-            u[1],
-            u[2],
-            u[3],
-            u[4],
-            u[5],
-            u[6],
-            u[7],
-            u[8],
-            u[9],
-            u[10],
-            u[11],
-            u[12],
-            u[13],
-            u[14],
-            u[15],
+            uuid::Uuid::from_bytes(*u).hyphenated(),
             self.blocks_count,
             self.block_size
         )

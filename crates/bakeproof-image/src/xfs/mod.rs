@@ -935,25 +935,10 @@ impl<S: BlockSource> FsReader for Xfs<S> {
     fn describe(&self) -> String {
         let u = &self.uuid;
         format!(
-            "xfs (v5, {} B blocks) label {:?} uuid {:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+            "xfs (v5, {} B blocks) label {:?} uuid {}",
             self.block_size,
             self.label,
-            u[0],
-            u[1],
-            u[2],
-            u[3],
-            u[4],
-            u[5],
-            u[6],
-            u[7],
-            u[8],
-            u[9],
-            u[10],
-            u[11],
-            u[12],
-            u[13],
-            u[14],
-            u[15]
+            uuid::Uuid::from_bytes(*u).hyphenated(),
         )
     }
 }
