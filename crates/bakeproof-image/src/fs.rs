@@ -21,6 +21,24 @@ pub enum Kind {
     BlockDevice,
 }
 
+impl Kind {
+    /// The kind the file-type bits of a POSIX `mode` (`mode & 0o170000`,
+    /// the same values on ext, XFS and Linux's `stat`) name; `None` for any
+    /// other value (a free inode's 0, a corrupt one).
+    pub fn from_mode(mode: u32) -> Option<Kind> {
+        Some(match mode & 0o170000 {
+            0o100000 => Kind::Regular,
+            0o040000 => Kind::Directory,
+            0o120000 => Kind::Symlink,
+            0o010000 => Kind::Fifo,
+            0o140000 => Kind::Socket,
+            0o020000 => Kind::CharDevice,
+            0o060000 => Kind::BlockDevice,
+            _ => return None,
+        })
+    }
+}
+
 /// An inode's metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inode {

@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -233,22 +233,7 @@ fn compare_dir(
         let m = fs::symlink_metadata(&p).unwrap();
         let i = fs.inode(child).unwrap();
         seen.entries += 1;
-        let ft = m.file_type();
-        let kind = if ft.is_dir() {
-            Kind::Directory
-        } else if ft.is_file() {
-            Kind::Regular
-        } else if ft.is_symlink() {
-            Kind::Symlink
-        } else if ft.is_fifo() {
-            Kind::Fifo
-        } else if ft.is_char_device() {
-            Kind::CharDevice
-        } else if ft.is_block_device() {
-            Kind::BlockDevice
-        } else {
-            Kind::Socket
-        };
+        let kind = Kind::from_mode(m.mode()).expect("a file type");
         let what = p.display().to_string();
         assert_eq!(i.kind, kind, "{what}");
         assert_eq!(i.perm, m.mode() & 0o7777, "{what}");

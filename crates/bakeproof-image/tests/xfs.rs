@@ -326,23 +326,7 @@ impl Walk<'_> {
     fn compare(&mut self, path: &Path, ino: Ino) {
         let meta = fs::symlink_metadata(path).unwrap();
         let got = self.fs.inode(ino).unwrap();
-        let ft = meta.file_type();
-        use std::os::unix::fs::FileTypeExt as _;
-        let kind = if ft.is_dir() {
-            Kind::Directory
-        } else if ft.is_symlink() {
-            Kind::Symlink
-        } else if ft.is_file() {
-            Kind::Regular
-        } else if ft.is_fifo() {
-            Kind::Fifo
-        } else if ft.is_char_device() {
-            Kind::CharDevice
-        } else if ft.is_block_device() {
-            Kind::BlockDevice
-        } else {
-            Kind::Socket
-        };
+        let kind = Kind::from_mode(meta.mode()).expect("a file type");
         let at = path.display();
         assert_eq!(got.kind, kind, "{at}");
         assert_eq!(got.perm, meta.mode() & 0o7777, "{at}");

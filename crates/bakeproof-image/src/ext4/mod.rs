@@ -295,20 +295,14 @@ impl<S: BlockSource> Ext4<S> {
             &mut bytes,
         )?;
         let mode = le16(&bytes, 0);
-        let kind = match mode & 0xF000 {
-            0x1000 => Kind::Fifo,
-            0x2000 => Kind::CharDevice,
-            0x4000 => Kind::Directory,
-            0x6000 => Kind::BlockDevice,
-            0x8000 => Kind::Regular,
-            0xA000 => Kind::Symlink,
-            0xC000 => Kind::Socket,
-            t => {
-                return Err(ImageError::corrupt(
-                    "ext inode",
-                    format!("inode {ino}: file type {t:#o} (mode {mode:#o}; inode not in use?)"),
-                ));
-            }
+        let Some(kind) = Kind::from_mode(u32::from(mode)) else {
+            return Err(ImageError::corrupt(
+                "ext inode",
+                format!(
+                    "inode {ino}: file type {:#o} (mode {mode:#o}; inode not in use?)",
+                    mode & 0xF000
+                ),
+            ));
         };
         let size = u64::from(le32(&bytes, 0x4)) | (u64::from(le32(&bytes, 0x6C)) << 32);
         let uid = u32::from(le16(&bytes, 0x2)) | (u32::from(le16(&bytes, 0x78)) << 16);

@@ -295,16 +295,12 @@ impl<S: BlockSource> Xfs<S> {
             return Err(bad(format!("records inode number {}", be64(&raw, 152)?)));
         }
         let mode = u32::from(be16(&raw, 2)?);
-        let kind = match mode & 0o170000 {
-            0o100000 => Kind::Regular,
-            0o040000 => Kind::Directory,
-            0o120000 => Kind::Symlink,
-            0o010000 => Kind::Fifo,
-            0o140000 => Kind::Socket,
-            0o020000 => Kind::CharDevice,
-            0o060000 => Kind::BlockDevice,
-            0 => return Err(ImageError::NotFound(format!("xfs inode {ino} is free"))),
-            t => return Err(bad(format!("file type {t:#o}"))),
+        let kind = match Kind::from_mode(mode) {
+            Some(k) => k,
+            None if mode & 0o170000 == 0 => {
+                return Err(ImageError::NotFound(format!("xfs inode {ino} is free")));
+            }
+            None => return Err(bad(format!("file type {:#o}", mode & 0o170000))),
         };
         let format = u8at(&raw, 5)?;
         let aformat = u8at(&raw, 83)?;
