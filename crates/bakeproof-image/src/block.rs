@@ -96,3 +96,35 @@ impl<S: BlockSource> BlockSource for Slice<S> {
         self.inner.read_at(self.start + offset, buf)
     }
 }
+
+/// A shared source: the partition windows, the qcow2 layer, the LVM
+/// volumes and the filesystem reader above them hold one of these.
+pub type SharedSource = std::sync::Arc<dyn BlockSource>;
+
+impl<T: BlockSource + ?Sized> BlockSource for std::sync::Arc<T> {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ImageError> {
+        (**self).read_at(offset, buf)
+    }
+}
+
+impl<T: BlockSource + ?Sized> BlockSource for Box<T> {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ImageError> {
+        (**self).read_at(offset, buf)
+    }
+}
+
+/// How a remote source (an EBS snapshot) says what it fetched, for the
+/// CLI's progress line (blocks and MB/s). Called from worker threads.
+pub trait FetchProgress: Send + Sync {
+    /// Once, when the source knows: how many blocks and bytes it holds
+    /// (allocated blocks only: the ones a full read would fetch).
+    fn expect(&self, _blocks: u64, _bytes: u64) {}
+    /// One block of `bytes` bytes arrived (after its checksum was checked).
+    fn fetched(&self, bytes: u64);
+}

@@ -2,11 +2,17 @@
 //! no loop device, no kernel filesystem driver ever sees an untrusted image.
 //!
 //! - [`block`]: where the bytes come from ([`block::BlockSource`]: a file, a
-//!   window of one (a partition), later a qcow2 file or an EBS snapshot);
+//!   window of one (a partition), a qcow2 file ([`qcow2`]), a linear LVM
+//!   volume ([`lvm`]), an EBS snapshot (crate `bakeproof-ebs`));
+//! - [`disk`]: partition tables (GPT, MBR) and what each partition holds;
 //! - [`fs`]: what a filesystem reader offers ([`fs::FsReader`]), the one
 //!   interface the image tree (a `bakeproof_index::ReadOnlyTree`) is built on;
 //! - [`ext4`]: ext2, ext3 and ext4;
-//! - [`xfs`]: XFS v5.
+//! - [`xfs`]: XFS v5;
+//! - [`tree`]: a filesystem as a `bakeproof_index::ReadOnlyTree`, so the
+//!   scan pipeline reads an image exactly as it reads a directory;
+//! - [`open`]: from a disk to the tree of its root filesystem (table,
+//!   partitions, LVM, the filesystem with `/etc/os-release`).
 //!
 //! Every on-disk structure is parsed from bytes by code that never panics
 //! and bounds what it allocates and how far it follows a chain (fuzz
@@ -14,8 +20,13 @@
 //! panic, a hang or unbounded memory.
 
 pub mod block;
+pub mod disk;
 pub mod ext4;
 pub mod fs;
+pub mod lvm;
+pub mod open;
+pub mod qcow2;
+pub mod tree;
 pub mod xfs;
 
 /// Why an image could not be read.
