@@ -121,7 +121,9 @@ impl BlockSource for EbsSnapshot {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ImageError> {
         let _ = (offset, buf);
-        Err(ImageError::Unsupported("EBS reading is not written yet".into()))
+        Err(ImageError::Unsupported(
+            "EBS reading is not written yet".into(),
+        ))
     }
 }
 
@@ -137,7 +139,11 @@ pub struct AmiVolume {
 
 /// The snapshots of an AMI (`DescribeImages`): the root device's only, or
 /// every EBS volume with `all_volumes` (root first).
-pub fn ami_volumes(region: &str, ami_id: &str, all_volumes: bool) -> Result<Vec<AmiVolume>, EbsError> {
+pub fn ami_volumes(
+    region: &str,
+    ami_id: &str,
+    all_volumes: bool,
+) -> Result<Vec<AmiVolume>, EbsError> {
     let _ = (region, ami_id, all_volumes);
     Err(EbsError::Config("ami_volumes: not written yet".into()))
 }

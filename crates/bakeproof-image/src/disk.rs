@@ -103,11 +103,15 @@ pub const MAX_PARTITIONS: usize = 256;
 /// The signature at the start of `src` (a whole image or a partition).
 pub fn probe(src: &dyn BlockSource) -> Result<Content, ImageError> {
     let _ = src;
-    Err(ImageError::Unsupported("disk::probe: not written yet".into()))
+    Err(ImageError::Unsupported(
+        "disk::probe: not written yet".into(),
+    ))
 }
 
 /// Reads the partition table of `src`, and probes each partition.
 pub fn read_layout(src: &dyn BlockSource) -> Result<Layout, ImageError> {
     let _ = src;
-    Err(ImageError::Unsupported("disk::read_layout: not written yet".into()))
+    Err(ImageError::Unsupported(
+        "disk::read_layout: not written yet".into(),
+    ))
 }

@@ -52,6 +52,10 @@ pub enum ImageError {
     /// A limit of this reader (bytes allocated, entries, depth) was reached.
     #[error("limit reached: {0}")]
     Limit(String),
+    /// The disk holds no filesystem to scan, or several and none was
+    /// chosen (`--partition`).
+    #[error("{0}")]
+    NoRoot(String),
 }
 
 impl ImageError {

@@ -34,11 +34,15 @@ pub struct PhysicalVolume {
 /// Reads the LVM2 label and the newest metadata of the PV `src`.
 pub fn read_pv(src: &dyn BlockSource) -> Result<PhysicalVolume, ImageError> {
     let _ = src;
-    Err(ImageError::Unsupported("lvm::read_pv: not written yet".into()))
+    Err(ImageError::Unsupported(
+        "lvm::read_pv: not written yet".into(),
+    ))
 }
 
 /// A linear logical volume of the PV `pv` as a block source.
 pub fn open_lv(pv: SharedSource, lv: &LogicalVolume) -> Result<SharedSource, ImageError> {
     let _ = (pv, lv);
-    Err(ImageError::Unsupported("lvm::open_lv: not written yet".into()))
+    Err(ImageError::Unsupported(
+        "lvm::open_lv: not written yet".into(),
+    ))
 }

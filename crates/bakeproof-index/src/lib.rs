@@ -39,7 +39,7 @@ pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
 pub use source::{Metadata, ReadOnlyTree};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, escape_path, tree_digest};
 pub use walk::{
-    ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,
+    CHUNK, ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,
     ScanError, ScanOptions, ScanResult, ScanStats, raise_fd_limit, scan, scan_paths,
 };
 
@@ -214,6 +214,30 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry of a path with nothing there (any more): kind
+    /// [`FileKind::Unknown`], [`EntryError::Vanished`].
+    pub fn vanished(path: RootPath) -> Entry {
+        Entry {
+            path,
+            kind: FileKind::Unknown,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            mtime: 0,
+            nlink: 0,
+            dev: 0,
+            ino: 0,
+            rdev: None,
+            link_target: None,
+            sha256: None,
+            error: Some(EntryError::Vanished),
+            skipped: None,
+            annotations: Vec::new(),
+            capability: None,
+        }
+    }
+
     /// The path as text when it is valid UTF-8.
     pub fn path_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.path).ok()

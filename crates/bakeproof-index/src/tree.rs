@@ -6,13 +6,17 @@
 //! bits, owner, size of regular files, content digest, link target, device
 //! number and the scan state of each entry, and leaves out what changes when
 //! the same tree is copied or mounted elsewhere: mtimes, inode and device
-//! numbers, link counts, directory sizes.
+//! numbers, link counts, directory sizes, and the empty `/lost+found`
+//! that `mke2fs` creates at the top of every ext filesystem (a tree copied
+//! into an ext image gains it, one copied out of one keeps it: neither is
+//! a change of content; a `/lost+found` holding anything, or that could
+//! not be listed, stays in).
 //!
-//! Canonical form (`bakeproof-tree-v1`), hashed as one byte stream:
+//! Canonical form (`bakeproof-tree-v2`), hashed as one byte stream:
 //!
 //! ```text
-//! bakeproof-tree-v1\n
-//! then per entry, sorted by raw path bytes:
+//! bakeproof-tree-v2\n
+//! then per entry, sorted by raw path bytes, but an empty /lost+found:
 //! PATH \t KIND \t MODE \t UID \t GID \t SIZE \t SHA256 \t TARGET \t RDEV \t STATE \n
 //! ```
 //!
@@ -22,13 +26,18 @@
 //! and `-` otherwise; `SHA256` is lower-case hex or `-`; `TARGET` is `-` for
 //! non-links; `RDEV` is decimal for devices, `-` otherwise; `STATE` is `ok`,
 //! `skipped:REASON` or `error:CODE`.
+//!
+//! `bakeproof-tree-v1` was the same without the `/lost+found` rule. The
+//! digest binds the documents of one scan to each other and to the AMI
+//! (nothing recomputes an old document's digest), so v1 documents stay
+//! valid as they are.
 
 use sha2::{Digest, Sha256};
 
 use crate::{Entry, FileKind};
 
 /// Version tag hashed first; bump it when the canonical form changes.
-pub const TREE_DIGEST_VERSION: &str = "bakeproof-tree-v1";
+pub const TREE_DIGEST_VERSION: &str = "bakeproof-tree-v2";
 
 /// `bytes` as the tree digest writes a path: `%`, bytes below 0x21, 0x7F and
 /// above as `%XX` (upper-case hex), everything else as is. Printable ASCII
@@ -80,6 +89,21 @@ pub fn canonical_line(out: &mut Vec<u8>, e: &Entry) {
     let _ = writeln!(out, "\t{rdev}\t{state}");
 }
 
+/// Whether `e` is the top-level `/lost+found` the digest leaves out: a
+/// directory, listed without error, with nothing recorded below it
+/// (`entries` sorted by path bytes).
+fn is_empty_lost_found(entries: &[Entry], e: &Entry) -> bool {
+    const DIR: &[u8] = b"/lost+found";
+    const BELOW: &[u8] = b"/lost+found/";
+    if e.path != DIR || e.kind != FileKind::Directory || e.error.is_some() || e.skipped.is_some() {
+        return false;
+    }
+    let first_below = entries.partition_point(|x| x.path.as_slice() < BELOW);
+    !entries
+        .get(first_below)
+        .is_some_and(|x| x.path.starts_with(BELOW))
+}
+
 /// SHA-256 over the canonical form of `entries`, which must be sorted by
 /// path bytes (as [`crate::scan`] returns them).
 pub fn tree_digest(entries: &[Entry]) -> [u8; 32] {
@@ -88,9 +112,53 @@ pub fn tree_digest(entries: &[Entry]) -> [u8; 32] {
     h.update(b"\n");
     let mut line = Vec::with_capacity(256);
     for e in entries {
+        if e.path.len() == 11 && is_empty_lost_found(entries, e) {
+            continue;
+        }
         line.clear();
         canonical_line(&mut line, e);
         h.update(&line);
     }
     h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &[u8], kind: FileKind) -> Entry {
+        Entry {
+            kind,
+            error: None,
+            ..Entry::vanished(path.to_vec())
+        }
+    }
+
+    #[test]
+    fn an_empty_lost_found_is_left_out_and_a_full_one_is_not() {
+        let etc = entry(b"/etc", FileKind::Directory);
+        let lf = entry(b"/lost+found", FileKind::Directory);
+        let sibling = entry(b"/lost+found.old", FileKind::Directory);
+        let inside = entry(b"/lost+found/#12", FileKind::Regular);
+        let base = tree_digest(&[etc.clone()]);
+        assert_eq!(tree_digest(&[etc.clone(), lf.clone()]), base);
+        // Something sorting between it and its children does not hide them.
+        let full = tree_digest(&[etc.clone(), lf.clone(), sibling.clone(), inside.clone()]);
+        assert_ne!(
+            full,
+            tree_digest(&[etc.clone(), sibling.clone(), inside.clone()])
+        );
+        assert_eq!(
+            tree_digest(&[etc.clone(), lf.clone(), sibling.clone()]),
+            tree_digest(&[etc.clone(), sibling])
+        );
+        // Not a directory, not at the top, or unlistable: kept.
+        let file = entry(b"/lost+found", FileKind::Regular);
+        assert_ne!(tree_digest(&[etc.clone(), file]), base);
+        let deep = entry(b"/var/lost+found", FileKind::Directory);
+        assert_ne!(tree_digest(&[etc.clone(), deep]), base);
+        let mut unlistable = lf;
+        unlistable.error = Some(crate::EntryError::UnlistableDirectory("EACCES".into()));
+        assert_ne!(tree_digest(&[etc, unlistable]), base);
+    }
 }

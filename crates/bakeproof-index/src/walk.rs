@@ -51,7 +51,7 @@ pub const DEFAULT_MAX_PATH_BYTES: u64 = 1 << 30;
 /// Bytes read per `read(2)`: large enough to amortise syscalls and let
 /// SHA-NI run at full speed, small enough that memory stays bounded
 /// (one buffer per thread, whatever the file sizes).
-const CHUNK: usize = 256 * 1024;
+pub const CHUNK: usize = 256 * 1024;
 
 /// Files larger than this get `POSIX_FADV_SEQUENTIAL` (bigger readahead on a
 /// cold cache).
@@ -320,43 +320,66 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     }
     let mut entries = ctx.out.into_inner().unwrap_or_else(|p| p.into_inner());
     pool.install(|| entries.par_sort_unstable_by(|a, b| a.path.cmp(&b.path)));
-    let mut stats = ScanStats {
+    let result = ScanResult::from_entries(
+        entries,
+        ctx.excludes,
         threads,
-        bytes_hashed: ctx.bytes.load(Ordering::Relaxed),
-        ..ScanStats::default()
-    };
-    for e in &entries {
-        stats.entries += 1;
-        match e.kind {
-            FileKind::Regular => stats.files += 1,
-            FileKind::Directory => stats.directories += 1,
-            FileKind::Symlink => stats.symlinks += 1,
-            _ => stats.special += 1,
-        }
-        if e.error.is_some() {
-            stats.errors += 1;
-        }
-        if e.skipped.is_some() {
-            stats.skipped_dirs += 1;
-        }
-    }
-    let tree_digest = crate::tree_digest(&entries);
-    stats.elapsed = start.elapsed();
+        ctx.bytes.load(Ordering::Relaxed),
+        start,
+    );
     log::info!(
         "walked {}: {} entries, {} bytes hashed, {} errors, {:.2} s; tree digest sha256:{}",
         root.host_path().display(),
-        stats.entries,
-        stats.bytes_hashed,
-        stats.errors,
-        stats.elapsed.as_secs_f64(),
-        hex::encode(tree_digest)
+        result.stats.entries,
+        result.stats.bytes_hashed,
+        result.stats.errors,
+        result.stats.elapsed.as_secs_f64(),
+        hex::encode(result.tree_digest)
     );
-    Ok(ScanResult {
-        entries,
-        stats,
-        tree_digest,
-        excludes: ctx.excludes,
-    })
+    Ok(result)
+}
+
+impl ScanResult {
+    /// The result of a walk from its entries, which must be sorted by path
+    /// bytes: the totals and the tree digest. Every source's walk ends
+    /// here (the directory walk, an image's), so their results mean the
+    /// same thing.
+    pub fn from_entries(
+        entries: Vec<Entry>,
+        excludes: Excludes,
+        threads: usize,
+        bytes_hashed: u64,
+        started: Instant,
+    ) -> ScanResult {
+        let mut stats = ScanStats {
+            threads,
+            bytes_hashed,
+            ..ScanStats::default()
+        };
+        for e in &entries {
+            stats.entries += 1;
+            match e.kind {
+                FileKind::Regular => stats.files += 1,
+                FileKind::Directory => stats.directories += 1,
+                FileKind::Symlink => stats.symlinks += 1,
+                _ => stats.special += 1,
+            }
+            if e.error.is_some() {
+                stats.errors += 1;
+            }
+            if e.skipped.is_some() {
+                stats.skipped_dirs += 1;
+            }
+        }
+        let tree_digest = crate::tree_digest(&entries);
+        stats.elapsed = started.elapsed();
+        ScanResult {
+            entries,
+            stats,
+            tree_digest,
+            excludes,
+        }
+    }
 }
 
 fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
@@ -468,25 +491,7 @@ fn lstat_entry(
 }
 
 fn vanished(path: Vec<u8>) -> Entry {
-    Entry {
-        path,
-        kind: FileKind::Unknown,
-        mode: 0,
-        uid: 0,
-        gid: 0,
-        size: 0,
-        mtime: 0,
-        nlink: 0,
-        dev: 0,
-        ino: 0,
-        rdev: None,
-        link_target: None,
-        sha256: None,
-        error: Some(EntryError::Vanished),
-        skipped: None,
-        annotations: Vec::new(),
-        capability: None,
-    }
+    Entry::vanished(path)
 }
 
 /// A directory task: list, stat, spawn subdirectories, hash files.

@@ -173,7 +173,7 @@ pub struct SealReport {
     pub status: String,
     pub strict: bool,
     pub root: String,
-    /// `sha256:<hex>`: the tree digest (`bakeproof-tree-v1`, the SBOM's
+    /// `sha256:<hex>`: the tree digest (`bakeproof-tree-v2`, the SBOM's
     /// `bakeproof:tree-digest`) of the scan the checks ran on. Binds the
     /// report to the image it describes: `attest`, `verify` and `diff`
     /// refuse a report whose digest is not the SBOM's.
