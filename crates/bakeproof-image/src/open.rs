@@ -315,3 +315,20 @@ fn open_as(
         },
     ))
 }
+
+/// Whether the file `path` is a disk image rather than something else a
+/// scan takes (a bare package database): a qcow2 file, a partition table,
+/// or a filesystem or LVM signature at the start.
+pub fn is_disk_image(path: &Path) -> Result<bool, ImageError> {
+    let file = FileSource::open(path)?;
+    if qcow2::is_qcow2(&file)? {
+        return Ok(true);
+    }
+    if matches!(
+        disk::probe(&file),
+        Ok(Content::Ext | Content::Xfs | Content::Lvm2)
+    ) {
+        return Ok(true);
+    }
+    Ok(disk::read_layout(&file).is_ok_and(|l| l.table != disk::TableKind::None))
+}

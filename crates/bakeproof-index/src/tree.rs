@@ -140,7 +140,7 @@ mod tests {
         let lf = entry(b"/lost+found", FileKind::Directory);
         let sibling = entry(b"/lost+found.old", FileKind::Directory);
         let inside = entry(b"/lost+found/#12", FileKind::Regular);
-        let base = tree_digest(&[etc.clone()]);
+        let base = tree_digest(std::slice::from_ref(&etc));
         assert_eq!(tree_digest(&[etc.clone(), lf.clone()]), base);
         // Something sorting between it and its children does not hide them.
         let full = tree_digest(&[etc.clone(), lf.clone(), sibling.clone(), inside.clone()]);

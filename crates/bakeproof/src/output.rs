@@ -86,6 +86,12 @@ pub fn store_failure(cmd: &str, e: &bakeproof_store::StoreError) -> u8 {
     }
 }
 
+/// `bakeproof: MESSAGE` on standard error (what a command found or did,
+/// for people; `--quiet` callers do not call it).
+pub fn note(message: impl std::fmt::Display) {
+    eprintln!("bakeproof: {message}");
+}
+
 /// `bakeproof: warning: MESSAGE` on standard error.
 pub fn warn(message: impl std::fmt::Display) {
     eprintln!("bakeproof: warning: {message}");

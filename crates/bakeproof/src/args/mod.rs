@@ -8,6 +8,7 @@ pub mod audit;
 pub mod boot;
 pub mod diff;
 pub mod ec2;
+pub mod image;
 pub mod lifecycle;
 pub mod meta;
 pub mod scan;

@@ -14,10 +14,15 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Root filesystem to index (`/` inside a build VM, or a mounted image),
+    /// What to index: a root directory (`/` inside a build VM, or a mounted
+    /// image); a disk image file read without mounting it (raw disk or
+    /// partition image, or qcow2: GPT, MBR, LVM2; ext2/3/4, XFS); an EBS
+    /// snapshot, `ebs:snap-…`; an AMI's root volume, `ami:REGION:ami-…`;
     /// or a bare package database file (a dpkg `status` file).
-    #[arg(default_value = "/")]
+    #[arg(default_value = "/", value_name = "ROOT|IMAGE")]
     pub root: PathBuf,
+    #[command(flatten)]
+    pub image: crate::args::image::ImageArgs,
     /// An output of the scan, as FORMAT=FILE, FORMAT (standard output) or
     /// FILE (the --format format, to FILE). Repeatable: every output comes
     /// from the one scan. FORMAT: cyclonedx-json (CycloneDX 1.5, also
@@ -81,9 +86,12 @@ pub struct ScanArgs {
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Root filesystem whose packages to verify.
-    #[arg(default_value = "/")]
+    /// Root filesystem whose packages to verify: a directory, a disk image
+    /// file, `ebs:snap-…` or `ami:REGION:ami-…` (as for `scan`).
+    #[arg(default_value = "/", value_name = "ROOT|IMAGE")]
     pub root: PathBuf,
+    #[command(flatten)]
+    pub image: crate::args::image::ImageArgs,
     /// Skip paths matching GLOB (as for `scan`).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,

@@ -23,9 +23,12 @@ pub enum CheckFormat {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Root filesystem to check.
-    #[arg(default_value = "/")]
+    /// Root filesystem to check: a directory, a disk image file,
+    /// `ebs:snap-…` or `ami:REGION:ami-…` (as for `scan`).
+    #[arg(default_value = "/", value_name = "ROOT|IMAGE")]
     pub root: PathBuf,
+    #[command(flatten)]
+    pub image: crate::args::image::ImageArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,

@@ -14,6 +14,7 @@ pub mod meta;
 pub mod scan;
 pub mod seal;
 pub mod seal_apply;
+pub mod source;
 pub mod store;
 
 use anyhow::Result;

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use bakeproof_index::{Progress, Root};
+use anyhow::{Result, bail};
+use bakeproof_index::{Progress, ReadOnlyTree};
 use bakeproof_inventory::{ImageScan, Inventory, ScanSettings, Scanned};
 use bakeproof_sbom::ScanMeta;
 
+use super::source::{self, Opened, Spec};
 use super::source_date_epoch;
 use crate::args::scan::{Format, ScanArgs, VerifyArgs};
 use crate::output::{self, ScanProgress, exit, human_bytes, warn, write_output};
@@ -18,43 +19,45 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
     let outputs = parse_outputs(&args.output, args.format)?;
     let spdx = outputs.iter().any(|o| o.format == OutputFormat::Spdx);
-    let meta_path = std::fs::metadata(&args.root)
-        .with_context(|| format!("cannot scan {}", args.root.display()))?;
-    if args.seal_report.is_some() && !meta_path.is_dir() {
+    let spec = Spec::parse(args.root.as_os_str())?;
+    let opened = source::open(&spec, &args.image, !args.quiet)?;
+    let is_database = matches!(opened, Opened::Database(_));
+    if args.seal_report.is_some() && is_database {
         bail!(
-            "--seal-report needs a root directory, not {}",
+            "--seal-report needs a root directory or an image, not the package database {}",
             args.root.display()
         );
     }
-    if args.distro.is_some() && !meta_path.is_file() {
+    if args.distro.is_some() && !is_database {
         bail!(
-            "--distro applies to a bare package database file; the OS of root {} is its os-release",
-            args.root.display()
+            "--distro applies to a bare package database file; the OS of {} is its os-release",
+            spec.label()
         );
     }
-    let (scanned, root) = if meta_path.is_file() {
-        (
-            bakeproof_inventory::scan_bare_database(&args.root, args.distro.as_ref())?,
-            None,
-        )
-    } else if meta_path.is_dir() {
-        let (scanned, root) = scan_root(&args, spdx)?;
-        (scanned, Some(root))
-    } else {
-        bail!(
-            "{}: neither a directory nor a package database file",
-            args.root.display()
-        );
+    if let Opened::Image(image) = &opened
+        && !args.quiet
+    {
+        source::report_found(image);
+    }
+    let scanned = match (&opened, opened.tree()) {
+        (Opened::Database(p), _) => {
+            bakeproof_inventory::scan_bare_database(p, args.distro.as_ref())?
+        }
+        (_, Some(tree)) => scan_tree(&args, tree, spdx)?,
+        (_, None) => bail!("{}: nothing to scan", spec.label()),
     };
-
+    if let Opened::Image(image) = &opened
+        && !args.quiet
+    {
+        source::report_fetches(image);
+    }
+    let label = spec.label();
     let meta = ScanMeta {
-        image_name: args
-            .name
-            .clone()
-            .unwrap_or_else(|| bakeproof_sbom::default_image_name(&args.root)),
+        image_name: args.name.clone().unwrap_or_else(|| spec.default_name()),
+        source: label.clone(),
         timestamp: source_date_epoch()?,
-        files_indexed: meta_path.is_dir() && !args.packages_only,
-        ..ScanMeta::of_scan(&scanned, &args.root, env!("CARGO_PKG_VERSION"))
+        files_indexed: !is_database && !args.packages_only,
+        ..ScanMeta::of_scan(&scanned, Path::new(&label), env!("CARGO_PKG_VERSION"))
     };
     let inventory = &scanned.inventory;
     // One serial number and time for every document of this scan.
@@ -82,7 +85,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
 
     let mut unsealed = false;
-    if let (Some(path), Some(root)) = (&args.seal_report, &root) {
+    if let (Some(path), Some(root)) = (&args.seal_report, opened.tree()) {
         let report = bakeproof_seal::check_inventory(
             root,
             inventory,
@@ -90,7 +93,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
                 strict: args.seal_strict,
                 timestamp: source_date_epoch()?,
                 threads: args.threads,
-                source: Some(args.root.display().to_string()),
+                source: Some(label.clone()),
             },
         )?;
         write_output(Some(path), |w| {
@@ -104,7 +107,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
 
     if !args.quiet {
-        print_summary(inventory, &args.root, started.elapsed());
+        print_summary(inventory, &label, started.elapsed());
     }
     for e in &scanned.problems {
         warn(e);
@@ -266,10 +269,9 @@ fn settings(args: &ScanArgs) -> ScanSettings {
     }
 }
 
-fn scan_root(args: &ScanArgs, spdx: bool) -> Result<(Scanned, Root)> {
-    let root = Root::open(&args.root)?;
+fn scan_tree(args: &ScanArgs, root: &dyn ReadOnlyTree, spdx: bool) -> Result<Scanned> {
     let bar = ScanProgress::start(!args.quiet && !args.packages_only);
-    let mut scan = ImageScan::new(&root, settings(args));
+    let mut scan = ImageScan::new(root, settings(args));
     if args.seal_report.is_some() {
         // The seal check's content observer rides the same single read.
         scan = scan.observer(bakeproof_seal::SealObserver::shared());
@@ -285,10 +287,10 @@ fn scan_root(args: &ScanArgs, spdx: bool) -> Result<(Scanned, Root)> {
     if let Some(b) = bar {
         b.finish();
     }
-    Ok((scanned, root))
+    Ok(scanned)
 }
 
-fn print_summary(inv: &Inventory, root: &Path, elapsed: Duration) {
+fn print_summary(inv: &Inventory, root: &str, elapsed: Duration) {
     let s = &inv.scan.stats;
     let i = inv.stats();
     let kinds: Vec<String> = inv
@@ -298,7 +300,7 @@ fn print_summary(inv: &Inventory, root: &Path, elapsed: Duration) {
         .collect();
     eprintln!(
         "bakeproof: scanned {}: {} packages{}; {} entries ({} files, {} directories, {} symlinks, {} special); {} hashed; {} owned, {} unowned ({} regular files); {} modified, {} missing, {} unverifiable; {} errors, {} directories skipped; {:.2} s",
-        root.display(),
+        root,
         i.packages,
         if kinds.is_empty() {
             String::new()
@@ -415,25 +417,23 @@ fn hex_digest(d: &[u8; 32]) -> String {
 /// `bakeproof verify-packages`: the same index and join as `scan`, printed
 /// as the package manager's own verify output.
 pub fn run_verify(args: VerifyArgs) -> Result<u8> {
-    if !std::fs::metadata(&args.root)
-        .with_context(|| format!("cannot verify {}", args.root.display()))?
-        .is_dir()
-    {
-        bail!("{}: not a directory", args.root.display());
-    }
-    let root = Root::open(&args.root)?;
+    let spec = Spec::parse(args.root.as_os_str())?;
+    let opened = source::open(&spec, &args.image, false)?;
+    let Some(root) = opened.tree() else {
+        bail!("{}: not a directory or a disk image", spec.label());
+    };
     let settings = ScanSettings {
         excludes: args.exclude,
         threads: args.threads,
         ..Default::default()
     };
-    let scanned = ImageScan::new(&root, settings).run()?;
+    let scanned = ImageScan::new(root, settings).run()?;
     for e in &scanned.problems {
         eprintln!("bakeproof: error: {e}");
     }
     let inv = &scanned.inventory;
     if inv.dbs.is_empty() {
-        bail!("{}: no package database found", args.root.display());
+        bail!("{}: no package database found", spec.label());
     }
     // Raw bytes, as dpkg and rpm print the path.
     let lines = inv.native_verify_lines();

@@ -3,10 +3,10 @@
 
 use std::io::Write;
 
-use anyhow::Result;
-use bakeproof_index::Root;
+use anyhow::{Result, bail};
 use bakeproof_seal::CheckOptions;
 
+use super::source::{self, Spec};
 use super::source_date_epoch;
 use crate::args::seal::{CheckArgs, CheckFormat, SealCommand};
 use crate::output::{exit, warn};
@@ -19,17 +19,21 @@ pub fn run(cmd: SealCommand) -> Result<u8> {
 }
 
 fn run_check(args: CheckArgs) -> Result<u8> {
-    let root = Root::open(&args.root)?;
+    let spec = Spec::parse(args.root.as_os_str())?;
+    let opened = source::open(&spec, &args.image, false)?;
+    let Some(root) = opened.tree() else {
+        bail!("{}: not a directory or a disk image", spec.label());
+    };
     let opts = CheckOptions {
         strict: args.strict,
         timestamp: source_date_epoch()?,
         threads: args.threads,
-        source: Some(args.root.display().to_string()),
+        source: Some(spec.label()),
     };
     // The same scan as `bakeproof scan` (accounts included), with the
     // seal's observer on its single read.
-    let scanned = bakeproof_seal::image_scan(&root, &opts).run()?;
-    let report = bakeproof_seal::check_inventory(&root, &scanned.inventory, &opts)?;
+    let scanned = bakeproof_seal::image_scan(root, &opts).run()?;
+    let report = bakeproof_seal::check_inventory(root, &scanned.inventory, &opts)?;
     let mut out = std::io::stdout().lock();
     match args.format {
         CheckFormat::Json => out.write_all(report.to_json().as_bytes())?,
