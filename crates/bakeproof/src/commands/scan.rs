@@ -37,7 +37,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     if let Opened::Image(image) = &opened
         && !args.quiet
     {
-        source::report_found(image);
+        source::report_found(&spec.label(), image);
     }
     let scanned = match (&opened, opened.tree()) {
         (Opened::Database(p), _) => {

@@ -228,9 +228,9 @@ fn is_block_device(meta: &std::fs::Metadata) -> bool {
 
 /// Says on standard error what was found on an image and what its reading
 /// cost.
-pub fn report_found(image: &Image) {
+pub fn report_found(label: &str, image: &Image) {
     for line in image.found.lines() {
-        crate::output::note(format_args!("{}: {line}", image.tree.describe()));
+        crate::output::note(format_args!("{label}: {line}"));
     }
     for (label, found) in &image.other_volumes {
         match found {
