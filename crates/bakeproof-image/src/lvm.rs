@@ -412,7 +412,7 @@ fn read_mda(src: &dyn BlockSource, offset: u64, size: u64) -> Result<Option<Vec<
     Ok(None)
 }
 
-/// The PV's newest metadata (highest `seqno`) as (VG name, VG section).
+/// The PV's newest metadata text (highest `seqno`) as (VG name, VG section).
 fn newest_metadata(src: &dyn BlockSource, label: &Label) -> Result<(String, Value), ImageError> {
     let mut best: Option<(i64, String, Value)> = None;
     let mut last_err = None;
@@ -425,13 +425,10 @@ fn newest_metadata(src: &dyn BlockSource, label: &Label) -> Result<(String, Valu
                 continue;
             }
         };
-        let root = parse_text(&text)?;
-        let Some((vg, section)) = root.sections().next() else {
-            return Err(corrupt("metadata text without a volume group section"));
-        };
+        let (vg, section) = vg_section(&text)?;
         let seqno = section.int("seqno").unwrap_or(0);
         if best.as_ref().is_none_or(|b| seqno > b.0) {
-            best = Some((seqno, vg.to_string(), section.clone()));
+            best = Some((seqno, vg, section));
         }
     }
     match best {
@@ -444,33 +441,53 @@ fn newest_metadata(src: &dyn BlockSource, label: &Label) -> Result<(String, Valu
     }
 }
 
+fn vg_section(text: &[u8]) -> Result<(String, Value), ImageError> {
+    let root = parse_text(text)?;
+    let Some((vg, section)) = root.sections().next() else {
+        return Err(corrupt("metadata text without a volume group section"));
+    };
+    Ok((vg.to_string(), section.clone()))
+}
+
 /// Reads the LVM2 label and the newest metadata of the PV `src`.
 pub fn read_pv(src: &dyn BlockSource) -> Result<PhysicalVolume, ImageError> {
     let label = read_label(src)?;
     let (vg, meta) = newest_metadata(src, &label)?;
+    physical_volume(vg, &meta, label.pv_uuid, label.pe_start)
+}
+
+/// The text half of [`read_pv`]: one metadata text (as LVM writes it in a
+/// metadata area, or `vgcfgbackup` in a file) read as the PV `pv_uuid`
+/// (with dashes) sees it. For the fuzz target and tests.
+pub fn parse_metadata(text: &[u8], pv_uuid: &str) -> Result<PhysicalVolume, ImageError> {
+    let (vg, meta) = vg_section(text)?;
+    physical_volume(vg, &meta, pv_uuid.to_string(), None)
+}
+
+fn physical_volume(
+    vg: String,
+    meta: &Value,
+    pv_uuid: String,
+    label_pe_start: Option<u64>,
+) -> Result<PhysicalVolume, ImageError> {
     let sector = 512u64;
     let extent = meta
         .int("extent_size")
         .filter(|&e| e > 0)
-        .ok_or_else(|| corrupt("no extent_size"))? as u64
-        * sector;
+        .and_then(|e| (e as u64).checked_mul(sector))
+        .ok_or_else(|| corrupt("no extent_size"))?;
     let pvs = meta
         .get("physical_volumes")
         .ok_or_else(|| corrupt("no physical_volumes"))?;
     let this = pvs
         .sections()
-        .find(|(_, pv)| pv.str("id") == Some(label.pv_uuid.as_str()))
-        .ok_or_else(|| {
-            corrupt(format!(
-                "PV {} not in the metadata of VG {vg}",
-                label.pv_uuid
-            ))
-        })?;
+        .find(|(_, pv)| pv.str("id") == Some(pv_uuid.as_str()))
+        .ok_or_else(|| corrupt(format!("PV {pv_uuid} not in the metadata of VG {vg}")))?;
     let pe_start = match this.1.int("pe_start") {
         Some(p) if p >= 0 => (p as u64)
             .checked_mul(sector)
             .ok_or_else(|| corrupt("pe_start"))?,
-        _ => label.pe_start.ok_or_else(|| corrupt("no pe_start"))?,
+        _ => label_pe_start.ok_or_else(|| corrupt("no pe_start"))?,
     };
     let this_pv = this.0;
     let mut lvs = Vec::new();
@@ -479,11 +496,7 @@ pub fn read_pv(src: &dyn BlockSource) -> Result<PhysicalVolume, ImageError> {
             lvs.push(logical_volume(&vg, name, lv, this_pv, extent, pe_start)?);
         }
     }
-    Ok(PhysicalVolume {
-        vg,
-        pv_uuid: label.pv_uuid,
-        lvs,
-    })
+    Ok(PhysicalVolume { vg, pv_uuid, lvs })
 }
 
 fn logical_volume(

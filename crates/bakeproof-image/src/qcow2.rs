@@ -181,7 +181,9 @@ impl Qcow2 {
                 "qcow2 L1 table of {l1_bytes} bytes (at most {MAX_L1_BYTES})"
             )));
         }
-        if l1_offset % cluster != 0 || l1_offset.checked_add(l1_bytes).is_none_or(|e| e > fsize) {
+        if !l1_offset.is_multiple_of(cluster)
+            || l1_offset.checked_add(l1_bytes).is_none_or(|e| e > fsize)
+        {
             return Err(corrupt(format!(
                 "L1 table at {l1_offset} ({l1_bytes} bytes) not in the file ({fsize} bytes) or not cluster-aligned"
             )));
@@ -256,7 +258,7 @@ impl Qcow2 {
             out.fill(0);
             return Ok(());
         }
-        if l2_offset % self.cluster_size() != 0 {
+        if !l2_offset.is_multiple_of(self.cluster_size()) {
             return Err(corrupt(format!(
                 "L2 table offset {l2_offset} not cluster-aligned"
             )));
@@ -278,7 +280,7 @@ impl Qcow2 {
             out.fill(0);
             return Ok(());
         }
-        if host % self.cluster_size() != 0 {
+        if !host.is_multiple_of(self.cluster_size()) {
             return Err(corrupt(format!(
                 "data cluster offset {host} not cluster-aligned"
             )));

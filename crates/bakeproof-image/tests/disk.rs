@@ -13,9 +13,9 @@ use bakeproof_image::block::{BlockSource, FileSource, Slice};
 use bakeproof_image::disk::{self, Content, Layout, TableKind};
 
 fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (tests/run-all.sh installs fdisk, gdisk, e2fsprogs)"));
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("{cmd:?}: {e} (tests/run-all.sh installs fdisk, gdisk, e2fsprogs)")
+    });
     assert!(
         out.status.success(),
         "{cmd:?}: {}\n{}",
@@ -66,7 +66,11 @@ fn sfdisk_json(img: &Path) -> (String, Vec<Oracle>) {
         let node = p["node"].as_str().unwrap();
         let number: u32 = node.strip_prefix(img_s).unwrap().parse().unwrap();
         let ty = p["type"].as_str().unwrap().to_lowercase();
-        let ty = if label == "dos" { format!("0x{:0>2}", ty) } else { ty };
+        let ty = if label == "dos" {
+            format!("0x{:0>2}", ty)
+        } else {
+            ty
+        };
         parts.push((
             number,
             p["start"].as_u64().unwrap() * sector,
@@ -132,7 +136,12 @@ fn check_against_oracle(img: &Path, table: TableKind) -> Layout {
     for p in &layout.partitions {
         // An extended partition's first sector is an EBR: nothing to blkid.
         if !matches!(p.type_id.as_str(), "0x05" | "0x0f" | "0x85") {
-            assert_eq!(p.content, blkid(img, p.start, p.len), "partition {}", p.number);
+            assert_eq!(
+                p.content,
+                blkid(img, p.start, p.len),
+                "partition {}",
+                p.number
+            );
         }
     }
     layout
@@ -149,7 +158,10 @@ fn mke2fs_at(img: &Path, start: u64, len: u64) {
 
 fn mkswap_at(dir: &Path, img: &Path, start: u64, len: u64) {
     let part = dir.join("swap.part");
-    run(Command::new("truncate").arg("-s").arg(len.to_string()).arg(&part));
+    run(Command::new("truncate")
+        .arg("-s")
+        .arg(len.to_string())
+        .arg(&part));
     run(Command::new("mkswap").arg("-q").arg(&part));
     run(Command::new("dd")
         .arg(format!("if={}", part.display()))
@@ -220,17 +232,28 @@ fn gpt_from_sgdisk_and_the_backup_header() {
     mke2fs_at(&img, root.1, root.2);
     let layout = check_against_oracle(&img, TableKind::Gpt);
     assert_eq!(
-        layout.partitions.iter().map(|p| p.number).collect::<Vec<_>>(),
+        layout
+            .partitions
+            .iter()
+            .map(|p| p.number)
+            .collect::<Vec<_>>(),
         [1, 2, 3, 5]
     );
     // sgdisk -i names the type GUIDs: an independent reading of the types.
     for p in &layout.partitions {
-        let info = run(Command::new("sgdisk").arg("-i").arg(p.number.to_string()).arg(&img));
+        let info = run(Command::new("sgdisk")
+            .arg("-i")
+            .arg(p.number.to_string())
+            .arg(&img));
         let guid = info
             .lines()
             .find_map(|l| l.strip_prefix("Partition GUID code: "))
             .unwrap();
-        assert!(guid.to_lowercase().starts_with(&p.type_id), "{guid} vs {}", p.type_id);
+        assert!(
+            guid.to_lowercase().starts_with(&p.type_id),
+            "{guid} vs {}",
+            p.type_id
+        );
     }
 
     // Damage the primary header (its disk GUID, so its CRC32 fails).
@@ -241,12 +264,19 @@ fn gpt_from_sgdisk_and_the_backup_header() {
     let damaged = disk::read_layout(&src).unwrap();
     assert_eq!(ours(&damaged), oracle);
     assert_eq!(damaged.warnings.len(), 1, "{:?}", damaged.warnings);
-    assert!(damaged.warnings[0].contains("backup"), "{:?}", damaged.warnings);
+    assert!(
+        damaged.warnings[0].contains("backup"),
+        "{:?}",
+        damaged.warnings
+    );
     // Both headers damaged: an error, not a guess.
     let last = bytes.len() - 512;
     bytes[last + 60] ^= 0xff;
     let both = disk::read_layout(&bytes);
-    assert!(matches!(both, Err(bakeproof_image::ImageError::Corrupt { .. })), "{both:?}");
+    assert!(
+        matches!(both, Err(bakeproof_image::ImageError::Corrupt { .. })),
+        "{both:?}"
+    );
     // The entry array damaged (primary and backup share their entries'
     // bytes, not their location): the backup array is read.
     bytes[last + 60] ^= 0xff;
@@ -271,7 +301,11 @@ fn no_table_is_one_filesystem() {
     assert_eq!(p.content, blkid(&img, 0, 16 << 20));
     assert_eq!(p.content, Content::Ext);
     // sfdisk sees no table either.
-    let out = Command::new("sfdisk").arg("--json").arg(&img).output().unwrap();
+    let out = Command::new("sfdisk")
+        .arg("--json")
+        .arg(&img)
+        .output()
+        .unwrap();
     assert!(out.stdout.is_empty() || !out.status.success());
 }
 
@@ -283,7 +317,10 @@ fn partitions_past_the_end_are_clamped_or_skipped() {
     let (_, oracle) = sfdisk_json(&img);
     // Cut the image in the middle of partition 2.
     let cut = oracle[1].1 + 1024 * 1024;
-    run(Command::new("truncate").arg("-s").arg(cut.to_string()).arg(&img));
+    run(Command::new("truncate")
+        .arg("-s")
+        .arg(cut.to_string())
+        .arg(&img));
     let src = FileSource::open(&img).unwrap();
     let layout = disk::read_layout(&src).unwrap();
     // Expected from sfdisk's view of the whole image: partitions starting
@@ -316,7 +353,10 @@ impl Rng {
 fn mutations_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let mbr = image(dir.path(), "m.img", "2M");
-    sfdisk(&mbr, "label: dos\n,256K,83\n,,5\n,128K,83\n,128K,83\n,128K,83\n,,83\n");
+    sfdisk(
+        &mbr,
+        "label: dos\n,256K,83\n,,5\n,128K,83\n,128K,83\n,128K,83\n,,83\n",
+    );
     let gpt = sgdisk_image(dir.path(), "20M");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for img in [mbr, gpt] {
@@ -327,7 +367,10 @@ fn mutations_never_panic() {
         // last 17 KiB (the backup GPT).
         let ebrs: Vec<u64> = {
             let l = disk::read_layout(&bytes).unwrap();
-            l.partitions.iter().map(|p| p.start.saturating_sub(512)).collect()
+            l.partitions
+                .iter()
+                .map(|p| p.start.saturating_sub(512))
+                .collect()
         };
         let t0 = Instant::now();
         for i in 0..3000 {
@@ -374,6 +417,13 @@ fn a_looping_logical_chain_is_stopped() {
     bytes[link + 4] = 0x05;
     bytes[link + 12..link + 16].copy_from_slice(&2048u32.to_le_bytes());
     let layout = disk::read_layout(&bytes).unwrap();
-    assert!(layout.warnings.iter().any(|w| w.contains("loop")), "{:?}", layout.warnings);
-    assert_eq!(layout.partitions.iter().filter(|p| p.number >= 5).count(), 1);
+    assert!(
+        layout.warnings.iter().any(|w| w.contains("loop")),
+        "{:?}",
+        layout.warnings
+    );
+    assert_eq!(
+        layout.partitions.iter().filter(|p| p.number >= 5).count(),
+        1
+    );
 }

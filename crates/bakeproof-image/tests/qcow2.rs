@@ -49,7 +49,9 @@ fn raw_image(dir: &Path) -> (PathBuf, Vec<u8>) {
         let run = (rng.next() % (300 * 1024)) as usize + 1;
         let end = (at + run).min(bytes.len());
         match rng.next() % 4 {
-            0 => bytes[at..end].iter_mut().for_each(|b| *b = rng.next() as u8),
+            0 => bytes[at..end]
+                .iter_mut()
+                .for_each(|b| *b = rng.next() as u8),
             1 => {
                 let text = b"bakeproof scans golden images without mounting them. ";
                 for (i, b) in bytes[at..end].iter_mut().enumerate() {
@@ -64,7 +66,10 @@ fn raw_image(dir: &Path) -> (PathBuf, Vec<u8>) {
     std::fs::write(&path, &bytes).unwrap();
     // Holes: punch the all-zero MiBs out with fallocate if it is there
     // (the bytes are the same either way; qemu-img sees them as holes).
-    let _ = Command::new("fallocate").arg("--dig-holes").arg(&path).status();
+    let _ = Command::new("fallocate")
+        .arg("--dig-holes")
+        .arg(&path)
+        .status();
     (path, bytes)
 }
 
@@ -104,7 +109,10 @@ fn check_equal(q: &Qcow2, expected: &[u8], what: &str) {
         let len = (rng.next() % 200_000).min(expected.len() as u64 - off) as usize;
         let mut buf = vec![0u8; len];
         q.read_at(off, &mut buf).unwrap();
-        assert!(buf == expected[off as usize..off as usize + len], "{what}: {len} at {off}");
+        assert!(
+            buf == expected[off as usize..off as usize + len],
+            "{what}: {len} at {off}"
+        );
     }
     let mut one = [0u8; 1];
     assert!(matches!(
@@ -123,10 +131,16 @@ fn qcow2_variants_read_as_the_raw_image() {
         ("v3 512", &["-o", "cluster_size=512"]),
         ("v3 2M", &["-o", "cluster_size=2M"]),
         ("v3 deflate", &["-c"]),
-        ("v2 deflate 512", &["-c", "-o", "compat=0.10,cluster_size=512"]),
+        (
+            "v2 deflate 512",
+            &["-c", "-o", "compat=0.10,cluster_size=512"],
+        ),
         ("v3 deflate 2M", &["-c", "-o", "cluster_size=2M"]),
         ("v3 zstd", &["-c", "-o", "compression_type=zstd"]),
-        ("v3 zstd 512", &["-c", "-o", "compression_type=zstd,cluster_size=512"]),
+        (
+            "v3 zstd 512",
+            &["-c", "-o", "compression_type=zstd,cluster_size=512"],
+        ),
     ];
     for (what, opts) in variants {
         let q = dir.path().join("img.qcow2");
@@ -142,13 +156,18 @@ fn qcow2_variants_read_as_the_raw_image() {
 fn v3_zero_clusters_read_as_zeros() {
     let dir = tempfile::tempdir().unwrap();
     let q = dir.path().join("z.qcow2");
-    run(Command::new("qemu-img").args(["create", "-q", "-f", "qcow2"]).arg(&q).arg("4M"));
+    run(Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&q)
+        .arg("4M"));
     run(Command::new("qemu-io")
         .args(["-f", "qcow2", "-c", "write -q -P 0xab 0 3M"])
         .args(["-c", "write -q -z 512k 1M"])
         .args(["-c", "write -q -z -u 2M 256k"])
         .arg(&q));
-    let map = run(Command::new("qemu-img").args(["map", "--output=json"]).arg(&q));
+    let map = run(Command::new("qemu-img")
+        .args(["map", "--output=json"])
+        .arg(&q));
     assert!(map.contains("\"zero\": true, \"data\": false"), "{map}");
     let oracle = back_to_raw(&q, dir.path());
     assert!(oracle[512 * 1024..1536 * 1024].iter().all(|&b| b == 0));
@@ -161,7 +180,10 @@ fn refused_features_are_unsupported() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.qcow2");
     let top = dir.path().join("top.qcow2");
-    run(Command::new("qemu-img").args(["create", "-q", "-f", "qcow2"]).arg(&base).arg("1M"));
+    run(Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&base)
+        .arg("1M"));
     run(Command::new("qemu-img")
         .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
         .arg(&base)
@@ -180,7 +202,14 @@ fn refused_features_are_unsupported() {
     assert!(matches!(Qcow2::open(f), Err(ImageError::Unsupported(_))));
     let enc = dir.path().join("enc.qcow2");
     run(Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2", "--object", "secret,id=s0,data=pw"])
+        .args([
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "--object",
+            "secret,id=s0,data=pw",
+        ])
         .args(["-o", "encrypt.format=luks,encrypt.key-secret=s0"])
         .arg(&enc)
         .arg("1M"));
@@ -250,11 +279,18 @@ fn mutations_never_panic() {
     let mut small = vec![0u8; 256 * 1024];
     let mut rng = Rng(3);
     for (i, b) in small.iter_mut().enumerate() {
-        *b = if i % 3000 < 1000 { rng.next() as u8 } else { (i / 7) as u8 };
+        *b = if i % 3000 < 1000 {
+            rng.next() as u8
+        } else {
+            (i / 7) as u8
+        };
     }
     std::fs::write(&raw, &small).unwrap();
     let mut images = Vec::new();
-    for opts in [&["-c", "-o", "cluster_size=512"][..], &["-o", "cluster_size=4096,compat=0.10"][..]] {
+    for opts in [
+        &["-c", "-o", "cluster_size=512"][..],
+        &["-o", "cluster_size=4096,compat=0.10"][..],
+    ] {
         let q = dir.path().join("m.qcow2");
         let _ = std::fs::remove_file(&q);
         convert(&raw, &q, opts);
@@ -275,7 +311,9 @@ fn mutations_never_panic() {
             if i % 10 == 0 {
                 b.truncate((rng.next() % b.len() as u64) as usize);
             }
-            let Ok(q) = Qcow2::open(Arc::new(b)) else { continue };
+            let Ok(q) = Qcow2::open(Arc::new(b)) else {
+                continue;
+            };
             let size = q.size();
             for _ in 0..8 {
                 if size == 0 {
@@ -287,5 +325,9 @@ fn mutations_never_panic() {
             }
         }
     }
-    assert!(t0.elapsed() < Duration::from_secs(120), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        t0.elapsed()
+    );
 }
