@@ -313,7 +313,7 @@ fn read_gpt(src: &dyn BlockSource, sector: u64) -> Result<Layout, ImageError> {
     let (h, array) = match primary {
         Ok(x) => x,
         Err(why) => {
-            let last = src.size() / sector - 1;
+            let last = (src.size() / sector).saturating_sub(1);
             match gpt_header(src, last, sector)
                 .and_then(|h| gpt_array(src, &h, sector).map(|a| (h, a)))
             {

@@ -624,7 +624,12 @@ pub fn open_lv(pv: SharedSource, lv: &LogicalVolume) -> Result<SharedSource, Ima
                 pv.size()
             )));
         }
-        next = start + len;
+        next = start.checked_add(len).ok_or_else(|| {
+            corrupt(format!(
+                "LV {}/{}: segment at {start} of {len} bytes",
+                lv.vg, lv.name
+            ))
+        })?;
     }
     if next != lv.len {
         return Err(corrupt(format!(

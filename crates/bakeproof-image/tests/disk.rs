@@ -64,7 +64,9 @@ fn sfdisk_json(img: &Path) -> (String, Vec<Oracle>) {
     let mut parts = Vec::new();
     for p in t["partitions"].as_array().cloned().unwrap_or_default() {
         let node = p["node"].as_str().unwrap();
-        let number: u32 = node.strip_prefix(img_s).unwrap().parse().unwrap();
+        let tail = node.strip_prefix(img_s).unwrap();
+        // /dev/loop0p1: a `p` between a device name ending in a digit and the number.
+        let number: u32 = tail.trim_start_matches('p').parse().unwrap();
         let ty = p["type"].as_str().unwrap().to_lowercase();
         let ty = if label == "dos" {
             format!("0x{:0>2}", ty)
@@ -206,7 +208,12 @@ fn gpt_from_sfdisk() {
     let (_, oracle) = sfdisk_json(&img);
     mke2fs_at(&img, oracle[1].1, oracle[1].2);
     mkswap_at(dir.path(), &img, oracle[2].1, oracle[2].2);
+    run(Command::new("mkfs.vfat")
+        .arg(format!("--offset={}", oracle[0].1 / 512))
+        .arg(&img)
+        .arg((oracle[0].2 / 1024).to_string()));
     let layout = check_against_oracle(&img, TableKind::Gpt);
+    assert_eq!(layout.partitions[0].content, Content::Fat);
     assert_eq!(layout.partitions[1].content, Content::Ext);
     assert_eq!(layout.partitions[2].content, Content::Swap);
     assert_eq!(layout.partitions[3].name.as_deref(), Some("lvm ü"));
@@ -332,6 +339,44 @@ fn partitions_past_the_end_are_clamped_or_skipped() {
         .collect();
     assert_eq!(ours(&layout), expected);
     assert!(layout.warnings.len() >= 2, "{:?}", layout.warnings);
+}
+
+/// GPT on a disk of 4096-byte sectors: a loop device with `-b 4096`
+/// partitioned by sfdisk, which reports in 4096-byte sectors.
+#[test]
+fn gpt_with_4096_byte_sectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), "4k.img", "32M");
+    let out = Command::new("losetup")
+        .args(["-b", "4096", "-f", "--show"])
+        .arg(&img)
+        .output()
+        .expect("losetup (util-linux)");
+    assert!(
+        out.status.success(),
+        "loop devices are not usable here (this test needs root and a free /dev/loopN): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    struct Detach(String);
+    impl Drop for Detach {
+        fn drop(&mut self) {
+            let _ = Command::new("losetup").arg("-d").arg(&self.0).status();
+        }
+    }
+    let _detach = Detach(dev.clone());
+    let dev = Path::new(&dev);
+    sfdisk(
+        dev,
+        "label: gpt\nsize=4M, name=one\nsize=8M, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F\n",
+    );
+    let (label, oracle) = sfdisk_json(dev);
+    assert_eq!(label, "gpt");
+    let src = FileSource::open(&img).unwrap();
+    let layout = disk::read_layout(&src).unwrap();
+    assert_eq!(layout.table, TableKind::Gpt);
+    assert_eq!(ours(&layout), oracle);
+    assert!(oracle[0].1 % 4096 == 0 && oracle[0].1 >= 4096 * 2);
 }
 
 /// A small xorshift: deterministic mutations.

@@ -255,6 +255,14 @@ fn hostile_headers_and_tables() {
     let mut b = good.clone();
     be32_at(&mut b, 20, 30);
     assert!(try_open(b).is_err());
+    // The dirty bit (refcounts not up to date) is fine: same bytes.
+    let mut b = good.clone();
+    b[79] |= 1;
+    assert!(try_open(b).unwrap() == try_open(good.clone()).unwrap());
+    // The corrupt bit is refused.
+    let mut b = good.clone();
+    b[79] |= 2;
+    assert!(matches!(try_open(b), Err(ImageError::Unsupported(_))));
     // An unknown incompatible feature.
     let mut b = good.clone();
     b[72..80].copy_from_slice(&(1u64 << 40).to_be_bytes());
