@@ -354,7 +354,12 @@ fn read_label(src: &dyn BlockSource) -> Result<Label, ImageError> {
 
 /// The current metadata text of the area at `(offset, size)`, if any.
 fn read_mda(src: &dyn BlockSource, offset: u64, size: u64) -> Result<Option<Vec<u8>>, ImageError> {
-    if size < MDA_HEADER_SIZE || offset.checked_add(size).is_none_or(|e| e > src.size()) {
+    // The area's header must be in the source; the area itself may run
+    // past the end of a truncated image as long as the text read is not.
+    if size < MDA_HEADER_SIZE
+        || offset.checked_add(size).is_none()
+        || offset + MDA_HEADER_SIZE > src.size()
+    {
         return Err(corrupt(format!(
             "metadata area at {offset} ({size} bytes) past the end of the PV"
         )));
@@ -397,6 +402,14 @@ fn read_mda(src: &dyn BlockSource, offset: u64, size: u64) -> Result<Option<Vec<
         }
         // The area is a ring after its header: the text may wrap.
         let first = n.min(size - o);
+        let inside = |at: u64, len: u64| at.checked_add(len).is_some_and(|e| e <= src.size());
+        if !inside(offset + o, first) || !inside(offset + MDA_HEADER_SIZE, n - first) {
+            return Err(corrupt(format!(
+                "metadata text at {} ({n} bytes) past the end of the PV ({} bytes)",
+                offset + o,
+                src.size()
+            )));
+        }
         let mut text = vec![0u8; n as usize];
         src.read_at(offset + o, &mut text[..first as usize])?;
         if first < n {

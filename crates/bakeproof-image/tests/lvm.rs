@@ -367,7 +367,11 @@ fn linear_volumes_of_a_real_pv() {
         rng
     };
     let t0 = Instant::now();
-    assert!(lvm::read_pv(&head).is_ok());
+    assert_eq!(lvm::read_pv(&head).unwrap(), got);
+    // Cut short (the metadata area runs past the end, its text does not):
+    // still read; cut inside the text: an error.
+    assert_eq!(lvm::read_pv(&head[..128 * 1024].to_vec()).unwrap(), got);
+    assert!(lvm::read_pv(&head[..4096 + 600].to_vec()).is_err());
     for i in 0..2000 {
         let mut h = head[..8192].to_vec();
         h.resize(head.len(), 0);

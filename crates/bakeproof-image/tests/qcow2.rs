@@ -148,6 +148,12 @@ fn qcow2_variants_read_as_the_raw_image() {
         convert(&raw, &q, opts);
         let oracle = back_to_raw(&q, dir.path());
         assert!(oracle == bytes, "{what}: qemu-img's own round trip differs");
+        if what.contains("zstd") {
+            let info = run(Command::new("qemu-img")
+                .args(["info", "--output=json"])
+                .arg(&q));
+            assert!(info.contains("\"compression-type\": \"zstd\""), "{info}");
+        }
         check_equal(&open(&q), &oracle, what);
     }
 }
@@ -271,6 +277,13 @@ fn hostile_headers_and_tables() {
     let l1 = u64::from_be_bytes(good[40..48].try_into().unwrap()) as usize;
     let mut b = good.clone();
     b[l1..l1 + 8].copy_from_slice(&((good.len() as u64 + 4096) | 1 << 63).to_be_bytes());
+    assert!(matches!(try_open(b), Err(ImageError::Corrupt { .. })));
+    // An L2 entry (a data cluster) pointed past the end of the file.
+    let l2 =
+        (u64::from_be_bytes(good[l1..l1 + 8].try_into().unwrap()) & 0x00ff_ffff_ffff_fe00) as usize;
+    assert!(l2 != 0);
+    let mut b = good.clone();
+    b[l2..l2 + 8].copy_from_slice(&((good.len() as u64 + (1 << 20)) & !4095).to_be_bytes());
     assert!(matches!(try_open(b), Err(ImageError::Corrupt { .. })));
     // The file cut short: L2 tables and clusters past its end.
     assert!(try_open(good[..good.len() / 2].to_vec()).is_err());
