@@ -511,15 +511,33 @@ pub fn read_layout(src: &dyn BlockSource) -> Result<Layout, ImageError> {
     let sig_at = |off: u64| -> Result<bool, ImageError> {
         Ok(read_opt(src, off, 8)?.is_some_and(|b| b == b"EFI PART"))
     };
-    let layout = if protective || sig_at(512)? {
-        let sector = if !sig_at(512)? && sig_at(4096)? {
-            4096
-        } else {
-            512
+    let (gpt512, gpt4096) = (sig_at(512)?, sig_at(4096)?);
+    let layout = if protective || gpt512 || gpt4096 {
+        // The sector size is where the primary header is; with no primary
+        // signature (damaged), the backup is looked for at both sizes.
+        let sizes: &[u64] = match (gpt512, gpt4096) {
+            (true, _) => &[512],
+            (false, true) => &[4096],
+            (false, false) => &[512, 4096],
         };
-        Some(read_gpt(src, sector)?)
-    } else if sig_at(4096)? {
-        Some(read_gpt(src, 4096)?)
+        let mut first_err = None;
+        let mut found = None;
+        for &sector in sizes {
+            match read_gpt(src, sector) {
+                Ok(l) => {
+                    found = Some(l);
+                    break;
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match (found, first_err) {
+            (Some(l), _) => Some(l),
+            (None, Some(e)) => return Err(e),
+            (None, None) => None,
+        }
     } else {
         match &mbr {
             Some(s)

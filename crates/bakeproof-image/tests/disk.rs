@@ -377,6 +377,13 @@ fn gpt_with_4096_byte_sectors() {
     assert_eq!(layout.table, TableKind::Gpt);
     assert_eq!(ours(&layout), oracle);
     assert!(oracle[0].1 % 4096 == 0 && oracle[0].1 >= 4096 * 2);
+    // The primary header's signature gone: the backup, at the last
+    // 4096-byte sector.
+    let mut bytes = std::fs::read(&img).unwrap();
+    bytes[4096] ^= 0xff;
+    let damaged = disk::read_layout(&bytes).unwrap();
+    assert_eq!(ours(&damaged), oracle);
+    assert_eq!(damaged.warnings.len(), 1, "{:?}", damaged.warnings);
 }
 
 /// A small xorshift: deterministic mutations.
