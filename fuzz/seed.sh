@@ -251,4 +251,45 @@ PY
     rm -rf "$xt"
 fi
 
+# disk_layout, qcow2_image, lvm_metadata (issue 16): tables written by the
+# real sfdisk/sgdisk, qcow2 files by qemu-img, a PV and its metadata by the
+# lvm2 tools (root and a loop device; skipped otherwise). 128 KiB or less.
+t=$(mktemp -d)
+if command -v sfdisk >/dev/null 2>&1; then
+    mkdir -p "$c/disk_layout"
+    truncate -s 128K "$t/mbr"
+    printf 'label: dos\n,32,83\n,,5\n,16,83\n,16,82\n,,83\n' | sfdisk -q "$t/mbr" >/dev/null 2>&1 \
+        && cp "$t/mbr" "$c/disk_layout/mbr-logical"
+    truncate -s 128K "$t/gpt"
+    printf 'label: gpt\nsize=32, name=a\nsize=16, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F\n' | sfdisk -q "$t/gpt" >/dev/null 2>&1 \
+        && cp "$t/gpt" "$c/disk_layout/gpt"
+fi
+if command -v qemu-img >/dev/null 2>&1; then
+    mkdir -p "$c/qcow2_image"
+    head -c 16384 /bin/sh > "$t/raw"; truncate -s 64K "$t/raw"
+    for v in "-c -o cluster_size=512" "-o cluster_size=512,compat=0.10" "-c -o cluster_size=512,compression_type=zstd"; do
+        name=$(echo "$v" | tr -c 'a-z0-9\n' _)
+        # shellcheck disable=SC2086
+        qemu-img convert -f raw -O qcow2 $v "$t/raw" "$t/q" >/dev/null 2>&1 && cp "$t/q" "$c/qcow2_image/$name"
+        rm -f "$t/q"
+    done
+fi
+if command -v pvcreate >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && truncate -s 16M "$t/pv" && l=$(losetup -f --show "$t/pv" 2>/dev/null); then
+    mkdir -p "$c/lvm_metadata"
+    cfg='--config=activation{udev_sync=0 udev_rules=0 monitoring=0} devices{obtain_device_list_from_udev=0}'
+    vg="bkpseed$$"
+    export LVM_SUPPRESS_FD_WARNINGS=1
+    if pvcreate "$cfg" -q --metadatasize 64k "$l" >/dev/null 2>&1 && vgcreate "$cfg" -q -s 1M "$vg" "$l" >/dev/null 2>&1; then
+        lvcreate "$cfg" --driverloaded n -an -Zn -q -L 2M -n a "$vg" >/dev/null 2>&1
+        lvcreate "$cfg" --driverloaded n -an -Zn -q -L 1M -n b "$vg" >/dev/null 2>&1
+        # A PV (first byte 0 picks read_pv) and its metadata text (1).
+        { printf '\0'; head -c 130000 "$t/pv"; } > "$c/lvm_metadata/pv"
+        vgcfgbackup "$cfg" -q -f "$t/txt" "$vg" >/dev/null 2>&1 && { printf '\1'; cat "$t/txt"; } > "$c/lvm_metadata/text"
+        vgremove "$cfg" -f -q "$vg" >/dev/null 2>&1
+        pvremove "$cfg" -q -y "$l" >/dev/null 2>&1
+    fi
+    losetup -d "$l"
+fi
+rm -rf "$t"
+
 echo "seeded $(find "$c" -type f | wc -l) files under $c"

@@ -109,6 +109,11 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   pkg_installed dpkg-dev || missing+=(dpkg-dev)   # dpkg-scanpackages: the local apt archive of the supplier test (apt_origin.rs)
   pkg_installed openssh-server || missing+=(openssh-server)   # sshd -T: the oracle of the audit's sshd facts (crates/bakeproof-audit/tests/sshd_oracle.rs)
   pkg_installed e2fsprogs || missing+=(e2fsprogs)   # mke2fs -d, e2fsck -D, debugfs: the images of the ext reader's tests (crates/bakeproof-image/tests/ext4.rs)
+  pkg_installed fdisk || missing+=(fdisk)   # sfdisk: the partition tables and the oracle (sfdisk --json) of crates/bakeproof-image/tests/disk.rs
+  pkg_installed gdisk || missing+=(gdisk)   # sgdisk: GPT with names and type codes (tests/disk.rs)
+  pkg_installed dosfstools || missing+=(dosfstools)   # mkfs.vfat --offset: an EFI system partition in tests/disk.rs
+  pkg_installed qemu-utils || missing+=(qemu-utils)   # qemu-img, qemu-io: the qcow2 files and their raw oracle (crates/bakeproof-image/tests/qcow2.rs)
+  pkg_installed lvm2 || missing+=(lvm2)   # pvcreate, vgcreate, lvcreate, pvs/lvs/vgs: the PVs and their oracle (crates/bakeproof-image/tests/lvm.rs; root, loop devices)
   # Node.js + npm: sigstore-js, the independent bundle verifier of tests/attest.rs
   # (machines of this kind ship Node.js 20; Debian's own 18 is the fallback).
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
