@@ -14,6 +14,8 @@
 #
 # Environment:
 #   PARALLEL        the parallel settings to time (default "1 8 16")
+#   EBS_READ_BIN    use this build of the example crates/bakeproof-ebs/examples/ebs_read.rs
+#                   instead of building it (cargo build --release --example ebs_read)
 #   BAKEPROOF_PYTHON  the venv python with moto[server] and boto3 (tests/run-all.sh makes it)
 #
 # No latency is simulated: moto on loopback answers a block in a few ms of its own (Python)
@@ -32,8 +34,12 @@ PY="${BAKEPROOF_PYTHON:-$REPO/.venv/bin/python}"
 PARALLEL="${PARALLEL:-1 8 16}"
 rm -rf "$OUT"; mkdir -p "$OUT"
 
-(cd "$REPO" && cargo build --release -q -p bakeproof-ebs --example ebs_read)
-BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/examples/ebs_read"
+if [ -n "${EBS_READ_BIN:-}" ]; then
+  BIN="$EBS_READ_BIN"
+else
+  (cd "$REPO" && cargo build --release -q -p bakeproof-ebs --example ebs_read)
+  BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/examples/ebs_read"
+fi
 
 PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$PY" "$REPO/tests/tools/moto_ebs.py" -H 127.0.0.1 -p "$PORT" >"$OUT/moto.log" 2>&1 &
