@@ -81,6 +81,14 @@ impl Moto {
         Moto::start_module(&[], &[script.to_str().unwrap()])
     }
 
+    /// moto_server through tests/tools/moto_ebs.py: the EBS direct APIs as
+    /// AWS documents them (block size in bytes, ListSnapshotBlocks pages,
+    /// PutSnapshotBlock checksums checked) and moto_ec2.py's EC2 additions.
+    pub fn start_ebs(env: &[(&str, &str)]) -> Moto {
+        let script = super::schema::repo_root().join("tests/tools/moto_ebs.py");
+        Moto::start_module(env, &[script.to_str().unwrap()])
+    }
+
     fn start_module(env: &[(&str, &str)], program: &[&str]) -> Moto {
         let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
         let probe = Command::new(&python)
