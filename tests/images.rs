@@ -380,3 +380,83 @@ fn damaged_images_fail_cleanly() {
         );
     }
 }
+
+/// Runs `bakeproof ARGS` against the moto server at `url` (EBS and EC2).
+fn bakeproof_aws(url: &str, args: &[&OsStr]) -> std::process::Output {
+    let mut c = Command::new(common::run::bakeproof_bin());
+    common::moto::test_aws_env(&mut c)
+        .env("AWS_ENDPOINT_URL", url)
+        .env("SOURCE_DATE_EPOCH", "1704067200")
+        .args(args);
+    c.output().expect("run bakeproof")
+}
+
+#[test]
+fn an_ebs_snapshot_and_an_ami_scan_as_their_directory() {
+    let root = extract("dpkgroot/clean.tar.gz");
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let part = w.join("root.ext4");
+    ext4_image(root.path(), &part);
+    let disk = disk_with(&part, "gpt", &w.join("disk.img"));
+    let (want, _) = scan(root.path(), &w.join("dir.json"), &[]);
+
+    let moto = common::moto::Moto::start_ebs(&[]);
+    // The disk in a snapshot, through the EBS direct APIs (boto3).
+    let python = common::schema::bakeproof_python().unwrap();
+    let put = Command::new(python)
+        .arg(common::schema::repo_root().join("tests/tools/ebs_put_image.py"))
+        .arg(&disk)
+        .arg(moto.url())
+        .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "{}", describe(&put));
+    let put: serde_json::Value = serde_json::from_slice(&put.stdout).unwrap();
+    let snap = put["snapshot"].as_str().unwrap().to_string();
+    let blocks = put["blocks"].as_u64().unwrap();
+    // An AMI whose root device is that snapshot.
+    let ami = moto.py(&format!(
+        "print(ec2.register_image(Name='images-e2e', RootDeviceName='/dev/xvda', \
+         BlockDeviceMappings=[{{'DeviceName': '/dev/xvda', 'Ebs': {{'SnapshotId': '{snap}'}}}}])['ImageId'])"
+    ));
+    let ami = ami.trim();
+
+    for (target, name) in [
+        (format!("ebs:{snap}"), "ebs.json"),
+        (format!("ami:us-east-1:{ami}"), "ami.json"),
+    ] {
+        let out = w.join(name);
+        let o = bakeproof_aws(
+            &moto.url(),
+            &[
+                "scan".as_ref(),
+                target.as_ref(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{target}: {}", describe(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("scanning partition 2: ext4"), "{err}");
+        // Each allocated block once at most, and never an unallocated one.
+        let fetched: u64 = err
+            .split(&format!("ebs:{snap}: "))
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no fetch report: {err}"));
+        assert!(fetched > 0 && fetched <= blocks, "{fetched} of {blocks}: {err}");
+        let got = common::run::read_json(&out);
+        assert_same_sbom(&want, &got, &target);
+    }
+
+    // A snapshot or AMI that does not exist: a clear error, exit 2.
+    for target in ["ebs:snap-0123456789abcdef0", "ami:us-east-1:ami-0123456789abcdef0"] {
+        let o = bakeproof_aws(&moto.url(), &["scan".as_ref(), target.as_ref(), "-q".as_ref()]);
+        assert_eq!(o.status.code(), Some(2), "{target}: {}", describe(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("not found") || err.contains("NotFound"), "{target}: {err}");
+    }
+}
