@@ -14,7 +14,10 @@ Added, as the EC2 API reference describes them:
 * `DescribeImages` returns `DeprecationTime`;
 * `RegisterImage` keeps the `BlockDeviceMappings` it is given (moto drops
   them and gives every image one auto-created root snapshot): the image's
-  mappings are its root snapshot's and then those given, and
+  mappings are its root device's (`RootDeviceName` kept, where moto says
+  `/dev/sda1` whatever it is given; the given snapshot when a mapping names
+  the root device, as EC2 registers it, else moto's auto-created one) and
+  then the others given, and
   `DeleteSnapshot` refuses a snapshot any registered image maps
   (`InvalidSnapshot.InUse`), as EC2 does.
 
@@ -88,7 +91,17 @@ def register_image(self):
     result = moto_register_image(self)
     given = self._get_param("BlockDeviceMappings", [])
     ami = self.ec2_backend.amis[result.result["ImageId"]]
+    # moto names every root /dev/sda1; EC2 keeps the RootDeviceName given.
+    root_device = self._get_param("RootDeviceName")
+    if root_device:
+        ami.root_device_name = root_device
     ami.extra_mappings = [m for m in given if m.get("DeviceName") != ami.root_device_name]
+    root = [
+        m
+        for m in given
+        if m.get("DeviceName") == ami.root_device_name and m.get("Ebs", {}).get("SnapshotId")
+    ]
+    ami.root_mapping = root[0] if root else None
     return result
 
 
@@ -96,7 +109,11 @@ moto_mappings = amis_models.Ami.block_device_mappings.fget
 
 
 def block_device_mappings(self):
-    return moto_mappings(self) + list(getattr(self, "extra_mappings", []))
+    base = moto_mappings(self)
+    root = getattr(self, "root_mapping", None)
+    if root is not None:
+        base = [root if m.get("DeviceName") == self.root_device_name else m for m in base]
+    return base + list(getattr(self, "extra_mappings", []))
 
 
 moto_delete_snapshot = elastic_block_store.EBSBackend.delete_snapshot

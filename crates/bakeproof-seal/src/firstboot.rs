@@ -280,7 +280,9 @@ impl Baseline {
         let globs: Vec<String> = DEFAULT_IGNORED.iter().map(|(g, _)| g.to_string()).collect();
         let walked = match root.as_directory_root() {
             Some(dir) => walk_ignored(dir, &globs, |_| true),
-            None => Err(FirstbootError::NotADirectory(root.describe())),
+            // An image read in user space: the same walk through the
+            // tree's own reads (it has no mounts to stop at).
+            None => walk_ignored_tree(root, &globs),
         };
         let state = match walked {
             Ok(w) => {
@@ -683,68 +685,222 @@ impl Walker<'_> {
             return;
         }
         let mode = st.st_mode & 0o7777;
-        let mut reasons: Vec<String> = Vec::new();
-        let mut sha256 = None;
-        let mut target = None;
-        let kind_s = match kind {
-            FileKind::Regular => {
-                if mode & 0o111 != 0 {
-                    reasons.push("executable".into());
-                }
-                if mode & 0o6000 != 0 {
-                    reasons.push("setuid".into());
-                }
-                let head = read_head(dirfd, name, st.st_ino);
-                if head.starts_with(b"#!") {
-                    reasons.push("script".into());
-                }
-                if head.starts_with(b"\x7fELF") {
-                    reasons.push("elf".into());
-                }
-                if is_library(&path) {
-                    reasons.push("library".into());
-                }
-                "file"
-            }
-            FileKind::Symlink => {
-                target = rustix::fs::readlinkat(dirfd, OsStr::from_bytes(name), Vec::new())
-                    .ok()
-                    .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
-                "symlink"
-            }
-            FileKind::CharDevice => {
-                reasons.push("device".into());
-                "char-device"
-            }
-            FileKind::BlockDevice => {
-                reasons.push("device".into());
-                "block-device"
-            }
-            _ => return, // FIFOs and sockets carry no code
+        let head = if kind == FileKind::Regular {
+            read_head(dirfd, name, st.st_ino)
+        } else {
+            Vec::new()
         };
-        if is_unit(&path, kind, st.st_size) {
-            reasons.push("unit".into());
+        let target = (kind == FileKind::Symlink)
+            .then(|| rustix::fs::readlinkat(dirfd, OsStr::from_bytes(name), Vec::new()).ok())
+            .flatten()
+            .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
+        let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
+        let hash = |_: &str| hash_file(dirfd, name, st.st_ino);
+        if let Some(e) = state_entry(path, kind, mode, size, &head, target, self.hash, hash) {
+            self.out.found.push(e);
         }
-        if is_cron(&path) && matches!(kind, FileKind::Regular | FileKind::Symlink) {
-            reasons.push("cron".into());
+    }
+}
+
+/// The state entry of one path under the ignored paths, when it is
+/// suspicious (the one rule of both walks): `head` is the file's first
+/// bytes, `hash` reads its SHA-256 when `want_hash` says so.
+#[allow(clippy::too_many_arguments)]
+fn state_entry(
+    path: String,
+    kind: FileKind,
+    mode: u32,
+    size: u64,
+    head: &[u8],
+    target: Option<String>,
+    want_hash: &dyn Fn(&str) -> bool,
+    hash: impl FnOnce(&str) -> Option<String>,
+) -> Option<StateEntry> {
+    let mut reasons: Vec<String> = Vec::new();
+    let kind_s = match kind {
+        FileKind::Regular => {
+            if mode & 0o111 != 0 {
+                reasons.push("executable".into());
+            }
+            if mode & 0o6000 != 0 {
+                reasons.push("setuid".into());
+            }
+            if head.starts_with(b"#!") {
+                reasons.push("script".into());
+            }
+            if head.starts_with(b"\x7fELF") {
+                reasons.push("elf".into());
+            }
+            if is_library(&path) {
+                reasons.push("library".into());
+            }
+            "file"
         }
-        if reasons.is_empty() {
+        FileKind::Symlink => "symlink",
+        FileKind::CharDevice => {
+            reasons.push("device".into());
+            "char-device"
+        }
+        FileKind::BlockDevice => {
+            reasons.push("device".into());
+            "block-device"
+        }
+        _ => return None, // FIFOs and sockets carry no code
+    };
+    if is_unit(&path, kind, i64::try_from(size).unwrap_or(i64::MAX)) {
+        reasons.push("unit".into());
+    }
+    if is_cron(&path) && matches!(kind, FileKind::Regular | FileKind::Symlink) {
+        reasons.push("cron".into());
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    let sha256 = (kind == FileKind::Regular && want_hash(&path) && size <= HASH_LIMIT)
+        .then(|| hash(&path))
+        .flatten();
+    Some(StateEntry {
+        path,
+        kind: kind_s.into(),
+        mode: format!("{mode:04o}"),
+        reasons,
+        sha256,
+        target: if kind == FileKind::Symlink {
+            target
+        } else {
+            None
+        },
+    })
+}
+
+/// [`walk_ignored`] through a tree's own reads (an image read in user
+/// space has no descriptors and no mounts): the same prefixes, the same
+/// rules, parents never followed through a symlink.
+fn walk_ignored_tree(tree: &dyn ReadOnlyTree, globs: &[String]) -> Result<Walked, FirstbootError> {
+    let globs: Vec<String> = globs
+        .iter()
+        .filter(|g| g.starts_with('/'))
+        .cloned()
+        .collect();
+    let set = glob_set(&globs)?;
+    let mut prefixes: Vec<String> = globs.iter().map(|g| literal_prefix(g)).collect();
+    prefixes.sort();
+    prefixes.dedup();
+    let prefixes: Vec<String> = prefixes
+        .iter()
+        .filter(|p| {
+            !prefixes
+                .iter()
+                .any(|q| q != *p && (q == "/" || p.starts_with(&format!("{q}/"))))
+        })
+        .cloned()
+        .collect();
+    let mut w = TreeWalker {
+        tree,
+        set: &set,
+        out: Walked {
+            found: Vec::new(),
+            count: 0,
+            overflow: false,
+        },
+        seen: BTreeSet::new(),
+    };
+    for p in &prefixes {
+        w.start(p);
+    }
+    Ok(w.out)
+}
+
+struct TreeWalker<'a> {
+    tree: &'a dyn ReadOnlyTree,
+    set: &'a GlobSet,
+    out: Walked,
+    seen: BTreeSet<String>,
+}
+
+impl TreeWalker<'_> {
+    fn start(&mut self, prefix: &str) {
+        let comps: Vec<&str> = prefix.split('/').filter(|c| !c.is_empty()).collect();
+        let Some((last, parents)) = comps.split_last() else {
+            self.dir("", 0, false);
+            return;
+        };
+        let mut path = String::new();
+        for c in parents {
+            path.push('/');
+            path.push_str(c);
+            if !matches!(
+                self.tree.kind_of(path.as_bytes()),
+                Ok(Some(FileKind::Directory))
+            ) {
+                return;
+            }
+        }
+        path.push('/');
+        path.push_str(last);
+        self.entry(path, 0, false);
+    }
+
+    fn dir(&mut self, path: &str, depth: usize, covered: bool) {
+        if depth > DEPTH_LIMIT {
+            self.out.overflow = true;
             return;
         }
-        if kind == FileKind::Regular
-            && (self.hash)(&path)
-            && u64::try_from(st.st_size).unwrap_or(u64::MAX) <= HASH_LIMIT
-        {
-            sha256 = hash_file(dirfd, name, st.st_ino);
+        let dir = if path.is_empty() { "/" } else { path };
+        let Ok(mut names) = self.tree.read_dir(dir.as_bytes()) else {
+            return;
+        };
+        names.sort();
+        for n in names {
+            let p = format!("{path}/{}", String::from_utf8_lossy(&n));
+            self.entry(p, depth + 1, covered);
         }
-        self.out.found.push(StateEntry {
-            path,
-            kind: kind_s.into(),
-            mode: format!("{mode:04o}"),
-            reasons,
-            sha256,
-            target,
-        });
+    }
+
+    fn entry(&mut self, path: String, depth: usize, covered: bool) {
+        if self.out.count >= WALK_LIMIT {
+            self.out.overflow = true;
+            return;
+        }
+        self.out.count += 1;
+        let covered = covered || self.set.is_match(&path);
+        let Ok(Some(kind)) = self.tree.kind_of(path.as_bytes()) else {
+            return;
+        };
+        if kind == FileKind::Directory {
+            self.dir(&path, depth, covered);
+            return;
+        }
+        if !covered || !self.seen.insert(path.clone()) {
+            return;
+        }
+        let (mode, size, target) = if kind == FileKind::Symlink {
+            let t = self
+                .tree
+                .read_link(path.as_bytes())
+                .ok()
+                .map(|t| String::from_utf8_lossy(&t).into_owned());
+            (0o777, 0, t)
+        } else {
+            match self.tree.metadata(path.as_bytes()) {
+                Ok(m) => (m.mode, m.size, None),
+                Err(_) => return,
+            }
+        };
+        // One read gives the head and the digest (files above the hash
+        // limit are not read: their head is not looked at either).
+        let content = (kind == FileKind::Regular && size <= HASH_LIMIT)
+            .then(|| self.tree.read_file(path.as_bytes(), HASH_LIMIT).ok())
+            .flatten();
+        let head = content.as_deref().map_or(&[][..], |c| &c[..c.len().min(4)]);
+        let hash = |_: &str| {
+            content
+                .as_deref()
+                .map(|c| Sha256Digest::from(<[u8; 32]>::from(Sha256::digest(c))).to_string())
+        };
+        if let Some(e) = state_entry(path, kind, mode, size, head, target, &|_| true, hash) {
+            self.out.found.push(e);
+        }
     }
 }
 
