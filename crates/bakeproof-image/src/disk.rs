@@ -9,6 +9,7 @@
 
 use crate::ImageError;
 use crate::block::{BlockSource, Slice};
+use crate::bytes::{le16, le32, le64};
 
 /// The partition table a disk image has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,20 +127,6 @@ fn read_opt(src: &dyn BlockSource, offset: u64, len: usize) -> Result<Option<Vec
         }
         _ => Ok(None),
     }
-}
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(x)
 }
 
 /// A FAT boot sector: a jump, a sane BIOS parameter block and the

@@ -20,6 +20,7 @@
 //! panic, a hang or unbounded memory.
 
 pub mod block;
+mod bytes;
 pub mod disk;
 pub mod ext4;
 pub mod fs;

@@ -5,6 +5,7 @@
 
 use crate::ImageError;
 use crate::block::{BlockSource, SharedSource};
+use crate::bytes::{le32, le64};
 
 /// One logical volume of a volume group, as its metadata describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,16 +44,6 @@ const MDA_HEADER_SIZE: u64 = 512;
 
 fn corrupt(why: impl Into<String>) -> ImageError {
     ImageError::corrupt("LVM2 metadata", why)
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(x)
 }
 
 /// LVM's CRC (lib/misc/crc.c): the IEEE CRC-32 polynomial, reflected,

@@ -8,6 +8,7 @@
 
 use crate::ImageError;
 use crate::block::{BlockSource, SharedSource};
+use crate::bytes::{be32, be64};
 
 /// Whether `src` starts with the qcow2 magic (`QFI\xfb`).
 pub fn is_qcow2(src: &dyn BlockSource) -> Result<bool, ImageError> {
@@ -56,16 +57,6 @@ pub struct Qcow2 {
     l2_cache: std::sync::Mutex<L2Cache>,
     /// The last compressed cluster inflated (host offset, bytes).
     last_inflated: std::sync::Mutex<Option<(u64, std::sync::Arc<Vec<u8>>)>>,
-}
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_be_bytes(x)
 }
 
 fn corrupt(why: impl Into<String>) -> ImageError {

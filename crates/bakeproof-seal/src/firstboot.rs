@@ -555,6 +555,23 @@ fn literal_prefix(glob: &str) -> String {
 /// Walks every ignored path (globs starting with `/`) with `lstat`, never
 /// following a symlink nor crossing a mount, and returns the suspicious
 /// entries. `hash` says which suspicious regular files to hash.
+/// Where the walks of the ignored paths start: the literal prefix of each
+/// glob, a prefix inside another dropped (walked once).
+fn walk_prefixes(globs: &[String]) -> Vec<String> {
+    let mut prefixes: Vec<String> = globs.iter().map(|g| literal_prefix(g)).collect();
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+        .iter()
+        .filter(|p| {
+            !prefixes
+                .iter()
+                .any(|q| q != *p && (q == "/" || p.starts_with(&format!("{q}/"))))
+        })
+        .cloned()
+        .collect()
+}
+
 fn walk_ignored(
     root: &Root,
     globs: &[String],
@@ -575,19 +592,7 @@ fn walk_ignored(
         path: root.host_path().display().to_string(),
         source: e.into(),
     })?;
-    let mut prefixes: Vec<String> = globs.iter().map(|g| literal_prefix(g)).collect();
-    prefixes.sort();
-    prefixes.dedup();
-    // Drop a prefix inside another (walked once).
-    let prefixes: Vec<String> = prefixes
-        .iter()
-        .filter(|p| {
-            !prefixes
-                .iter()
-                .any(|q| q != *p && (q == "/" || p.starts_with(&format!("{q}/"))))
-        })
-        .cloned()
-        .collect();
+    let prefixes = walk_prefixes(&globs);
     let mut w = Walker {
         set: &set,
         dev: root.dev(),
@@ -783,18 +788,7 @@ fn walk_ignored_tree(tree: &dyn ReadOnlyTree, globs: &[String]) -> Result<Walked
         .cloned()
         .collect();
     let set = glob_set(&globs)?;
-    let mut prefixes: Vec<String> = globs.iter().map(|g| literal_prefix(g)).collect();
-    prefixes.sort();
-    prefixes.dedup();
-    let prefixes: Vec<String> = prefixes
-        .iter()
-        .filter(|p| {
-            !prefixes
-                .iter()
-                .any(|q| q != *p && (q == "/" || p.starts_with(&format!("{q}/"))))
-        })
-        .cloned()
-        .collect();
+    let prefixes = walk_prefixes(&globs);
     let mut w = TreeWalker {
         tree,
         set: &set,

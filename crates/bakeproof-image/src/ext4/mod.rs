@@ -19,6 +19,7 @@
 
 use crate::ImageError;
 use crate::block::BlockSource;
+use crate::bytes::{le16, le32};
 use crate::fs::{DirEntry, FsReader, Ino, Inode, Kind, MAX_DIR_ENTRIES, Xattr};
 
 const MAGIC: u16 = 0xEF53;
@@ -64,20 +65,6 @@ const MAX_EXTENT_DEPTH: u16 = 5;
 const MAX_LINK: u64 = 4096;
 /// Most attribute bytes (names and values) read for one inode.
 const MAX_XATTR_BYTES: usize = 64 * 1024;
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(s) => u16::from_le_bytes([s[0], s[1]]),
-        None => 0,
-    }
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
-        None => 0,
-    }
-}
 
 /// An attribute as stored: (name index, name without prefix, value).
 type RawXattr = (u8, Vec<u8>, Vec<u8>);
