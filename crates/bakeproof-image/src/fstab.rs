@@ -2,7 +2,8 @@
 //! fstab(5)): one filesystem a line, fields separated by blanks (spaces
 //! and tabs), `#` at a line's first non-blank character a comment, blank
 //! lines skipped; fields: the source (`UUID=…`, `LABEL=…`, `PARTUUID=…`,
-//! `PARTLABEL=…`, a device path), the mount point, the type, the options
+//! `PARTLABEL=…`, a device path), the mount point, the type (these three
+//! required: a shorter line is skipped, as libmount skips it), the options
 //! (none given: `defaults`), the dump frequency and the fsck pass (none
 //! given: 0); fields past the sixth are ignored, as libmount ignores them;
 //! `\ooo` (three octal digits: `\040` is a space) is the byte it names.
@@ -193,7 +194,11 @@ pub fn parse(bytes: &[u8]) -> Fstab {
                 .push(format!("line {n}: a source without a mount point: skipped"));
             continue;
         };
-        let fstype = fields.next();
+        let Some(fstype) = fields.next() else {
+            out.warnings
+                .push(format!("line {n}: no filesystem type: skipped"));
+            continue;
+        };
         let options = fields.next();
         let freq = number(fields.next());
         let passno = number(fields.next());
@@ -214,8 +219,7 @@ pub fn parse(bytes: &[u8]) -> Fstab {
             line: n,
             source: unescape(first),
             target: unescape(target),
-            // libmount: a missing type is `auto`.
-            fstype: fstype.map_or_else(|| b"auto".to_vec(), unescape),
+            fstype: unescape(fstype),
             options: options.map(unescape),
             freq,
             passno,
