@@ -215,7 +215,7 @@ fn entry_of(path: Vec<u8>, node: &Node) -> Entry {
 
 /// The filesystem index of an entry of this tree (its device number).
 fn fs_of(e: &Entry) -> usize {
-    usize::try_from(e.dev - IMAGE_DEV.min(e.dev)).unwrap_or(usize::MAX)
+    usize::try_from(e.dev.saturating_sub(IMAGE_DEV)).unwrap_or(usize::MAX)
 }
 
 fn unreadable(e: &ImageError) -> Option<EntryError> {

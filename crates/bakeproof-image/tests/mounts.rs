@@ -637,3 +637,91 @@ fn fstab_parser_survives_mutations() {
     let w = fstab::parse(&huge).warnings;
     assert!(w.iter().any(|w| w.contains("longer than")), "{w:?}");
 }
+
+/// A second volume with a GPT table (`sgdisk`: unique GUIDs and names
+/// set), matched by `PARTUUID=`, `PARTLABEL=` and `/dev/xvdb2` against the
+/// mapping's `/dev/sdb`; `/dev/sdc` names a volume the image has not.
+#[test]
+fn partitions_are_matched_by_partuuid_partlabel_and_device_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    const G1: &str = "6E3B1A2C-0D4F-4A5B-9C8D-7E6F5A4B3C2D";
+    let root = t.join("root");
+    mkdir(&root.join("data"), 0o755);
+    mkdir(&root.join("srv"), 0o755);
+    mkdir(&root.join("other"), 0o755);
+    write(
+        &root.join("etc/fstab"),
+        format!(
+            "PARTUUID={G1} /data ext4 defaults 0 2\n/dev/xvdb2 /srv ext4 defaults 0 2\n\
+             PARTLABEL=srv\\040part /other ext4 defaults 0 2\n/dev/sdc1 /gone ext4 nofail 0 2\n"
+        )
+        .as_bytes(),
+        0o644,
+    );
+    let (p1, p2) = (t.join("p1"), t.join("p2"));
+    write(&p1.join("one"), b"partition one\n", 0o644);
+    write(&p2.join("two"), b"partition two\n", 0o644);
+    mke2fs(&root, &t.join("root.img"), ROOT_UUID, "");
+    mke2fs(&p1, &t.join("p1.img"), DATA_UUID, "");
+    mke2fs(&p2, &t.join("p2.img"), SPARE_UUID, "");
+    let disk = t.join("disk.img");
+    fs::File::create(&disk).unwrap().set_len(80 << 20).unwrap();
+    run(Command::new("sgdisk")
+        .args([
+            "-n",
+            "1:2048:+32M",
+            "-u",
+            &format!("1:{G1}"),
+            "-c",
+            "1:data",
+        ])
+        .args(["-n", "2:0:+32M", "-c", "2:srv part"])
+        .arg(&disk));
+    // Where sgdisk put the partitions, from its own report.
+    let starts: Vec<u64> = [1, 2]
+        .iter()
+        .map(|n| {
+            let out =
+                String::from_utf8(run(Command::new("sgdisk").arg(format!("-i{n}")).arg(&disk)))
+                    .unwrap();
+            out.lines()
+                .find_map(|l| l.strip_prefix("First sector: "))
+                .and_then(|l| l.split_whitespace().next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    for (img, start) in [("p1.img", starts[0]), ("p2.img", starts[1])] {
+        run(Command::new("dd")
+            .arg(format!("if={}", t.join(img).display()))
+            .arg(format!("of={}", disk.display()))
+            .args([
+                "bs=512",
+                &format!("seek={start}"),
+                "conv=notrunc",
+                "status=none",
+            ]));
+    }
+    let tree = ImageTree::new(ext4(&t.join("root.img")), "root.img");
+    let (tree, report) = mount_volumes(tree, vec![volume("/dev/sdb", &disk)]);
+    let text = report.lines().join("\n");
+    let at: Vec<&str> = report.mounted.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(at, ["/data", "/srv", "/other"], "{text}");
+    assert_eq!(
+        tree.read_file(b"/data/one", 100).unwrap(),
+        b"partition one\n"
+    );
+    assert_eq!(
+        tree.read_file(b"/srv/two", 100).unwrap(),
+        b"partition two\n"
+    );
+    assert_eq!(
+        tree.read_file(b"/other/two", 100).unwrap(),
+        b"partition two\n"
+    );
+    assert_eq!(report.unmatched.len(), 1, "{text}");
+    assert!(report.unmatched[0].contains("/dev/sdc1"), "{text}");
+    assert!(report.unnamed.is_empty(), "{text}");
+}
