@@ -81,6 +81,9 @@ pub struct Partition {
     pub type_id: String,
     /// GPT: the partition name (UTF-16LE decoded); MBR: none.
     pub name: Option<String>,
+    /// GPT: the unique partition GUID (lower-case; what `/etc/fstab`'s
+    /// `PARTUUID=` names); MBR: none.
+    pub unique_id: Option<String>,
     /// What its first bytes hold.
     pub content: Content,
 }
@@ -333,6 +336,8 @@ fn read_gpt(src: &dyn BlockSource, sector: u64) -> Result<Layout, ImageError> {
         let mut guid = [0u8; 16];
         guid.copy_from_slice(&e[..16]);
         let type_id = uuid::Uuid::from_bytes_le(guid).to_string();
+        guid.copy_from_slice(&e[16..32]);
+        let unique_id = uuid::Uuid::from_bytes_le(guid).to_string();
         let first = le64(e, 32);
         let last = le64(e, 40);
         if last < first {
@@ -365,6 +370,7 @@ fn read_gpt(src: &dyn BlockSource, sector: u64) -> Result<Layout, ImageError> {
             len,
             type_id,
             name: Some(name),
+            unique_id: Some(unique_id),
             content: Content::Unknown,
         });
     }
@@ -410,6 +416,7 @@ fn read_mbr(src: &dyn BlockSource, mbr: &[u8]) -> Result<Layout, ImageError> {
                 len,
                 type_id: format!("{t:#04x}"),
                 name: None,
+                unique_id: None,
                 content: Content::Unknown,
             });
         }
@@ -470,6 +477,7 @@ fn read_mbr(src: &dyn BlockSource, mbr: &[u8]) -> Result<Layout, ImageError> {
                         len,
                         type_id: format!("{t:#04x}"),
                         name: None,
+                        unique_id: None,
                         content: Content::Unknown,
                     });
                 }
@@ -551,6 +559,7 @@ pub fn read_layout(src: &dyn BlockSource) -> Result<Layout, ImageError> {
                 len: size,
                 type_id: String::new(),
                 name: None,
+                unique_id: None,
                 content: probe(src)?,
             }],
             warnings: Vec::new(),

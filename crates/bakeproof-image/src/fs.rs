@@ -93,4 +93,17 @@ pub trait FsReader: Send + Sync {
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>, ImageError>;
     /// What the reader calls the filesystem (`ext4`, `xfs`) and its label/UUID.
     fn describe(&self) -> String;
+    /// The filesystem's UUID and label, as `blkid` reports them (what
+    /// `/etc/fstab`'s `UUID=` and `LABEL=` name); none by default.
+    fn identity(&self) -> FsIdentity {
+        FsIdentity::default()
+    }
+}
+
+/// What names a filesystem in `/etc/fstab`: its UUID and label.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FsIdentity {
+    pub uuid: Option<[u8; 16]>,
+    /// `None` when the filesystem has none (an empty label).
+    pub label: Option<String>,
 }

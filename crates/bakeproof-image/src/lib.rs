@@ -12,7 +12,9 @@
 //! - [`tree`]: a filesystem as a `bakeproof_index::ReadOnlyTree`, so the
 //!   scan pipeline reads an image exactly as it reads a directory;
 //! - [`open`]: from a disk to the tree of its root filesystem (table,
-//!   partitions, LVM, the filesystem with `/etc/os-release`).
+//!   partitions, LVM, the filesystem with `/etc/os-release`), and other
+//!   disks' filesystems mounted into it where its `/etc/fstab` says
+//!   ([`open::mount_volumes`], [`fstab`]).
 //!
 //! Every on-disk structure is parsed from bytes by code that never panics
 //! and bounds what it allocates and how far it follows a chain (fuzz
@@ -24,6 +26,7 @@ mod bytes;
 pub mod disk;
 pub mod ext4;
 pub mod fs;
+pub mod fstab;
 pub mod lvm;
 pub mod open;
 pub mod qcow2;

@@ -38,10 +38,15 @@ use sha2::{Digest as _, Sha256};
 use crate::ImageError;
 use crate::fs::{DirEntry, FsReader, Ino, Inode, Kind};
 
-/// The device number entries of an image carry: one filesystem, so one
-/// device; [`Entry::ino`] is the filesystem's inode number, and hard links
-/// share it as they do in a directory scan.
+/// The device number entries of an image's root filesystem carry;
+/// [`Entry::ino`] is the filesystem's inode number, and hard links share
+/// it as they do in a directory scan. A filesystem mounted into the tree
+/// ([`ImageTree::mount`]) has its own device number: its index in the
+/// order of mounting (1, 2, …), so that (dev, ino) names one inode.
 pub const IMAGE_DEV: u64 = 0;
+
+/// Most filesystems one tree holds (the root and what is mounted on it).
+pub const MAX_MOUNTS: usize = 256;
 
 /// Most directory entries the path-lookup cache keeps (about 100 MB at
 /// worst); past it the cache starts again empty.
@@ -52,11 +57,46 @@ const DIR_CACHE_ENTRIES: usize = 1 << 20;
 /// there either).
 const MAX_CAPABILITY: usize = 64;
 
-/// The tree of one filesystem of an image.
+/// The tree of one filesystem of an image, and of the filesystems mounted
+/// on its directories ([`ImageTree::mount`]).
 pub struct ImageTree {
-    fs: Arc<dyn FsReader>,
+    /// The root filesystem first, then each mounted one in mounting order
+    /// (its index is its [`Entry::dev`]).
+    fss: Vec<Mounted>,
     name: String,
+}
+
+/// One filesystem of the tree.
+struct Mounted {
+    fs: Arc<dyn FsReader>,
+    /// What reports call it (`/dev/sdb (snap-…)`); the root's is the
+    /// tree's name.
+    label: String,
+    /// Where it is mounted (physical path; `/` for the root).
+    at: Vec<u8>,
     dirs: Mutex<DirCache>,
+    /// Its directories that have a filesystem mounted on them: directory
+    /// inode -> index of that filesystem.
+    mounts: HashMap<Ino, usize>,
+}
+
+/// An inode and the filesystem it is on.
+#[derive(Clone, Debug)]
+struct Node {
+    fs: usize,
+    n: Inode,
+}
+
+/// One filesystem mounted into a tree, for reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountInfo {
+    /// The physical path it is mounted at.
+    pub at: Vec<u8>,
+    pub label: String,
+    /// What its reader says of it.
+    pub filesystem: String,
+    /// Its [`Entry::dev`] in this tree.
+    pub dev: u64,
 }
 
 #[derive(Default)]
@@ -69,7 +109,8 @@ impl std::fmt::Debug for ImageTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ImageTree")
             .field("name", &self.name)
-            .field("fs", &self.fs.describe())
+            .field("fs", &self.fss[0].fs.describe())
+            .field("mounts", &self.mounts())
             .finish()
     }
 }
@@ -78,7 +119,7 @@ impl std::fmt::Debug for ImageTree {
 /// there, its inode.
 struct Resolved {
     path: Vec<u8>,
-    node: Option<Inode>,
+    node: Option<Node>,
     /// Nothing is there because a component on the way is not a
     /// directory (`ENOTDIR`, where a missing one is `ENOENT`).
     not_dir: bool,
@@ -86,7 +127,7 @@ struct Resolved {
 
 impl Resolved {
     /// The inode, or the error a directory root gives for what is not there.
-    fn found(self, path: &[u8]) -> Result<Inode, RootError> {
+    fn found(self, path: &[u8]) -> Result<Node, RootError> {
         match self.node {
             Some(n) => Ok(n),
             None if self.not_dir => Err(RootError::Io {
@@ -142,7 +183,8 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 }
 
 /// An entry from an inode, as the directory walk builds one from `lstat`.
-fn entry_of(path: Vec<u8>, n: &Inode) -> Entry {
+fn entry_of(path: Vec<u8>, node: &Node) -> Entry {
+    let n = &node.n;
     let kind = file_kind(n.kind);
     Entry {
         path,
@@ -153,7 +195,7 @@ fn entry_of(path: Vec<u8>, n: &Inode) -> Entry {
         size: n.size,
         mtime: n.mtime,
         nlink: u64::from(n.nlink),
-        dev: IMAGE_DEV,
+        dev: IMAGE_DEV + node.fs as u64,
         ino: n.ino,
         rdev: match (kind, n.rdev) {
             (FileKind::CharDevice | FileKind::BlockDevice, Some((major, minor))) => {
@@ -171,6 +213,11 @@ fn entry_of(path: Vec<u8>, n: &Inode) -> Entry {
     }
 }
 
+/// The filesystem index of an entry of this tree (its device number).
+fn fs_of(e: &Entry) -> usize {
+    usize::try_from(e.dev.saturating_sub(IMAGE_DEV)).unwrap_or(usize::MAX)
+}
+
 fn unreadable(e: &ImageError) -> Option<EntryError> {
     Some(EntryError::Unreadable(e.to_string()))
 }
@@ -182,26 +229,163 @@ thread_local! {
 impl ImageTree {
     /// `name`: what reports call the source (`disk.img partition 1`).
     pub fn new(fs: Arc<dyn FsReader>, name: impl Into<String>) -> ImageTree {
+        let name = name.into();
         ImageTree {
-            fs,
-            name: name.into(),
-            dirs: Mutex::new(DirCache::default()),
+            fss: vec![Mounted {
+                fs,
+                label: name.clone(),
+                at: b"/".to_vec(),
+                dirs: Mutex::new(DirCache::default()),
+                mounts: HashMap::new(),
+            }],
+            name,
         }
     }
 
+    /// The tree of `root` with each filesystem of `mounts` mounted at its
+    /// path (`(path, filesystem, label)`), parents before children
+    /// (`/var` before `/var/log`, whatever the order given, as systemd
+    /// orders fstab's mounts); fails on the first mount point that is not
+    /// a directory ([`ImageTree::mount`]).
+    pub fn with_mounts(
+        root: Arc<dyn FsReader>,
+        name: impl Into<String>,
+        mut mounts: Vec<(Vec<u8>, Arc<dyn FsReader>, String)>,
+    ) -> Result<ImageTree, ImageError> {
+        let mut tree = ImageTree::new(root, name);
+        mounts.sort_by_key(|(at, _, _)| components(at).count());
+        for (at, fs, label) in mounts {
+            tree.mount(&at, fs, label)?;
+        }
+        Ok(tree)
+    }
+
+    /// Mounts `fs` at `at`, as the kernel does: `at` is resolved in the
+    /// tree as it is now (symlinks followed inside it, filesystems mounted
+    /// before crossed) and must be an existing directory, which the
+    /// mounted filesystem's root then hides (its entry is the mounted
+    /// root's, as `stat` of a mount point shows; `..` of the mounted root
+    /// is the mount point's parent). Mounting on `/` is refused: the root
+    /// is the tree's. Mount parents before children.
+    pub fn mount(
+        &mut self,
+        at: &[u8],
+        fs: Arc<dyn FsReader>,
+        label: impl Into<String>,
+    ) -> Result<(), ImageError> {
+        let shown = String::from_utf8_lossy(at).into_owned();
+        if self.fss.len() >= MAX_MOUNTS {
+            return Err(ImageError::Limit(format!(
+                "more than {MAX_MOUNTS} filesystems in one tree (mounting at {shown})"
+            )));
+        }
+        if at.first() != Some(&b'/') {
+            return Err(ImageError::NotFound(format!(
+                "mount point {shown}: not an absolute path"
+            )));
+        }
+        let r = self
+            .resolve(at, true)
+            .map_err(|e| ImageError::NotFound(format!("mount point {shown}: {e}")))?;
+        if r.path == b"/" {
+            return Err(ImageError::Unsupported(format!(
+                "mount point {shown}: a filesystem mounted on the root"
+            )));
+        }
+        let node = match r.node {
+            Some(n) if n.n.kind == Kind::Directory => n,
+            Some(_) => {
+                return Err(ImageError::NotFound(format!(
+                    "mount point {shown}: not a directory"
+                )));
+            }
+            None => {
+                return Err(ImageError::NotFound(format!(
+                    "mount point {shown}: no such directory"
+                )));
+            }
+        };
+        // The mounted root must read, or every path below it fails later.
+        fs.inode(fs.root())?;
+        let index = self.fss.len();
+        self.fss[node.fs].mounts.insert(node.n.ino, index);
+        self.fss.push(Mounted {
+            fs,
+            label: label.into(),
+            at: r.path,
+            dirs: Mutex::new(DirCache::default()),
+            mounts: HashMap::new(),
+        });
+        Ok(())
+    }
+
+    /// The filesystems mounted into the tree, in mounting order.
+    pub fn mounts(&self) -> Vec<MountInfo> {
+        self.fss
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, m)| MountInfo {
+                at: m.at.clone(),
+                label: m.label.clone(),
+                filesystem: m.fs.describe(),
+                dev: IMAGE_DEV + i as u64,
+            })
+            .collect()
+    }
+
+    /// The root filesystem's reader.
     pub fn reader(&self) -> &dyn FsReader {
-        &*self.fs
+        &*self.fss[0].fs
+    }
+
+    /// The reader of filesystem `fs` (an index from a [`Node`] or an
+    /// entry's device number; the root's when out of range, which no
+    /// entry of this tree has).
+    fn fs(&self, fs: usize) -> &dyn FsReader {
+        match self.fss.get(fs) {
+            Some(m) => &*m.fs,
+            None => &*self.fss[0].fs,
+        }
+    }
+
+    /// What is seen at `n` on filesystem `fs`: the root of what is mounted
+    /// on it, when something is.
+    fn cross(&self, mut fs: usize, mut n: Inode) -> Result<Node, ImageError> {
+        // A mounted filesystem's index is larger than its parent's, so
+        // this ends; bounded anyway.
+        for _ in 0..self.fss.len() {
+            if n.kind != Kind::Directory {
+                break;
+            }
+            let Some(&child) = self.fss.get(fs).and_then(|m| m.mounts.get(&n.ino)) else {
+                break;
+            };
+            let cfs = self.fs(child);
+            n = cfs.inode(cfs.root())?;
+            fs = child;
+        }
+        Ok(Node { fs, n })
+    }
+
+    /// The root directory as seen (nothing is mounted on `/`).
+    fn root_node(&self) -> Result<Node, ImageError> {
+        let fs = self.fs(0);
+        self.cross(0, fs.inode(fs.root())?)
     }
 
     /// A directory's entries, through the lookup cache.
-    fn dir(&self, ino: Ino) -> Result<Arc<Vec<DirEntry>>, ImageError> {
-        if let Ok(c) = self.dirs.lock()
+    fn dir(&self, fs: usize, ino: Ino) -> Result<Arc<Vec<DirEntry>>, ImageError> {
+        let Some(m) = self.fss.get(fs) else {
+            return Err(ImageError::NotFound(format!("filesystem {fs}")));
+        };
+        if let Ok(c) = m.dirs.lock()
             && let Some(d) = c.map.get(&ino)
         {
             return Ok(Arc::clone(d));
         }
-        let d = Arc::new(self.fs.read_dir(ino)?);
-        if let Ok(mut c) = self.dirs.lock() {
+        let d = Arc::new(m.fs.read_dir(ino)?);
+        if let Ok(mut c) = m.dirs.lock() {
             if c.entries + d.len() > DIR_CACHE_ENTRIES {
                 c.map.clear();
                 c.entries = 0;
@@ -214,25 +398,28 @@ impl ImageTree {
         Ok(d)
     }
 
-    /// `name` in the directory `dir` (`None` when it has no such entry).
-    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<Inode>, ImageError> {
-        let d = self.dir(dir)?;
+    /// `name` in the directory `dir` (`None` when it has no such entry),
+    /// crossing into what is mounted there.
+    fn lookup(&self, dir: &Node, name: &[u8]) -> Result<Option<Node>, ImageError> {
+        let d = self.dir(dir.fs, dir.n.ino)?;
         match d.binary_search_by(|e| e.name.as_slice().cmp(name)) {
-            Ok(i) => self.fs.inode(d[i].ino).map(Some),
+            Ok(i) => {
+                let n = self.fs(dir.fs).inode(d[i].ino)?;
+                self.cross(dir.fs, n).map(Some)
+            }
             Err(_) => Ok(None),
         }
     }
 
     fn resolve(&self, path: &[u8], follow_last: bool) -> Result<Resolved, RootError> {
-        let root = self
-            .fs
-            .inode(self.fs.root())
-            .map_err(|e| root_err(b"/", e))?;
+        let root = self.root_node().map_err(|e| root_err(b"/", e))?;
         let mut queue: VecDeque<Vec<u8>> = components(path).map(<[u8]>::to_vec).collect();
         // The physical path so far, each component with what is there
         // (`None` once something on the way is missing: the rest stays as
-        // written, as a package database may name what is gone).
-        let mut cur: Vec<(Vec<u8>, Option<Inode>)> = Vec::new();
+        // written, as a package database may name what is gone). `..`
+        // pops: at a mounted root it goes back to the mount point's
+        // parent, as in the kernel.
+        let mut cur: Vec<(Vec<u8>, Option<Node>)> = Vec::new();
         let mut hops = 0usize;
         let mut not_dir = false;
         while let Some(c) = queue.pop_front() {
@@ -249,8 +436,8 @@ impl ImageTree {
                 Some((_, node)) => node.as_ref(),
             };
             let node = match parent {
-                Some(p) if p.kind == Kind::Directory => {
-                    self.lookup(p.ino, &c).map_err(|e| root_err(path, e))?
+                Some(p) if p.n.kind == Kind::Directory => {
+                    self.lookup(p, &c).map_err(|e| root_err(path, e))?
                 }
                 Some(_) => {
                     not_dir = true;
@@ -258,7 +445,7 @@ impl ImageTree {
                 }
                 None => None,
             };
-            let is_link = node.as_ref().is_some_and(|n| n.kind == Kind::Symlink);
+            let is_link = node.as_ref().is_some_and(|n| n.n.kind == Kind::Symlink);
             if is_link && (!last || follow_last) {
                 hops += 1;
                 if hops > MAX_SYMLINK_HOPS {
@@ -266,8 +453,13 @@ impl ImageTree {
                         path: bakeproof_index::encode_path(path),
                     });
                 }
-                let ino = node.as_ref().map_or(0, |n| n.ino);
-                let target = self.fs.read_link(ino).map_err(|e| root_err(path, e))?;
+                let target = match &node {
+                    Some(n) => self
+                        .fs(n.fs)
+                        .read_link(n.n.ino)
+                        .map_err(|e| root_err(path, e))?,
+                    None => Vec::new(),
+                };
                 if target.first() == Some(&b'/') {
                     cur.clear();
                 }
@@ -315,7 +507,7 @@ impl ImageTree {
                     .unwrap_or(usize::MAX)
                     .min(buf.len());
                 let n = self
-                    .fs
+                    .fs(fs_of(e))
                     .read(e.ino, total, &mut buf[..want])
                     .map_err(|err| err.to_string())?;
                 if n == 0 {
@@ -351,8 +543,8 @@ impl ImageTree {
 
     /// The `security.capability` attribute of a regular file, when it has
     /// one (as the directory walk reads it).
-    fn capability(&self, ino: Ino) -> Option<Vec<u8>> {
-        match self.fs.xattrs(ino) {
+    fn capability(&self, fs: usize, ino: Ino) -> Option<Vec<u8>> {
+        match self.fs(fs).xattrs(ino) {
             Ok(attrs) => attrs
                 .into_iter()
                 .find(|a| a.name == b"security.capability")
@@ -367,13 +559,13 @@ impl ImageTree {
 
     /// A regular file's entry completed: capability, content.
     fn read_file_entry(&self, e: &mut Entry, opts: &ScanOptions, bytes: &AtomicU64) {
-        e.capability = self.capability(e.ino);
+        e.capability = self.capability(fs_of(e), e.ino);
         self.hash_into(e, opts, bytes);
     }
 
     /// A symlink's entry completed: its target.
     fn read_link_entry(&self, e: &mut Entry) {
-        match self.fs.read_link(e.ino) {
+        match self.fs(fs_of(e)).read_link(e.ino) {
             Ok(t) => e.link_target = Some(t),
             Err(err) => e.error = unreadable(&err),
         }
@@ -391,6 +583,7 @@ impl ImageTree {
 /// One directory of the level being listed: its inode, its path (empty for
 /// the root) and its own entry (none for the root), pushed once listed.
 struct Pending {
+    fs: usize,
     ino: Ino,
     path: Vec<u8>,
     entry: Option<Entry>,
@@ -408,7 +601,8 @@ struct Listed {
 impl ImageTree {
     fn list_one(&self, p: Pending, excludes: &Excludes) -> Listed {
         let mut out = Listed::default();
-        let names = match self.fs.read_dir(p.ino) {
+        let fs = self.fs(p.fs);
+        let names = match fs.read_dir(p.ino) {
             Ok(n) => n,
             Err(err) => {
                 if let Some(mut e) = p.entry {
@@ -427,10 +621,11 @@ impl ImageTree {
                 continue;
             }
             out.path_bytes += path.len() as u64;
-            let mut e = match self.fs.inode(d.ino) {
+            let mut e = match fs.inode(d.ino).and_then(|n| self.cross(p.fs, n)) {
                 Ok(n) => entry_of(path, &n),
                 Err(err) => {
                     let mut v = Entry::vanished(path);
+                    v.dev = IMAGE_DEV + p.fs as u64;
                     v.ino = d.ino;
                     v.error = unreadable(&err);
                     out.done.push(v);
@@ -444,7 +639,8 @@ impl ImageTree {
             }
             match e.kind {
                 FileKind::Directory => out.dirs.push(Pending {
-                    ino: d.ino,
+                    fs: fs_of(&e),
+                    ino: e.ino,
                     path: e.path.clone(),
                     entry: Some(e),
                 }),
@@ -462,7 +658,7 @@ impl ImageTree {
 
 impl ReadOnlyTree for ImageTree {
     fn read_file(&self, path: &[u8], limit: u64) -> Result<Vec<u8>, RootError> {
-        let n = self.resolve(path, true)?.found(path)?;
+        let Node { fs, n } = self.resolve(path, true)?.found(path)?;
         if n.kind != Kind::Regular {
             return Err(RootError::NotRegular {
                 path: bakeproof_index::encode_path(path),
@@ -482,7 +678,7 @@ impl ReadOnlyTree for ImageTree {
         let mut at = 0usize;
         while at < len {
             let got = self
-                .fs
+                .fs(fs)
                 .read(n.ino, at as u64, &mut out[at..])
                 .map_err(|e| root_err(path, e))?;
             if got == 0 {
@@ -497,23 +693,23 @@ impl ReadOnlyTree for ImageTree {
     }
 
     fn read_dir(&self, path: &[u8]) -> Result<Vec<Vec<u8>>, RootError> {
-        let n = self.resolve(path, true)?.found(path)?;
+        let Node { fs, n } = self.resolve(path, true)?.found(path)?;
         if n.kind != Kind::Directory {
             return Err(RootError::Io {
                 path: bakeproof_index::encode_path(path),
                 source: std::io::ErrorKind::NotADirectory.into(),
             });
         }
-        let d = self.dir(n.ino).map_err(|e| root_err(path, e))?;
+        let d = self.dir(fs, n.ino).map_err(|e| root_err(path, e))?;
         Ok(d.iter().map(|e| e.name.clone()).collect())
     }
 
     fn kind_of(&self, path: &[u8]) -> Result<Option<FileKind>, RootError> {
-        Ok(self.resolve(path, false)?.node.map(|n| file_kind(n.kind)))
+        Ok(self.resolve(path, false)?.node.map(|n| file_kind(n.n.kind)))
     }
 
     fn metadata(&self, path: &[u8]) -> Result<Metadata, RootError> {
-        let n = self.resolve(path, true)?.found(path)?;
+        let n = self.resolve(path, true)?.found(path)?.n;
         Ok(Metadata {
             kind: file_kind(n.kind),
             mode: n.perm & 0o7777,
@@ -529,14 +725,14 @@ impl ReadOnlyTree for ImageTree {
             // The root itself is no link, and has no name to read one at.
             return Err(not_found(path));
         }
-        let n = self.resolve(path, false)?.found(path)?;
+        let Node { fs, n } = self.resolve(path, false)?.found(path)?;
         if n.kind != Kind::Symlink {
             return Err(RootError::Io {
                 path: bakeproof_index::encode_path(path),
                 source: std::io::ErrorKind::InvalidInput.into(),
             });
         }
-        self.fs.read_link(n.ino).map_err(|e| root_err(path, e))
+        self.fs(fs).read_link(n.ino).map_err(|e| root_err(path, e))
     }
 
     fn canonicalize(&self, path: &[u8]) -> Result<Vec<u8>, RootError> {
@@ -562,10 +758,14 @@ impl ReadOnlyTree for ImageTree {
         let pool = Self::pool(opts)?;
         let threads = pool.current_num_threads();
         log::info!("walking {} with {threads} threads", self.name);
-        let root = self.fs.root();
-        let mut visited: HashSet<Ino> = HashSet::from([root]);
+        let root = self
+            .root_node()
+            .map_err(|e| ScanError::Root(root_err(b"/", e)))?;
+        // Per filesystem: (filesystem, inode).
+        let mut visited: HashSet<(usize, Ino)> = HashSet::from([(root.fs, root.n.ino)]);
         let mut level = vec![Pending {
-            ino: root,
+            fs: root.fs,
+            ino: root.n.ino,
             path: Vec::new(),
             entry: None,
         }];
@@ -595,7 +795,7 @@ impl ReadOnlyTree for ImageTree {
                 entries.extend(l.done);
                 files.extend(l.files);
                 for mut d in l.dirs {
-                    if visited.insert(d.ino) {
+                    if visited.insert((d.fs, d.ino)) {
                         next.push(d);
                     } else if let Some(mut e) = d.entry.take() {
                         // A loop or a hard-linked directory: listed once.
@@ -612,7 +812,7 @@ impl ReadOnlyTree for ImageTree {
             level = next;
         }
         // Inode order is close to the order of the files' blocks.
-        files.sort_unstable_by_key(|e| e.ino);
+        files.sort_unstable_by_key(|e| (e.dev, e.ino));
         let bytes = AtomicU64::new(0);
         pool.install(|| {
             files.par_iter_mut().for_each(|e| {
@@ -671,7 +871,7 @@ impl ImageTree {
                 "a `.` or `..` component (paths are physical)".into(),
             ));
         }
-        let mut dir = match self.fs.inode(self.fs.root()) {
+        let mut dir = match self.root_node() {
             Ok(n) => n,
             Err(e) => return fail(EntryError::Unreadable(e.to_string())),
         };
@@ -680,8 +880,8 @@ impl ImageTree {
             None => return fail(EntryError::Vanished),
         };
         for c in parents {
-            match self.lookup(dir.ino, c) {
-                Ok(Some(n)) if n.kind == Kind::Directory => dir = n,
+            match self.lookup(&dir, c) {
+                Ok(Some(n)) if n.n.kind == Kind::Directory => dir = n,
                 Ok(Some(_)) => {
                     return fail(EntryError::Changed(format!(
                         "{} is not a directory",
@@ -692,7 +892,7 @@ impl ImageTree {
                 Err(e) => return fail(EntryError::Unreadable(e.to_string())),
             }
         }
-        let node = match self.lookup(dir.ino, last) {
+        let node = match self.lookup(&dir, last) {
             Ok(Some(n)) => n,
             Ok(None) => return fail(EntryError::Vanished),
             Err(e) => return fail(EntryError::Unreadable(e.to_string())),

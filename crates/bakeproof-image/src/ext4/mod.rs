@@ -828,6 +828,13 @@ impl<S: BlockSource> FsReader for Ext4<S> {
         Ok(out)
     }
 
+    fn identity(&self) -> crate::fs::FsIdentity {
+        crate::fs::FsIdentity {
+            uuid: Some(self.uuid),
+            label: (!self.label.is_empty()).then(|| self.label.clone()),
+        }
+    }
+
     fn describe(&self) -> String {
         let kind = if self.incompat & (INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_FLEX_BG) != 0 {
             "ext4"

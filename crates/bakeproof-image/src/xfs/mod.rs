@@ -928,6 +928,13 @@ impl<S: BlockSource> FsReader for Xfs<S> {
         Ok(out)
     }
 
+    fn identity(&self) -> crate::fs::FsIdentity {
+        crate::fs::FsIdentity {
+            uuid: Some(self.uuid),
+            label: (!self.label.is_empty()).then(|| self.label.clone()),
+        }
+    }
+
     fn describe(&self) -> String {
         let u = &self.uuid;
         format!(

@@ -12,8 +12,8 @@ pub struct ImageArgs {
     #[arg(long, value_name = "N")]
     pub partition: Option<u32>,
     /// For `ami:`: read every EBS volume of the image, not only the root
-    /// device's (each volume's filesystems are reported; the root
-    /// filesystem is the one scanned).
+    /// device's, and scan each filesystem the root's /etc/fstab mounts at
+    /// its mount point (what was mounted where is said on stderr).
     #[arg(long)]
     pub all_volumes: bool,
     /// For `ebs:` and `ami:`: most EBS GetSnapshotBlock requests in flight.

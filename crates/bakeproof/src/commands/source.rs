@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use bakeproof_ebs::{EbsOptions, EbsSnapshot};
 use bakeproof_image::block::{FetchProgress, SharedSource};
-use bakeproof_image::open::{Found, OpenOptions};
+use bakeproof_image::open::{Found, MountReport, OpenOptions, Volume};
 use bakeproof_image::tree::ImageTree;
 use bakeproof_index::{ReadOnlyTree, Root};
 
@@ -85,8 +85,9 @@ pub struct Image {
     pub tree: ImageTree,
     pub found: Found,
     pub snapshots: Vec<Arc<EbsSnapshot>>,
-    /// Other volumes' findings (`--all-volumes`).
-    pub other_volumes: Vec<(String, Result<Found, String>)>,
+    /// `--all-volumes`: what the other volumes hold and which were mounted
+    /// into the tree where the root's `/etc/fstab` says.
+    pub volumes: Option<MountReport>,
 }
 
 /// What a path holds, as a scan source.
@@ -122,15 +123,15 @@ fn ebs_options(args: &ImageArgs, region: Option<String>, progress: bool) -> EbsO
     }
 }
 
+/// A disk opened to its root filesystem, or why not.
+type RootOpened = Result<(ImageTree, Found), bakeproof_image::ImageError>;
+
 fn open_snapshot(
     id: &str,
     args: &ImageArgs,
     region: Option<String>,
     progress: bool,
-) -> Result<(
-    Arc<EbsSnapshot>,
-    Result<(ImageTree, Found), bakeproof_image::ImageError>,
-)> {
+) -> Result<(Arc<EbsSnapshot>, RootOpened)> {
     let snap = Arc::new(
         EbsSnapshot::open(id, ebs_options(args, region, progress))
             .with_context(|| format!("ebs:{id}"))?,
@@ -171,7 +172,7 @@ pub fn open(spec: &Spec, args: &ImageArgs, progress: bool) -> Result<Opened> {
                     tree,
                     found,
                     snapshots: Vec::new(),
-                    other_volumes: Vec::new(),
+                    volumes: None,
                 })));
             }
             if args.partition.is_some() {
@@ -186,7 +187,7 @@ pub fn open(spec: &Spec, args: &ImageArgs, progress: bool) -> Result<Opened> {
                 tree,
                 found,
                 snapshots: vec![snap],
-                other_volumes: Vec::new(),
+                volumes: None,
             })))
         }
         Spec::Ami { region, ami } => {
@@ -194,28 +195,47 @@ pub fn open(spec: &Spec, args: &ImageArgs, progress: bool) -> Result<Opened> {
                 .with_context(|| format!("ami:{region}:{ami}"))?;
             let mut root = None;
             let mut snapshots = Vec::new();
-            let mut other_volumes = Vec::new();
+            let mut others = Vec::new();
             for v in volumes {
-                let (snap, opened) =
-                    open_snapshot(&v.snapshot_id, args, Some(region.clone()), progress)?;
-                snapshots.push(snap);
                 let label = format!("{} ({})", v.device, v.snapshot_id);
                 if v.root {
+                    let (snap, opened) =
+                        open_snapshot(&v.snapshot_id, args, Some(region.clone()), progress)?;
+                    snapshots.push(snap);
                     root = Some(opened.with_context(|| {
                         format!("cannot read ami:{region}:{ami}'s root volume {label}")
                     })?);
                 } else {
-                    other_volumes.push((label, opened.map(|(_, f)| f).map_err(|e| e.to_string())));
+                    // Mounted below by the root's /etc/fstab.
+                    let snap = Arc::new(
+                        EbsSnapshot::open(
+                            &v.snapshot_id,
+                            ebs_options(args, Some(region.clone()), progress),
+                        )
+                        .with_context(|| format!("ebs:{}", v.snapshot_id))?,
+                    );
+                    others.push(Volume {
+                        device: v.device.clone(),
+                        label,
+                        source: Arc::clone(&snap) as SharedSource,
+                    });
+                    snapshots.push(snap);
                 }
             }
             let Some((tree, found)) = root else {
                 bail!("ami:{region}:{ami}: no root volume");
             };
+            let (tree, volumes) = if args.all_volumes {
+                let (tree, report) = bakeproof_image::open::mount_volumes(tree, others);
+                (tree, Some(report))
+            } else {
+                (tree, None)
+            };
             Ok(Opened::Image(Box::new(Image {
                 tree,
                 found,
                 snapshots,
-                other_volumes,
+                volumes,
             })))
         }
     }
@@ -232,14 +252,9 @@ pub fn report_found(label: &str, image: &Image) {
     for line in image.found.lines() {
         crate::output::note(format_args!("{label}: {line}"));
     }
-    for (label, found) in &image.other_volumes {
-        match found {
-            Ok(f) => {
-                for line in f.lines() {
-                    crate::output::note(format_args!("volume {label}: {line}"));
-                }
-            }
-            Err(e) => crate::output::note(format_args!("volume {label}: {e}")),
+    if let Some(report) = &image.volumes {
+        for line in report.lines() {
+            crate::output::note(format_args!("{label}: {line}"));
         }
     }
 }
