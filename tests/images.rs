@@ -494,3 +494,123 @@ fn an_ebs_snapshot_and_an_ami_scan_as_their_directory() {
         );
     }
 }
+
+#[test]
+fn an_ami_with_all_volumes_scans_as_the_tree_its_fstab_mounts() {
+    // The root (the dpkg fixture) mounts a second volume at /data by label.
+    let root = extract("dpkgroot/clean.tar.gz");
+    let r = root.path();
+    fs::create_dir_all(r.join("data")).unwrap();
+    let mut fstab = fs::read(r.join("etc/fstab")).unwrap_or_default();
+    fstab.extend_from_slice(b"LABEL=appdata /data ext4 defaults,nofail 0 2\n");
+    fs::write(r.join("etc/fstab"), &fstab).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    fs::create_dir_all(data.path().join("app/bin")).unwrap();
+    fs::write(
+        data.path().join("app/bin/server"),
+        b"#!/bin/sh\nexec true\n",
+    )
+    .unwrap();
+    fs::write(data.path().join("app/config.toml"), b"port = 8080\n").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let part = w.join("root.ext4");
+    ext4_image(r, &part);
+    let disk = disk_with(&part, "gpt", &w.join("disk.img"));
+    let data_img = w.join("data.ext4");
+    run(Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-L", "appdata", "-d"])
+        .arg(data.path())
+        .arg(&data_img)
+        .arg("16M"));
+    // The oracle: one directory holding both, as the instance sees it.
+    let combined = tempfile::tempdir().unwrap();
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", r.display()))
+        .arg(combined.path()));
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", data.path().display()))
+        .arg(combined.path().join("data")));
+    let (want, _) = scan(combined.path(), &w.join("dir.json"), &[]);
+
+    let moto = common::moto::Moto::start_ebs(&[]);
+    let python = common::schema::bakeproof_python().unwrap();
+    let put = |img: &Path| {
+        let o = Command::new(&python)
+            .arg(common::schema::repo_root().join("tests/tools/ebs_put_image.py"))
+            .arg(img)
+            .arg(moto.url())
+            .env("AWS_CONFIG_FILE", "/nonexistent/bakeproof-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bakeproof-test")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", describe(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["snapshot"].as_str().unwrap().to_string()
+    };
+    let (root_snap, data_snap) = (put(&disk), put(&data_img));
+    let ami = moto.py(&format!(
+        "print(ec2.register_image(Name='images-volumes', RootDeviceName='/dev/xvda', \
+         BlockDeviceMappings=[{{'DeviceName': '/dev/xvda', 'Ebs': {{'SnapshotId': '{root_snap}'}}}}, \
+         {{'DeviceName': '/dev/xvdb', 'Ebs': {{'SnapshotId': '{data_snap}'}}}}])['ImageId'])"
+    ));
+    let target = format!("ami:us-east-1:{}", ami.trim());
+    let out = w.join("ami.json");
+    let o = bakeproof_aws(
+        &moto.url(),
+        &[
+            "scan".as_ref(),
+            target.as_ref(),
+            "--all-volumes".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/data"), "the mount is said: {err}");
+    let got = common::run::read_json(&out);
+    let names: Vec<&str> = got["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(names.contains(&"/data/app/bin/server"), "{names:?}");
+    // Both filesystems have their own /lost+found: the data volume's is
+    // /data/lost+found, which the directory does not have.
+    let strip = |doc: &serde_json::Value| {
+        let mut d = doc.clone();
+        d["components"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| c["name"] != "/data/lost+found");
+        d
+    };
+    let (a, b) = (components(&strip(&want)), components(&strip(&got)));
+    assert_eq!(a.len(), b.len(), "component count");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "a component differs (left: directory, right: AMI)");
+    }
+    // Without --all-volumes the root alone: /data is its empty mount point.
+    let o = bakeproof_aws(
+        &moto.url(),
+        &[
+            "scan".as_ref(),
+            target.as_ref(),
+            "-o".as_ref(),
+            w.join("root-only.json").as_os_str(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let root_only = common::run::read_json(&w.join("root-only.json"));
+    assert!(
+        !root_only["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "/data/app/bin/server")
+    );
+}
