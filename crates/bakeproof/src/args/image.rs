@@ -24,7 +24,7 @@ pub struct ImageArgs {
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub ebs_cache_mib: u64,
     /// For `ebs:`: the snapshot's region (default: the environment's or the
-    /// profile's; `ami:REGION:…` names its own).
+    /// profile's; `ami:REGION:AMI-ID` names its own).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 }

@@ -17,7 +17,7 @@ pub struct ScanArgs {
     /// What to index: a root directory (`/` inside a build VM, or a mounted
     /// image); a disk image file read without mounting it (raw disk or
     /// partition image, or qcow2: GPT, MBR, LVM2; ext2/3/4, XFS); an EBS
-    /// snapshot, `ebs:snap-…`; an AMI's root volume, `ami:REGION:ami-…`;
+    /// snapshot, `ebs:snap-ID`; an AMI's root volume, `ami:REGION:AMI-ID`;
     /// or a bare package database file (a dpkg `status` file).
     #[arg(default_value = "/", value_name = "ROOT|IMAGE")]
     pub root: PathBuf,
@@ -87,7 +87,7 @@ pub struct ScanArgs {
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Root filesystem whose packages to verify: a directory, a disk image
-    /// file, `ebs:snap-…` or `ami:REGION:ami-…` (as for `scan`).
+    /// file, `ebs:snap-ID` or `ami:REGION:AMI-ID` (as for `scan`).
     #[arg(default_value = "/", value_name = "ROOT|IMAGE")]
     pub root: PathBuf,
     #[command(flatten)]

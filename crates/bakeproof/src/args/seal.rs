@@ -24,7 +24,7 @@ pub enum CheckFormat {
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// Root filesystem to check: a directory, a disk image file,
-    /// `ebs:snap-…` or `ami:REGION:ami-…` (as for `scan`).
+    /// `ebs:snap-ID` or `ami:REGION:AMI-ID` (as for `scan`).
     #[arg(default_value = "/", value_name = "ROOT|IMAGE")]
     pub root: PathBuf,
     #[command(flatten)]

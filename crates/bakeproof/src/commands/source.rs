@@ -44,7 +44,7 @@ impl Spec {
         if let Some(rest) = bytes.strip_prefix(b"ami:") {
             let rest = std::str::from_utf8(rest).unwrap_or("");
             let ami_ref = bakeproof_types::AmiRef::parse(rest).with_context(|| {
-                format!("ami:{rest}: expected ami:REGION:ami-<id> (ami:us-east-1:ami-0abc…)")
+                format!("ami:{rest}: expected ami:REGION:ami-<id> (ami:us-east-1:ami-0abc...)")
             })?;
             return Ok(Spec::Ami {
                 region: ami_ref.region().to_string(),
