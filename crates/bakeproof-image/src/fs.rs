@@ -9,34 +9,17 @@ use crate::ImageError;
 /// An inode number as the filesystem numbers them.
 pub type Ino = u64;
 
-/// What an inode is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Regular,
-    Directory,
-    Symlink,
-    Fifo,
-    Socket,
-    CharDevice,
-    BlockDevice,
-}
+/// What an inode is: the index's own kinds (one type from the reader to
+/// the SBOM). A reader never returns [`Kind::Unknown`]: [`kind_from_mode`]
+/// refuses a mode without a known file type.
+pub use bakeproof_index::FileKind as Kind;
 
-impl Kind {
-    /// The kind the file-type bits of a POSIX `mode` (`mode & 0o170000`,
-    /// the same values on ext, XFS and Linux's `stat`) name; `None` for any
-    /// other value (a free inode's 0, a corrupt one).
-    pub fn from_mode(mode: u32) -> Option<Kind> {
-        Some(match mode & 0o170000 {
-            0o100000 => Kind::Regular,
-            0o040000 => Kind::Directory,
-            0o120000 => Kind::Symlink,
-            0o010000 => Kind::Fifo,
-            0o140000 => Kind::Socket,
-            0o020000 => Kind::CharDevice,
-            0o060000 => Kind::BlockDevice,
-            _ => return None,
-        })
-    }
+/// The kind the file-type bits of a POSIX `mode` (`mode & 0o170000`, the
+/// same values on ext, XFS and Linux's `stat`) name, by
+/// [`bakeproof_index::FileKind::from_mode`]; `None` for any other value (a
+/// free inode's 0, a corrupt one).
+pub fn kind_from_mode(mode: u32) -> Option<Kind> {
+    Some(Kind::from_mode(mode)).filter(|k| *k != Kind::Unknown)
 }
 
 /// An inode's metadata.

@@ -139,19 +139,6 @@ impl Resolved {
     }
 }
 
-/// The index's kind of a reader's kind.
-pub fn file_kind(k: Kind) -> FileKind {
-    match k {
-        Kind::Regular => FileKind::Regular,
-        Kind::Directory => FileKind::Directory,
-        Kind::Symlink => FileKind::Symlink,
-        Kind::Fifo => FileKind::Fifo,
-        Kind::Socket => FileKind::Socket,
-        Kind::CharDevice => FileKind::CharDevice,
-        Kind::BlockDevice => FileKind::BlockDevice,
-    }
-}
-
 fn root_err(path: &[u8], e: ImageError) -> RootError {
     let kind = match e {
         ImageError::NotFound(_) => std::io::ErrorKind::NotFound,
@@ -185,7 +172,7 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 /// An entry from an inode, as the directory walk builds one from `lstat`.
 fn entry_of(path: Vec<u8>, node: &Node) -> Entry {
     let n = &node.n;
-    let kind = file_kind(n.kind);
+    let kind = n.kind;
     Entry {
         path,
         kind,
@@ -705,13 +692,13 @@ impl ReadOnlyTree for ImageTree {
     }
 
     fn kind_of(&self, path: &[u8]) -> Result<Option<FileKind>, RootError> {
-        Ok(self.resolve(path, false)?.node.map(|n| file_kind(n.n.kind)))
+        Ok(self.resolve(path, false)?.node.map(|n| n.n.kind))
     }
 
     fn metadata(&self, path: &[u8]) -> Result<Metadata, RootError> {
         let n = self.resolve(path, true)?.found(path)?.n;
         Ok(Metadata {
-            kind: file_kind(n.kind),
+            kind: n.kind,
             mode: n.perm & 0o7777,
             uid: n.uid,
             gid: n.gid,

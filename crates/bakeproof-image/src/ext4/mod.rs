@@ -282,7 +282,7 @@ impl<S: BlockSource> Ext4<S> {
             &mut bytes,
         )?;
         let mode = le16(&bytes, 0);
-        let Some(kind) = Kind::from_mode(u32::from(mode)) else {
+        let Some(kind) = crate::fs::kind_from_mode(u32::from(mode)) else {
             return Err(ImageError::corrupt(
                 "ext inode",
                 format!(

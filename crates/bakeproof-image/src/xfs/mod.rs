@@ -295,7 +295,7 @@ impl<S: BlockSource> Xfs<S> {
             return Err(bad(format!("records inode number {}", be64(&raw, 152)?)));
         }
         let mode = u32::from(be16(&raw, 2)?);
-        let kind = match Kind::from_mode(mode) {
+        let kind = match crate::fs::kind_from_mode(mode) {
             Some(k) => k,
             None if mode & 0o170000 == 0 => {
                 return Err(ImageError::NotFound(format!("xfs inode {ino} is free")));
