@@ -523,6 +523,13 @@ fn an_ami_with_all_volumes_scans_as_the_tree_its_fstab_mounts() {
         .arg(data.path())
         .arg(&data_img)
         .arg("16M"));
+    // mke2fs stamps the new root directory (its /lost+found made last)
+    // with the time of mkfs, not the source's: give it the source's, as
+    // the copy below keeps it, so that /data's mtime compares.
+    let secs = fs::metadata(data.path()).unwrap().mtime();
+    run(Command::new("debugfs")
+        .args(["-w", "-R", &format!("sif / mtime @{secs}")])
+        .arg(&data_img));
     // The oracle: one directory holding both, as the instance sees it.
     let combined = tempfile::tempdir().unwrap();
     run(Command::new("cp")
