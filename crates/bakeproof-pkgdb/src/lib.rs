@@ -56,16 +56,74 @@ pub use purl::{
 pub enum Ecosystem {
     Deb,
     Rpm,
+    /// Python distributions (`.dist-info`, `.egg-info`).
+    Pypi,
+    /// npm packages (`node_modules`, `package-lock.json`).
+    Npm,
+    /// Go modules compiled into a Go binary.
+    Golang,
+    /// Java archives (Maven coordinates).
+    Maven,
+    /// Rust crates recorded by cargo-auditable in a binary.
+    Cargo,
 }
 
 impl Ecosystem {
-    /// The purl type of this ecosystem (`deb`, `rpm`).
+    /// The purl type of this ecosystem (`deb`, `rpm`, `pypi`, `npm`,
+    /// `golang`, `maven`, `cargo`).
     pub fn as_str(self) -> &'static str {
         match self {
             Ecosystem::Deb => "deb",
             Ecosystem::Rpm => "rpm",
+            Ecosystem::Pypi => "pypi",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Golang => "golang",
+            Ecosystem::Maven => "maven",
+            Ecosystem::Cargo => "cargo",
         }
     }
+
+    /// The ecosystem of a purl type (`as_str`'s inverse).
+    pub fn from_purl_type(t: &str) -> Option<Ecosystem> {
+        Ecosystem::ALL.into_iter().find(|e| e.as_str() == t)
+    }
+
+    /// A package manager of the operating system (dpkg, rpm), as opposed
+    /// to a language ecosystem whose packages the walk finds in files.
+    pub fn is_os(self) -> bool {
+        matches!(self, Ecosystem::Deb | Ecosystem::Rpm)
+    }
+
+    /// The language ecosystem's name in `bakeproof:package:ecosystem`
+    /// (`python`, `npm`, `go`, `java`, `rust`; `deb`, `rpm` for the OS's).
+    pub fn name(self) -> &'static str {
+        match self {
+            Ecosystem::Pypi => "python",
+            Ecosystem::Golang => "go",
+            Ecosystem::Maven => "java",
+            Ecosystem::Cargo => "rust",
+            e => e.as_str(),
+        }
+    }
+
+    pub const ALL: [Ecosystem; 7] = [
+        Ecosystem::Deb,
+        Ecosystem::Rpm,
+        Ecosystem::Pypi,
+        Ecosystem::Npm,
+        Ecosystem::Golang,
+        Ecosystem::Maven,
+        Ecosystem::Cargo,
+    ];
+
+    /// The language ecosystems.
+    pub const LANGUAGES: [Ecosystem; 5] = [
+        Ecosystem::Pypi,
+        Ecosystem::Npm,
+        Ecosystem::Golang,
+        Ecosystem::Maven,
+        Ecosystem::Cargo,
+    ];
 }
 
 /// Digest algorithms package databases use for file contents. dpkg only
@@ -289,6 +347,9 @@ pub enum DbKind {
     RpmBdb,
     /// rpm's NDB backend, `Packages.db` (SUSE).
     RpmNdb,
+    /// Packages of a language ecosystem found in the tree's files by the
+    /// walk (`bakeproof-ecosystems`), not read from a database.
+    Files(Ecosystem),
 }
 
 impl DbKind {
@@ -299,6 +360,7 @@ impl DbKind {
             DbKind::RpmSqlite => "rpm-sqlite",
             DbKind::RpmBdb => "rpm-bdb",
             DbKind::RpmNdb => "rpm-ndb",
+            DbKind::Files(e) => e.name(),
         }
     }
 
@@ -306,6 +368,7 @@ impl DbKind {
         match self {
             DbKind::Dpkg | DbKind::DpkgDistroless => Ecosystem::Deb,
             DbKind::RpmSqlite | DbKind::RpmBdb | DbKind::RpmNdb => Ecosystem::Rpm,
+            DbKind::Files(e) => e,
         }
     }
 }

@@ -217,6 +217,8 @@ pub fn os_of_database(db: &crate::PackageDb) -> Option<OsRelease> {
                     continue;
                 }
             }
+            // A language package names no distribution.
+            _ => continue,
         };
         match &found {
             None => found = Some(this),

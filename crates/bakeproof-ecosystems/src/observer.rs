@@ -1,0 +1,1 @@
+//! The content observer that feeds the catalogers from the scan's one read.
