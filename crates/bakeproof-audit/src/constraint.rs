@@ -133,6 +133,9 @@ pub fn compare(ecosystem: Ecosystem, installed: &str, wanted: &str) -> Ordering 
     match ecosystem {
         Ecosystem::Deb => dpkg_version_cmp(installed, wanted),
         Ecosystem::Rpm => rpm_dep_cmp(installed, wanted),
+        // The design documents constrain the OS's packages only (the facts
+        // hold no language package); a generic order, never a panic.
+        _ => bakeproof_pkgdb::version::generic_version_cmp(installed, wanted),
     }
 }
 

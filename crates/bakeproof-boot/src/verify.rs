@@ -216,11 +216,22 @@ fn steps(config: &BootConfig, run: &mut Run) -> Result<(), Stop> {
     // walk); at the files level the whole tree.
     let is_left = |p: &[u8]| leave.is_match(Path::new(std::ffi::OsStr::from_bytes(p)));
     let owned: Option<Vec<Vec<u8>>> = (config.level == Level::Packages).then(|| {
-        attested_files
+        let mut paths: Vec<Vec<u8>> = attested_files
             .values()
             .filter(|f| f.package.is_some() && !is_left(&f.path))
             .map(|f| f.path.to_vec())
-            .collect()
+            .collect();
+        // The files the attested language packages were found in (a jar,
+        // a Go binary no package owns): the live scan reads them again to
+        // catalog the same packages.
+        paths.extend(
+            attested
+                .packages()
+                .flat_map(|p| p.locations)
+                .filter_map(bakeproof_index::decode_path)
+                .filter(|p| !is_left(p)),
+        );
+        paths
     });
     let live_bytes = crate::live::sbom_of_root(
         &root,

@@ -116,7 +116,11 @@ impl CatalogError {
 
 impl LangPackage {
     /// A package of `lang` named `name` at `version`, everything else empty.
-    pub fn new(lang: Ecosystem, name: impl Into<String>, version: impl Into<String>) -> LangPackage {
+    pub fn new(
+        lang: Ecosystem,
+        name: impl Into<String>,
+        version: impl Into<String>,
+    ) -> LangPackage {
         LangPackage {
             lang,
             namespace: None,

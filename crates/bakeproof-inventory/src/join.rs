@@ -43,7 +43,17 @@ impl OwnershipPlan {
     /// Resolves every listed path of every package inside `root`.
     pub fn build(root: &dyn ReadOnlyTree, dbs: &[PackageDb]) -> OwnershipPlan {
         let mut plan = OwnershipPlan::default();
+        plan.add(root, dbs, 0);
+        plan
+    }
+
+    /// Adds the listed paths of `dbs`, which the inventory will hold from
+    /// index `first` on (the language packages the walk found, after the
+    /// databases read before it).
+    pub fn add(&mut self, root: &dyn ReadOnlyTree, dbs: &[PackageDb], first: usize) {
+        let plan = self;
         for (d, db) in dbs.iter().enumerate() {
+            let d = first + d;
             for (p, pkg) in db.packages.iter().enumerate() {
                 for (f, file) in pkg.files.iter().enumerate() {
                     let installed = db.diverted(&pkg.name, &file.path);
@@ -60,7 +70,6 @@ impl OwnershipPlan {
                 }
             }
         }
-        plan
     }
 }
 
@@ -247,6 +256,10 @@ impl VerifyResult {
         match self.ecosystem {
             Ecosystem::Deb => self.dpkg_line(),
             Ecosystem::Rpm => self.rpm_line(),
+            // pip, npm, go, maven and cargo have no verify command whose
+            // output bakeproof could match: their results are in the SBOM
+            // and the JSON report only.
+            _ => None,
         }
     }
 
@@ -368,7 +381,15 @@ impl Inventory {
                     continue;
                 }
                 let verdict = match pkg.ecosystem {
-                    Ecosystem::Deb => match (at, &file.digest) {
+                    // A language package's recorded files (Python's RECORD)
+                    // are checked as dpkg checks its md5sums: a listed path
+                    // that is gone is missing; one with a digest is compared.
+                    Ecosystem::Deb
+                    | Ecosystem::Pypi
+                    | Ecosystem::Npm
+                    | Ecosystem::Golang
+                    | Ecosystem::Maven
+                    | Ecosystem::Cargo => match (at, &file.digest) {
                         // Like dpkg --verify (lstat first): any listed path
                         // that is gone is missing, digest or not.
                         (None, _) => FileVerdict::Missing,

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use bakeproof_index::{ContentObserver, Progress, ReadOnlyTree, RootError, ScanOptions};
 use bakeproof_pkgdb::{OsRelease, PackageDb, PkgDbError};
 
+use bakeproof_ecosystems::observer::{EcosystemObserver, Langs};
+
 use crate::join::{Inventory, OwnershipPlan, digest_observer};
 use crate::rpmverify::Accounts;
 
@@ -40,6 +42,10 @@ pub struct ScanSettings {
     /// inventory (so a caller comparing with another SBOM sees it missing).
     /// The first-boot package level's owned files.
     pub only_paths: Option<Vec<Vec<u8>>>,
+    /// The language ecosystems whose packages the walk catalogs
+    /// (`bakeproof-ecosystems`; default: all). A packages-only scan has no
+    /// walk, so no language package.
+    pub ecosystems: Langs,
 }
 
 /// A scan of a tree, configured; [`ImageScan::run`] does the work.
@@ -254,9 +260,17 @@ impl<'a> ImageScan<'a> {
             }
         }
         let accounts = read_accounts(tree, &mut problems);
-        let plan = OwnershipPlan::build(tree, &dbs);
-        let mut observers = Vec::with_capacity(1 + self.observers.len());
+        let mut plan = OwnershipPlan::build(tree, &dbs);
+        let mut observers = Vec::with_capacity(2 + self.observers.len());
         observers.push(digest_observer(&plan, &dbs));
+        let ecosystems = self
+            .settings
+            .ecosystems
+            .any()
+            .then(|| Arc::new(EcosystemObserver::new(self.settings.ecosystems)));
+        if let Some(o) = &ecosystems {
+            observers.push(o.clone() as Arc<dyn ContentObserver>);
+        }
         observers.extend(self.observers);
         let opts = ScanOptions {
             excludes: self.settings.excludes,
@@ -285,6 +299,15 @@ impl<'a> ImageScan<'a> {
                 }
             }
         };
+        let mut dbs = dbs;
+        if let Some(o) = ecosystems {
+            // The language packages the walk's one read found; their
+            // listed files (Python's RECORD) join the ownership plan after
+            // the walk: their digests are SHA-256, which every entry has.
+            let catalog = bakeproof_ecosystems::catalog::build(o.take(), tree);
+            plan.add(tree, &catalog.dbs, dbs.len());
+            dbs.extend(catalog.dbs);
+        }
         Ok(Scanned {
             inventory: Inventory::join(index, dbs, plan, &accounts),
             os,

@@ -52,7 +52,7 @@ pub use purl::{
 };
 
 /// Which package manager a package belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ecosystem {
     Deb,
     Rpm,
@@ -310,6 +310,13 @@ pub struct Package {
     /// present exactly when the header has the tag (so `(none)` and an
     /// empty value stay distinguishable).
     pub properties: Vec<(String, String)>,
+    /// Where a language package was found: the files its metadata was read
+    /// from (a `METADATA`, a `package.json`, an archive, a binary), physical
+    /// paths inside the root, sorted. Empty for dpkg and rpm packages.
+    pub locations: Vec<Vec<u8>>,
+    /// Digests of the package's artifact itself as (CycloneDX algorithm
+    /// name, lower hex): a Java archive's `SHA-1`. Empty for dpkg and rpm.
+    pub hashes: Vec<(String, String)>,
 }
 
 impl Package {

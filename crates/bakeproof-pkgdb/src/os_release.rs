@@ -358,6 +358,8 @@ mod tests {
                         .iter()
                         .map(|(k, v)| ((*k).into(), (*v).into()))
                         .collect(),
+                    locations: Vec::new(),
+                    hashes: Vec::new(),
                 })
                 .collect(),
             warnings: Vec::new(),

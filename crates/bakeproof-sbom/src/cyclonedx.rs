@@ -22,7 +22,9 @@ use cyclonedx_bom::external_models::date_time::DateTime;
 use cyclonedx_bom::external_models::normalized_string::NormalizedString;
 use cyclonedx_bom::external_models::uri::Purl;
 use cyclonedx_bom::models::bom::{Bom, UrnUuid};
-use cyclonedx_bom::models::component::{Classification, Component, Components};
+use cyclonedx_bom::models::component::{
+    Classification, Component, ComponentEvidence, Components, Occurrence, Occurrences,
+};
 use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
 use cyclonedx_bom::models::hash::{Hash, HashAlgorithm, HashValue, Hashes};
 use cyclonedx_bom::models::metadata::Metadata;
@@ -410,11 +412,15 @@ fn build_bom(inv: &Inventory, meta: &ScanMeta, files: bool) -> Result<Bom, Encod
         }
         e.checked += 1;
     }
+    let lang_edges = language_links(inv, &ids);
     for id in &ids {
         let p = &inv.dbs[id.0].packages[id.1];
         let r = &refs[id];
         let mut c = package_component(p, r);
         let props = c.properties.get_or_insert_with(|| Properties(Vec::new()));
+        for owner in lang_edges.owners.get(id).into_iter().flatten() {
+            props.0.push(prop(vocab::PACKAGE_OS_PACKAGE, &refs[owner]));
+        }
         props
             .0
             .push(prop(vocab::PACKAGE_FILES, p.files.len().to_string()));
@@ -445,7 +451,8 @@ fn build_bom(inv: &Inventory, meta: &ScanMeta, files: bool) -> Result<Bom, Encod
         dependency_ref: IMAGE_REF.into(),
         dependencies: top_deps,
     }];
-    for (id, on) in package_dependencies(inv, &ids) {
+    for (id, mut on) in package_dependencies(inv, &ids) {
+        on.extend(lang_edges.contains.get(&id).into_iter().flatten());
         let mut on: Vec<String> = on.iter().map(|t| refs[t].clone()).collect();
         on.sort();
         on.dedup();
@@ -471,6 +478,70 @@ fn build_bom(inv: &Inventory, meta: &ScanMeta, files: bool) -> Result<Bom, Encod
         annotations: None,
         formulation: None,
     })
+}
+
+/// How language packages hang on the rest of the graph.
+#[derive(Default)]
+pub(crate) struct LanguageLinks {
+    /// Language package → the dpkg/rpm packages owning a file it was
+    /// found in.
+    pub(crate) owners: HashMap<PkgId, Vec<PkgId>>,
+    /// Package → the language packages it contains: an OS package the
+    /// language packages in its files, a primary language package (a Go
+    /// binary's main module, an outer archive) the others of its file.
+    pub(crate) contains: HashMap<PkgId, Vec<PkgId>>,
+}
+
+/// The links of the language packages among `ids`: the OS packages owning
+/// the files they were found in, and a file's primary package to the
+/// others found in it.
+pub(crate) fn language_links(inv: &Inventory, ids: &[PkgId]) -> LanguageLinks {
+    let mut links = LanguageLinks::default();
+    let mut primary_at: HashMap<(&[u8], Ecosystem), PkgId> = HashMap::new();
+    let is_primary = |p: &Package| {
+        p.properties.iter().any(|(k, v)| {
+            vocab::PACKAGE_PRIMARY.strip_prefix(vocab::PACKAGE_PREFIX) == Some(k)
+                && v == vocab::TRUE
+        })
+    };
+    for id in ids {
+        let p = &inv.dbs[id.0].packages[id.1];
+        if !p.ecosystem.is_os() && is_primary(p) {
+            for l in &p.locations {
+                primary_at.entry((l.as_slice(), p.ecosystem)).or_insert(*id);
+            }
+        }
+    }
+    for id in ids {
+        let p = &inv.dbs[id.0].packages[id.1];
+        if p.ecosystem.is_os() {
+            continue;
+        }
+        for l in &p.locations {
+            if let Some(prim) = primary_at.get(&(l.as_slice(), p.ecosystem))
+                && prim != id
+            {
+                links.contains.entry(*prim).or_default().push(*id);
+            }
+            let Ok(i) = inv
+                .scan
+                .entries
+                .binary_search_by(|e| e.path.as_slice().cmp(l.as_slice()))
+            else {
+                continue;
+            };
+            for owner in &inv.owners[i] {
+                if inv.dbs[owner.0].packages[owner.1].ecosystem.is_os() {
+                    let o = links.owners.entry(*id).or_default();
+                    if !o.contains(owner) {
+                        o.push(*owner);
+                        links.contains.entry(*owner).or_default().push(*id);
+                    }
+                }
+            }
+        }
+    }
+    links
 }
 
 /// The package graph of `ids` (sorted as the SBOM lists packages): each
@@ -594,16 +665,50 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
     // dpkg's `Maintainer`, rpm's `PACKAGER` (1.6: `authors`).
     c.author = p.author.as_deref().map(ns);
     c.licenses = license::licenses(&p.licenses, p.ecosystem);
-    let mut props = vec![
-        prop(
-            vocab::PACKAGE_TYPE,
-            match p.ecosystem {
-                Ecosystem::Deb => "deb",
-                Ecosystem::Rpm => "rpm",
-            },
-        ),
-        prop(vocab::PACKAGE_ARCH, &p.arch),
-    ];
+    let mut props = vec![prop(vocab::PACKAGE_TYPE, p.ecosystem.as_str())];
+    if p.ecosystem.is_os() || !p.arch.is_empty() {
+        props.push(prop(vocab::PACKAGE_ARCH, &p.arch));
+    }
+    if !p.ecosystem.is_os() {
+        props.push(prop(vocab::PACKAGE_ECOSYSTEM, p.ecosystem.name()));
+        for l in &p.locations {
+            props.push(prop(vocab::PACKAGE_LOCATION, encode_path(l)));
+        }
+        if !p.locations.is_empty() {
+            c.evidence = Some(ComponentEvidence {
+                licenses: None,
+                copyright: None,
+                occurrences: Some(Occurrences(
+                    p.locations
+                        .iter()
+                        .map(|l| Occurrence::new(&encode_path(l)))
+                        .collect(),
+                )),
+                callstack: None,
+                identity: None,
+            });
+        }
+        let hashes: Vec<Hash> = p
+            .hashes
+            .iter()
+            .filter_map(|(alg, hex)| {
+                let alg = match alg.as_str() {
+                    "SHA-1" => HashAlgorithm::SHA1,
+                    "SHA-256" => HashAlgorithm::SHA_256,
+                    "SHA-512" => HashAlgorithm::SHA_512,
+                    "MD5" => HashAlgorithm::MD5,
+                    _ => return None,
+                };
+                Some(Hash {
+                    alg,
+                    content: HashValue(hex.clone()),
+                })
+            })
+            .collect();
+        if !hashes.is_empty() {
+            c.hashes = Some(Hashes(hashes));
+        }
+    }
     if let Some(e) = p.epoch {
         props.push(prop(vocab::PACKAGE_EPOCH, e.to_string()));
     }
@@ -669,6 +774,8 @@ fn trivy_source(p: &Package) -> Vec<Property> {
             let evr = bakeproof_pkgdb::version::Evr::parse(v);
             (n.as_str(), p.epoch.unwrap_or(0), evr.version, evr.release)
         }
+        // trivy reads no source package of a language package.
+        _ => return out,
     };
     out.push(prop(vocab::TRIVY_SRC_NAME, name));
     out.push(prop(vocab::TRIVY_SRC_VERSION, version));

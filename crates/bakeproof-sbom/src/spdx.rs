@@ -314,6 +314,7 @@ fn package(p: &DbPackage, id: String) -> Package {
     let source = match p.ecosystem {
         Ecosystem::Deb => Some((p.source_name_or_self(), p.source_version_or_self())),
         Ecosystem::Rpm => p.source_name.as_deref().zip(p.source_version.as_deref()),
+        _ => None,
     };
     Package {
         spdx_id: id,

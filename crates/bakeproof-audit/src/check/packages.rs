@@ -196,11 +196,11 @@ pub fn is_approved(a: &ApprovedPackage, p: &InstalledPackage) -> bool {
 /// one).
 fn exact_release(eco: Ecosystem, installed: &str, wanted: &str) -> bool {
     match eco {
-        Ecosystem::Deb => true,
         Ecosystem::Rpm => {
             let (i, w) = (Evr::parse(installed), Evr::parse(wanted));
             w.release.is_none() || i.release.is_some()
         }
+        _ => true,
     }
 }
 

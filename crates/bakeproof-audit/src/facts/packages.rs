@@ -49,7 +49,9 @@ impl PackageFacts {
                     db.location, db.dropped
                 ));
             }
-            for p in &db.packages {
+            // The OS's package managers' packages: a design document's
+            // package requirements are about them (as `of_sbom` reads).
+            for p in db.packages.iter().filter(|p| p.ecosystem.is_os()) {
                 out.packages.push(InstalledPackage {
                     ecosystem: p.ecosystem,
                     name: p.name.clone(),

@@ -430,6 +430,8 @@ fn record(
             files: Vec::new(),
             db_key,
             properties: Vec::new(),
+            locations: Vec::new(),
+            hashes: Vec::new(),
             source_name,
             source_version,
             name,

@@ -172,6 +172,8 @@ pub fn package_from_header(h: RpmHeader, key: u32, os: Option<&OsRelease>) -> Pa
         files,
         db_key,
         properties: props,
+        locations: Vec::new(),
+        hashes: Vec::new(),
     }
 }
 

@@ -426,6 +426,9 @@ pub struct Package<'a> {
     /// `bakeproof:package:rpm:sigmd5`).
     pub sha256header: Option<&'a str>,
     pub sigmd5: Option<&'a str>,
+    /// A language package's files it was found in
+    /// (`bakeproof:package:location`, path text as encoded).
+    pub locations: Vec<&'a str>,
 }
 
 impl Package<'_> {
@@ -459,6 +462,7 @@ fn package<'a>(c: &'a Component<'_>) -> Option<Package<'a>> {
     let mut namespace = String::new();
     let mut sha256header = None;
     let mut sigmd5 = None;
+    let mut locations = Vec::new();
     if let Some(p) = &parts {
         ptype = p.ptype.clone();
         namespace = normalize_namespace(&p.namespace);
@@ -479,6 +483,7 @@ fn package<'a>(c: &'a Component<'_>) -> Option<Package<'a>> {
             vocab::SYFT_EPOCH if epoch.is_none() => epoch = Some(v.to_owned()),
             vocab::PACKAGE_RPM_SHA256HEADER => sha256header = Some(v),
             vocab::PACKAGE_RPM_SIGMD5 => sigmd5 = Some(v),
+            vocab::PACKAGE_LOCATION => locations.push(v),
             _ => {}
         }
     }
@@ -527,6 +532,7 @@ fn package<'a>(c: &'a Component<'_>) -> Option<Package<'a>> {
         author: c.author.as_deref().filter(|s| !s.is_empty()),
         sha256header,
         sigmd5,
+        locations,
     })
 }
 

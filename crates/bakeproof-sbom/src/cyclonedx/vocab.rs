@@ -87,6 +87,22 @@ pub const PACKAGE_INSTALLED_SIZE: &str = "bakeproof:package:installed-size";
 pub const PACKAGE_MULTI_ARCH: &str = "bakeproof:package:multi-arch";
 pub const PACKAGE_STATUS: &str = "bakeproof:package:status";
 pub const PACKAGE_HOMEPAGE: &str = "bakeproof:package:homepage";
+/// A language package's ecosystem (`python`, `npm`, `go`, `java`,
+/// `rust`); absent on dpkg and rpm packages.
+pub const PACKAGE_ECOSYSTEM: &str = "bakeproof:package:ecosystem";
+/// A file a language package was found in (its `METADATA`, `package.json`,
+/// archive or binary; also `evidence.occurrences`), one property per file.
+pub const PACKAGE_LOCATION: &str = "bakeproof:package:location";
+/// The bom-ref of the dpkg or rpm package that owns the file a language
+/// package was found in (that package also `dependsOn` it).
+pub const PACKAGE_OS_PACKAGE: &str = "bakeproof:package:os-package";
+/// How a language package was found (`dist-info`, `egg-info`,
+/// `node_modules`, `package-lock`, `go-buildinfo`, `jar`,
+/// `cargo-auditable`).
+pub const PACKAGE_FOUND_BY: &str = "bakeproof:package:found-by";
+/// `true` on the package a file is (a Go binary's main module, the outer
+/// archive, a Rust binary's root crate), beside those it contains.
+pub const PACKAGE_PRIMARY: &str = "bakeproof:package:primary";
 /// A licence text exactly as the package database gives it (a DEP-5
 /// `License:` name, the rpm `LICENSE` tag), one property per text, whatever
 /// `licenses` made of it (SPDX id, expression or name).

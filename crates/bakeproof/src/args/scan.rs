@@ -67,6 +67,13 @@ pub struct ScanArgs {
     /// SBOM cannot be attested as an image).
     #[arg(long)]
     pub packages_only: bool,
+    /// The language ecosystems whose packages the walk catalogs from the
+    /// files it reads anyway: `all` (the default), `none`, or a comma list
+    /// of python, npm, go, java, rust. Python distributions (.dist-info,
+    /// .egg-info), installed npm packages and lockfiles, Go modules of Go
+    /// binaries, Java archives, Rust crates of cargo-auditable binaries.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_ecosystems)]
+    pub ecosystems: bakeproof_ecosystems::observer::Langs,
     /// The distribution a bare package database file is from, as
     /// `ID-VERSION_ID` (`debian-12`, `rhel-9.4`, `amzn-2023`): it sets the
     /// purl namespace and `distro` qualifier and the SBOM's OS component,
@@ -105,4 +112,30 @@ fn parse_distro(s: &str) -> Result<bakeproof_pkgdb::OsRelease, String> {
     bakeproof_pkgdb::OsRelease::from_distro(s).ok_or_else(|| {
         format!("expected ID-VERSION_ID as in os-release (e.g. debian-12, rhel-9.4), not {s:?}")
     })
+}
+
+/// `--ecosystems`: `all`, `none` or a comma list of ecosystem names.
+pub fn parse_ecosystems(s: &str) -> Result<bakeproof_ecosystems::observer::Langs, String> {
+    use bakeproof_ecosystems::observer::Langs;
+    match s.trim() {
+        "all" => return Ok(Langs::ALL),
+        "none" => return Ok(Langs::NONE),
+        _ => {}
+    }
+    let mut l = Langs::NONE;
+    for name in s.split(',').map(str::trim) {
+        match name {
+            "python" => l.python = true,
+            "npm" => l.npm = true,
+            "go" => l.go = true,
+            "java" => l.java = true,
+            "rust" => l.rust = true,
+            other => {
+                return Err(format!(
+                    "unknown ecosystem '{other}': all, none, or a comma list of python, npm, go, java, rust"
+                ));
+            }
+        }
+    }
+    Ok(l)
 }

@@ -266,6 +266,7 @@ fn settings(args: &ScanArgs) -> ScanSettings {
         threads: args.threads,
         packages_only: args.packages_only,
         only_paths: None,
+        ecosystems: args.ecosystems,
     }
 }
 
