@@ -43,7 +43,8 @@ pub struct ScanSettings {
     /// The first-boot package level's owned files.
     pub only_paths: Option<Vec<Vec<u8>>>,
     /// The language ecosystems whose packages the walk catalogs
-    /// (`bakeproof-ecosystems`; default: all). A packages-only scan has no
+    /// (`bakeproof-ecosystems`; default: none, while the catalogers are
+    /// being written). A packages-only scan has no
     /// walk, so no language package.
     pub ecosystems: Langs,
 }
