@@ -1,7 +1,8 @@
 //! Packages: matched by identity ([`PackageId`], the decoder's one
 //! definition), then classified by the package manager's order
 //! ([`bakeproof_pkgdb::version`]): rpm's EVR order for `pkg:rpm`, dpkg's
-//! for `pkg:deb`, a generic numeric-aware order otherwise. Same version,
+//! for `pkg:deb`, the language ecosystems' own ([`bakeproof_ecosystems::version`]:
+//! PEP 440, SemVer, Maven, Go), a generic numeric-aware order otherwise. Same version,
 //! different content: `rebuilt` (rpm: header SHA-256 or header+payload
 //! MD5; otherwise the SHA-256s of the package's owned, verified file
 //! components, where both sides carry them).
@@ -21,7 +22,11 @@ pub fn version_cmp(ptype: &str, a: &str, b: &str) -> Ordering {
     match ptype {
         "rpm" => rpm_evr_cmp(Evr::parse(a), Evr::parse(b)),
         "deb" => dpkg_version_cmp(a, b),
-        _ => generic_version_cmp(a, b),
+        // Language ecosystems: PEP 440, SemVer, Maven, Go's module order.
+        _ => match bakeproof_ecosystems::version::for_purl_type(ptype) {
+            Some(cmp) => cmp(a, b),
+            None => generic_version_cmp(a, b),
+        },
     }
 }
 
