@@ -405,7 +405,7 @@ fn damaged_real_archives_never_panic() {
             let k = 1 + (next() % 4) as usize;
             for _ in 0..k {
                 let r = next() as usize;
-                let at = if r % 2 == 0 {
+                let at = if r.is_multiple_of(2) {
                     n - 1 - (r / 2) % n.min(1024)
                 } else {
                     (r / 2) % n
