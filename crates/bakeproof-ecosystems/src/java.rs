@@ -9,11 +9,12 @@
 //! 1. its `META-INF/maven/<groupId>/<artifactId>/pom.properties`, when one
 //!    of them can be told apart as the archive's own (below);
 //! 2. the manifest's main section: the name from `Implementation-Title`,
-//!    `Bundle-SymbolicName` (without its `;` directives) or
+//!    `Bundle-SymbolicName` (without its `;` directives), `Bundle-Name` or
 //!    `Specification-Title`, the version from `Implementation-Version`,
 //!    `Bundle-Version` or `Specification-Version`, the first present of
-//!    each; a title with white space is a display name ("Apache Commons
-//!    Lang"), not an artifact's, and is passed over;
+//!    each; a name with white space is a display name ("Apache Commons
+//!    Lang") and a dotted one a Java package (`com.google.inject`), not an
+//!    artifactId: both are passed over;
 //! 3. the file name: `commons-lang3-3.12.0.jar` is `commons-lang3` at
 //!    `3.12.0` (the version starts at the first `-` followed by a digit,
 //!    else at the first `_` followed by a digit).
@@ -27,12 +28,17 @@
 //!   starts with the file name's name, or the name ends with the
 //!   artifactId: `foo-bar.jar` and `bar`), else
 //! * exactly one matches the manifest (`Bundle-SymbolicName` is the
-//!   artifactId or ends with `.artifactId`, `Implementation-Title` is
-//!   the artifactId), else
-//! * there is only one pom.properties and the file name gives no version
-//!   or the same one (Debian's `/usr/share/java/guice-no-aop.jar`, renamed
-//!   archives); a version that disagrees means the one pom.properties is a
-//!   shaded dependency's.
+//!   artifactId or ends with `.artifactId`, or `Implementation-Title`,
+//!   `Bundle-Name` or `Specification-Title` in lower case with `-` for
+//!   spaces is it: "Maven Core" and `maven-core`), else
+//! * exactly one shares more name words (lower case, split at
+//!   punctuation, trailing digits dropped) with the file name and the
+//!   manifest's titles than any other, at least half of its own words,
+//!   and its version is the file name's or the file name has none:
+//!   Debian's `maven3-core.jar` is `maven-core`, `cdi-api-debian.jar` is
+//!   `cdi-api`; `guice.jar`, whose one pom.properties is the shaded
+//!   `cglib`, is not `cglib`, nor is `tool-7.1.jar` the `gson` 2.10 it
+//!   bundles.
 //!
 //! syft (1.18.1, `discoverMainPackageFromPomInfo`) takes the *last* match
 //! of its name rule in path order and no rule when several match; picking
@@ -463,21 +469,75 @@ fn own_pom(poms: &[PomProperties], file: &FileName, manifest: &Manifest) -> Opti
             return Some(i);
         }
     }
+    // The manifest names the artifact: its symbolic name is the artifactId
+    // or ends with `.artifactId`, or a title spelled as words is it
+    // ("Maven Core" for maven-core).
     let symbolic = manifest.get("Bundle-SymbolicName").map(strip_directives);
-    let title = manifest.get("Implementation-Title");
+    let titles: Vec<String> = ["Implementation-Title", "Bundle-Name", "Specification-Title"]
+        .iter()
+        .filter_map(|k| manifest.get(k))
+        .map(|t| {
+            t.to_ascii_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join("-")
+        })
+        .collect();
     if let Some(i) = unique(&|p| {
         symbolic.is_some_and(|s| {
             s == p.artifact_id
                 || s.strip_suffix(p.artifact_id.as_str())
                     .is_some_and(|rest| rest.ends_with('.'))
-        }) || title == Some(p.artifact_id.as_str())
+        }) || titles
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&p.artifact_id))
     }) {
         return Some(i);
     }
-    match poms {
-        [only] if file.version.is_empty() || file.version == only.version => Some(0),
+    // Last, the most name words shared with the file name and the
+    // manifest's titles, when one pom.properties has more than all others
+    // and its version does not contradict the file name's: Debian's
+    // `maven3-core.jar` is `maven-core`, but `guice.jar`'s one
+    // pom.properties (`cglib`, shaded) shares no word with it and is not
+    // its own. Without a shared word nothing is picked: a renamed archive
+    // keeps its manifest's or file name's identity.
+    let mut words = name_words(name);
+    for t in &titles {
+        words.extend(name_words(t));
+    }
+    let scores: Vec<usize> = poms
+        .iter()
+        .map(|p| {
+            let own = name_words(&p.artifact_id);
+            let shared = own.iter().filter(|w| words.contains(w)).count();
+            let version_ok = file.version.is_empty() || file.version == p.version;
+            if version_ok && 2 * shared >= own.len() {
+                shared
+            } else {
+                0
+            }
+        })
+        .collect();
+    let best = scores.iter().copied().max().unwrap_or(0);
+    if best == 0 {
+        return None;
+    }
+    let mut at = scores.iter().enumerate().filter(|(_, s)| **s == best);
+    match (at.next(), at.next()) {
+        (Some((i, _)), None) => Some(i),
         _ => None,
     }
+}
+
+/// The words of a name: lower case, split at anything not a letter or a
+/// digit, trailing digits dropped (`maven3` is `maven`), numbers dropped.
+fn name_words(s: &str) -> Vec<String> {
+    s.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `org.example.foo;singleton:=true` → `org.example.foo`.
@@ -657,15 +717,19 @@ impl Manifest {
     }
 
     fn name_version(&self) -> (Option<String>, Option<String>) {
+        // A dotted name (`com.google.inject.assistedinject`) is a Java
+        // package, not an artifactId: the file name (`guice-assistedinject`)
+        // is closer to what Maven calls it.
         let name = [
             "Implementation-Title",
             "Bundle-SymbolicName",
+            "Bundle-Name",
             "Specification-Title",
         ]
         .iter()
         .filter_map(|k| self.get(k))
         .map(strip_directives)
-        .find(|v| !v.is_empty() && !v.contains(char::is_whitespace))
+        .find(|v| !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '.'))
         .map(str::to_owned);
         let version = [
             "Implementation-Version",
@@ -934,12 +998,58 @@ mod tests {
     }
 
     #[test]
+    fn debian_renames_and_shaded_poms() {
+        let mf = b"Manifest-Version: 1.0\nBundle-Name: guice\nBundle-SymbolicName: com.google.inject\nBundle-Version: 4.2.3\n";
+        let bytes = jar(&[
+            ("META-INF/MANIFEST.MF", mf),
+            (
+                "META-INF/maven/cglib/cglib/pom.properties",
+                &pom("cglib", "cglib", "3.2.12"),
+            ),
+        ]);
+        let ps = parse_archive("guice.jar", &bytes, &Limits::default()).unwrap();
+        let ids: Vec<_> = ps
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(ids, [("guice", "4.2.3"), ("cglib", "3.2.12")]);
+
+        let mf = b"Manifest-Version: 1.0\nImplementation-Title: Maven SLF4J Simple Provider\nImplementation-Version: 3.8.7\n";
+        let bytes = jar(&[
+            ("META-INF/MANIFEST.MF", mf),
+            (
+                "META-INF/maven/org.apache.maven/maven-slf4j-provider/pom.properties",
+                &pom("org.apache.maven", "maven-slf4j-provider", "3.8.7"),
+            ),
+            (
+                "META-INF/maven/org.slf4j/slf4j-simple/pom.properties",
+                &pom("org.slf4j", "slf4j-simple", "1.7.32"),
+            ),
+        ]);
+        let ps = parse_archive("maven3-slf4j-provider.jar", &bytes, &Limits::default()).unwrap();
+        let ids: Vec<_> = ps.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(ids, ["maven-slf4j-provider", "slf4j-simple"]);
+
+        let bytes = jar(&[(
+            "META-INF/maven/org.apache.maven/maven-core/pom.properties",
+            &pom("org.apache.maven", "maven-core", "3.8.7"),
+        )]);
+        let ps = parse_archive("maven3-core.jar", &bytes, &Limits::default()).unwrap();
+        assert_eq!(ps.len(), 1);
+        assert_eq!(ps[0].name, "maven-core");
+        // No word in common: a renamed archive keeps its file name.
+        let ps = parse_archive("renamed.jar", &bytes, &Limits::default()).unwrap();
+        assert_eq!(ps[0].name, "renamed");
+        assert_eq!(ps[1].name, "maven-core");
+    }
+
+    #[test]
     fn manifest_then_file_name() {
-        let mf = b"Manifest-Version: 1.0\r\nBundle-SymbolicName: org.example.very.long.sym\r\n bolic.name;singleton:=true\r\nBundle-Version: 2.3.4\r\nImplementation-Title: Example Library\r\nBundle-License: Apache-2.0;link=\"https://www.apache.org/licenses/LICENSE-2.0\"\r\nImplementation-Vendor-Id: org.example\r\n\r\nName: a/b/\r\nImplementation-Version: 9\r\n";
+        let mf = b"Manifest-Version: 1.0\r\nBundle-SymbolicName: example-very-long-sym\r\n bolic-name;singleton:=true\r\nBundle-Version: 2.3.4\r\nImplementation-Title: Example Library\r\nBundle-License: Apache-2.0;link=\"https://www.apache.org/licenses/LICENSE-2.0\"\r\nImplementation-Vendor-Id: org.example\r\n\r\nName: a/b/\r\nImplementation-Version: 9\r\n";
         let bytes = jar(&[("META-INF/MANIFEST.MF", mf)]);
         let ps = parse_archive("whatever.jar", &bytes, &Limits::default()).unwrap();
         let p = &ps[0];
-        assert_eq!(p.name, "org.example.very.long.symbolic.name");
+        assert_eq!(p.name, "example-very-long-symbolic-name");
         assert_eq!(p.version, "2.3.4");
         assert_eq!(p.namespace.as_deref(), Some("org.example"));
         assert_eq!(p.licenses, ["Apache-2.0"]);

@@ -194,19 +194,17 @@ fn debian_archives_match_unzip_and_sha1sum() {
         if !want.is_empty() {
             with_pom += 1;
         }
-        // One pom.properties and a file name without a contradicting
-        // version: it is the archive's own.
-        if want.len() == 1 {
-            let only = want.iter().next().unwrap();
-            let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
-            let versioned_otherwise = stem.rsplit_once('-').is_some_and(|(_, v)| {
-                v.starts_with(|c: char| c.is_ascii_digit())
-                    && !stem.ends_with(&format!("-{}", only.2))
-            });
-            if !versioned_otherwise {
-                assert_eq!(&coords(own), only, "{}", path.display());
-                assert_eq!(prop(own, PROP_IDENTITY), Some("pom.properties"));
-            }
+        // A pom.properties whose artifactId is the file name's name part
+        // (before `-<digit>`) is the archive's own.
+        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+        let base = stem
+            .char_indices()
+            .find(|&(i, c)| c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+            .map_or(stem, |(i, _)| &stem[..i]);
+        let named: Vec<&Coords> = want.iter().filter(|c| c.1 == base).collect();
+        if let [only] = named.as_slice() {
+            assert_eq!(&&coords(own), only, "{}", path.display());
+            assert_eq!(prop(own, PROP_IDENTITY), Some("pom.properties"));
         }
         // A nested archive's hash is its own, never the outer one's.
         for p in &ps[1..] {
