@@ -263,10 +263,7 @@ fn parse_one(
 ) -> Result<(), CatalogError> {
     let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
         Ok(z) => z,
-        Err(e) if !has_end_record(bytes) => {
-            let _ = e;
-            return Err(CatalogError::NotFormat(FORMAT));
-        }
+        Err(_) if !looks_like_zip(bytes) => return Err(CatalogError::NotFormat(FORMAT)),
         Err(e) => return Err(zip_error("central directory", e)),
     };
     if zip.len() > ctx.limits.max_entries {
@@ -426,12 +423,13 @@ fn parse_one(
     Ok(())
 }
 
-/// Whether the end of central directory record's signature is where a
-/// zip would have it (in the last 64 KiB + 22 bytes): without it the
-/// file is no zip at all, with it a zip that failed to open is damaged.
-fn has_end_record(bytes: &[u8]) -> bool {
+/// Whether a file that failed to open as a zip is a damaged one (it starts
+/// with a local header, or the end of central directory record's
+/// signature is where a zip has it: in the last 64 KiB + 22 bytes) rather
+/// than no zip at all.
+fn looks_like_zip(bytes: &[u8]) -> bool {
     let tail = &bytes[bytes.len().saturating_sub((64 << 10) + 22)..];
-    tail.windows(4).any(|w| w == b"PK\x05\x06")
+    bytes.starts_with(b"PK\x03\x04") || tail.windows(4).any(|w| w == b"PK\x05\x06")
 }
 
 /// `META-INF/maven/<groupId>/<artifactId>/pom.properties`.
@@ -870,6 +868,41 @@ mod tests {
             "a.lpk",
         ] {
             assert!(!is_archive_name(n.as_bytes()), "{n}");
+        }
+    }
+
+    #[test]
+    fn the_observer_sends_archives_here() {
+        use crate::observer::{Langs, PathKind, What, classify, parse_buffered};
+        let java_only = Langs {
+            java: true,
+            ..Langs::NONE
+        };
+        for path in [
+            &b"/usr/share/java/guava.jar"[..],
+            b"/opt/app/webapps/ROOT.war",
+            b"/var/lib/jenkins/plugins/git.hpi",
+        ] {
+            assert_eq!(classify(path, java_only), PathKind::JavaArchive);
+            assert_eq!(classify(path, Langs::NONE), PathKind::Other);
+        }
+        assert_eq!(classify(b"/x/y.JAR", java_only), PathKind::Other);
+        let bytes = jar(&[(
+            "META-INF/maven/com.google.guava/guava/pom.properties",
+            &pom("com.google.guava", "guava", "31.1-jre"),
+        )]);
+        match parse_buffered(PathKind::JavaArchive, b"/usr/share/java/guava.jar", &bytes) {
+            What::Packages(ps) => {
+                assert_eq!(
+                    crate::catalog::purl(&ps[0]),
+                    "pkg:maven/com.google.guava/guava@31.1-jre"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_buffered(PathKind::JavaArchive, b"/x/broken.jar", b"PK\x03\x04junk") {
+            What::Error(CatalogError::Malformed { .. }) => {}
+            other => panic!("{other:?}"),
         }
     }
 
