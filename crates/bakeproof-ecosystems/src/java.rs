@@ -12,9 +12,10 @@
 //!    `Bundle-SymbolicName` (without its `;` directives), `Bundle-Name` or
 //!    `Specification-Title`, the version from `Implementation-Version`,
 //!    `Bundle-Version` or `Specification-Version`, the first present of
-//!    each; a name with white space is a display name ("Apache Commons
-//!    Lang") and a dotted one a Java package (`com.google.inject`), not an
-//!    artifactId: both are passed over;
+//!    each; a name other than letters, digits, `-` and `_` is a display
+//!    name ("Apache Commons Lang"), a Java package (`com.google.inject`)
+//!    or an unexpanded `${project.artifactId}`, not an artifactId, and is
+//!    passed over;
 //! 3. the file name: `commons-lang3-3.12.0.jar` is `commons-lang3` at
 //!    `3.12.0` (the version starts at the first `-` followed by a digit,
 //!    else at the first `_` followed by a digit).
@@ -727,7 +728,7 @@ impl Manifest {
         .iter()
         .filter_map(|k| self.get(k))
         .map(strip_directives)
-        .find(|v| !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '.'))
+        .find(|v| is_artifact_name(v))
         .map(str::to_owned);
         let version = [
             "Implementation-Version",
@@ -774,6 +775,15 @@ impl Manifest {
         }
         vec![name.to_owned()]
     }
+}
+
+/// What Maven allows in an artifactId (`[A-Za-z0-9_-.]`), without the
+/// dot: a manifest value outside it is a display name, a Java package or
+/// an unexpanded `${project.artifactId}`.
+fn is_artifact_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The name and version a file name gives.
