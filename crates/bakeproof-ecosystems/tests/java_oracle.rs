@@ -498,3 +498,86 @@ fn syft_agrees_on_usr_share_java() {
         }
     }
 }
+
+/// syft 1.18.1 on a `.war` of two real jars: the same nested archives,
+/// under the same `outer:inner` path, with the same SHA-1 and version, and
+/// the same name where syft's came from the pom.properties (without a
+/// matching one, syft names a jar after its file: `error-prone-annotations`
+/// for `error_prone_annotations`). syft has no package for the war itself,
+/// which has no manifest; bakeproof names it after its file.
+#[test]
+fn syft_agrees_on_a_nested_war() {
+    let Some(py) = std::env::var_os("BAKEPROOF_PYTHON") else {
+        return;
+    };
+    let syft = Path::new(&py).with_file_name("syft");
+    if !syft.is_file() {
+        return;
+    }
+    let jars = two_real_jars();
+    let tree = war_tree(&jars);
+    let out = tempfile::tempdir().unwrap();
+    let war = out.path().join("app.war");
+    run(Command::new(tool("zip"))
+        .current_dir(tree.path())
+        .arg("-qr")
+        .arg(&war)
+        .arg("WEB-INF"));
+    let json = run(Command::new(&syft)
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .arg("scan")
+        .arg(format!("dir:{}", out.path().display()))
+        .arg("-o")
+        .arg("json")
+        .arg("-q"));
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    // Path → (SHA-1, version, name if read from a pom.properties).
+    let mut theirs: BTreeMap<String, (String, String, Option<String>)> = BTreeMap::new();
+    for a in doc["artifacts"].as_array().into_iter().flatten() {
+        let m = &a["metadata"];
+        let sha = m["digest"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["algorithm"] == "sha1")
+            .and_then(|d| d["value"].as_str());
+        if let Some(sha) = sha {
+            let name = a["name"].as_str().unwrap_or_default().to_owned();
+            theirs.insert(
+                m["virtualPath"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_owned(),
+                (
+                    sha.to_owned(),
+                    a["version"].as_str().unwrap_or_default().to_owned(),
+                    m["pomProperties"].is_object().then_some(name),
+                ),
+            );
+        }
+    }
+    let bytes = std::fs::read(&war).unwrap();
+    let ps = java::parse_archive("app.war", &bytes, &Limits::default()).unwrap();
+    let ours: BTreeMap<String, (String, String, String)> = ps
+        .iter()
+        .filter_map(|p| {
+            Some((
+                prop(p, PROP_ARCHIVE_PATH)?.to_owned(),
+                (sha1_of(p)?.to_owned(), p.version.clone(), p.name.clone()),
+            ))
+        })
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (path, (sha, version, name)) in &ours {
+        let (s_sha, s_version, s_name) = &theirs[path];
+        assert_eq!((sha, version), (s_sha, s_version), "{path}");
+        if let Some(s_name) = s_name {
+            assert_eq!(name, s_name, "{path}");
+        }
+    }
+}
