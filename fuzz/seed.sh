@@ -292,4 +292,22 @@ if command -v pvcreate >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && truncate -s 16
 fi
 rm -rf "$t"
 
+# eco_java: the small jars Debian ships (under run.sh's 128 KiB -max_len),
+# and a war of two of them (nested archives reachable from the seeds).
+mkdir -p "$c/eco_java"
+n=0
+for f in /usr/share/java/*.jar; do
+    [ -f "$f" ] && [ ! -L "$f" ] && [ "$(stat -c %s "$f")" -le 60000 ] || continue
+    cp "$f" "$c/eco_java/$(basename "$f")"
+    n=$((n + 1))
+    [ "$n" -ge 8 ] && break
+done
+if command -v zip >/dev/null; then
+    w=$(mktemp -d)
+    mkdir -p "$w/WEB-INF/lib"
+    for f in $(ls "$c/eco_java"/*.jar 2>/dev/null | head -2); do cp "$f" "$w/WEB-INF/lib/"; done
+    (cd "$w" && zip -qr0 "$c/eco_java/app.war" WEB-INF)
+    rm -rf "$w"
+fi
+
 echo "seeded $(find "$c" -type f | wc -l) files under $c"
