@@ -1,0 +1,240 @@
+//! The few ELF structures the Go and Rust catalogers need (file header,
+//! program headers, section headers), read with bounds checks from bytes
+//! that may be a prefix or a window of the file.
+
+/// `\x7fELF`.
+pub(crate) const MAGIC: &[u8; 4] = b"\x7fELF";
+
+/// Bytes of the largest file header (64-bit); a 32-bit one is 52.
+pub(crate) const EHDR_MAX: usize = 64;
+
+const PT_LOAD: u32 = 1;
+const PF_X: u32 = 1;
+const PF_W: u32 = 2;
+/// A section with no bytes in the file (`.bss`).
+pub(crate) const SHT_NOBITS: u32 = 8;
+
+/// What the file header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) is64: bool,
+    pub(crate) big_endian: bool,
+    pub(crate) phoff: u64,
+    pub(crate) phentsize: u16,
+    pub(crate) phnum: u16,
+    pub(crate) shoff: u64,
+    pub(crate) shentsize: u16,
+    pub(crate) shnum: u16,
+    pub(crate) shstrndx: u16,
+}
+
+/// One section header (the fields used).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Section {
+    pub(crate) name: u32,
+    pub(crate) kind: u32,
+    pub(crate) offset: u64,
+    pub(crate) size: u64,
+}
+
+/// Bytes of the file from `start` on (a whole file, or a window of it).
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) start: u64,
+    pub(crate) bytes: &'a [u8],
+}
+
+impl<'a> View<'a> {
+    /// `len` bytes at file offset `off`, when the view holds all of them.
+    pub(crate) fn get(&self, off: u64, len: u64) -> Option<&'a [u8]> {
+        let rel = usize::try_from(off.checked_sub(self.start)?).ok()?;
+        let len = usize::try_from(len).ok()?;
+        self.bytes.get(rel..rel.checked_add(len)?)
+    }
+
+    /// Whether the view holds `[off, off + len)`.
+    pub(crate) fn holds(&self, off: u64, len: u64) -> bool {
+        self.get(off, len).is_some()
+    }
+}
+
+fn u16_at(b: &[u8], at: usize, be: bool) -> Option<u16> {
+    let a: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(if be {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    })
+}
+
+fn u32_at(b: &[u8], at: usize, be: bool) -> Option<u32> {
+    let a: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(if be {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    })
+}
+
+fn u64_at(b: &[u8], at: usize, be: bool) -> Option<u64> {
+    let a: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(if be {
+        u64::from_be_bytes(a)
+    } else {
+        u64::from_le_bytes(a)
+    })
+}
+
+/// Whether `head` has enough bytes to decide [`header`]. Non-ELF is decided from the first byte that differs.
+pub(crate) fn header_decidable(head: &[u8]) -> bool {
+    let n = head.len().min(MAGIC.len());
+    if head.get(..n) != MAGIC.get(..n) {
+        return true;
+    }
+    match head.get(4) {
+        Some(1) => head.len() >= 52,
+        Some(2) => head.len() >= 64,
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// The file header, when `head` starts with a well-formed one.
+pub(crate) fn header(head: &[u8]) -> Option<Header> {
+    if !head.starts_with(MAGIC) {
+        return None;
+    }
+    let is64 = match head.get(4)? {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let be = match head.get(5)? {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    // 64-bit offsets are 12 bytes further than 32-bit ones after e_entry.
+    let (phoff, shoff, rest) = if is64 {
+        (u64_at(head, 0x20, be)?, u64_at(head, 0x28, be)?, 0x36)
+    } else {
+        (
+            u64::from(u32_at(head, 0x1c, be)?),
+            u64::from(u32_at(head, 0x20, be)?),
+            0x2a,
+        )
+    };
+    Some(Header {
+        is64,
+        big_endian: be,
+        phoff,
+        phentsize: u16_at(head, rest, be)?,
+        phnum: u16_at(head, rest + 2, be)?,
+        shoff,
+        shentsize: u16_at(head, rest + 4, be)?,
+        shnum: u16_at(head, rest + 6, be)?,
+        shstrndx: u16_at(head, rest + 8, be)?,
+    })
+}
+
+impl Header {
+    /// Where the program header table is (offset, bytes), when its entry
+    /// size is one this header's class can hold.
+    pub(crate) fn program_table(&self) -> Option<(u64, u64)> {
+        let min = if self.is64 { 56 } else { 32 };
+        if self.phnum == 0 || usize::from(self.phentsize) < min {
+            return None;
+        }
+        let len = u64::from(self.phentsize) * u64::from(self.phnum);
+        self.phoff.checked_add(len).map(|_| (self.phoff, len))
+    }
+
+    /// Where the section header table is (offset, bytes). `None` when there
+    /// is none or its count is kept in section 0 (`e_shnum` 0, more than
+    /// 65279 sections: no binary of interest has that many).
+    pub(crate) fn section_table(&self) -> Option<(u64, u64)> {
+        let min = if self.is64 { 64 } else { 40 };
+        if self.shoff == 0 || self.shnum == 0 || usize::from(self.shentsize) < min {
+            return None;
+        }
+        let len = u64::from(self.shentsize) * u64::from(self.shnum);
+        self.shoff.checked_add(len).map(|_| (self.shoff, len))
+    }
+
+    /// File ranges `(offset, end)` of the loadable segments that are
+    /// writable and not executable (where the Go linker puts build info),
+    /// sorted and merged. `None` when `view` does not hold the table.
+    pub(crate) fn writable_loads(&self, view: View<'_>) -> Option<Vec<(u64, u64)>> {
+        let (off, len) = self.program_table()?;
+        let table = view.get(off, len)?;
+        let be = self.big_endian;
+        let mut ranges = Vec::new();
+        for e in table.chunks_exact(usize::from(self.phentsize)) {
+            let (kind, flags, offset, filesz) = if self.is64 {
+                (
+                    u32_at(e, 0, be)?,
+                    u32_at(e, 4, be)?,
+                    u64_at(e, 8, be)?,
+                    u64_at(e, 32, be)?,
+                )
+            } else {
+                (
+                    u32_at(e, 0, be)?,
+                    u32_at(e, 24, be)?,
+                    u64::from(u32_at(e, 4, be)?),
+                    u64::from(u32_at(e, 16, be)?),
+                )
+            };
+            if kind == PT_LOAD && flags & (PF_X | PF_W) == PF_W && filesz > 0 {
+                ranges.push((offset, offset.saturating_add(filesz)));
+            }
+        }
+        ranges.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+        for (s, e) in ranges {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        Some(merged)
+    }
+
+    /// Section header `index`, when `view` holds it.
+    pub(crate) fn section(&self, view: View<'_>, index: u16) -> Option<Section> {
+        let (off, _) = self.section_table()?;
+        if index >= self.shnum {
+            return None;
+        }
+        let ent = u64::from(self.shentsize);
+        let e = view.get(off + ent * u64::from(index), ent)?;
+        let be = self.big_endian;
+        let (offset, size) = if self.is64 {
+            (u64_at(e, 24, be)?, u64_at(e, 32, be)?)
+        } else {
+            (u64::from(u32_at(e, 16, be)?), u64::from(u32_at(e, 20, be)?))
+        };
+        Some(Section {
+            name: u32_at(e, 0, be)?,
+            kind: u32_at(e, 4, be)?,
+            offset,
+            size,
+        })
+    }
+
+    /// The first section named `name`, looked up in the section names
+    /// (`e_shstrndx`), when `view` holds the table and the names.
+    pub(crate) fn find_section(&self, view: View<'_>, name: &[u8]) -> Option<Section> {
+        let names = self.section(view, self.shstrndx)?;
+        let strtab = view.get(names.offset, names.size)?;
+        (0..self.shnum)
+            .filter_map(|i| self.section(view, i))
+            .find(|s| {
+                usize::try_from(s.name)
+                    .ok()
+                    .and_then(|at| strtab.get(at..))
+                    .and_then(|rest| rest.split(|&b| b == 0).next())
+                    == Some(name)
+            })
+    }
+}
