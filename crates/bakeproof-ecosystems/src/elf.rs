@@ -51,11 +51,6 @@ impl<'a> View<'a> {
         let len = usize::try_from(len).ok()?;
         self.bytes.get(rel..rel.checked_add(len)?)
     }
-
-    /// Whether the view holds `[off, off + len)`.
-    pub(crate) fn holds(&self, off: u64, len: u64) -> bool {
-        self.get(off, len).is_some()
-    }
 }
 
 fn u16_at(b: &[u8], at: usize, be: bool) -> Option<u16> {
@@ -235,6 +230,26 @@ impl Header {
                     .and_then(|at| strtab.get(at..))
                     .and_then(|rest| rest.split(|&b| b == 0).next())
                     == Some(name)
+            })
+    }
+
+    /// The first section whose name starts at a file offset `at_name`
+    /// accepts (the names themselves need not be in `view`, only the
+    /// section table).
+    pub(crate) fn find_section_named_at(
+        &self,
+        view: View<'_>,
+        at_name: impl Fn(u64) -> bool,
+    ) -> Option<Section> {
+        let names = self.section(view, self.shstrndx)?;
+        (0..self.shnum)
+            .filter_map(|i| self.section(view, i))
+            .find(|s| {
+                u64::from(s.name) < names.size
+                    && names
+                        .offset
+                        .checked_add(u64::from(s.name))
+                        .is_some_and(&at_name)
             })
     }
 }

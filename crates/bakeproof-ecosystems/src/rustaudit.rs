@@ -1,10 +1,36 @@
 //! Rust binaries built with cargo-auditable: the `.dep-v0` ELF section
 //! (zlib-compressed JSON, `auditable-serde`'s format).
 
-use crate::{CatalogError, LangPackage};
+use std::io::Read;
+
+use serde::Deserialize;
+
+use crate::{CatalogError, Ecosystem, LangPackage, elf};
 
 /// Most bytes of a decompressed dependency list.
 pub const MAX_JSON: usize = 8 << 20;
+
+/// `found_by` of every package read from `.dep-v0`.
+pub const FOUND_BY: &str = "cargo-auditable";
+
+/// Property keys (below the SBOM's `bakeproof:package:`): where the crate
+/// came from (`crates.io`, `git`, `local`, `registry`), and `build` for a
+/// crate only the build (build scripts, proc macros) used.
+pub const PROP_SOURCE: &str = "bakeproof:package:rust:source";
+pub const PROP_KIND: &str = "bakeproof:package:rust:kind";
+
+/// The section's name.
+pub const SECTION: &[u8] = b".dep-v0";
+
+/// Bytes kept before the section header table: the section names
+/// (`.shstrtab`) and, in a stripped binary, `.dep-v0` itself usually sit
+/// just before it.
+pub const WINDOW_BEFORE: u64 = 64 << 10;
+
+/// Largest section header table followed (65535 entries of 64 bytes).
+const MAX_TABLE: u64 = 4 << 20;
+
+const FORMAT: &str = "cargo-auditable";
 
 /// Where an ELF file's `.dep-v0` section is, read from the ELF header, the
 /// section header table and the section names.
@@ -16,36 +42,264 @@ pub struct SectionRange {
 
 /// Watches a file stream for what is needed to find `.dep-v0` (bounded
 /// memory: the ELF header, the section header table, the section names).
+///
+/// It keeps the bytes in `[e_shoff - 64 KiB, e_shoff + table size)` and
+/// nothing else: the section lies there in stripped binaries; elsewhere,
+/// [`DepV0Finder::finish`] says where to read it.
 #[derive(Debug, Default)]
 pub struct DepV0Finder {
-    _private: (),
+    state: State,
+    /// File offset of the next byte [`DepV0Finder::update`] gets.
+    offset: u64,
+}
+
+#[derive(Debug)]
+enum State {
+    /// The first bytes, until the ELF header is in.
+    Head(Vec<u8>),
+    /// Keeping `[start, end)`; `bytes` holds what of it came so far.
+    Window {
+        header: elf::Header,
+        start: u64,
+        end: u64,
+        bytes: Vec<u8>,
+        names: NameHits,
+    },
+    /// Not ELF, or no section table.
+    Off,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::Head(Vec::new())
+    }
 }
 
 impl DepV0Finder {
     pub fn new() -> DepV0Finder {
         DepV0Finder::default()
     }
+
     pub fn update(&mut self, chunk: &[u8]) {
-        let _ = chunk;
+        let off = self.offset;
+        self.offset = off.saturating_add(chunk.len() as u64);
+        self.feed(chunk, off);
     }
+
+    fn feed(&mut self, chunk: &[u8], off: u64) {
+        match &mut self.state {
+            State::Head(head) => {
+                let take = elf::EHDR_MAX.saturating_sub(head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+                if !elf::header_decidable(head) {
+                    return;
+                }
+                let head = std::mem::take(head);
+                self.state = match elf::header(&head).and_then(|h| Some((h, h.section_table()?))) {
+                    Some((header, (shoff, len))) if len <= MAX_TABLE => State::Window {
+                        header,
+                        start: shoff.saturating_sub(WINDOW_BEFORE),
+                        end: shoff + len,
+                        bytes: Vec::new(),
+                        names: NameHits::default(),
+                    },
+                    _ => State::Off,
+                };
+                // The head may lie in the window (a small file): replay it.
+                self.feed(&head, 0);
+                if let Some(rest) = chunk.get(take..).filter(|r| !r.is_empty()) {
+                    self.feed(rest, off + take as u64);
+                }
+            }
+            State::Window {
+                start,
+                end,
+                bytes,
+                names,
+                ..
+            } => {
+                if off < *end {
+                    names.scan(chunk, off);
+                }
+                let from = (*start).max(off);
+                let to = (*end).min(off + chunk.len() as u64);
+                if from < to {
+                    let a = usize::try_from(from - off).unwrap_or(usize::MAX);
+                    let b = usize::try_from(to - off).unwrap_or(usize::MAX);
+                    if let Some(piece) = chunk.get(a..b) {
+                        bytes.extend_from_slice(piece);
+                    }
+                }
+            }
+            State::Off => {}
+        }
+    }
+
     pub fn wants_more(&self) -> bool {
-        false
+        match &self.state {
+            State::Head(_) => true,
+            State::Window { end, .. } => self.offset < *end,
+            State::Off => false,
+        }
     }
+
     /// The section's bytes when the stream held them, or where to read them
     /// (`Err(range)`) when it passed them before it could know.
     pub fn finish(self) -> Option<Result<Vec<u8>, SectionRange>> {
-        None
+        let State::Window {
+            header,
+            start,
+            bytes,
+            names,
+            ..
+        } = self.state
+        else {
+            return None;
+        };
+        let view = elf::View {
+            start,
+            bytes: &bytes,
+        };
+        let s = header.find_section(view, SECTION).or_else(|| {
+            // The names were before the window (`.symtab` and `.strtab`
+            // between them and the table): a section whose name sits where
+            // the stream saw `.dep-v0\0` is the one.
+            header.find_section_named_at(view, |at| names.hits.contains(&at))
+        })?;
+        if s.kind == elf::SHT_NOBITS {
+            return None;
+        }
+        Some(match view.get(s.offset, s.size) {
+            Some(b) => Ok(b.to_vec()),
+            None => Err(SectionRange {
+                offset: s.offset,
+                size: s.size,
+            }),
+        })
+    }
+}
+
+/// File offsets of `.dep-v0\0` in the stream (where a section name may be),
+/// found across chunk boundaries.
+#[derive(Debug, Default)]
+struct NameHits {
+    /// The last bytes seen (fewer than the needle), ending at the chunk's
+    /// offset.
+    tail: Vec<u8>,
+    hits: Vec<u64>,
+}
+
+/// A name as the section names hold it: NUL-terminated.
+const NAME_NUL: &[u8] = b".dep-v0\0";
+
+/// Most name hits remembered (the name is in `.shstrtab` once, maybe in a
+/// symbol table or two: more is not a binary worth following).
+const MAX_HITS: usize = 64;
+
+impl NameHits {
+    fn scan(&mut self, chunk: &[u8], off: u64) {
+        let finder = memchr::memmem::Finder::new(NAME_NUL);
+        let keep = NAME_NUL.len() - 1;
+        let t = self.tail.len();
+        let mut seam = std::mem::take(&mut self.tail);
+        seam.extend_from_slice(&chunk[..chunk.len().min(keep)]);
+        let seam_start = off.saturating_sub(t as u64);
+        // Hits starting in the tail span the boundary; the rest are the
+        // chunk's own.
+        let cut = finder.find_iter(&seam).take_while(|&i| i < t);
+        let own = finder.find_iter(chunk);
+        for at in cut
+            .map(|i| seam_start + i as u64)
+            .chain(own.map(|i| off + i as u64))
+        {
+            if self.hits.len() < MAX_HITS {
+                self.hits.push(at);
+            }
+        }
+        // The next seam's tail: the last bytes of the tail and the chunk.
+        self.tail = match chunk.len().checked_sub(keep) {
+            Some(from) => chunk[from..].to_vec(),
+            None => seam.split_off(seam.len().saturating_sub(keep)),
+        };
     }
 }
 
 /// The section in a whole ELF file's bytes.
 pub fn find_dep_v0(file: &[u8]) -> Option<&[u8]> {
-    let _ = file;
-    None
+    let header = elf::header(file)?;
+    let view = elf::View {
+        start: 0,
+        bytes: file,
+    };
+    let s = header.find_section(view, SECTION)?;
+    if s.kind == elf::SHT_NOBITS {
+        return None;
+    }
+    view.get(s.offset, s.size)
+}
+
+/// `auditable-serde`'s `VersionInfo` (the fields read).
+#[derive(Deserialize)]
+struct VersionInfo {
+    packages: Vec<Crate>,
+}
+
+#[derive(Deserialize)]
+struct Crate {
+    name: String,
+    version: String,
+    source: String,
+    /// `runtime` when absent.
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    dependencies: Vec<usize>,
+    #[serde(default)]
+    root: bool,
 }
 
 /// The crates a `.dep-v0` section lists (the root crate `primary`).
 pub fn parse_dep_v0(section: &[u8]) -> Result<Vec<LangPackage>, CatalogError> {
-    let _ = section;
-    Err(CatalogError::NotFormat("cargo-auditable"))
+    let mut json = Vec::new();
+    // One byte over the bound tells "too large" from "exactly the bound".
+    flate2::read::ZlibDecoder::new(section)
+        .take(MAX_JSON as u64 + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| CatalogError::malformed(FORMAT, format!("zlib: {e}")))?;
+    if json.len() > MAX_JSON {
+        return Err(CatalogError::TooLarge {
+            format: FORMAT,
+            detail: format!("dependency list over {MAX_JSON} bytes"),
+        });
+    }
+    let info: VersionInfo = serde_json::from_slice(&json)
+        .map_err(|e| CatalogError::malformed(FORMAT, format!("JSON: {e}")))?;
+    let names: Vec<&str> = info.packages.iter().map(|c| c.name.as_str()).collect();
+    info.packages
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut p = LangPackage::new(Ecosystem::Cargo, c.name.clone(), c.version.clone());
+            p.found_by = FOUND_BY;
+            p.primary = c.root;
+            p.properties.push((PROP_SOURCE.into(), c.source.clone()));
+            if let Some(kind) = c.kind.as_deref().filter(|k| *k != "runtime") {
+                p.properties.push((PROP_KIND.into(), kind.into()));
+            }
+            for &d in &c.dependencies {
+                // auditable-serde rejects self-references and indices out
+                // of range: a list with them was not written by it.
+                match names.get(d) {
+                    Some(n) if d != i => p.depends.push((*n).to_string()),
+                    _ => {
+                        return Err(CatalogError::malformed(
+                            FORMAT,
+                            format!("package {i} ({}): dependency index {d}", c.name),
+                        ));
+                    }
+                }
+            }
+            Ok(p)
+        })
+        .collect()
 }
