@@ -253,3 +253,166 @@ impl Header {
             })
     }
 }
+
+/// Synthetic ELF files for the catalogers' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// Room for this many program headers after the file header.
+    const MAX_PHDRS: usize = 4;
+    /// Where a builder's caller may start putting data.
+    pub(crate) const DATA: u64 = 0x200;
+
+    pub(crate) struct Builder {
+        is64: bool,
+        be: bool,
+        file: Vec<u8>,
+        /// (type, flags, offset, filesz).
+        phdrs: Vec<(u32, u32, u64, u64)>,
+        /// (name, type, offset, size).
+        sections: Vec<(String, u32, u64, u64)>,
+        phoff: Option<u64>,
+    }
+
+    impl Builder {
+        pub(crate) fn new(is64: bool, be: bool) -> Builder {
+            Builder {
+                is64,
+                be,
+                file: vec![0; DATA as usize],
+                phdrs: Vec::new(),
+                sections: Vec::new(),
+                phoff: None,
+            }
+        }
+
+        /// Writes `bytes` at `off`, growing the file with zeros.
+        pub(crate) fn put(&mut self, off: u64, bytes: &[u8]) -> &mut Builder {
+            let off = off as usize;
+            if self.file.len() < off + bytes.len() {
+                self.file.resize(off + bytes.len(), 0);
+            }
+            self.file[off..off + bytes.len()].copy_from_slice(bytes);
+            self
+        }
+
+        pub(crate) fn load(&mut self, flags: u32, off: u64, size: u64) -> &mut Builder {
+            assert!(self.phdrs.len() < MAX_PHDRS);
+            self.phdrs.push((1, flags, off, size));
+            self
+        }
+
+        /// Puts the program headers at `off` instead of after the header.
+        pub(crate) fn phoff(&mut self, off: u64) -> &mut Builder {
+            self.phoff = Some(off);
+            self
+        }
+
+        pub(crate) fn section(
+            &mut self,
+            name: &str,
+            kind: u32,
+            off: u64,
+            size: u64,
+        ) -> &mut Builder {
+            self.sections.push((name.into(), kind, off, size));
+            self
+        }
+
+        fn int(&self, v: u64, n: usize) -> Vec<u8> {
+            let b = v.to_le_bytes();
+            let mut b = b[..n].to_vec();
+            if self.be {
+                b.reverse();
+            }
+            b
+        }
+
+        fn word(&self, v: u64) -> Vec<u8> {
+            self.int(v, if self.is64 { 8 } else { 4 })
+        }
+
+        /// The file, with the section names at `names_at` (or at the end)
+        /// and the section header table at the end.
+        pub(crate) fn build(&mut self, names_at: Option<u64>) -> Vec<u8> {
+            let mut names = vec![0u8];
+            let mut sections = vec![(0u32, 0u32, 0u64, 0u64)];
+            let mut entries = self.sections.clone();
+            entries.push((".shstrtab".into(), 3, 0, 0));
+            let shstrndx = entries.len();
+            for (name, kind, off, size) in &entries {
+                sections.push((names.len() as u32, *kind, *off, *size));
+                names.extend_from_slice(name.as_bytes());
+                names.push(0);
+            }
+            let names_off = names_at.unwrap_or(self.file.len() as u64);
+            self.put(names_off, &names.clone());
+            let last = sections.last_mut().unwrap();
+            (last.2, last.3) = (names_off, names.len() as u64);
+            let shoff = (self.file.len() as u64).next_multiple_of(8);
+            let mut table = Vec::new();
+            for (name, kind, off, size) in &sections {
+                let mut e = self.int(u64::from(*name), 4);
+                e.extend(self.int(u64::from(*kind), 4));
+                if self.is64 {
+                    e.extend(self.int(0, 8)); // flags
+                    e.extend(self.int(0, 8)); // addr
+                    e.extend(self.int(*off, 8));
+                    e.extend(self.int(*size, 8));
+                    e.resize(64, 0);
+                } else {
+                    e.extend(self.int(0, 4));
+                    e.extend(self.int(0, 4));
+                    e.extend(self.int(*off, 4));
+                    e.extend(self.int(*size, 4));
+                    e.resize(40, 0);
+                }
+                table.extend(e);
+            }
+            self.put(shoff, &table.clone());
+            let phoff = self.phoff.unwrap_or(if self.is64 { 64 } else { 52 });
+            let mut ph = Vec::new();
+            for &(kind, flags, off, size) in &self.phdrs.clone() {
+                let mut e = self.int(u64::from(kind), 4);
+                if self.is64 {
+                    e.extend(self.int(u64::from(flags), 4));
+                    e.extend(self.int(off, 8));
+                    e.extend(self.int(off + 0x40_0000, 8)); // vaddr
+                    e.extend(self.int(off + 0x40_0000, 8)); // paddr
+                    e.extend(self.int(size, 8));
+                    e.extend(self.int(size, 8));
+                    e.resize(56, 0);
+                } else {
+                    e.extend(self.int(off, 4));
+                    e.extend(self.int(off + 0x40_0000, 4));
+                    e.extend(self.int(off + 0x40_0000, 4));
+                    e.extend(self.int(size, 4));
+                    e.extend(self.int(size, 4));
+                    e.extend(self.int(u64::from(flags), 4));
+                    e.resize(32, 0);
+                }
+                ph.extend(e);
+            }
+            self.put(phoff, &ph);
+            let mut h = b"\x7fELF".to_vec();
+            h.push(if self.is64 { 2 } else { 1 });
+            h.push(if self.be { 2 } else { 1 });
+            h.push(1);
+            h.resize(16, 0);
+            h.extend(self.int(2, 2)); // ET_EXEC
+            h.extend(self.int(62, 2));
+            h.extend(self.int(1, 4));
+            h.extend(self.word(0x40_1000)); // entry
+            h.extend(self.word(phoff));
+            h.extend(self.word(shoff));
+            h.extend(self.int(0, 4));
+            h.extend(self.int(if self.is64 { 64 } else { 52 }, 2));
+            h.extend(self.int(if self.is64 { 56 } else { 32 }, 2));
+            h.extend(self.int(self.phdrs.len() as u64, 2));
+            h.extend(self.int(if self.is64 { 64 } else { 40 }, 2));
+            h.extend(self.int(sections.len() as u64, 2));
+            h.extend(self.int(shstrndx as u64, 2));
+            self.put(0, &h);
+            self.file.clone()
+        }
+    }
+}

@@ -312,7 +312,8 @@ fn blob_need(b: &[u8]) -> Need {
     for _ in 0..2 {
         match uvarint(b.get(at..).unwrap_or(&[])) {
             Varint::Short => return Need::More,
-            Varint::Bad => return Need::Complete(b.len()),
+            // Keep what shows the damage, not the megabytes after it.
+            Varint::Bad => return Need::Complete(b.len().min(at + 10)),
             Varint::Ok(len, n) => {
                 match usize::try_from(len)
                     .ok()
@@ -320,7 +321,7 @@ fn blob_need(b: &[u8]) -> Need {
                     .filter(|&end| end <= MAX_BLOB)
                 {
                     Some(end) => at = end,
-                    None => return Need::Complete(b.len()),
+                    None => return Need::Complete(b.len().min(at + n)),
                 }
             }
         }
@@ -705,4 +706,355 @@ fn module_package(m: &Module) -> LangPackage {
         }
     }
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::testing::{Builder, DATA};
+
+    const START: &[u8; 16] = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6";
+    const END: &[u8; 16] = b"\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2";
+
+    fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    /// Build info as Go >= 1.18's linker writes it.
+    fn blob(version: &str, modinfo: &str) -> Vec<u8> {
+        let mut b = MAGIC.to_vec();
+        b.extend([8, FLAG_INLINE]);
+        b.resize(HEADER, 0);
+        put_uvarint(&mut b, version.len() as u64);
+        b.extend(version.as_bytes());
+        let mut m = START.to_vec();
+        m.extend(modinfo.as_bytes());
+        m.extend(END);
+        put_uvarint(&mut b, m.len() as u64);
+        b.extend(m);
+        b
+    }
+
+    const MODINFO: &str = "path\texample.com/cmd/app\n\
+        mod\texample.com/app\t(devel)\t\n\
+        dep\tgithub.com/a/b\tv1.2.3\th1:abc=\n\
+        dep\tgolang.org/x/sys\tv0.1.0\n\
+        =>\tgithub.com/fork/sys\tv0.1.1\th1:def=\n\
+        build\t-compiler=gc\n\
+        build\t-ldflags=\"-X \\\"main.v=1 2\\\" \\x41\\u00e9\\101\"\n\
+        build\t\"a b\"=`raw\tvalue`\n\
+        build\tCGO_CFLAGS=\n";
+
+    #[test]
+    fn modinfo_lines_read_as_go_reads_them() {
+        let info = parse_buildinfo(&blob("go1.22.5", MODINFO)).unwrap();
+        assert_eq!(info.go_version, "go1.22.5");
+        assert_eq!(info.path, "example.com/cmd/app");
+        let main = info.main.as_ref().unwrap();
+        assert_eq!(
+            (main.path.as_str(), main.version.as_str()),
+            ("example.com/app", "(devel)")
+        );
+        assert_eq!(main.sum, None);
+        assert_eq!(info.deps.len(), 2);
+        assert_eq!(info.deps[0].sum.as_deref(), Some("h1:abc="));
+        let r = info.deps[1].replace.as_ref().unwrap();
+        assert_eq!(
+            (r.path.as_str(), r.version.as_str()),
+            ("github.com/fork/sys", "v0.1.1")
+        );
+        assert_eq!(
+            info.settings,
+            [
+                ("-compiler".into(), "gc".into()),
+                ("-ldflags".into(), "-X \"main.v=1 2\" A\u{e9}A".into()),
+                ("a b".into(), "raw\tvalue".into()),
+                ("CGO_CFLAGS".into(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn packages_are_the_modules_and_the_standard_library() {
+        let info = parse_buildinfo(&blob("go1.21.0 X:boringcrypto", MODINFO)).unwrap();
+        let pkgs = info.packages();
+        assert_eq!(pkgs.len(), 4);
+        let main = &pkgs[0];
+        assert!(main.primary && main.found_by == FOUND_BY && main.lang == Ecosystem::Golang);
+        let has = |p: &LangPackage, k: &str, v: &str| p.properties.contains(&(k.into(), v.into()));
+        assert!(has(main, PROP_GO_VERSION, "go1.21.0 X:boringcrypto"));
+        assert!(has(main, PROP_MAIN_PACKAGE, "example.com/cmd/app"));
+        assert!(has(main, &format!("{PROP_BUILD}-compiler"), "gc"));
+        assert!(has(&pkgs[1], PROP_SUM, "h1:abc="));
+        let fork = &pkgs[2];
+        assert_eq!(
+            (fork.name.as_str(), fork.version.as_str()),
+            ("github.com/fork/sys", "v0.1.1")
+        );
+        assert!(has(fork, PROP_SUM, "h1:def="));
+        assert!(has(fork, PROP_REPLACED_PATH, "golang.org/x/sys"));
+        assert!(has(fork, PROP_REPLACED_VERSION, "v0.1.0"));
+        assert!(
+            pkgs[1..]
+                .iter()
+                .all(|p| !p.primary && p.found_by == FOUND_BY)
+        );
+        let std = &pkgs[3];
+        assert_eq!(
+            (std.name.as_str(), std.version.as_str()),
+            ("stdlib", "go1.21.0")
+        );
+    }
+
+    #[test]
+    fn damaged_or_other_build_info_is_an_error() {
+        let mut old = blob("go1.17", MODINFO);
+        old[15] = 0;
+        assert!(matches!(
+            parse_buildinfo(&old),
+            Err(CatalogError::Unsupported { .. })
+        ));
+        assert_eq!(
+            parse_buildinfo(b"nope"),
+            Err(CatalogError::NotFormat(FORMAT))
+        );
+        assert_eq!(
+            parse_buildinfo(&blob("", MODINFO)),
+            Err(CatalogError::NotFormat(FORMAT))
+        );
+        let b = blob("go1.22.5", MODINFO);
+        for n in [15, 31, 33, 40, b.len() - 1] {
+            assert!(
+                matches!(
+                    parse_buildinfo(&b[..n]),
+                    Err(CatalogError::Malformed { .. })
+                ),
+                "{n}"
+            );
+        }
+        for bad in [
+            "=>\ta\tv1\th1:x\n",
+            "dep\tonly-path\n",
+            "dep\ta\tv1\n=>\ta\tv2\n",
+            "build\tA B=c\n",
+            "build\tA=b c\n",
+            "build\t=x\n",
+            "build\tA=\"unterminated\n",
+            "build\tA=\"bad \\q escape\"\n",
+            "build\t\"k\"x\n",
+            "build\tnoequals\n",
+        ] {
+            assert!(
+                matches!(
+                    parse_buildinfo(&blob("go1.22.5", bad)),
+                    Err(CatalogError::Malformed { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        // Without its sentinels Go reads no module info at all.
+        let mut b = MAGIC.to_vec();
+        b.extend([8, FLAG_INLINE]);
+        b.resize(HEADER, 0);
+        b.extend(b"\x08go1.22.5\x05mod\tx");
+        let info = parse_buildinfo(&b).unwrap();
+        assert_eq!((info.go_version.as_str(), info.main), ("go1.22.5", None));
+        // Nor when the text before the end sentinel is not a whole line.
+        let info = parse_buildinfo(&blob("go1.22.5", "path\tp\nmod\tm\tv1")).unwrap();
+        assert_eq!((info.path.as_str(), info.main), ("", None));
+    }
+
+    /// An ELF (class, byte order) with a code segment holding an aligned
+    /// decoy magic, and a data segment with an unaligned magic before the
+    /// real build info.
+    fn go_elf(is64: bool, be: bool, info: &[u8]) -> Vec<u8> {
+        let mut decoy = blob("go1.0", "");
+        decoy[14] = 0xee;
+        let mut b = Builder::new(is64, be);
+        b.load(5, 0, 0x1000)
+            .put(DATA, &decoy)
+            .load(6, 0x1000, 0x3000)
+            .put(0x1003, MAGIC)
+            .put(0x1010, info)
+            .put(0x4000, &[0xaa; 100]);
+        b.build(None)
+    }
+
+    fn streamed(file: &[u8], chunk: usize) -> (Option<Vec<u8>>, usize) {
+        let mut f = BuildInfoFinder::new();
+        let mut fed = 0;
+        for c in file.chunks(chunk) {
+            if !f.wants_more() {
+                break;
+            }
+            f.update(c);
+            fed += c.len();
+        }
+        (f.finish(), fed)
+    }
+
+    #[test]
+    fn the_finder_reads_the_data_segment_in_any_chunks() {
+        let info = blob("go1.22.5", MODINFO);
+        for (is64, be) in [(true, false), (true, true), (false, false), (false, true)] {
+            let file = go_elf(is64, be, &info);
+            assert_eq!(find_buildinfo(&file).as_ref(), Some(&info), "{is64} {be}");
+            for n in (1..=40).chain([4096, 0x1011, file.len()]) {
+                let (got, fed) = streamed(&file, n);
+                assert_eq!(got.as_ref(), Some(&info), "{is64} {be} chunks of {n}");
+                // Done once the blob is in: the rest of the file is not read.
+                assert!(fed < 0x1010 + info.len() + n, "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn magics_the_finder_ignores() {
+        let info = blob("go1.22.5", MODINFO);
+        // Not ELF.
+        let mut file = vec![0u8; 64];
+        file.extend(&info);
+        assert_eq!(find_buildinfo(&file), None);
+        let mut f = BuildInfoFinder::new();
+        f.update(b"MZ\x90\x00");
+        assert!(!f.wants_more());
+        // Only in a code segment, or only unaligned in the data one.
+        let mut b = Builder::new(true, false);
+        b.load(5, 0, 0x1000)
+            .put(0x400, &info)
+            .load(6, 0x1000, 0x1000)
+            .put(0x1008, &info);
+        assert_eq!(find_buildinfo(&b.build(None)), None);
+        // No writable segment: nothing is searched.
+        let mut b = Builder::new(true, false);
+        b.load(5, 0, 0x2000).put(0x400, &info);
+        let file = b.build(None);
+        assert_eq!(find_buildinfo(&file), None);
+        let mut f = BuildInfoFinder::new();
+        f.update(&file[..0x200]);
+        assert!(!f.wants_more());
+        // Program headers past the first 64 KiB: the whole file is searched.
+        let mut b = Builder::new(true, false);
+        b.put(0x400, &info).load(5, 0, 0x2000).phoff(0x2_0000);
+        assert_eq!(find_buildinfo(&b.build(None)), Some(info.clone()));
+        // The magic at the end of the data segment, its strings after it.
+        let mut b = Builder::new(true, false);
+        b.load(6, 0x1000, 0x1010).put(0x2000, &info);
+        let file = b.build(None);
+        for n in [1, 5, 4096] {
+            assert_eq!(streamed(&file, n).0, Some(info.clone()), "{n}");
+        }
+    }
+
+    #[test]
+    fn the_blob_is_bounded() {
+        let mut b = MAGIC.to_vec();
+        b.extend([8, FLAG_INLINE]);
+        b.resize(HEADER, 0);
+        put_uvarint(&mut b, (MAX_BLOB as u64) * 2);
+        let mut el = Builder::new(true, false);
+        el.load(6, 0x1000, 0x1000).put(0x1000, &b);
+        let mut file = el.build(None);
+        file.resize(file.len() + MAX_BLOB + 10, b'x');
+        let got = find_buildinfo(&file).unwrap();
+        assert!(got.len() <= HEADER + 10);
+        assert!(matches!(
+            parse_buildinfo(&got),
+            Err(CatalogError::TooLarge { .. })
+        ));
+        // A string that never ends stops at MAX_BLOB.
+        let mut b = MAGIC.to_vec();
+        b.extend([8, FLAG_INLINE]);
+        b.resize(HEADER, 0);
+        put_uvarint(&mut b, (MAX_BLOB - 100) as u64);
+        el = Builder::new(true, false);
+        el.load(6, 0x1000, 0x1000).put(0x1000, &b);
+        let mut file = el.build(None);
+        file.resize(0x1000 + MAX_BLOB + 10, b'x');
+        let (got, _) = streamed(&file, 65536);
+        assert!(got.unwrap().len() <= MAX_BLOB);
+    }
+
+    /// xorshift64*: deterministic mutations.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
+        match rng.below(5) {
+            0 => {
+                let i = rng.below(data.len());
+                if let Some(b) = data.get_mut(i) {
+                    *b ^= 1 << rng.below(8);
+                }
+            }
+            1 => data.truncate(rng.below(data.len() + 1)),
+            2 => {
+                let i = rng.below(data.len() + 1);
+                data.insert(i, rng.next() as u8);
+            }
+            3 => {
+                let i = rng.below(data.len());
+                if let Some(b) = data.get_mut(i) {
+                    *b = [0, 0x7f, 0x80, 0xff, b'\t', b'\n', b'"', b'\\'][rng.below(8)];
+                }
+            }
+            _ => {
+                if !data.is_empty() {
+                    let i = rng.below(data.len());
+                    data.remove(i);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_input_never_panics() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let info = blob("go1.22.5", MODINFO);
+        for _ in 0..20_000 {
+            let mut b = info.clone();
+            for _ in 0..=rng.below(4) {
+                mutate(&mut rng, &mut b);
+            }
+            let _ = parse_buildinfo(&b).map(|i| i.packages());
+        }
+        let file = go_elf(true, false, &info);
+        for _ in 0..2_000 {
+            let mut f = file.clone();
+            // Mostly in the headers and the blob, where the decisions are.
+            for _ in 0..=rng.below(3) {
+                let i = [
+                    rng.below(0x80),
+                    0x1010 + rng.below(info.len()),
+                    rng.below(f.len()),
+                ][rng.below(3)];
+                if let Some(b) = f.get_mut(i) {
+                    *b = rng.next() as u8;
+                }
+            }
+            if rng.below(4) == 0 {
+                mutate(&mut rng, &mut f);
+            }
+            let chunk = 1 + rng.below(5000);
+            let (got, _) = streamed(&f, chunk);
+            assert!(got.as_ref().is_none_or(|b| b.len() <= MAX_BLOB));
+            if let Some(b) = got {
+                let _ = parse_buildinfo(&b);
+            }
+        }
+    }
 }
