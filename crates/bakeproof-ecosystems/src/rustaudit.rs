@@ -303,3 +303,240 @@ pub fn parse_dep_v0(section: &[u8]) -> Result<Vec<LangPackage>, CatalogError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::elf::testing::{Builder, DATA};
+
+    const JSON: &str = r#"{"packages":[
+        {"name":"app","version":"0.1.0","source":"local","dependencies":[1,2],"root":true},
+        {"name":"serde","version":"1.0.200","source":"crates.io","dependencies":[2]},
+        {"name":"cc","version":"1.0.0","source":"registry","kind":"build"},
+        {"name":"fork","version":"0.2.0","source":"git","kind":"runtime"}
+    ],"format":1}"#;
+
+    fn zlib(b: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn streamed(file: &[u8], chunk: usize) -> Option<Result<Vec<u8>, SectionRange>> {
+        let mut f = DepV0Finder::new();
+        for c in file.chunks(chunk) {
+            if !f.wants_more() {
+                break;
+            }
+            f.update(c);
+        }
+        f.finish()
+    }
+
+    #[test]
+    fn the_section_lists_the_crates() {
+        let pkgs = parse_dep_v0(&zlib(JSON.as_bytes())).unwrap();
+        let names: Vec<(&str, &str)> = pkgs
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("app", "0.1.0"),
+                ("serde", "1.0.200"),
+                ("cc", "1.0.0"),
+                ("fork", "0.2.0")
+            ]
+        );
+        assert!(
+            pkgs.iter()
+                .all(|p| p.lang == Ecosystem::Cargo && p.found_by == FOUND_BY)
+        );
+        assert_eq!(
+            pkgs.iter().map(|p| p.primary).collect::<Vec<_>>(),
+            [true, false, false, false]
+        );
+        assert_eq!(pkgs[0].depends, ["serde", "cc"]);
+        assert_eq!(pkgs[1].depends, ["cc"]);
+        assert_eq!(pkgs[0].properties, [(PROP_SOURCE.into(), "local".into())]);
+        assert_eq!(
+            pkgs[2].properties,
+            [
+                (PROP_SOURCE.into(), "registry".into()),
+                (PROP_KIND.into(), "build".into())
+            ]
+        );
+        assert_eq!(pkgs[3].properties, [(PROP_SOURCE.into(), "git".into())]);
+    }
+
+    #[test]
+    fn damaged_sections_are_errors() {
+        let malformed = |b: &[u8]| matches!(parse_dep_v0(b), Err(CatalogError::Malformed { .. }));
+        assert!(malformed(JSON.as_bytes()), "not zlib");
+        let z = zlib(JSON.as_bytes());
+        assert!(malformed(&z[..z.len() / 2]), "truncated");
+        assert!(malformed(&zlib(b"{\"packages\":{}}")), "not a list");
+        assert!(malformed(&zlib(
+            br#"{"packages":[{"name":"a","version":"1","source":"local","dependencies":[1]}]}"#
+        )));
+        assert!(malformed(&zlib(
+            br#"{"packages":[{"name":"a","version":"1","source":"local","dependencies":[0]}]}"#
+        )));
+        // A bomb: a few KiB that inflate past MAX_JSON.
+        let mut big = b"{\"packages\":[]".to_vec();
+        big.resize(MAX_JSON + 10, b' ');
+        big.push(b'}');
+        let bomb = zlib(&big);
+        assert!(bomb.len() < 64 << 10);
+        assert!(matches!(
+            parse_dep_v0(&bomb),
+            Err(CatalogError::TooLarge { .. })
+        ));
+    }
+
+    /// An ELF with `.dep-v0` holding `section` at `at`, the names at
+    /// `names_at` (or after it) and the section table at the end, `pad`
+    /// bytes after the section.
+    fn rust_elf(
+        is64: bool,
+        be: bool,
+        section: &[u8],
+        pad: usize,
+        names_at: Option<u64>,
+    ) -> Vec<u8> {
+        let mut b = Builder::new(is64, be);
+        let at = DATA + 0x100;
+        b.load(5, 0, at)
+            .put(at, section)
+            .section(".text", 1, DATA, 0x100)
+            .section(".bss", 8, 0, 0x100)
+            .section(".dep-v0", 1, at, section.len() as u64)
+            .put(at + section.len() as u64 + pad as u64, b"\0");
+        b.build(names_at)
+    }
+
+    #[test]
+    fn the_finder_keeps_the_window_before_the_section_table() {
+        let section = zlib(JSON.as_bytes());
+        for (is64, be) in [(true, false), (true, true), (false, false), (false, true)] {
+            let file = rust_elf(is64, be, &section, 100, None);
+            assert_eq!(find_dep_v0(&file), Some(&section[..]), "{is64} {be}");
+            for n in (1..=20).chain([4096, file.len()]) {
+                assert_eq!(
+                    streamed(&file, n),
+                    Some(Ok(section.clone())),
+                    "{is64} {be} {n}"
+                );
+            }
+        }
+        // Passed before the table was known: where to read it.
+        let far = rust_elf(true, false, &section, 200 << 10, None);
+        assert_eq!(find_dep_v0(&far), Some(&section[..]));
+        let range = SectionRange {
+            offset: DATA + 0x100,
+            size: section.len() as u64,
+        };
+        for n in [1, 7, 4096, far.len()] {
+            assert_eq!(streamed(&far, n), Some(Err(range)), "{n}");
+        }
+        // The names before the window too (`.symtab`, `.strtab` between
+        // them and the table): found by where the name was seen.
+        let mut b = Builder::new(true, false);
+        b.load(5, 0, DATA)
+            .section(".dep-v0", 1, 0x4_0000, section.len() as u64);
+        b.put(0x4_0000, &section)
+            .put(0x4_0000 + section.len() as u64 + 10, b"\0");
+        let names_first = b.build(Some(0x1000));
+        for n in [1, 7, 4096, names_first.len()] {
+            assert_eq!(streamed(&names_first, n), Some(Ok(section.clone())), "{n}");
+        }
+        let both_far = rust_elf(true, false, &section, 200 << 10, Some(0x1000));
+        assert_eq!(find_dep_v0(&both_far), Some(&section[..]));
+        for n in [1, 13, 4096] {
+            assert_eq!(streamed(&both_far, n), Some(Err(range)), "{n}");
+        }
+    }
+
+    #[test]
+    fn files_without_the_section() {
+        let mut b = Builder::new(true, false);
+        b.section(".text", 1, DATA, 0x10).put(DATA, &[0; 0x10]);
+        let file = b.build(None);
+        assert_eq!(find_dep_v0(&file), None);
+        assert_eq!(streamed(&file, 3), None);
+        let mut f = DepV0Finder::new();
+        f.update(b"#!/bin/sh\n");
+        assert!(!f.wants_more());
+        assert_eq!(f.finish(), None);
+        // An empty `.dep-v0` with no bytes in the file.
+        let mut b = Builder::new(true, false);
+        b.section(".dep-v0", 8, 0, 0x10);
+        let file = b.build(None);
+        assert_eq!(find_dep_v0(&file), None);
+        assert_eq!(streamed(&file, 5), None);
+        // Past the window, the finder wants no more.
+        let section = zlib(JSON.as_bytes());
+        let mut file = rust_elf(true, false, &section, 0, None);
+        let end = file.len();
+        file.resize(end + 100_000, 0);
+        let mut f = DepV0Finder::new();
+        f.update(&file[..end]);
+        assert!(!f.wants_more());
+        assert_eq!(f.finish(), Some(Ok(section)));
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mutated_input_never_panics() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let json = JSON.as_bytes();
+        let section = zlib(json);
+        for _ in 0..5_000 {
+            // Damaged JSON in sound zlib, and damaged zlib.
+            let mut j = json.to_vec();
+            for _ in 0..=rng.below(3) {
+                let i = rng.below(j.len());
+                j[i] = b"{}[],:\"0 9ax-"[rng.below(13)];
+            }
+            let _ = parse_dep_v0(&zlib(&j));
+            let mut z = section.clone();
+            let i = rng.below(z.len());
+            z[i] ^= 1 << rng.below(8);
+            z.truncate(rng.below(z.len() + 1).max(i));
+            let _ = parse_dep_v0(&z);
+        }
+        let file = rust_elf(true, false, &section, 100, None);
+        let table = file.len() - 5 * 64;
+        for _ in 0..5_000 {
+            let mut f = file.clone();
+            for _ in 0..=rng.below(3) {
+                // Mostly the headers, where the offsets are.
+                let i =
+                    [rng.below(64), table + rng.below(5 * 64), rng.below(f.len())][rng.below(3)];
+                f[i] = rng.next() as u8;
+            }
+            if rng.below(4) == 0 {
+                f.truncate(rng.below(f.len()));
+            }
+            let _ = find_dep_v0(&f).map(parse_dep_v0);
+            if let Some(Ok(s)) = streamed(&f, 1 + rng.below(300)) {
+                let _ = parse_dep_v0(&s);
+            }
+        }
+    }
+}
