@@ -194,9 +194,7 @@ impl BuildInfoFinder {
         if let State::Head(head) = &mut self.state {
             // A file shorter than its program headers: search what there is.
             let head = std::mem::take(head);
-            if elf::header(&head).is_none() {
-                return None;
-            }
+            elf::header(&head)?;
             self.state = State::Search(Search {
                 ranges: None,
                 tail: Vec::new(),
@@ -259,14 +257,14 @@ impl Search {
                     break;
                 }
                 let at = seam_start + i as u64;
-                if at % ALIGN == 0 {
+                if at.is_multiple_of(ALIGN) {
                     return Some(at);
                 }
             }
         }
         for i in finder.find_iter(piece) {
             let at = off + i as u64;
-            if at % ALIGN == 0 {
+            if at.is_multiple_of(ALIGN) {
                 return Some(at);
             }
         }
