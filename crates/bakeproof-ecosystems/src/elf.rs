@@ -228,24 +228,26 @@ impl Header {
                 usize::try_from(s.name)
                     .ok()
                     .and_then(|at| strtab.get(at..))
-                    .and_then(|rest| rest.split(|&b| b == 0).next())
+                    // Names are NUL-terminated inside the table.
+                    .and_then(|rest| Some(&rest[..rest.iter().position(|&b| b == 0)?]))
                     == Some(name)
             })
     }
 
-    /// The first section whose name starts at a file offset `at_name`
-    /// accepts (the names themselves need not be in `view`, only the
-    /// section table).
+    /// The first section whose name, `name_len` bytes with its NUL inside
+    /// the names, starts at a file offset `at_name` accepts (the names
+    /// themselves need not be in `view`, only the section table).
     pub(crate) fn find_section_named_at(
         &self,
         view: View<'_>,
+        name_len: u64,
         at_name: impl Fn(u64) -> bool,
     ) -> Option<Section> {
         let names = self.section(view, self.shstrndx)?;
         (0..self.shnum)
             .filter_map(|i| self.section(view, i))
             .find(|s| {
-                u64::from(s.name) < names.size
+                u64::from(s.name) + name_len <= names.size
                     && names
                         .offset
                         .checked_add(u64::from(s.name))

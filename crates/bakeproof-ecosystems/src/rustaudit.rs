@@ -119,7 +119,7 @@ impl DepV0Finder {
                 ..
             } => {
                 if off < *end {
-                    names.scan(chunk, off);
+                    names.scan(chunk, off, *end);
                 }
                 let from = (*start).max(off);
                 let to = (*end).min(off + chunk.len() as u64);
@@ -164,7 +164,7 @@ impl DepV0Finder {
             // The names were before the window (`.symtab` and `.strtab`
             // between them and the table): a section whose name sits where
             // the stream saw `.dep-v0\0` is the one.
-            header.find_section_named_at(view, |at| names.hits.contains(&at))
+            header.find_section_named_at(view, NAME_NUL.len() as u64, |at| names.hits.contains(&at))
         })?;
         if s.kind == elf::SHT_NOBITS {
             return None;
@@ -197,7 +197,9 @@ const NAME_NUL: &[u8] = b".dep-v0\0";
 const MAX_HITS: usize = 64;
 
 impl NameHits {
-    fn scan(&mut self, chunk: &[u8], off: u64) {
+    /// Records the names in `chunk` (at `off`) that end by `end` (so what
+    /// is recorded does not depend on where the chunks are cut).
+    fn scan(&mut self, chunk: &[u8], off: u64, end: u64) {
         let finder = memchr::memmem::Finder::new(NAME_NUL);
         let keep = NAME_NUL.len() - 1;
         let t = self.tail.len();
@@ -212,7 +214,7 @@ impl NameHits {
             .map(|i| seam_start + i as u64)
             .chain(own.map(|i| off + i as u64))
         {
-            if self.hits.len() < MAX_HITS {
+            if self.hits.len() < MAX_HITS && at + NAME_NUL.len() as u64 <= end {
                 self.hits.push(at);
             }
         }
