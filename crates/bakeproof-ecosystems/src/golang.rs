@@ -78,6 +78,18 @@ struct Search {
     /// The last searched bytes (at most [`OVERLAP`]), ending at `tail_end`.
     tail: Vec<u8>,
     tail_end: u64,
+    finder: memmem::Finder<'static>,
+}
+
+impl Search {
+    fn new(ranges: Option<Vec<(u64, u64)>>) -> Search {
+        Search {
+            ranges,
+            tail: Vec::new(),
+            tail_end: 0,
+            finder: memmem::Finder::new(MAGIC),
+        }
+    }
 }
 
 impl BuildInfoFinder {
@@ -175,11 +187,7 @@ impl BuildInfoFinder {
             self.state = State::Done(None);
             return;
         }
-        self.state = State::Search(Search {
-            ranges,
-            tail: Vec::new(),
-            tail_end: 0,
-        });
+        self.state = State::Search(Search::new(ranges));
     }
 
     /// Whether more bytes can still matter (false once the blob is complete
@@ -195,11 +203,7 @@ impl BuildInfoFinder {
             // A file shorter than its program headers: search what there is.
             let head = std::mem::take(head);
             elf::header(&head)?;
-            self.state = State::Search(Search {
-                ranges: None,
-                tail: Vec::new(),
-                tail_end: 0,
-            });
+            self.state = State::Search(Search::new(None));
             self.feed(&head, 0);
         }
         match self.state {
@@ -225,15 +229,18 @@ impl Search {
     /// across the tail and `chunk`, within the ranges; updates the tail.
     fn find(&mut self, chunk: &[u8], off: u64) -> Option<u64> {
         let end = off + chunk.len() as u64;
-        let pieces: Vec<(u64, u64)> = match &self.ranges {
-            None => vec![(off, end)],
-            Some(rs) => rs
-                .iter()
-                .map(|&(s, e)| (s.max(off), e.min(end)))
-                .filter(|(s, e)| s < e)
-                .collect(),
-        };
-        for (s, e) in pieces {
+        let n = self.ranges.as_ref().map_or(1, Vec::len);
+        for i in 0..n {
+            let (s, e) = match &self.ranges {
+                None => (off, end),
+                Some(rs) => match rs.get(i) {
+                    Some(&(s, e)) => (s.max(off), e.min(end)),
+                    None => break,
+                },
+            };
+            if s >= e {
+                continue;
+            }
             let a = usize::try_from(s - off).ok()?;
             let b = usize::try_from(e - off).ok()?;
             let piece = chunk.get(a..b)?;
@@ -245,14 +252,17 @@ impl Search {
     }
 
     fn find_piece(&mut self, piece: &[u8], off: u64) -> Option<u64> {
-        let finder = memmem::Finder::new(MAGIC);
+        let finder = &self.finder;
         if self.tail_end == off && !self.tail.is_empty() {
             // A magic cut by the chunk boundary starts in the tail.
             let t = self.tail.len();
-            let mut seam = self.tail.clone();
-            seam.extend_from_slice(&piece[..piece.len().min(OVERLAP)]);
+            let mut buf = [0u8; 2 * OVERLAP];
+            let head = &piece[..piece.len().min(OVERLAP)];
+            buf[..t].copy_from_slice(&self.tail);
+            buf[t..t + head.len()].copy_from_slice(head);
+            let seam = &buf[..t + head.len()];
             let seam_start = off - t as u64;
-            for i in finder.find_iter(&seam) {
+            for i in finder.find_iter(seam) {
                 if i >= t {
                     break;
                 }
