@@ -59,7 +59,8 @@ enum State {
     /// The file's first bytes, until the ELF header and program headers
     /// are in.
     Head(Vec<u8>),
-    Search(Search),
+    /// Boxed: the memmem finder is most of its size.
+    Search(Box<Search>),
     /// The blob from the magic on, growing.
     Blob(Vec<u8>),
     Done(Option<Vec<u8>>),
@@ -187,7 +188,7 @@ impl BuildInfoFinder {
             self.state = State::Done(None);
             return;
         }
-        self.state = State::Search(Search::new(ranges));
+        self.state = State::Search(Box::new(Search::new(ranges)));
     }
 
     /// Whether more bytes can still matter (false once the blob is complete
@@ -203,7 +204,7 @@ impl BuildInfoFinder {
             // A file shorter than its program headers: search what there is.
             let head = std::mem::take(head);
             elf::header(&head)?;
-            self.state = State::Search(Search::new(None));
+            self.state = State::Search(Box::new(Search::new(None)));
             self.feed(&head, 0);
         }
         match self.state {
