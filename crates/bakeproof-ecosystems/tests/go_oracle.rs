@@ -12,6 +12,8 @@ use bakeproof_ecosystems::golang::{
     self, BuildInfo, BuildInfoFinder, PROP_BUILD, PROP_GO_VERSION, PROP_REPLACED_PATH,
     PROP_REPLACED_VERSION, PROP_SUM,
 };
+use bakeproof_ecosystems::observer::{EcosystemObserver, Langs, What};
+use bakeproof_index::ContentObserver;
 
 /// The `go` command; fails (never skips) when it is missing.
 fn go() -> PathBuf {
@@ -254,6 +256,26 @@ fn a_binary_built_here_reads_as_go_version_m_prints_it() {
     );
     assert_eq!(prop(greet, PROP_REPLACED_PATH), Some("example.com/greet"));
     assert_eq!(prop(greet, PROP_REPLACED_VERSION), Some("v1.2.3"));
+    // The same through the scan's observer (64 KiB reads).
+    let obs = EcosystemObserver::new(Langs {
+        go: true,
+        rust: true,
+        ..Langs::NONE
+    });
+    let bytes = std::fs::read(&bin).unwrap();
+    let mut sink = obs
+        .start(b"/usr/bin/hello", bytes.len() as u64)
+        .expect("a sink for a binary");
+    for c in bytes.chunks(64 << 10) {
+        sink.update(c);
+    }
+    assert!(sink.finish().is_empty());
+    let found = obs.take();
+    assert_eq!(found.len(), 1);
+    match &found[0].what {
+        What::Packages(p) => assert_eq!(p, &pkgs),
+        other => panic!("{other:?}"),
+    }
     let stdlib = pkgs.last().unwrap();
     assert_eq!(
         (stdlib.name.as_str(), stdlib.version.as_str()),

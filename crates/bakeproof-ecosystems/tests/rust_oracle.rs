@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bakeproof_ecosystems::Ecosystem;
+use bakeproof_ecosystems::observer::{EcosystemObserver, Langs, Reread, What};
 use bakeproof_ecosystems::rustaudit::{self, DepV0Finder, PROP_SOURCE, SectionRange};
+use bakeproof_index::ContentObserver;
 
 /// The crate: `demo 0.3.1` depending on `hex =0.4.3` (in the workspace's
 /// Cargo.lock, so in the registry cache of any machine that built it).
@@ -161,6 +163,27 @@ fn check(bin: &Path, lock: &Path, expect_in_window: bool) {
         .map(|p| p.name.as_str())
         .collect();
     assert_eq!(roots, ["demo"]);
+    // Through the scan's observer (64 KiB reads): the packages, or the
+    // range to read again after the walk.
+    let obs = EcosystemObserver::new(Langs {
+        go: true,
+        rust: true,
+        ..Langs::NONE
+    });
+    let mut sink = obs
+        .start(b"/usr/bin/demo", bytes.len() as u64)
+        .expect("a sink for a binary");
+    for c in bytes.chunks(64 << 10) {
+        sink.update(c);
+    }
+    sink.finish();
+    let found = obs.take();
+    assert_eq!(found.len(), 1);
+    match &found[0].what {
+        What::Packages(p) => assert_eq!(p, &pkgs),
+        What::Reread(Reread::RustSection(r)) if !expect_in_window => assert_eq!(*r, range),
+        other => panic!("{other:?}"),
+    }
     for n in [1, 7, 4096, 65537, usize::MAX] {
         match streamed(&bytes, n) {
             Some(Ok(s)) => assert_eq!(s, section, "chunks of {n}"),
