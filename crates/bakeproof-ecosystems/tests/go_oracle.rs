@@ -332,10 +332,10 @@ fn the_venv_go_binaries_read_as_go_version_m_prints_them() {
 }
 
 /// The other ELF layouts: 32-bit and big-endian files (cross-compiled),
-/// and the system linker's (external linking: `.go.buildinfo` in a data
-/// segment after RELRO).
+/// the system linker's (external linking: `.go.buildinfo` in a data
+/// segment after RELRO), position-independent executables.
 #[test]
-fn cross_compiled_and_externally_linked_binaries_read_as_go_prints_them() {
+fn cross_compiled_external_and_pie_binaries_read_as_go_prints_them() {
     let dir = tempfile::tempdir().unwrap();
     for (name, ldflags, env) in [
         (
@@ -358,10 +358,18 @@ fn cross_compiled_and_externally_linked_binaries_read_as_go_prints_them() {
             "-linkmode=external -X main.version=1",
             &[("CGO_ENABLED", "1")],
         ),
+        (
+            "pie",
+            "-X main.version=1",
+            &[("CGO_ENABLED", "0"), ("GOFLAGS", "-mod=mod -buildmode=pie")],
+        ),
     ] {
         let bin = build_hello(dir.path(), name, ldflags, env);
         let info = check_file(&bin, &[1, 7, 4096, usize::MAX]);
         assert_eq!(info.deps.len(), 1, "{name}");
+        if name == "pie" {
+            assert!(info.settings.contains(&("-buildmode".into(), "pie".into())));
+        }
         if let Some(arch) = env.iter().find(|(k, _)| *k == "GOARCH") {
             assert!(
                 info.settings.contains(&("GOARCH".into(), arch.1.into())),
