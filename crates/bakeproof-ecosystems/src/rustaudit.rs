@@ -45,7 +45,10 @@ pub struct SectionRange {
 ///
 /// It keeps the bytes in `[e_shoff - 64 KiB, e_shoff + table size)` and
 /// nothing else: the section lies there in stripped binaries; elsewhere,
-/// [`DepV0Finder::finish`] says where to read it.
+/// [`DepV0Finder::finish`] says where to read it. When the section names
+/// are before the window too (an unstripped binary: `.symtab` and `.strtab`
+/// sit between them and the table), the offsets where `.dep-v0\0` went by
+/// (a few numbers) tell which section header is the one.
 #[derive(Debug, Default)]
 pub struct DepV0Finder {
     state: State,
