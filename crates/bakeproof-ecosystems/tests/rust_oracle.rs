@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bakeproof_ecosystems::Ecosystem;
 use bakeproof_ecosystems::observer::{EcosystemObserver, Langs, Reread, What};
 use bakeproof_ecosystems::rustaudit::{self, DepV0Finder, PROP_SOURCE, SectionRange};
+use bakeproof_ecosystems::{Ecosystem, catalog};
 use bakeproof_index::ContentObserver;
 
 /// The crate: `demo 0.3.1` depending on `hex =0.4.3` (in the workspace's
@@ -184,6 +184,24 @@ fn check(bin: &Path, lock: &Path, expect_in_window: bool) {
         What::Reread(Reread::RustSection(r)) if !expect_in_window => assert_eq!(*r, range),
         other => panic!("{other:?}"),
     }
+    // And the catalog (which reads the range again when it has to): one
+    // Cargo database, every crate located in the binary.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("usr/bin")).unwrap();
+    std::fs::copy(bin, root.path().join("usr/bin/demo")).unwrap();
+    let tree = bakeproof_index::Root::open(root.path()).unwrap();
+    let cat = catalog::build(found, &tree);
+    assert_eq!(cat.dbs.len(), 1);
+    let db = &cat.dbs[0];
+    assert!(db.warnings.is_empty(), "{:?}", db.warnings);
+    let mut purls: Vec<&str> = db.packages.iter().map(|p| p.purl.as_str()).collect();
+    purls.sort();
+    assert_eq!(purls, ["pkg:cargo/demo@0.3.1", "pkg:cargo/hex@0.4.3"]);
+    assert!(
+        db.packages
+            .iter()
+            .all(|p| p.locations == [b"/usr/bin/demo".to_vec()])
+    );
     for n in [1, 7, 4096, 65537, usize::MAX] {
         match streamed(&bytes, n) {
             Some(Ok(s)) => assert_eq!(s, section, "chunks of {n}"),
