@@ -231,6 +231,13 @@ pub fn purl(p: &LangPackage) -> String {
             let name = p.name.to_ascii_lowercase().replace('_', "-");
             bakeproof_types::purl::build(ty, None, &name, version, &[])
         }
+        // The standard library is `stdlib` at the toolchain's version
+        // (`go1.22.5`); its purl carries the bare release, as syft writes
+        // it and vulnerability databases match it (`pkg:golang/stdlib@1.22.5`).
+        Ecosystem::Golang if p.name == "stdlib" && p.namespace.is_none() => {
+            let version = version.map(|v| v.strip_prefix("go").unwrap_or(v));
+            bakeproof_types::purl::build(ty, None, &p.name, version, &[])
+        }
         Ecosystem::Golang => {
             let (ns, name) = match p.name.rsplit_once('/') {
                 Some((ns, n)) => (Some(ns), n),
@@ -380,6 +387,8 @@ mod tests {
         assert_eq!(purl(&p), "pkg:npm/%40types/node@20.1.0");
         p = LangPackage::new(Ecosystem::Golang, "github.com/spf13/cobra", "v1.8.1");
         assert_eq!(purl(&p), "pkg:golang/github.com/spf13/cobra@v1.8.1");
+        p = LangPackage::new(Ecosystem::Golang, "stdlib", "go1.22.5");
+        assert_eq!(purl(&p), "pkg:golang/stdlib@1.22.5");
         p = LangPackage::new(Ecosystem::Maven, "commons-io", "2.11.0");
         p.namespace = Some("commons-io".into());
         assert_eq!(purl(&p), "pkg:maven/commons-io/commons-io@2.11.0");

@@ -10,6 +10,7 @@
 //! and hands the parsed packages to [`catalog`] after the walk.
 
 pub mod catalog;
+mod elf;
 pub mod golang;
 pub mod java;
 pub mod npm;
