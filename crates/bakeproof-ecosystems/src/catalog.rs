@@ -328,30 +328,18 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// `base` joined with a relative (or absolute) `rel`, `.` and `..` folded
-/// without looking at the tree (`..` never climbs above `/`); the
-/// inventory's ownership plan resolves the result inside the root.
+/// `base` joined with a relative (or absolute) `rel`, folded lexically
+/// ([`bakeproof_index::normalize_lexically`]); the inventory's ownership
+/// plan resolves the result inside the root.
 fn join_lexically(base: &[u8], rel: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    let start: &[u8] = if rel.starts_with(b"/") { b"" } else { base };
-    for seg in start.split(|&b| b == b'/').chain(rel.split(|&b| b == b'/')) {
-        match seg {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
+    if rel.starts_with(b"/") {
+        return bakeproof_index::normalize_lexically(rel);
     }
-    let mut out = Vec::new();
-    for p in parts {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    if out.is_empty() {
-        out.push(b'/');
-    }
-    out
+    let mut joined = Vec::with_capacity(base.len() + 1 + rel.len());
+    joined.extend_from_slice(base);
+    joined.push(b'/');
+    joined.extend_from_slice(rel);
+    bakeproof_index::normalize_lexically(&joined)
 }
 
 /// Whether a Java archive's packages would be read: exposed for the CLI's

@@ -252,6 +252,33 @@ impl Entry {
     }
 }
 
+/// `path` with `.` and `..` folded and repeated slashes collapsed, without
+/// looking at the tree (`..` never climbs above `/`): always absolute. The
+/// one lexical normaliser of root paths (symlink targets in the
+/// inventory's join, RECORD paths in the ecosystems' catalog); resolving
+/// the result inside the root is the caller's business.
+pub fn normalize_lexically(path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in path.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::with_capacity(path.len() + 1);
+    for c in parts {
+        out.push(b'/');
+        out.extend_from_slice(c);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
 /// Lossless text form of a root path: UTF-8 stays as is; a path with other
 /// bytes is percent-encoded (`%` itself and every non-UTF-8 byte as `%XX`).
 /// [`decode_path`] inverts it. Only non-UTF-8 paths change, so ordinary

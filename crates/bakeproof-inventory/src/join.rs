@@ -529,35 +529,13 @@ fn follow_symlink_entry(entries: &[Entry], index: &HashMap<&[u8], usize>, mut i:
             j.extend_from_slice(target);
             j
         };
-        let norm = lexical_normalize(&joined);
+        let norm = bakeproof_index::normalize_lexically(&joined);
         match index.get(norm.as_slice()) {
             Some(&n) => i = n,
             None => return i,
         }
     }
     i
-}
-
-fn lexical_normalize(p: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for c in p.split(|&b| b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = Vec::with_capacity(p.len());
-    for c in parts {
-        out.push(b'/');
-        out.extend_from_slice(c);
-    }
-    if out.is_empty() {
-        out.push(b'/');
-    }
-    out
 }
 
 /// Whether the scan looked where `phys` would be: not excluded, and the
@@ -616,7 +594,7 @@ mod tests {
 
     #[test]
     fn normalizes_lexically() {
-        assert_eq!(lexical_normalize(b"/usr/bin/../lib/./x"), b"/usr/lib/x");
-        assert_eq!(lexical_normalize(b"/../.."), b"/");
+        assert_eq!(bakeproof_index::normalize_lexically(b"/usr/bin/../lib/./x"), b"/usr/lib/x");
+        assert_eq!(bakeproof_index::normalize_lexically(b"/../.."), b"/");
     }
 }
