@@ -672,11 +672,11 @@ impl BuildInfo {
         if let Some(main) = &self.main {
             let mut p = module_package(main);
             p.primary = true;
-            if p.version.is_empty() || p.version == DEVEL {
-                if let Some(v) = self.main_version_guess(&p.name) {
-                    let was = std::mem::replace(&mut p.version, v);
-                    p.properties.push((PROP_BUILDINFO_VERSION.into(), was));
-                }
+            if (p.version.is_empty() || p.version == DEVEL)
+                && let Some(v) = self.main_version_guess(&p.name)
+            {
+                let was = std::mem::replace(&mut p.version, v);
+                p.properties.push((PROP_BUILDINFO_VERSION.into(), was));
             }
             if !self.go_version.is_empty() {
                 p.properties
