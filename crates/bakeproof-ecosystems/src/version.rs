@@ -522,8 +522,9 @@ mod tests {
     }
 
     type Cmp = fn(&str, &str) -> Ordering;
+    type Domain = fn(&str) -> bool;
 
-    const ORDERS: [(&str, Cmp, fn(&str) -> bool); 4] = [
+    const ORDERS: [(&str, Cmp, Domain); 4] = [
         ("pep440", pep440_cmp, |_| true),
         ("semver", semver_cmp, |_| true),
         ("maven", maven_cmp, maven_like),
