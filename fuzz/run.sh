@@ -12,7 +12,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-"bdb ndb rpm_header dpkg_status os_release diff caps types design_plain design_toml sshd_config systemd_unit audit_facts ext4_image xfs_image disk_layout qcow2_image lvm_metadata eco_java"}
+targets=${*:-"bdb ndb rpm_header dpkg_status os_release diff caps types design_plain design_toml sshd_config systemd_unit audit_facts ext4_image xfs_image disk_layout qcow2_image lvm_metadata eco_java eco_go eco_rust eco_python eco_npm eco_version"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked

@@ -310,4 +310,40 @@ if command -v zip >/dev/null; then
     rm -rf "$w"
 fi
 
+# eco_python: METADATA and RECORD of up to 8 distributions of the host's
+# Python (each under 128 KiB).
+# eco_version: their versions, two by two, joined by a 0x00 byte.
+mkdir -p "$c/eco_python" "$c/eco_version"
+if command -v python3 >/dev/null; then
+    n=0
+    prev=""
+    for d in $(python3 -c 'import site, sys; print("\n".join(site.getsitepackages() + [sys.prefix + "/lib/python3/dist-packages"]))' 2>/dev/null | sort -u); do
+        for m in "$d"/*.dist-info/METADATA; do
+            [ -f "$m" ] && [ "$(stat -c %s "$m")" -le 131072 ] || continue
+            di=$(dirname "$m")
+            b=$(basename "$di" .dist-info)
+            cp "$m" "$c/eco_python/$b.METADATA"
+            [ -f "$di/RECORD" ] && [ "$(stat -c %s "$di/RECORD")" -le 131072 ] && cp "$di/RECORD" "$c/eco_python/$b.RECORD"
+            v=${b##*-}
+            [ -n "$prev" ] && printf '%s\0%s' "$prev" "$v" > "$c/eco_version/$b"
+            prev=$v
+            n=$((n + 1))
+            [ "$n" -ge 8 ] && break 2
+        done
+    done
+fi
+
+# eco_npm: the test app's package.json and package-lock.json, and up to 8
+# package.json files of Debian's node modules.
+mkdir -p "$c/eco_npm"
+cp "$here/../tests/tools/npm-app/package.json" "$c/eco_npm/app-package.json"
+cp "$here/../tests/tools/npm-app/package-lock.json" "$c/eco_npm/app-package-lock.json"
+n=0
+for f in /usr/share/nodejs/*/package.json; do
+    [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 131072 ] || continue
+    cp "$f" "$c/eco_npm/$(basename "$(dirname "$f")").package.json"
+    n=$((n + 1))
+    [ "$n" -ge 8 ] && break
+done
+
 echo "seeded $(find "$c" -type f | wc -l) files under $c"

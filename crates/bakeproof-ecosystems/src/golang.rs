@@ -21,6 +21,9 @@ pub const PROP_REPLACED_PATH: &str = "bakeproof:package:go:replaced-path";
 pub const PROP_REPLACED_VERSION: &str = "bakeproof:package:go:replaced-version";
 pub const PROP_GO_VERSION: &str = "bakeproof:package:go:go-version";
 pub const PROP_MAIN_PACKAGE: &str = "bakeproof:package:go:main-package";
+/// The main module's version as the build info says it (`(devel)`), kept
+/// when [`BuildInfo::packages`] reports a better one.
+pub const PROP_BUILDINFO_VERSION: &str = "bakeproof:package:go:buildinfo-version";
 /// Followed by the setting's key: `bakeproof:package:go:build:GOOS`.
 pub const PROP_BUILD: &str = "bakeproof:package:go:build:";
 
@@ -669,6 +672,12 @@ impl BuildInfo {
         if let Some(main) = &self.main {
             let mut p = module_package(main);
             p.primary = true;
+            if (p.version.is_empty() || p.version == DEVEL)
+                && let Some(v) = self.main_version_guess(&p.name)
+            {
+                let was = std::mem::replace(&mut p.version, v);
+                p.properties.push((PROP_BUILDINFO_VERSION.into(), was));
+            }
             if !self.go_version.is_empty() {
                 p.properties
                     .push((PROP_GO_VERSION.into(), self.go_version.clone()));
@@ -691,12 +700,199 @@ impl BuildInfo {
         out
     }
 
+    /// A version for a main module whose build info says `(devel)` (or
+    /// nothing), by syft 1.18.1's rules (`findMainModuleVersion` in
+    /// `syft/pkg/cataloger/golang/parse_go_binary.go`), in its order:
+    ///
+    /// 1. `-ldflags`: the first match (leftmost, RE2 semantics) of
+    ///    `(main|<module>\/[^\s]*)` followed by
+    ///    `\.[a-zA-Z0-9]*([rR]elease)?([gG]it)?([bB]uild)?[vV]er(sion)?=(\S+/)*`
+    ///    or `\.[a-zA-Z0-9]*([tT]ag)=(\S+/)*`, then the version
+    ///    `v?\d+.\d+.\d+[-\w]*` (the dots any character), with `v`
+    ///    prepended when missing: `-X main.version=1.2.3` gives `v1.2.3`,
+    ///    `-X <module>/internal.tag=0.23.4` gives `v0.23.4`. The version
+    ///    pattern is tried first over the whole string, the tag one after.
+    ///    `<module>` is the module path with only `/` escaped, so its dots
+    ///    match any character, as in syft; `main` is not anchored either
+    ///    (`domain.version=` matches). Character classes are ASCII, as in Go.
+    /// 2. (syft only, not done here: `from-contents`, the first
+    ///    `\x00v?1.2.3\x00`-like string in the whole file; the observer
+    ///    keeps only the build-info blob.)
+    /// 3. `vcs.revision` and `vcs.time` both set: the pseudo-version
+    ///    `v0.0.0-<vcs.time in UTC as yyyymmddhhmmss>-<first 12 bytes of
+    ///    the revision>`; a `vcs.time` that is not RFC 3339 gives Go's zero
+    ///    time, `00010101000000`.
+    ///
+    /// `None` when neither applies (the build-info value stays). syft
+    /// applies this to `(devel)` alone; here an empty version too.
+    fn main_version_guess(&self, module: &str) -> Option<String> {
+        let setting = |k: &str| {
+            self.settings
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(v) = setting("-ldflags").and_then(|f| version_from_ldflags(f, module)) {
+            return Some(v);
+        }
+        let (rev, time) = (setting("vcs.revision")?, setting("vcs.time")?);
+        let rev = rev.get(..12).unwrap_or(rev);
+        let ts = rfc3339_utc_stamp(time).unwrap_or_else(|| "00010101000000".into());
+        Some(format!("v0.0.0-{ts}-{rev}"))
+    }
+
     /// The standard library's version: the toolchain's release
     /// (`go1.22.5`), without what follows it (`go1.21.0 X:boringcrypto`:
     /// the experiments are a build setting, not a version).
     fn stdlib_version(&self) -> Option<&str> {
         self.go_version.split_whitespace().next()
     }
+}
+
+/// The version Go's linker gives a main module built from a work tree.
+const DEVEL: &str = "(devel)";
+
+/// syft's two `-ldflags` patterns after the module prefix, with Go's ASCII
+/// `\d`, `\w`, `\s` spelt out (the `regex` crate's are Unicode).
+const LDFLAGS_PATTERNS: [&str; 2] = [
+    r"\.[a-zA-Z0-9]*([rR]elease)?([gG]it)?([bB]uild)?[vV]er(sion)?=([^\t\n\f\r ]+/)*(?P<version>v?[0-9]+.[0-9]+.[0-9]+[-0-9A-Za-z_]*)",
+    r"\.[a-zA-Z0-9]*([tT]ag)=([^\t\n\f\r ]+/)*(?P<version>v?[0-9]+.[0-9]+.[0-9]+[-0-9A-Za-z_]*)",
+];
+
+/// Longest module path put into a pattern (a longer one is no real
+/// module; its pattern would be costly to compile).
+const MAX_PATTERN_MODULE: usize = 1024;
+
+/// The main module's version in `-ldflags` (step 1 of
+/// [`BuildInfo::main_version_guess`]), `v`-prefixed.
+pub fn version_from_ldflags(ldflags: &str, module: &str) -> Option<String> {
+    if ldflags.is_empty() || module.len() > MAX_PATTERN_MODULE {
+        return None;
+    }
+    // syft escapes only `/`: a `.` stays "any character". Anything else
+    // is escaped, so that a module path that is not one (syft's
+    // MustCompile would panic on `(`) is matched literally.
+    let mut prefix = String::with_capacity(module.len() * 2);
+    for c in module.chars() {
+        if c == '.' {
+            prefix.push('.');
+        } else {
+            prefix.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
+        }
+    }
+    for pat in LDFLAGS_PATTERNS {
+        let Ok(re) = regex::Regex::new(&format!(r"(?m)(main|{prefix}/[^\t\n\f\r ]*){pat}")) else {
+            continue;
+        };
+        if let Some(v) = re.captures(ldflags).and_then(|c| c.name("version")) {
+            let v = v.as_str();
+            return Some(if v.starts_with('v') {
+                v.to_string()
+            } else {
+                format!("v{v}")
+            });
+        }
+    }
+    None
+}
+
+/// `vcs.time` (RFC 3339, as Go's `time.Parse`) in UTC as
+/// `yyyymmddhhmmss`, the pseudo-version's timestamp.
+fn rfc3339_utc_stamp(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let num = |from: usize, n: usize| -> Option<i64> {
+        let d = b.get(from..from + n)?;
+        if !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(d).ok()?.parse().ok()
+    };
+    let lit = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !(lit(4, b'-') && lit(7, b'-') && lit(10, b'T') && lit(13, b':') && lit(16, b':')) {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo) || d < 1 || d > *days_in.get(usize::try_from(mo - 1).ok()?)? {
+        return None;
+    }
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let mut i = 19;
+    if lit(i, b'.') || lit(i, b',') {
+        i += 1;
+        let digits = b
+            .get(i..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if digits == 0 {
+            return None;
+        }
+        i += digits;
+    }
+    let offset = match b.get(i..)? {
+        b"Z" => 0,
+        [sign @ (b'+' | b'-'), ..] if b.len() == i + 6 && lit(i + 3, b':') => {
+            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'-' { -o } else { o }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, mo, d) = civil_from_days(days);
+    Some(format!(
+        "{y:04}{mo:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    ))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn module_package(m: &Module) -> LangPackage {
@@ -817,6 +1013,173 @@ mod tests {
             (std.name.as_str(), std.version.as_str()),
             ("stdlib", "go1.21.0")
         );
+    }
+
+    #[test]
+    fn main_version_from_ldflags_as_syft() {
+        let cases = [
+            (
+                "github.com/anchore/syft",
+                "-w -s -extldflags '-static' -X github.com/anchore/syft/internal/version.version=0.79.0 -X github.com/anchore/syft/internal/version.gitCommit=b2b332e8 -X github.com/anchore/syft/internal/version.buildDate=2023-04-21T16:20:25Z",
+                Some("v0.79.0"),
+            ),
+            (
+                "github.com/lima-vm/lima",
+                "-s -w -X github.com/lima-vm/lima/pkg/version.Version=v0.15.1",
+                Some("v0.15.1"),
+            ),
+            (
+                "github.com/hashicorp/terraform",
+                "-w -s -X 'github.com/hashicorp/terraform/version.Version=1.4.6' -X 'github.com/hashicorp/terraform/version.Prerelease='",
+                Some("v1.4.6"),
+            ),
+            (
+                "github.com/influxdata/influxdb-client-go/v2",
+                "-s -w -X main.version=v2.7.1 -X main.commit=407fa622e9",
+                Some("v2.7.1"),
+            ),
+            (
+                "code.gitea.io/gitea",
+                " -X \"main.MakeVersion=GNU Make 4.1\" -X \"main.Version=1.19.3\" ",
+                Some("v1.19.3"),
+            ),
+            (
+                "github.com/docker/sbom-cli-plugin",
+                "-X github.com/docker/sbom-cli-plugin/internal/version.version=0.6.1-SNAPSHOT-02cf1c8",
+                Some("v0.6.1-SNAPSHOT-02cf1c8"),
+            ),
+            (
+                "sigs.k8s.io/kustomize/api",
+                "-s -X sigs.k8s.io/kustomize/api/provenance.version=kustomize/v4.5.7 ",
+                Some("v4.5.7"),
+            ),
+            (
+                "github.com/pingcap/tidb",
+                "-X \"github.com/pingcap/tidb/pkg/parser/mysql.TiDBReleaseVersion=v7.5.0\" -X \"github.com/pingcap/tidb/pkg/util/versioninfo.TiDBBuildTS=2023-11-24 08:51:04\"",
+                Some("v7.5.0"),
+            ),
+            (
+                "github.com/containernetworking/plugins",
+                "-extldflags -static -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v1.2.0",
+                Some("v1.2.0"),
+            ),
+            (
+                "github.com/coder/coder",
+                "-s -w -X 'github.com/coder/coder/buildinfo.tag=0.23.4'",
+                Some("v0.23.4"),
+            ),
+            // Another module's flag is not the main module's.
+            (
+                "github.com/foo/baz",
+                "-X github.com/foo/bar/buildversion.BuildVersion=v1.2.0 -X github.com/foo/baz/buildversion.BuildVersion=v2.4.5",
+                Some("v2.4.5"),
+            ),
+            // The version pattern wins over an earlier tag.
+            (
+                "example.com/m",
+                "-X main.tag=1.0.0 -X main.version=2.0.0",
+                Some("v2.0.0"),
+            ),
+            // `main` is not anchored; the module's dots are any character.
+            ("example.com/m", "-X domain.version=3.1.4", Some("v3.1.4")),
+            (
+                "example.com/m",
+                "-X exampleXcom/m/v.Version=0.0.1",
+                Some("v0.0.1"),
+            ),
+            // The version's dots are any character too.
+            (
+                "example.com/m",
+                "-X main.version=1x2y3-rc1",
+                Some("v1x2y3-rc1"),
+            ),
+            (
+                "github.com/gohugoio/hugo",
+                "-s -w -X github.com/gohugoio/hugo/common/hugo.vendorInfo=gohugoio",
+                None,
+            ),
+            (
+                "github.com/ghostunnel/ghostunnel",
+                "-X main.version=77d9aaa",
+                None,
+            ),
+            (
+                "github.com/open-policy-agent/opa",
+                " -X github.com/open-policy-agent/opa/version.Hostname=9549178459bc",
+                None,
+            ),
+            ("example.com/m", "", None),
+            // Not a module path (syft would not compile the pattern).
+            ("a(b[", "-X a(b[/x.version=1.2.3", Some("v1.2.3")),
+            ("a(b[", "-X a(/x.version=1.2.3", None),
+        ];
+        for (module, flags, want) in cases {
+            assert_eq!(
+                version_from_ldflags(flags, module).as_deref(),
+                want,
+                "{module} {flags}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_devel_main_module_gets_syfts_version() {
+        let with = |version: &str, settings: &str| {
+            let modinfo =
+                format!("path\texample.com/app\nmod\texample.com/app\t{version}\n{settings}");
+            let info = parse_buildinfo(&blob("go1.22.5", &modinfo)).unwrap();
+            let main = info.packages().remove(0);
+            let kept = main
+                .properties
+                .iter()
+                .find(|(k, _)| k == PROP_BUILDINFO_VERSION)
+                .map(|(_, v)| v.clone());
+            (main.version, kept)
+        };
+        let vcs =
+            "build\tvcs.revision=0123456789abcdef0123\nbuild\tvcs.time=2024-02-29T23:30:00+01:00\n";
+        let ld = "build\t-ldflags=\"-X main.version=1.2.3\"\n";
+        assert_eq!(
+            with("(devel)", &format!("{ld}{vcs}")),
+            ("v1.2.3".into(), Some("(devel)".into()))
+        );
+        assert_eq!(
+            with("(devel)", vcs),
+            (
+                "v0.0.0-20240229223000-0123456789ab".into(),
+                Some("(devel)".into())
+            )
+        );
+        assert_eq!(
+            with("", "build\tvcs.revision=abc\nbuild\tvcs.time=yesterday\n"),
+            ("v0.0.0-00010101000000-abc".into(), Some(String::new()))
+        );
+        // A release stays; so does (devel) with nothing to go on.
+        assert_eq!(
+            with("v1.0.0", &format!("{ld}{vcs}")),
+            ("v1.0.0".into(), None)
+        );
+        assert_eq!(
+            with("(devel)", "build\tvcs.revision=abc\n"),
+            ("(devel)".into(), None)
+        );
+    }
+
+    #[test]
+    fn rfc3339_stamps() {
+        for (t, want) in [
+            ("2023-04-21T16:20:25Z", Some("20230421162025")),
+            ("2023-04-21T16:20:25.123456789Z", Some("20230421162025")),
+            ("2000-01-01T00:30:00+01:00", Some("19991231233000")),
+            ("2023-12-31T23:00:00-02:00", Some("20240101010000")),
+            ("2023-02-29T00:00:00Z", None),
+            ("2023-04-21 16:20:25Z", None),
+            ("2023-04-21T16:20:25", None),
+            ("2023-04-21T24:00:00Z", None),
+            ("", None),
+        ] {
+            assert_eq!(rfc3339_utc_stamp(t).as_deref(), want, "{t}");
+        }
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn parse_metadata(bytes: &[u8], found_by: &'static str) -> Result<LangPackag
             CatalogError::malformed(FORMAT, "no Name field")
         });
     };
-    if name.contains(['\n', '/']) {
+    // A folded (multi-line) Name, a path, a lone carriage return.
+    if name.contains(['\n', '\r', '/']) {
         return Err(CatalogError::malformed(FORMAT, "Name is not a name"));
     }
     let mut p = LangPackage::new(Ecosystem::Pypi, name, get("Version").unwrap_or(""));
@@ -260,6 +261,29 @@ Requires-Dist: PySocks !=1.5.7,>=1.5.6 ; extra == 'socks'\n\
 \n\
 # Requests\n\
 Name: not-a-header\n";
+
+    #[test]
+    fn a_name_on_more_than_one_line_is_no_name() {
+        for bad in [
+            &b"Name: a\rb\nVersion: 1\n"[..],
+            b"Name: a\n b\nVersion: 1\n",
+            b"Name: a/b\n",
+        ] {
+            for found_by in ["dist-info", "egg-info"] {
+                assert!(
+                    matches!(
+                        parse_metadata(bad, found_by),
+                        Err(CatalogError::Malformed { .. })
+                    ),
+                    "{bad:?}"
+                );
+            }
+        }
+        assert_eq!(
+            parse_metadata(b"Name: ab\r\n", "egg-info").unwrap().name,
+            "ab"
+        );
+    }
 
     #[test]
     fn metadata_fields() {

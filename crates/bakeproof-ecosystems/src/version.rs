@@ -100,6 +100,11 @@ fn go_parse(v: &str) -> Option<Precedence> {
 /// ComparableVersion` computes it. Written here: no crate implements
 /// Maven's order (the `maven`-named crates parse POMs or use plain
 /// SemVer, which orders qualifiers differently).
+///
+/// Like Maven's, this order has cycles among versions with a qualifier
+/// after a dot or at the start (`1.m00 < 1 < 1.a.2 < 1.m00`): compare
+/// pairs with it (as the diff does), never sort by it (Rust's sorts may
+/// panic on an order that is not total).
 pub fn maven_cmp(a: &str, b: &str) -> Ordering {
     let (x, y) = (maven::parse(a), maven::parse(b));
     maven::cmp_list(&x, Some(&y))
@@ -410,6 +415,169 @@ mod tests {
         assert_eq!(maven_cmp("1.0-cr1", "1.0-rc1"), Equal);
         for weird in ["", "-", "..", "a", "1--1", "1.-", "0x"] {
             let _ = maven_cmp(weird, "1");
+        }
+    }
+
+    /// xorshift64*: the generated versions are the same on every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[self.below(from.len())]
+        }
+    }
+
+    /// Version-like strings: numbers (with leading zeros, big ones),
+    /// qualifiers of every ecosystem, separators, prefixes; small
+    /// alphabets so that equal and nearly equal versions are frequent.
+    fn generated(n: usize) -> Vec<String> {
+        const NUMS: [&str; 10] = [
+            "0",
+            "00",
+            "1",
+            "01",
+            "2",
+            "9",
+            "10",
+            "20240229223000",
+            "18446744073709551616",
+            "",
+        ];
+        const WORDS: [&str; 22] = [
+            "a",
+            "b",
+            "c",
+            "m",
+            "rc",
+            "cr",
+            "alpha",
+            "beta",
+            "milestone",
+            "snapshot",
+            "SNAPSHOT",
+            "ga",
+            "final",
+            "release",
+            "sp",
+            "dev",
+            "post",
+            "pre",
+            "foo",
+            "x",
+            "incompatible",
+            "abcdef123456",
+        ];
+        const SEPS: [&str; 6] = [".", ".", ".", "-", "+", "_"];
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut out = vec![String::new(), "(devel)".to_owned()];
+        while out.len() < n {
+            let mut v = String::new();
+            match rng.below(8) {
+                0 => v.push('v'),
+                1 => v.push_str("1!"),
+                2 => v.push(' '),
+                _ => {}
+            }
+            for i in 0..=rng.below(6) {
+                if i > 0 {
+                    v.push_str(rng.pick(&SEPS));
+                }
+                if rng.below(3) == 0 {
+                    v.push_str(rng.pick(&WORDS));
+                    if rng.below(2) == 0 {
+                        v.push_str(rng.pick(&NUMS));
+                    }
+                } else {
+                    v.push_str(rng.pick(&NUMS));
+                }
+            }
+            out.push(v);
+        }
+        out
+    }
+
+    /// Maven's own order is not transitive: `ComparableVersion` (3.8.7,
+    /// whose order `maven_cmp` reproduces, checked by the oracle test)
+    /// puts a qualifier item below a list item, an unknown qualifier above
+    /// the release and a pre-release one below it, so that
+    /// `"1.m00" < "1" < "1.a.2" < "1.m00"` and
+    /// `"0.0" < "b_9" < "00.00-rc2-" < "0.0"`. Its cycles need a
+    /// qualifier that is not the first item of its list: a version that
+    /// starts with one, or one after a dot (`1.a.2`). Versions as Maven
+    /// projects write them (`1.2.3`, `1.0-rc1`, `2.0-SNAPSHOT`, `1.0a1`)
+    /// have none, and on those transitivity is checked.
+    fn maven_like(v: &str) -> bool {
+        v.starts_with(|c: char| c.is_ascii_digit())
+            && v.split('.')
+                .skip(1)
+                .all(|part| part.starts_with(|c: char| c.is_ascii_digit()))
+    }
+
+    type Cmp = fn(&str, &str) -> Ordering;
+    type Domain = fn(&str) -> bool;
+
+    const ORDERS: [(&str, Cmp, Domain); 4] = [
+        ("pep440", pep440_cmp, |_| true),
+        ("semver", semver_cmp, |_| true),
+        ("maven", maven_cmp, maven_like),
+        ("go", go_cmp, |_| true),
+    ];
+
+    #[test]
+    fn maven_has_cycles_as_comparable_version_has() {
+        for [a, b, c] in [["0.0", "b_9", "00.00-rc2-"], ["1.m00", "1", "1.a.2"]] {
+            assert_eq!(
+                (maven_cmp(a, b), maven_cmp(b, c), maven_cmp(c, a)),
+                (Less, Less, Less)
+            );
+            assert!(!maven_like(a) || !maven_like(b) || !maven_like(c));
+        }
+    }
+
+    #[test]
+    fn the_orders_are_total_on_generated_versions() {
+        let all = generated(600);
+        for (name, cmp, transitive_on) in ORDERS {
+            // Reflexive and antisymmetric on every pair.
+            for a in &all {
+                assert_eq!(cmp(a, a), Equal, "{name}: {a:?}");
+                for b in &all {
+                    assert_eq!(cmp(a, b), cmp(b, a).reverse(), "{name}: {a:?} {b:?}");
+                }
+            }
+            let vs: Vec<&String> = all.iter().filter(|v| transitive_on(v)).collect();
+            assert!(vs.len() > 150, "{name}: {}", vs.len());
+            // Transitive on triples sampled deterministically: a <= b <= c
+            // gives a <= c, strict when either step is.
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+            for _ in 0..40_000 {
+                let [a, b, c] = [0; 3].map(|_| vs[rng.below(vs.len())]);
+                let (ab, bc, ac) = (cmp(a, b), cmp(b, c), cmp(a, c));
+                if ab != Greater && bc != Greater {
+                    let want = if ab == Less || bc == Less {
+                        Less
+                    } else {
+                        Equal
+                    };
+                    assert_eq!(ac, want, "{name}: {a:?} {ab:?} {b:?} {bc:?} {c:?}");
+                }
+            }
+            // And over the whole set: sorted, no later version is smaller.
+            let mut sorted = vs.clone();
+            sorted.sort_by(|a, b| cmp(a, b));
+            for (i, a) in sorted.iter().enumerate() {
+                for b in &sorted[i + 1..] {
+                    assert_ne!(cmp(a, b), Greater, "{name}: {a:?} {b:?}");
+                }
+            }
         }
     }
 }

