@@ -6,9 +6,9 @@
 //!
 //! The same package found twice at the same path is one package; the same
 //! package at two paths is two (two copies of a jar are two things a
-//! scanner must see). A lockfile counts only where no installed tree sits
-//! beside it (`DIR/node_modules`): the installed `package.json`s are what
-//! is on disk.
+//! scanner must see). A lockfile's pinned packages count only where no
+//! installed tree sits beside it (`DIR/node_modules`): the installed
+//! `package.json`s are what is on disk; its project counts always.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,11 +96,13 @@ pub fn build(found: Vec<Found>, tree: &dyn ReadOnlyTree) -> Catalog {
         );
     }
     for (path, ps) in locks {
-        if npm_dirs.contains(parent(&path)) {
-            continue;
-        }
+        // Beside an installed tree, only the project itself: the
+        // installed package.json files say what is on disk.
+        let installed = npm_dirs.contains(parent(&path));
         for p in ps {
-            acc.add(&path, p);
+            if !installed || p.primary {
+                acc.add(&path, p);
+            }
         }
     }
     acc.finish()

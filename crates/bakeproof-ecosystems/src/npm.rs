@@ -51,7 +51,8 @@ pub fn parse_package_json(bytes: &[u8]) -> Result<LangPackage, CatalogError> {
 }
 
 /// Every package a lockfile pins (v1 `dependencies` tree, v2/v3
-/// `packages` map; the root project itself is not one of them). Links
+/// `packages` map), the project itself first (`primary`, when it has a
+/// name and a version). Links
 /// (`"link": true`, workspace members) are not packages of their own: the
 /// entry they point to is. Development dependencies (`"dev": true`) are
 /// left out: a lockfile is read only where no `node_modules` is installed,
@@ -68,7 +69,13 @@ pub fn parse_lockfile(bytes: &[u8]) -> Result<Vec<LangPackage>, CatalogError> {
         // v2/v3: keys are install paths, "" the root project.
         for (key, entry) in pkgs {
             let Value::Object(e) = entry else { continue };
-            if key.is_empty() || is_true(e, "link") || is_true(e, "dev") {
+            if key.is_empty() {
+                if let Some(p) = root_project(e) {
+                    out.insert(0, p);
+                }
+                continue;
+            }
+            if is_true(e, "link") || is_true(e, "dev") {
                 continue;
             }
             let name = match str_of(e, "name") {
@@ -91,6 +98,9 @@ pub fn parse_lockfile(bytes: &[u8]) -> Result<Vec<LangPackage>, CatalogError> {
         }
         return Ok(out);
     }
+    if let Some(p) = root_project(&o) {
+        out.push(p);
+    }
     match o.get("dependencies") {
         Some(Value::Object(deps)) => {
             walk_v1(deps, "", 0, &mut out)?;
@@ -99,6 +109,16 @@ pub fn parse_lockfile(bytes: &[u8]) -> Result<Vec<LangPackage>, CatalogError> {
         _ if o.contains_key("lockfileVersion") => Ok(out),
         _ => Err(CatalogError::NotFormat(FORMAT)),
     }
+}
+
+/// The project the lockfile is of (v2/v3: the `""` entry; v1: the top
+/// level), `primary`, as syft and `npm ls` list it.
+fn root_project(e: &Map<String, Value>) -> Option<LangPackage> {
+    let mut p = named(str_of(e, "name")?, str_of(e, "version")?)?;
+    p.found_by = "package-lock";
+    p.primary = true;
+    p.licenses = licenses(e);
+    Some(p)
 }
 
 fn walk_v1(
@@ -273,6 +293,7 @@ mod tests {
         assert_eq!(
             names,
             vec![
+                (None, "app", "1.0.0"),
                 (None, "a", "1.0.0"),
                 (Some("@s".into()), "b", "2.0.0"),
                 (None, "ws", "0.1.0")
@@ -282,7 +303,7 @@ mod tests {
             "a":{"version":"1.0.0","requires":{"b":"^2"},"dependencies":{"b":{"version":"2.0.0"}}},
             "d":{"version":"3.0.0","dev":true}}}"#;
         let ps = parse_lockfile(v1).unwrap();
-        assert_eq!(ps.len(), 2);
+        assert_eq!(ps.len(), 2, "v1 without a version at the top: no project");
         assert_eq!(ps[0].depends, vec!["b"]);
         assert_eq!(
             ps[1].properties.last().unwrap().1,

@@ -594,7 +594,10 @@ mod tests {
 
     #[test]
     fn normalizes_lexically() {
-        assert_eq!(bakeproof_index::normalize_lexically(b"/usr/bin/../lib/./x"), b"/usr/lib/x");
+        assert_eq!(
+            bakeproof_index::normalize_lexically(b"/usr/bin/../lib/./x"),
+            b"/usr/lib/x"
+        );
         assert_eq!(bakeproof_index::normalize_lexically(b"/../.."), b"/");
     }
 }
