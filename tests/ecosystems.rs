@@ -574,3 +574,96 @@ fn a_language_package_in_a_dpkg_owned_file_depends_from_its_os_package() {
         "{java_c}"
     );
 }
+
+/// One root's language packages, written as their tools write them: a
+/// dist-info, an installed package.json, a jar (zip) with pom.properties.
+fn small_lang_root(root: &Path, py: &str, npm: &str, maven: &str) {
+    let info = root.join("usr/lib/python3/dist-packages/fxlib.dist-info");
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(
+        info.join("METADATA"),
+        format!("Metadata-Version: 2.1\nName: fxlib\nVersion: {py}\n"),
+    )
+    .unwrap();
+    let nm = root.join("srv/app/node_modules/fx-js");
+    std::fs::create_dir_all(&nm).unwrap();
+    std::fs::write(
+        nm.join("package.json"),
+        format!(r#"{{"name":"fx-js","version":"{npm}"}}"#),
+    )
+    .unwrap();
+    let stage = root.parent().unwrap().join(format!("jar-{maven}"));
+    let meta = stage.join("META-INF/maven/org.example/fx-core");
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("pom.properties"),
+        format!("groupId=org.example\nartifactId=fx-core\nversion={maven}\n"),
+    )
+    .unwrap();
+    let lib = root.join("opt/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    run(Command::new("zip")
+        .args(["-q", "-r"])
+        .arg(lib.join("fx-core.jar"))
+        .arg("META-INF")
+        .current_dir(&stage));
+}
+
+/// `bakeproof diff` orders language packages by their ecosystem's order:
+/// each of these is an upgrade there (PEP 440: a release after its
+/// release candidate; SemVer: numeric pre-release ids; Maven: a release
+/// after its snapshot), where a plain text or numeric order says
+/// otherwise for at least one of them.
+#[test]
+fn diff_orders_language_packages_by_their_ecosystems_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("pypi", "1.0rc1", "1.0"),
+        ("npm", "1.2.3-beta.2", "1.2.3-beta.10"),
+        ("maven", "1.0-SNAPSHOT", "1.0"),
+    ];
+    let old_root = dir.path().join("old/root");
+    let new_root = dir.path().join("new/root");
+    small_lang_root(&old_root, cases[0].1, cases[1].1, cases[2].1);
+    small_lang_root(&new_root, cases[0].2, cases[1].2, cases[2].2);
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    for (root, out) in [(&old_root, &old), (&new_root, &new)] {
+        let (code, _, stderr) = scan_to_json(root, out, &[]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    for (from, to, key) in [(&old, &new, "upgraded"), (&new, &old, "downgraded")] {
+        let o = common::run::bakeproof(&[
+            "diff".as_ref(),
+            from.as_os_str(),
+            to.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        let d: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("diff JSON: {e}: {}", describe(&o)));
+        let moved: BTreeSet<(String, String, String)> = d["packages"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["type"].as_str().unwrap_or("").to_owned(),
+                    p["from"].as_str().unwrap().to_owned(),
+                    p["to"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        for (ty, a, b) in cases {
+            let want = if key == "upgraded" {
+                (ty.to_owned(), a.to_owned(), b.to_owned())
+            } else {
+                (ty.to_owned(), b.to_owned(), a.to_owned())
+            };
+            assert!(moved.contains(&want), "{key}: {want:?} in {d}");
+        }
+        for k in ["added", "removed"] {
+            assert_eq!(d["packages"][k], serde_json::json!([]), "{k}: {d}");
+        }
+    }
+}
