@@ -351,3 +351,15 @@ mod tests {
         assert_eq!(FileKind::from_mode(0o010644), FileKind::Fifo);
     }
 }
+
+#[cfg(test)]
+mod normalize_tests {
+    #[test]
+    fn normalizes_lexically() {
+        use super::normalize_lexically as n;
+        assert_eq!(n(b"/usr/bin/../lib/./x"), b"/usr/lib/x");
+        assert_eq!(n(b"/../.."), b"/");
+        assert_eq!(n(b"a//b/"), b"/a/b");
+        assert_eq!(n(b""), b"/");
+    }
+}

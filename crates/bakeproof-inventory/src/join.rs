@@ -587,17 +587,3 @@ fn check_entry(e: &Entry, algo: DigestAlgo, want_hex: &str) -> FileVerdict {
 pub fn digest_observer(plan: &OwnershipPlan, dbs: &[PackageDb]) -> Arc<dyn ContentObserver> {
     Arc::new(PackageDigestObserver::new(plan, dbs))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes_lexically() {
-        assert_eq!(
-            bakeproof_index::normalize_lexically(b"/usr/bin/../lib/./x"),
-            b"/usr/lib/x"
-        );
-        assert_eq!(bakeproof_index::normalize_lexically(b"/../.."), b"/");
-    }
-}
