@@ -117,22 +117,28 @@ fn reread(tree: &dyn ReadOnlyTree, path: &[u8], why: Reread, acc: &mut Acc) {
         ),
         Reread::RustSection(range) => (
             Ecosystem::Cargo,
-            tree.read_file(path, MAX_REREAD).map(|bytes| {
-                let section = usize::try_from(range.offset)
-                    .ok()
-                    .zip(usize::try_from(range.size).ok())
-                    .and_then(|(o, n)| bytes.get(o..o.checked_add(n)?));
-                match section {
-                    Some(s) => match rustaudit::parse_dep_v0(s) {
-                        Ok(p) => What::Packages(p),
-                        Err(e) => What::Error(e),
-                    },
-                    None => What::Error(crate::CatalogError::malformed(
-                        "cargo-auditable",
-                        "section beyond the end of the file",
-                    )),
+            match usize::try_from(range.size) {
+                // Only the section's bytes, never the whole binary.
+                Ok(n) if n <= rustaudit::MAX_SECTION => {
+                    tree.read_range(path, range.offset, n).map(|s| {
+                        if s.len() != n {
+                            What::Error(crate::CatalogError::malformed(
+                                "cargo-auditable",
+                                "section beyond the end of the file",
+                            ))
+                        } else {
+                            match rustaudit::parse_dep_v0(&s) {
+                                Ok(p) => What::Packages(p),
+                                Err(e) => What::Error(e),
+                            }
+                        }
+                    })
                 }
-            }),
+                _ => Ok(What::Error(crate::CatalogError::TooLarge {
+                    format: "cargo-auditable",
+                    detail: format!("a .dep-v0 section of {} bytes", range.size),
+                })),
+            },
         ),
     };
     match result {

@@ -10,6 +10,10 @@ use crate::{CatalogError, Ecosystem, LangPackage, elf};
 /// Most bytes of a decompressed dependency list.
 pub const MAX_JSON: usize = 8 << 20;
 
+/// Largest compressed `.dep-v0` section read (a zlib stream inflating to
+/// at most [`MAX_JSON`] is far smaller).
+pub const MAX_SECTION: usize = 8 << 20;
+
 /// `found_by` of every package read from `.dep-v0`.
 pub const FOUND_BY: &str = "cargo-auditable";
 

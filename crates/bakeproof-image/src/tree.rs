@@ -679,6 +679,37 @@ impl ReadOnlyTree for ImageTree {
         Ok(out)
     }
 
+    fn read_range(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, RootError> {
+        let Node { fs, n } = self.resolve(path, true)?.found(path)?;
+        if n.kind != Kind::Regular {
+            return Err(RootError::NotRegular {
+                path: bakeproof_index::encode_path(path),
+            });
+        }
+        let len = usize::try_from(n.size.saturating_sub(offset))
+            .unwrap_or(usize::MAX)
+            .min(len);
+        let mut out = vec![0u8; len];
+        let mut at = 0usize;
+        while at < len {
+            let got = self
+                .fs(fs)
+                .read(n.ino, offset + at as u64, &mut out[at..])
+                .map_err(|e| root_err(path, e))?;
+            if got == 0 {
+                return Err(root_err(
+                    path,
+                    ImageError::corrupt(
+                        "file",
+                        format!("data ends at byte {} of {}", offset + at as u64, n.size),
+                    ),
+                ));
+            }
+            at += got;
+        }
+        Ok(out)
+    }
+
     fn read_dir(&self, path: &[u8]) -> Result<Vec<Vec<u8>>, RootError> {
         let Node { fs, n } = self.resolve(path, true)?.found(path)?;
         if n.kind != Kind::Directory {

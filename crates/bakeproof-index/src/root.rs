@@ -244,6 +244,27 @@ impl Root {
         Ok(out)
     }
 
+    /// Reads `len` bytes at `offset` of a regular file inside the root
+    /// (fewer at its end), with [`Root::read_file`]'s checks.
+    pub fn read_range(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, RootError> {
+        use std::os::unix::fs::FileExt as _;
+        let fd = self.open_regular(path)?;
+        let file = std::fs::File::from(fd);
+        let mut out = vec![0u8; len];
+        let mut at = 0usize;
+        while at < len {
+            let got = file
+                .read_at(&mut out[at..], offset.saturating_add(at as u64))
+                .map_err(|e| io_err(path, e))?;
+            if got == 0 {
+                break;
+            }
+            at += got;
+        }
+        out.truncate(at);
+        Ok(out)
+    }
+
     /// Opens `path` for reading if, and only if, it is a regular file.
     fn open_regular(&self, path: &[u8]) -> Result<OwnedFd, RootError> {
         let opath = self.open_in_root(path, OFlags::PATH | OFlags::CLOEXEC)?;

@@ -57,6 +57,11 @@ pub trait ReadOnlyTree: Send + Sync {
     /// file is an error for which [`RootError::is_not_found`] is true.
     fn read_file(&self, path: &[u8], limit: u64) -> Result<Vec<u8>, RootError>;
 
+    /// Reads `len` bytes at `offset` of a regular file (fewer at its end),
+    /// with [`ReadOnlyTree::read_file`]'s checks: one section of a large
+    /// file without holding the file (a binary's ELF section).
+    fn read_range(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, RootError>;
+
     /// Names in a directory (symlinks followed inside the tree), sorted
     /// bytewise, without `.` and `..`.
     fn read_dir(&self, path: &[u8]) -> Result<Vec<Vec<u8>>, RootError>;
@@ -115,6 +120,9 @@ pub trait ReadOnlyTree: Send + Sync {
 impl ReadOnlyTree for Root {
     fn read_file(&self, path: &[u8], limit: u64) -> Result<Vec<u8>, RootError> {
         Root::read_file(self, path, limit)
+    }
+    fn read_range(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, RootError> {
+        Root::read_range(self, path, offset, len)
     }
     fn read_dir(&self, path: &[u8]) -> Result<Vec<Vec<u8>>, RootError> {
         Root::read_dir(self, path)
