@@ -1352,18 +1352,7 @@ mod tests {
     }
 
     /// xorshift64*: deterministic mutations.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
+    use crate::testutil::Rng;
 
     fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
         match rng.below(5) {

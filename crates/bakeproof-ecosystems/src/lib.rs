@@ -19,6 +19,27 @@ pub mod python;
 pub mod rustaudit;
 pub mod version;
 
+/// What the unit tests share: a deterministic generator for mutation
+/// loops and generated corpora (xorshift64*).
+#[cfg(test)]
+pub(crate) mod testutil {
+    pub(crate) struct Rng(pub(crate) u64);
+    impl Rng {
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        pub(crate) fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        pub(crate) fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[self.below(from.len())]
+        }
+    }
+}
+
 pub use bakeproof_pkgdb::Ecosystem;
 
 /// A file a package lists with what it recorded about it (Python's

@@ -335,6 +335,14 @@ mod tests {
     use super::*;
     use Ordering::*;
 
+    /// Each version of `order` is strictly less than the next one.
+    fn ascending(cmp: fn(&str, &str) -> Ordering, order: &[&str]) {
+        for w in order.windows(2) {
+            assert_eq!(cmp(w[0], w[1]), Less, "{} < {}", w[0], w[1]);
+            assert_eq!(cmp(w[1], w[0]), Greater, "{} > {}", w[1], w[0]);
+        }
+    }
+
     #[test]
     fn pep440() {
         let order = [
@@ -347,9 +355,7 @@ mod tests {
             "1.1",
             "1!0.1",
         ];
-        for w in order.windows(2) {
-            assert_eq!(pep440_cmp(w[0], w[1]), Less, "{} < {}", w[0], w[1]);
-        }
+        ascending(pep440_cmp, &order);
         assert_eq!(pep440_cmp("1.0", "1.0.0"), Equal);
         assert_eq!(pep440_cmp("1.0", "not a version"), Less);
     }
@@ -364,9 +370,7 @@ mod tests {
             "1.0.0",
             "v1.0.1",
         ];
-        for w in order.windows(2) {
-            assert_eq!(semver_cmp(w[0], w[1]), Less, "{} < {}", w[0], w[1]);
-        }
+        ascending(semver_cmp, &order);
         assert_eq!(semver_cmp("1.0.0+a", "1.0.0+b"), Equal);
     }
 
@@ -381,9 +385,7 @@ mod tests {
             "v1.2.3",
             "v2.0.0+incompatible",
         ];
-        for w in order.windows(2) {
-            assert_eq!(go_cmp(w[0], w[1]), Less, "{} < {}", w[0], w[1]);
-        }
+        ascending(go_cmp, &order);
         assert_eq!(go_cmp("v1.2", "v1.2.0"), Equal);
         assert_eq!(
             go_cmp("v1.2-pre", "v0.0.1"),
@@ -406,9 +408,7 @@ mod tests {
             "1-1",
             "1.1",
         ];
-        for w in order.windows(2) {
-            assert_eq!(maven_cmp(w[0], w[1]), Less, "{} < {}", w[0], w[1]);
-        }
+        ascending(maven_cmp, &order);
         assert_eq!(maven_cmp("1.0.0", "1"), Equal);
         assert_eq!(maven_cmp("1-ga", "1"), Equal);
         assert_eq!(maven_cmp("1a1", "1-alpha-1"), Equal);
@@ -419,21 +419,7 @@ mod tests {
     }
 
     /// xorshift64*: the generated versions are the same on every run.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-            from[self.below(from.len())]
-        }
-    }
+    use crate::testutil::Rng;
 
     /// Version-like strings: numbers (with leading zeros, big ones),
     /// qualifiers of every ecosystem, separators, prefixes; small
