@@ -667,3 +667,67 @@ fn diff_orders_language_packages_by_their_ecosystems_order() {
         }
     }
 }
+
+/// Java archives too large to hold (over the observer's 64 MiB bound, and
+/// together over its 256 MiB budget) are hashed as the walk streams them
+/// and read again in ranges: their packages, nested ones too, and their
+/// SHA-1 (`sha1sum`) come out right while the scan's peak RSS stays far
+/// below the archives' size.
+#[test]
+fn large_archives_are_read_in_ranges_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let lib = root.join("opt/big");
+    std::fs::create_dir_all(&lib).unwrap();
+    let inner = debian_jars(1).remove(0);
+    let (_, inner_a, inner_v) = pom_of(&inner);
+    let python = bakeproof_python().unwrap_or_else(|e| panic!("{e}"));
+    // Three 110 MiB archives of stored random bytes, each with its own
+    // pom.properties and a real jar nested in it; written by Python's
+    // zipfile, an independent writer.
+    for i in 0..3 {
+        run(Command::new(&python)
+            .arg("-c")
+            .arg(format!(
+                r#"
+import os, zipfile, sys
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:
+    z.writestr("META-INF/maven/org.example/big{i}/pom.properties",
+               "groupId=org.example\nartifactId=big{i}\nversion=1.{i}\n")
+    z.write(sys.argv[2], "lib/inner.jar")
+    with z.open("blob.bin", "w", force_zip64=True) as f:
+        for _ in range(110):
+            f.write(os.urandom(1 << 20))
+"#
+            ))
+            .arg(lib.join(format!("big{i}.jar")))
+            .arg(&inner));
+    }
+    let sbom = dir.path().join("sbom.json");
+    let rss = dir.path().join("rss");
+    let (o, kib) = common::run::scan_peak_rss(&root, &sbom, &rss);
+    assert!(o.status.success(), "{}", describe(&o));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    let comps = lang_components(&doc);
+    for i in 0..3 {
+        let loc = format!("/opt/big/big{i}.jar");
+        let jar = lib.join(format!("big{i}.jar"));
+        let (_, c) = comps
+            .iter()
+            .find(|((e, n, v, l), _)| {
+                e == "java" && *n == format!("big{i}") && *v == format!("1.{i}") && *l == loc
+            })
+            .unwrap_or_else(|| panic!("big{i} in {:?}", comps.keys()));
+        assert_eq!(c["hashes"][0]["content"], sha1sum(&jar), "big{i}'s SHA-1");
+        assert!(
+            comps
+                .keys()
+                .any(|(e, n, v, l)| e == "java" && *n == inner_a && *v == inner_v && *l == loc),
+            "the jar nested in big{i}"
+        );
+    }
+    // 330 MiB of archives, 110 MiB each: holding any one of them (as a
+    // re-read of the whole file did) is over this; the scan itself needs
+    // about 20 MiB here.
+    assert!(kib < 64 * 1024, "peak RSS {kib} KiB");
+}

@@ -15,12 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use bakeproof_index::ReadOnlyTree;
 use bakeproof_pkgdb::{DbKind, DigestAlgo, FileDigest, Package, PackageDb, PackageFile};
 
-use crate::observer::{Found, PathKind, Reread, What, parse_buffered};
+use crate::observer::{Found, PathKind, Reread, What};
 use crate::{Ecosystem, LangPackage, java, rustaudit};
-
-/// Largest file read again after the walk (an archive over the observer's
-/// bound, a binary whose audit section the stream had passed).
-pub const MAX_REREAD: u64 = 1 << 30;
 
 /// Property key prefix the encoder adds (`bakeproof:package:`); a
 /// cataloger's keys are written with it and stored without.
@@ -110,11 +106,7 @@ pub fn build(found: Vec<Found>, tree: &dyn ReadOnlyTree) -> Catalog {
 
 fn reread(tree: &dyn ReadOnlyTree, path: &[u8], why: Reread, acc: &mut Acc) {
     let (eco, result) = match why {
-        Reread::JavaArchive => (
-            Ecosystem::Maven,
-            tree.read_file(path, MAX_REREAD)
-                .map(|bytes| parse_buffered(PathKind::JavaArchive, path, &bytes)),
-        ),
+        Reread::JavaArchive { sha1 } => (Ecosystem::Maven, reread_archive(tree, path, sha1)),
         Reread::RustSection(range) => (
             Ecosystem::Cargo,
             match usize::try_from(range.size) {
@@ -157,6 +149,56 @@ fn reread(tree: &dyn ReadOnlyTree, path: &[u8], why: Reread, acc: &mut Acc) {
             format!("{}: read again: {e}", bakeproof_index::encode_path(path)),
         ),
     }
+}
+
+/// A Java archive too large to have been kept, read again in ranges:
+/// the central directory and the few entries wanted, each bounded by
+/// [`java::Limits`]; never the whole archive in memory. Its SHA-1 is the
+/// walk's, or (an archive that grew while read) taken now in one pass.
+fn reread_archive(
+    tree: &dyn ReadOnlyTree,
+    path: &[u8],
+    sha1: Option<String>,
+) -> Result<What, bakeproof_index::RootError> {
+    use sha1::{Digest as _, Sha1};
+    use std::io::Read as _;
+    let sha1 = match sha1 {
+        Some(s) => s,
+        None => {
+            let mut r = bakeproof_index::RangeReader::open(tree, path)?;
+            let mut h = Sha1::new();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = r
+                    .read(&mut buf)
+                    .map_err(|e| bakeproof_index::RootError::Io {
+                        path: bakeproof_index::encode_path(path),
+                        source: e,
+                    })?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            hex::encode(h.finalize())
+        }
+    };
+    let reader = std::io::BufReader::with_capacity(
+        256 << 10,
+        bakeproof_index::RangeReader::open(tree, path)?,
+    );
+    let (_, name) = path.split_at(path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1));
+    Ok(
+        match java::parse_archive_from(
+            &String::from_utf8_lossy(name),
+            reader,
+            sha1,
+            &java::Limits::default(),
+        ) {
+            Ok(p) => What::Packages(p),
+            Err(e) => What::Error(e),
+        },
+    )
 }
 
 fn eco_of_error(path: &[u8]) -> Option<Ecosystem> {

@@ -61,7 +61,7 @@
 //! named in a `bakeproof:package:java:skipped` property of the archive
 //! holding it; the outer archive's own errors are the call's error.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use sha1::{Digest, Sha1};
 use zip::ZipArchive;
@@ -143,12 +143,26 @@ pub fn parse_archive(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<Vec<LangPackage>, CatalogError> {
+    let sha1 = hex::encode(Sha1::digest(bytes));
+    parse_archive_from(file_name, Cursor::new(bytes), sha1, limits)
+}
+
+/// [`parse_archive`] of an archive read through `reader` (a large archive
+/// read again in ranges after the walk: only its central directory and the
+/// entries wanted are read, each bounded by `limits`), whose SHA-1 the
+/// caller computed while the walk streamed it (`sha1`, lower hex).
+pub fn parse_archive_from<R: Read + Seek>(
+    file_name: &str,
+    reader: R,
+    sha1: String,
+    limits: &Limits,
+) -> Result<Vec<LangPackage>, CatalogError> {
     let mut ctx = Ctx {
         limits,
         inflated: 0,
     };
     let mut out = Vec::new();
-    parse_one(&mut ctx, file_name, None, bytes, 1, &mut out)?;
+    parse_one(&mut ctx, file_name, None, reader, sha1, 1, &mut out)?;
     if let Some(first) = out.first_mut() {
         first.primary = true;
     }
@@ -207,13 +221,11 @@ fn zip_error(what: &str, e: ZipError) -> CatalogError {
     }
 }
 
-type Zip<'b> = ZipArchive<Cursor<&'b [u8]>>;
-
 /// Inflates entry `index` up to `limit` bytes (and the call's budget),
 /// counting what it inflates.
-fn read_entry(
+fn read_entry<R: Read + Seek>(
     ctx: &mut Ctx<'_>,
-    zip: &mut Zip<'_>,
+    zip: &mut ZipArchive<R>,
     index: usize,
     limit: u64,
 ) -> Result<Vec<u8>, EntryError> {
@@ -254,18 +266,24 @@ fn read_entry(
 /// Reads one archive (at nesting `depth`) and appends its package, its
 /// further pom.properties' and its nested archives' packages to `out`.
 /// Fails, appending nothing, when the archive itself cannot be read.
-fn parse_one(
+fn parse_one<R: Read + Seek>(
     ctx: &mut Ctx<'_>,
     file_name: &str,
     archive_path: Option<&str>,
-    bytes: &[u8],
+    mut reader: R,
+    sha1: String,
     depth: usize,
     out: &mut Vec<LangPackage>,
 ) -> Result<(), CatalogError> {
-    let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
+    let mut zip = match ZipArchive::new(&mut reader) {
         Ok(z) => z,
-        Err(_) if !looks_like_zip(bytes) => return Err(CatalogError::NotFormat(FORMAT)),
-        Err(e) => return Err(zip_error("central directory", e)),
+        Err(e) => {
+            return Err(if looks_like_zip(&mut reader) {
+                zip_error("central directory", e)
+            } else {
+                CatalogError::NotFormat(FORMAT)
+            });
+        }
     };
     if zip.len() > ctx.limits.max_entries {
         return Err(CatalogError::TooLarge {
@@ -356,8 +374,7 @@ fn parse_one(
     main.licenses = manifest.licenses();
     main.summary = manifest.get("Bundle-Description").map(str::to_owned);
     main.homepage = manifest.get("Bundle-DocURL").map(str::to_owned);
-    main.hashes
-        .push(("SHA-1".into(), hex::encode(Sha1::digest(bytes))));
+    main.hashes.push(("SHA-1".into(), sha1));
     if let Some(path) = archive_path {
         main.properties
             .push((PROP_ARCHIVE_PATH.into(), path.into()));
@@ -407,11 +424,13 @@ fn parse_one(
                 continue;
             }
         };
+        let inner_sha1 = hex::encode(Sha1::digest(&inner));
         if let Err(e) = parse_one(
             ctx,
             base_name(name),
             Some(&inner_path),
-            &inner,
+            Cursor::new(&inner[..]),
+            inner_sha1,
             depth + 1,
             out,
         ) {
@@ -428,9 +447,20 @@ fn parse_one(
 /// with a local header, or the end of central directory record's
 /// signature is where a zip has it: in the last 64 KiB + 22 bytes) rather
 /// than no zip at all.
-fn looks_like_zip(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub((64 << 10) + 22)..];
-    bytes.starts_with(b"PK\x03\x04") || tail.windows(4).any(|w| w == b"PK\x05\x06")
+fn looks_like_zip<R: Read + Seek>(r: &mut R) -> bool {
+    const TAIL: u64 = (64 << 10) + 22;
+    let mut head = [0u8; 4];
+    let starts = r.seek(SeekFrom::Start(0)).is_ok()
+        && r.read_exact(&mut head).is_ok()
+        && &head == b"PK\x03\x04";
+    let mut tail = Vec::new();
+    let ends = r
+        .seek(SeekFrom::End(0))
+        .and_then(|len| r.seek(SeekFrom::Start(len.saturating_sub(TAIL))))
+        .and_then(|_| r.by_ref().take(TAIL).read_to_end(&mut tail))
+        .is_ok()
+        && tail.windows(4).any(|w| w == b"PK\x05\x06");
+    starts || ends
 }
 
 /// `META-INF/maven/<groupId>/<artifactId>/pom.properties`.

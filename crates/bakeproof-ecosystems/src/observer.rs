@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bakeproof_index::{ContentObserver, ContentSink};
+use sha1::{Digest as _, Sha1};
 
 use crate::{CatalogError, Ecosystem, LangFile, LangPackage, golang, java, npm, python, rustaudit};
 
@@ -111,11 +112,13 @@ pub enum What {
 }
 
 /// Why a file has to be read again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reread {
     /// A Java archive larger than [`java::MAX_ARCHIVE`] or over the
-    /// buffering budget.
-    JavaArchive,
+    /// buffering budget, with the SHA-1 of the bytes the walk streamed
+    /// (`None` when it grew past its bound while read): the catalog reads
+    /// its central directory and the entries it wants in ranges.
+    JavaArchive { sha1: Option<String> },
     /// A cargo-auditable section at this range.
     RustSection(rustaudit::SectionRange),
 }
@@ -251,9 +254,14 @@ impl ContentObserver for EcosystemObserver {
             PathKind::NpmPackage | PathKind::NpmLock => npm::MAX_MANIFEST,
             PathKind::JavaArchive => {
                 if size > java::MAX_ARCHIVE || !self.reserve(size) {
-                    self.shared
-                        .push(path.to_vec(), What::Reread(Reread::JavaArchive));
-                    return None;
+                    // Too large to hold: hash it as it streams by (the
+                    // SHA-1 Maven Central indexes), read its zip structure
+                    // again after the walk.
+                    return Some(Box::new(Sha1Sink {
+                        shared: self.shared.clone(),
+                        path: path.to_vec(),
+                        sha1: Sha1::new(),
+                    }));
                 }
                 size
             }
@@ -349,7 +357,7 @@ impl ContentSink for BufferSink {
         let buf = std::mem::take(&mut self.buf);
         let what = if self.over {
             match self.kind {
-                PathKind::JavaArchive => What::Reread(Reread::JavaArchive),
+                PathKind::JavaArchive => What::Reread(Reread::JavaArchive { sha1: None }),
                 _ => What::Error(CatalogError::TooLarge {
                     format: kind_format(self.kind),
                     detail: "grew past its limit while being read".into(),
@@ -382,6 +390,26 @@ impl Drop for BufferSink {
     fn drop(&mut self) {
         // A read that failed never reaches `finish`: give the budget back.
         self.release();
+    }
+}
+
+/// Hashes a Java archive too large to keep; the catalog reads it again.
+struct Sha1Sink {
+    shared: Arc<Shared>,
+    path: Vec<u8>,
+    sha1: Sha1,
+}
+
+impl ContentSink for Sha1Sink {
+    fn update(&mut self, chunk: &[u8]) {
+        self.sha1.update(chunk);
+    }
+
+    fn finish(self: Box<Self>) -> Vec<(String, String)> {
+        let Sha1Sink { shared, path, sha1 } = *self;
+        let sha1 = Some(hex::encode(sha1.finalize()));
+        shared.push(path, What::Reread(Reread::JavaArchive { sha1 }));
+        Vec::new()
     }
 }
 

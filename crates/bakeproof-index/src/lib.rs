@@ -36,7 +36,7 @@ mod walk;
 
 pub use caps::{CapsError, FileCaps};
 pub use root::{MAX_SYMLINK_HOPS, Root, RootError};
-pub use source::{Metadata, ReadOnlyTree};
+pub use source::{Metadata, RangeReader, ReadOnlyTree};
 pub use tree::{TREE_DIGEST_VERSION, canonical_line, escape_path, tree_digest};
 pub use walk::{
     CHUNK, ContentObserver, ContentSink, DEFAULT_MAX_PATH_BYTES, Excludes, MAX_PATH_LEN, Progress,

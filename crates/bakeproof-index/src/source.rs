@@ -171,3 +171,81 @@ impl ReadOnlyTree for Root {
         Some(self)
     }
 }
+
+/// A regular file of a [`ReadOnlyTree`] as `Read + Seek`, read in ranges
+/// ([`ReadOnlyTree::read_range`]): a reader of a format with an index at
+/// its end (a zip's central directory) takes what it needs of a large
+/// file without holding the file. Wrap it in a `BufReader`: each read is
+/// one range read.
+pub struct RangeReader<'a> {
+    tree: &'a dyn ReadOnlyTree,
+    path: Vec<u8>,
+    pos: u64,
+    len: u64,
+}
+
+impl<'a> RangeReader<'a> {
+    /// The file at `path` (its size from [`ReadOnlyTree::metadata`]).
+    pub fn open(tree: &'a dyn ReadOnlyTree, path: &[u8]) -> Result<RangeReader<'a>, RootError> {
+        let md = tree.metadata(path)?;
+        if md.kind != FileKind::Regular {
+            return Err(RootError::NotRegular {
+                path: crate::encode_path(path),
+            });
+        }
+        Ok(RangeReader {
+            tree,
+            path: path.to_vec(),
+            pos: 0,
+            len: md.size,
+        })
+    }
+
+    /// The file's size when it was opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file was empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl std::io::Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
+        }
+        let got = self
+            .tree
+            .read_range(&self.path, self.pos, want)
+            .map_err(std::io::Error::other)?;
+        let n = got.len().min(want);
+        buf[..n].copy_from_slice(&got[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for RangeReader<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match target {
+            Some(t) => {
+                self.pos = t;
+                Ok(t)
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )),
+        }
+    }
+}
