@@ -669,7 +669,20 @@ impl BuildInfo {
     /// library as `stdlib` at the Go version, as syft reports it.
     pub fn packages(&self) -> Vec<LangPackage> {
         let mut out = Vec::with_capacity(self.deps.len() + 2);
-        if let Some(main) = &self.main {
+        // A binary built outside a module (Go's own commands, GOPATH
+        // builds) has no `mod` line: its main package's path stands for
+        // it, at `(devel)`, as syft 1.18.1 reports it.
+        let outside_module = Module {
+            path: self.path.clone(),
+            version: DEVEL.into(),
+            sum: None,
+            replace: None,
+        };
+        let main = self
+            .main
+            .as_ref()
+            .or((!self.path.is_empty()).then_some(&outside_module));
+        if let Some(main) = main {
             let mut p = module_package(main);
             p.primary = true;
             if (p.version.is_empty() || p.version == DEVEL)
@@ -1352,6 +1365,28 @@ mod tests {
     }
 
     /// xorshift64*: deterministic mutations.
+    #[test]
+    fn a_binary_outside_a_module_is_its_main_package_at_devel() {
+        // `go version -m /usr/lib/go-1.19/bin/gofmt`: a path, no mod line.
+        let info = BuildInfo {
+            go_version: "go1.19.8".into(),
+            path: "cmd/gofmt".into(),
+            main: None,
+            deps: Vec::new(),
+            settings: vec![("-compiler".into(), "gc".into())],
+        };
+        let ps = info.packages();
+        assert_eq!(ps[0].name, "cmd/gofmt");
+        assert_eq!(ps[0].version, "(devel)");
+        assert!(ps[0].primary);
+        assert_eq!(ps[1].name, "stdlib");
+        let nothing = BuildInfo {
+            go_version: "go1.19.8".into(),
+            ..BuildInfo::default()
+        };
+        assert!(nothing.packages().iter().all(|p| !p.primary));
+    }
+
     use crate::testutil::Rng;
 
     fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {

@@ -198,7 +198,12 @@ pub(crate) fn classify(path: &[u8], langs: Langs) -> PathKind {
                 return PathKind::PyRecord;
             }
         }
-        if (name == b"PKG-INFO" && parent_name.ends_with(b".egg-info"))
+        // `.egg-info` directories and files, and the `EGG-INFO` of an
+        // unpacked `.egg` (easy_install, pkg_resources).
+        let (_, gp_name) = split_last(grandparent);
+        if (name == b"PKG-INFO"
+            && (parent_name.ends_with(b".egg-info")
+                || (parent_name == b"EGG-INFO" && gp_name.ends_with(b".egg"))))
             || name.ends_with(b".egg-info")
         {
             return PathKind::PyMetadata("egg-info");
@@ -530,6 +535,11 @@ mod tests {
                 b"/usr/lib/python3/dist-packages/bar-1.0.egg-info",
                 PathKind::PyMetadata("egg-info"),
             ),
+            (
+                b"/site-packages/my_pkg-1.0-py3.7.egg/EGG-INFO/PKG-INFO",
+                PathKind::PyMetadata("egg-info"),
+            ),
+            (b"/site-packages/EGG-INFO/PKG-INFO", PathKind::Other),
             (
                 b"/app/node_modules/left-pad/package.json",
                 PathKind::NpmPackage,
