@@ -303,7 +303,9 @@ impl ContentObserver for EcosystemObserver {
             } else {
                 0
             },
-            buf: Vec::new(),
+            // The size is known and within the limit (and, for an archive,
+            // reserved from the budget): one allocation, no regrowth copies.
+            buf: Vec::with_capacity(usize::try_from(size).unwrap_or(0)),
             over: false,
         }))
     }
