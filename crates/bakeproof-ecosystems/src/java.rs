@@ -795,8 +795,13 @@ impl Manifest {
         {
             return ids
                 .into_iter()
-                .filter(|id| !id.contains("://"))
-                .map(str::to_owned)
+                .filter_map(|id| {
+                    if id.contains("://") {
+                        license_of_url(id).map(str::to_owned)
+                    } else {
+                        Some(id.to_owned())
+                    }
+                })
                 .collect();
         }
         let name = strip_directives(v);
@@ -805,6 +810,38 @@ impl Manifest {
         }
         vec![name.to_owned()]
     }
+}
+
+/// The SPDX id of a licence URL manifests write in `Bundle-License`, when
+/// the URL is one licence's canonical text (the Apache, Eclipse, GNU,
+/// Mozilla and OSI pages); other URLs name no licence bakeproof can vouch
+/// for and give `None`.
+fn license_of_url(url: &str) -> Option<&'static str> {
+    let u = url.trim().to_ascii_lowercase();
+    let u = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))?;
+    let u = u.strip_prefix("www.").unwrap_or(u);
+    let u = u.trim_end_matches('/');
+    let u = [".txt", ".html", ".php"]
+        .iter()
+        .find_map(|x| u.strip_suffix(x))
+        .unwrap_or(u);
+    Some(match u {
+        "apache.org/licenses/license-2.0" => "Apache-2.0",
+        "opensource.org/licenses/mit" | "opensource.org/licenses/mit-license" => "MIT",
+        "opensource.org/licenses/bsd-3-clause" => "BSD-3-Clause",
+        "opensource.org/licenses/bsd-2-clause" => "BSD-2-Clause",
+        "eclipse.org/legal/epl-v10" => "EPL-1.0",
+        "eclipse.org/legal/epl-2.0" | "eclipse.org/legal/epl-v20" => "EPL-2.0",
+        "eclipse.org/org/documents/edl-v10" => "BSD-3-Clause",
+        "mozilla.org/mpl/2.0" => "MPL-2.0",
+        "gnu.org/licenses/lgpl-2.1" => "LGPL-2.1-only",
+        "gnu.org/licenses/lgpl-3.0" | "gnu.org/licenses/lgpl" => "LGPL-3.0-only",
+        "gnu.org/licenses/gpl-2.0" => "GPL-2.0-only",
+        "gnu.org/licenses/gpl-3.0" => "GPL-3.0-only",
+        _ => return None,
+    })
 }
 
 /// What Maven allows in an artifactId (`[A-Za-z0-9_-.]`), without the
@@ -987,7 +1024,7 @@ mod tests {
         );
         assert_eq!(p.hashes, vec![("SHA-1".to_owned(), sha1_hex(&bytes))]);
         assert_eq!(prop(p, PROP_IDENTITY), ["pom.properties"]);
-        assert!(p.licenses.is_empty(), "a URL is no licence name");
+        assert_eq!(p.licenses, ["Apache-2.0"], "the licence's canonical URL");
         assert!(prop(p, PROP_ARCHIVE_PATH).is_empty());
     }
 
@@ -1150,7 +1187,15 @@ mod tests {
             lic("Apache License, Version 2.0"),
             ["Apache License, Version 2.0"]
         );
-        assert!(lic("http://www.apache.org/licenses/LICENSE-2.0.txt").is_empty());
+        assert_eq!(
+            lic("http://www.apache.org/licenses/LICENSE-2.0.txt"),
+            ["Apache-2.0"]
+        );
+        assert_eq!(
+            lic("https://www.eclipse.org/legal/epl-2.0/, https://opensource.org/licenses/MIT"),
+            ["EPL-2.0", "MIT"]
+        );
+        assert!(lic("http://example.com/my-license.html").is_empty());
         assert!(lic("").is_empty());
     }
 
