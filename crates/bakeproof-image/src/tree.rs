@@ -643,52 +643,18 @@ impl ImageTree {
     }
 }
 
-impl ReadOnlyTree for ImageTree {
-    fn read_file(&self, path: &[u8], limit: u64) -> Result<Vec<u8>, RootError> {
-        let Node { fs, n } = self.resolve(path, true)?.found(path)?;
-        if n.kind != Kind::Regular {
-            return Err(RootError::NotRegular {
-                path: bakeproof_index::encode_path(path),
-            });
-        }
-        if n.size > limit {
-            return Err(RootError::TooLarge {
-                path: bakeproof_index::encode_path(path),
-                limit,
-            });
-        }
-        let len = usize::try_from(n.size).map_err(|_| RootError::TooLarge {
-            path: bakeproof_index::encode_path(path),
-            limit,
-        })?;
-        let mut out = vec![0u8; len];
-        let mut at = 0usize;
-        while at < len {
-            let got = self
-                .fs(fs)
-                .read(n.ino, at as u64, &mut out[at..])
-                .map_err(|e| root_err(path, e))?;
-            if got == 0 {
-                return Err(root_err(
-                    path,
-                    ImageError::corrupt("file", format!("data ends at byte {at} of {len}")),
-                ));
-            }
-            at += got;
-        }
-        Ok(out)
-    }
-
-    fn read_range(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, RootError> {
-        let Node { fs, n } = self.resolve(path, true)?.found(path)?;
-        if n.kind != Kind::Regular {
-            return Err(RootError::NotRegular {
-                path: bakeproof_index::encode_path(path),
-            });
-        }
-        let len = usize::try_from(n.size.saturating_sub(offset))
-            .unwrap_or(usize::MAX)
-            .min(len);
+impl ImageTree {
+    /// `len` bytes at `offset` of regular file `n` of filesystem `fs`
+    /// (the caller keeps `offset + len` within its size): a file whose
+    /// data ends early is corrupt.
+    fn read_inode_at(
+        &self,
+        path: &[u8],
+        fs: usize,
+        n: &Inode,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>, RootError> {
         let mut out = vec![0u8; len];
         let mut at = 0usize;
         while at < len {
@@ -708,6 +674,41 @@ impl ReadOnlyTree for ImageTree {
             at += got;
         }
         Ok(out)
+    }
+}
+
+impl ReadOnlyTree for ImageTree {
+    fn read_file(&self, path: &[u8], limit: u64) -> Result<Vec<u8>, RootError> {
+        let Node { fs, n } = self.resolve(path, true)?.found(path)?;
+        if n.kind != Kind::Regular {
+            return Err(RootError::NotRegular {
+                path: bakeproof_index::encode_path(path),
+            });
+        }
+        if n.size > limit {
+            return Err(RootError::TooLarge {
+                path: bakeproof_index::encode_path(path),
+                limit,
+            });
+        }
+        let len = usize::try_from(n.size).map_err(|_| RootError::TooLarge {
+            path: bakeproof_index::encode_path(path),
+            limit,
+        })?;
+        self.read_inode_at(path, fs, &n, 0, len)
+    }
+
+    fn read_range(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, RootError> {
+        let Node { fs, n } = self.resolve(path, true)?.found(path)?;
+        if n.kind != Kind::Regular {
+            return Err(RootError::NotRegular {
+                path: bakeproof_index::encode_path(path),
+            });
+        }
+        let len = usize::try_from(n.size.saturating_sub(offset))
+            .unwrap_or(usize::MAX)
+            .min(len);
+        self.read_inode_at(path, fs, &n, offset, len)
     }
 
     fn read_dir(&self, path: &[u8]) -> Result<Vec<Vec<u8>>, RootError> {
