@@ -293,10 +293,11 @@ pub struct StoredObject {
 }
 
 /// A key [`Store::put_object`], [`Store::get_object`] and [`Store::list`]
-/// accept: relative, `/`-separated components of `[A-Za-z0-9._-]`, none
+/// accept: relative, `/`-separated components of `[A-Za-z0-9._=-]`, none
 /// empty, `.` or `..`, none starting with `.` (the backends' temporary and
-/// lock files start with one), at most 512 bytes; for `list`, a prefix
-/// ending in `/` (or empty).
+/// lock files start with one) or `=`, at most 512 bytes; for `list`, a
+/// prefix ending in `/` (or empty). `=` is for Hive-style partition
+/// directories (`region=us-east-1`, the fleet tables).
 pub fn check_object_key(key: &str, prefix: bool) -> Result<(), StoreError> {
     let bad = |why: &str| Err(StoreError::Invalid(format!("store key {key:?}: {why}")));
     if key.len() > 512 {
@@ -314,14 +315,14 @@ pub fn check_object_key(key: &str, prefix: bool) -> Result<(), StoreError> {
         key
     };
     for c in body.split('/') {
-        if c.is_empty() || c.starts_with('.') {
-            return bad("empty, '.'-led or '..' component");
+        if c.is_empty() || c.starts_with('.') || c.starts_with('=') {
+            return bad("empty, '.'-led, '='-led or '..' component");
         }
         if !c
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'='))
         {
-            return bad("components are made of A-Z a-z 0-9 . _ -");
+            return bad("components are made of A-Z a-z 0-9 . _ = -");
         }
     }
     Ok(())
