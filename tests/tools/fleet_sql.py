@@ -154,6 +154,12 @@ def run_duckdb(tables, queries, timings):
     t0 = time.monotonic()
     con = duckdb.connect(":memory:", config={"threads": 2})
     try:
+        # Accept the `x -> expr` lambdas of Spark SQL and Trino (DuckDB 1.3+
+        # deprecates them for `lambda x: expr`), so one SQL text runs on both.
+        try:
+            con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
+        except duckdb.Error:
+            pass  # a DuckDB without the setting accepts `->` anyway
         for name, path in tables:
             glob = os.path.join(path, "**", "*.parquet")
             con.execute(
@@ -187,6 +193,10 @@ appender.console.name = console
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex
+# A level of Spark's own (the same as the root's): then Spark keeps it and
+# does not print 'Setting default log level to "WARN"' (pyspark counts as a shell).
+logger.spark.name = org.apache.spark
+logger.spark.level = error
 """
 
 
