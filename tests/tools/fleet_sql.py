@@ -24,8 +24,9 @@ sorted by their JSON text, so the answers of the two engines compare equal
 byte for byte. --timings writes the engine start time and each query's time
 to stderr.
 
-On any error (bad arguments, a store without any table, a query the engine
-rejects) the script exits non-zero with the engine's message on stderr.
+A table directory without any *.parquet file gets no view (as if absent).
+On any error (bad arguments, a store that is not a directory, a query the
+engine rejects) the script exits non-zero with the engine's message on stderr.
 """
 
 import argparse
@@ -288,8 +289,8 @@ def main(argv=None):
     try:
         queries = load_queries(args.queries)
         tables = discover_tables(args.store)
-        if not tables:
-            raise UsageError(f"store {args.store!r} has no table (no *.parquet under tables/* or reports/boot_results)")
+        # A store without any table is no error here: a query naming a
+        # missing table fails with the engine's own "table not found".
         run = run_duckdb if args.engine == "duckdb" else run_spark
         out = run(tables, queries, timings)
     except (UsageError, EngineError) as e:
@@ -298,7 +299,9 @@ def main(argv=None):
     except Exception as e:  # an engine failure not caught above (JVM start, ...)
         print(f"fleet_sql.py: {args.engine}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    sys.stdout.write(json.dumps(out, sort_keys=True, ensure_ascii=False) + "\n")
+    # UTF-8 whatever the locale (a C locale's stdout may be ASCII).
+    sys.stdout.buffer.write((json.dumps(out, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+    sys.stdout.flush()
     return 0
 
 
