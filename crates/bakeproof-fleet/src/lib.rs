@@ -22,6 +22,7 @@ pub mod query;
 pub mod reports;
 pub mod rows;
 pub mod sortkey;
+pub mod sql;
 pub mod tables;
 
 use bakeproof_store::StoreError;

@@ -59,6 +59,14 @@ pub fn machine_id_hash(machine_id: &str) -> Option<String> {
     Some(hex::encode(b))
 }
 
+/// The text of `/etc/machine-id` of the root at `root`, read inside it
+/// (a symlink out of the root is not followed); `None` when unreadable.
+pub fn read_machine_id(root: &std::path::Path) -> Option<String> {
+    let r = bakeproof_index::Root::open(root).ok()?;
+    let b = r.read_file(b"/etc/machine-id", 4096).ok()?;
+    String::from_utf8(b).ok()
+}
+
 fn parse_id128(s: &str) -> Option<[u8; 16]> {
     let s: String = if s.len() == 36 { s.replace('-', "") } else { s.to_owned() };
     if s.len() != 32 {

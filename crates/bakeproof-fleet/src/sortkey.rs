@@ -9,3 +9,9 @@ pub fn version_key(ptype: &str, full_version: &str) -> Option<String> {
     let _ = (ptype, full_version);
     None
 }
+
+/// (stub until the sort keys land)
+pub fn key_range(ptype: &str, version: &str) -> Option<(String, String)> {
+    let _ = (ptype, version);
+    None
+}
