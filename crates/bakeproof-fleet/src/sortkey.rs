@@ -77,8 +77,6 @@
 //! rpm packages always have a release). The constraint's missing epoch is
 //! 0 (rpm >= 4.x, dpkg).
 
-use std::cmp::Ordering;
-
 use bakeproof_pkgdb::version::{Evr, parse_dpkg_version};
 #[cfg(doc)]
 use bakeproof_pkgdb::version::{dpkg_version_cmp, rpm_evr_cmp};
@@ -208,8 +206,7 @@ pub fn constraint_bounds(ptype: &str, op: Op, version: &str) -> Option<Bounds> {
 impl Bounds {
     /// Whether a version key satisfies the bounds (what the SQL computes).
     pub fn contains(&self, key: &str) -> bool {
-        self.ge.as_deref().is_none_or(|g| key.cmp(g) != Ordering::Less)
-            && self.lt.as_deref().is_none_or(|l| key.cmp(l) == Ordering::Less)
+        self.ge.as_deref().is_none_or(|g| key >= g) && self.lt.as_deref().is_none_or(|l| key < l)
     }
 }
 
@@ -411,7 +408,7 @@ fn rpm_release(k: &mut Key, release: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Ordering::*;
+    use std::cmp::Ordering::{self, *};
     use bakeproof_pkgdb::version::{dpkg_version_cmp, rpm_evr_str_cmp};
 
     fn deb(v: &str) -> String {

@@ -14,6 +14,9 @@
 //! `$BAKEPROOF_RPM_PYTHON`, else the first of `/usr/bin/python3`, `python3`
 //! that imports `rpm`.
 
+// The corpus statistics are printed for whoever runs the test.
+#![allow(clippy::print_stderr)]
+
 use std::cmp::Ordering;
 use std::io::Write;
 use std::path::Path;
