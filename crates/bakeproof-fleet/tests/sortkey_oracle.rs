@@ -137,11 +137,17 @@ fn zero_padded(v: &str) -> String {
 }
 
 /// Pairs of a corpus: every version against its zero-padded self (every
-/// fourth), its neighbours (in text order) and random others, up to `n`.
-fn pairs(corpus: &[String], rng: &mut Rng, n: usize) -> Vec<(String, String)> {
+/// fourth), against itself plus a suffix (every other, a random one of
+/// `suffixes`: the end-of-string cases), its neighbours (in text order) and
+/// random others, up to `n`.
+fn pairs(corpus: &[String], rng: &mut Rng, n: usize, suffixes: &[&str]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for v in corpus.iter().step_by(4) {
         out.push((v.clone(), zero_padded(v)));
+    }
+    for v in corpus.iter().step_by(2) {
+        let s = suffixes[rng.below(suffixes.len())];
+        out.push((v.clone(), format!("{v}{s}")));
     }
     for w in corpus.windows(2) {
         out.push((w[0].clone(), w[1].clone()));
@@ -312,7 +318,12 @@ fn deb_keys_order_as_dpkg() {
     corpus.retain(|v| !v.is_empty() && !v.contains(char::is_whitespace));
     corpus.sort();
     corpus.dedup();
-    let pairs = pairs(&corpus, &mut rng, 900);
+    let pairs = pairs(
+        &corpus,
+        &mut rng,
+        1300,
+        &["~", "~~", "~a", "A", "a", "z", ".", "+", "0", "1", ".0", "-1", "-0", "-~"],
+    );
     let answers = dpkg_oracle(&pairs);
     let (mut compared, mut refused, mut seen) = (0, 0, [0usize; 3]);
     for ((a, b), ans) in pairs.iter().zip(&answers) {
@@ -360,7 +371,12 @@ fn rpm_keys_order_as_rpm() {
     }
     corpus.sort();
     corpus.dedup();
-    let pairs = pairs(&corpus, &mut rng, 4000);
+    let pairs = pairs(
+        &corpus,
+        &mut rng,
+        4000,
+        &["~", "~~", "~a", "^", "^a", "A", "a", "z", ".", "_", "0", "1", ".0", "-1", "-", "-~"],
+    );
     let answers = rpm_oracle(&pairs);
     let (mut compared, mut refused, mut seen) = (0, 0, [0usize; 3]);
     for ((a, b), ans) in pairs.iter().zip(&answers) {
