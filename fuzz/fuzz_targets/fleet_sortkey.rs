@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     for (ptype, cmp) in ORDERS {
         let ka = version_key(ptype, &a).expect("deb and rpm have keys");
         let kb = version_key(ptype, &b).expect("deb and rpm have keys");
-        assert!(ka.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')), "{ka}");
+        assert!(
+            ka.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{ka}"
+        );
         assert_eq!(ka.cmp(&kb), cmp(&a, &b), "{ptype} {a:?} {b:?}: {ka} {kb}");
         let r = key_range(ptype, &a).expect("deb and rpm have bounds");
         assert!(r.low <= ka && ka < r.high, "{ptype} {a:?}: {r:?} {ka}");

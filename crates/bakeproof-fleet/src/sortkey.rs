@@ -236,7 +236,8 @@ impl Key {
         Key(String::with_capacity(64))
     }
     fn nibble(&mut self, n: u8) {
-        self.0.push(char::from(b"0123456789abcdef"[usize::from(n & 0xF)]));
+        self.0
+            .push(char::from(b"0123456789abcdef"[usize::from(n & 0xF)]));
     }
     fn byte(&mut self, b: u8) {
         self.nibble(b >> 4);
@@ -408,8 +409,8 @@ fn rpm_release(k: &mut Key, release: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cmp::Ordering::{self, *};
     use bakeproof_pkgdb::version::{dpkg_version_cmp, rpm_evr_str_cmp};
+    use std::cmp::Ordering::{self, *};
 
     fn deb(v: &str) -> String {
         version_key("deb", v).expect("deb has keys")
@@ -539,12 +540,18 @@ mod tests {
     fn keys_are_hex_and_short() {
         for v in ["1:2.66-4+deb12u2+b2", "12.4+deb12u11", "1.0.8-5+b1"] {
             let k = deb(v);
-            assert!(k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                k.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
             assert!(k.len() < 100, "{v}: {k}");
         }
         for v in ["1:5.6.0-1.fc40", "3.0.6-1.cm2", "2.28-225.el8_8.6"] {
             let k = rpm(v);
-            assert!(k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                k.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
             assert!(k.len() < 100, "{v}: {k}");
         }
     }
@@ -599,7 +606,9 @@ mod tests {
 
     #[test]
     fn exhaustive_small_strings_agree_with_the_reference() {
-        let alphabet = ["", "0", "1", "9", "a", "Z", "~", "^", ".", "+", "-", ":", "_"];
+        let alphabet = [
+            "", "0", "1", "9", "a", "Z", "~", "^", ".", "+", "-", ":", "_",
+        ];
         let mut corpus = Vec::new();
         for x in alphabet {
             for y in alphabet {

@@ -45,13 +45,15 @@ impl Rng {
             "0", "1", "9", "a", "z", "A", "~", "^", ".", "+", "-", "_", ":", "00", "10",
         ];
         let n = self.below(max + 1);
-        (0..n).map(|_| ALPHABET[self.below(ALPHABET.len())]).collect()
+        (0..n)
+            .map(|_| ALPHABET[self.below(ALPHABET.len())])
+            .collect()
     }
     /// A version shaped like a real one, with hostile pieces.
     fn plausible(&mut self) -> String {
         const PIECES: &[&str] = &[
-            "1", "2", "10", "01", "0", ".", ".", "~rc1", "~", "^git1", "+b1", "+deb12u1", "a", "p1",
-            "-1", "-2", "-0", ".fc40", ".el8_8", "1:", "2:", "_", "+", "~~", "-1~bpo1",
+            "1", "2", "10", "01", "0", ".", ".", "~rc1", "~", "^git1", "+b1", "+deb12u1", "a",
+            "p1", "-1", "-2", "-0", ".fc40", ".el8_8", "1:", "2:", "_", "+", "~~", "-1~bpo1",
         ];
         let n = 1 + self.below(6);
         (0..n).map(|_| PIECES[self.below(PIECES.len())]).collect()
@@ -90,7 +92,11 @@ fn real_deb_versions() -> Vec<String> {
         .output()
         .unwrap_or_else(|e| panic!("dpkg-query is needed (package dpkg): {e}"));
     assert!(q.status.success(), "dpkg-query -W failed");
-    out.extend(String::from_utf8_lossy(&q.stdout).lines().map(str::to_owned));
+    out.extend(
+        String::from_utf8_lossy(&q.stdout)
+            .lines()
+            .map(str::to_owned),
+    );
     out.sort();
     out.dedup();
     assert!(out.len() >= 5, "too few real deb versions: {out:?}");
@@ -186,7 +192,10 @@ done
         "PATH",
         format!(
             "{}:{}",
-            dpkg.parent().map(Path::display).map(|d| d.to_string()).unwrap_or_default(),
+            dpkg.parent()
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
             std::env::var("PATH").unwrap_or_default()
         ),
     );
@@ -201,7 +210,11 @@ done
             _ => panic!("the dpkg loop wrote {l:?}"),
         })
         .collect();
-    assert_eq!(answers.len(), pairs.len(), "dpkg answered a different count");
+    assert_eq!(
+        answers.len(),
+        pairs.len(),
+        "dpkg answered a different count"
+    );
     answers
 }
 
@@ -306,8 +319,28 @@ fn deb_keys_order_as_dpkg() {
     let real = corpus.len();
     corpus.extend(
         [
-            "1", "1~", "1.0", "1.", "0", "0~", "1.0a", "1.a", "1~~", "1~~a", "1a", "01", "1.01",
-            "1.1", "1.0~rc1", "1.0+b1", "1:0.1", "2.0", "1.0-1~bpo1", "00:1", "1.0-0", "1-~",
+            "1",
+            "1~",
+            "1.0",
+            "1.",
+            "0",
+            "0~",
+            "1.0a",
+            "1.a",
+            "1~~",
+            "1~~a",
+            "1a",
+            "01",
+            "1.01",
+            "1.1",
+            "1.0~rc1",
+            "1.0+b1",
+            "1:0.1",
+            "2.0",
+            "1.0-1~bpo1",
+            "00:1",
+            "1.0-0",
+            "1-~",
         ]
         .map(str::to_owned),
     );
@@ -322,7 +355,9 @@ fn deb_keys_order_as_dpkg() {
         &corpus,
         &mut rng,
         1300,
-        &["~", "~~", "~a", "A", "a", "z", ".", "+", "0", "1", ".0", "-1", "-0", "-~"],
+        &[
+            "~", "~~", "~a", "A", "a", "z", ".", "+", "0", "1", ".0", "-1", "-0", "-~",
+        ],
     );
     let answers = dpkg_oracle(&pairs);
     let (mut compared, mut refused, mut seen) = (0, 0, [0usize; 3]);
@@ -375,7 +410,9 @@ fn rpm_keys_order_as_rpm() {
         &corpus,
         &mut rng,
         4000,
-        &["~", "~~", "~a", "^", "^a", "A", "a", "z", ".", "_", "0", "1", ".0", "-1", "-", "-~"],
+        &[
+            "~", "~~", "~a", "^", "^a", "A", "a", "z", ".", "_", "0", "1", ".0", "-1", "-", "-~",
+        ],
     );
     let answers = rpm_oracle(&pairs);
     let (mut compared, mut refused, mut seen) = (0, 0, [0usize; 3]);
