@@ -390,7 +390,7 @@ fn deb_keys_order_as_dpkg() {
 
 #[test]
 fn rpm_keys_order_as_rpm() {
-    let mut rng = Rng(0x5eed_0_0000_0002);
+    let mut rng = Rng(0x5eed_0000_0000_0002);
     let mut corpus = real_rpm_versions();
     let real = corpus.len();
     corpus.extend(
@@ -445,7 +445,7 @@ fn rpm_keys_order_as_rpm() {
 
 #[test]
 fn keys_order_as_the_reference_on_random_pairs() {
-    let mut rng = Rng(0x5eed_0_0000_0003);
+    let mut rng = Rng(0x5eed_0000_0000_0003);
     let mut corpus: Vec<String> = Vec::new();
     for _ in 0..1500 {
         corpus.push(rng.hostile(8));
@@ -467,7 +467,7 @@ fn keys_order_as_the_reference_on_random_pairs() {
 /// deb, when dpkg's order does.
 #[test]
 fn constraint_bounds_follow_the_dependency_rules() {
-    let mut rng = Rng(0x5eed_0_0000_0004);
+    let mut rng = Rng(0x5eed_0000_0000_0004);
     let mut corpus: Vec<String> = real_rpm_versions();
     for _ in 0..400 {
         corpus.push(rng.plausible());
