@@ -32,10 +32,10 @@ pub fn literal(s: &str) -> String {
 }
 
 fn key_cond(ptype: &str, op: Op, version: &str) -> Result<String, FleetError> {
-    let (lo, hi) = sortkey::key_range(ptype, version).ok_or_else(|| {
+    let r = sortkey::key_range(ptype, version).ok_or_else(|| {
         FleetError::Invalid(format!("{version:?} has no {ptype} version key"))
     })?;
-    let (lo, hi) = (literal(&lo), literal(&hi));
+    let (lo, hi) = (literal(&r.low), literal(&r.high));
     Ok(match op {
         Op::Ge => format!("version_key >= {lo}"),
         Op::Gt => format!("version_key >= {hi}"),
