@@ -629,9 +629,3 @@ mod tests {
         }
     }
 }
-
-/// (stub until the sort keys land)
-pub fn key_range(ptype: &str, version: &str) -> Option<(String, String)> {
-    let _ = (ptype, version);
-    None
-}
