@@ -136,10 +136,7 @@ pub fn of_attestations(
                 uid: f.uid.map(str::to_owned),
                 gid: f.gid.map(str::to_owned),
                 package: f.package.map(str::to_owned),
-                link_target: f
-                    .link_target
-                    .as_deref()
-                    .map(bakeproof_index::encode_path),
+                link_target: f.link_target.as_deref().map(bakeproof_index::encode_path),
             });
         }
         rows.sort();

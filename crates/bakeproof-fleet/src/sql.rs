@@ -32,9 +32,8 @@ pub fn literal(s: &str) -> String {
 }
 
 fn key_cond(ptype: &str, op: Op, version: &str) -> Result<String, FleetError> {
-    let r = sortkey::key_range(ptype, version).ok_or_else(|| {
-        FleetError::Invalid(format!("{version:?} has no {ptype} version key"))
-    })?;
+    let r = sortkey::key_range(ptype, version)
+        .ok_or_else(|| FleetError::Invalid(format!("{version:?} has no {ptype} version key")))?;
     let (lo, hi) = (literal(&r.low), literal(&r.high));
     Ok(match op {
         Op::Ge => format!("version_key >= {lo}"),
@@ -83,11 +82,7 @@ pub fn condition(q: &Query) -> Result<String, FleetError> {
                         t.subject.text()
                     )));
                 }
-                vec![KEYED
-                    .iter()
-                    .copied()
-                    .find(|k| *k == ptype)
-                    .unwrap_or("")]
+                vec![KEYED.iter().copied().find(|k| *k == ptype).unwrap_or("")]
             }
         };
         if !t.constraints.is_empty() {
@@ -114,7 +109,9 @@ pub fn packages_query(q: &Query, dialect: Dialect) -> Result<String, FleetError>
     let cond = condition(q)?;
     let comment = match dialect {
         Dialect::Athena => "-- Athena/Trino: the Glue table of docs/fleet.md",
-        Dialect::Spark => "-- Spark SQL: packages is spark.read.parquet(STORE + '/tables/packages')",
+        Dialect::Spark => {
+            "-- Spark SQL: packages is spark.read.parquet(STORE + '/tables/packages')"
+        }
         Dialect::DuckDb => {
             "-- DuckDB: packages is read_parquet(STORE || '/tables/packages/*/*/*.parquet', hive_partitioning = true)"
         }

@@ -38,7 +38,12 @@ pub struct TablesRebuildArgs {
     pub store: StoreArgs,
     /// Public keys the attestations must be signed with (repeatable); no
     /// table is derived from a bundle none of them signed.
-    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY", required = true)]
+    #[arg(
+        long,
+        value_name = "PUB",
+        env = "BAKEPROOF_PUBLIC_KEY",
+        required = true
+    )]
     pub key: Vec<PathBuf>,
     /// Also write the `files` table (one row per file: the large one).
     #[arg(long)]
@@ -65,7 +70,10 @@ pub struct QueryArgs {
     /// `pkg:...@VERSION`), operators >= > = <= < !=; a package repeated
     /// continues its range (`xz-utils >= 5.6.0 xz-utils < 5.6.2`), another
     /// package is another term (any may match).
-    #[arg(value_name = "PACKAGE [OP VERSION]", required_unless_present = "reports")]
+    #[arg(
+        value_name = "PACKAGE [OP VERSION]",
+        required_unless_present = "reports"
+    )]
     pub terms: Vec<String>,
     /// List the instances whose newest boot report did not verify, and
     /// ghost identities (instances sharing a machine-id or an SSH host

@@ -133,8 +133,7 @@ fn write_report(url: &str, args: &BootVerifyArgs, report: &BootReport) {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let machine_id = bakeproof_fleet::reports::read_machine_id(&args.root);
-    let record =
-        bakeproof_fleet::reports::BootRecord::new(report, machine_id.as_deref(), now_ms);
+    let record = bakeproof_fleet::reports::BootRecord::new(report, machine_id.as_deref(), now_ms);
     let result = report_options(url, args)
         .map_err(|e| e.to_string())
         .and_then(|o| bakeproof_store::open_with(url, &o).map_err(|e| e.to_string()))

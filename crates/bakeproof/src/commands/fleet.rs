@@ -52,7 +52,12 @@ pub fn print_written(w: &TablesWritten) {
             p.sha256
         );
     }
-    println!("{:<9} tables {} {}", w.manifest.as_str(), w.ami, w.manifest_key);
+    println!(
+        "{:<9} tables {} {}",
+        w.manifest.as_str(),
+        w.ami,
+        w.manifest_key
+    );
 }
 
 /// The fleet tables of the AMIs `publish` just indexed.
@@ -237,11 +242,7 @@ fn render_answer(a: &Answer, out: &mut dyn std::io::Write) -> Result<()> {
             m.version
         )?;
     }
-    writeln!(
-        out,
-        "{} of {} AMIs contain {}",
-        a.amis, a.searched, a.query
-    )?;
+    writeln!(out, "{} of {} AMIs contain {}", a.amis, a.searched, a.query)?;
     Ok(())
 }
 

@@ -23,7 +23,10 @@ pub fn run_publish(a: PublishArgs) -> Result<u8> {
     let keys = if a.key.is_empty() || a.no_tables {
         None
     } else {
-        Some(bakeproof_attest::TrustedKeys::load_files(&a.key).map_err(|e| anyhow::anyhow!("{e}"))?)
+        Some(
+            bakeproof_attest::TrustedKeys::load_files(&a.key)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
     };
     let store = match open(&a.store) {
         Ok(s) => s,
