@@ -148,8 +148,11 @@ pub struct TablesWritten {
     pub manifest: Written,
 }
 
+/// One encoded table file: the table, its Parquet bytes, its row count.
+pub type Encoded = (&'static str, Vec<u8>, u64);
+
 /// The Parquet bytes of each of an AMI's tables (`files` only when derived).
-pub fn encode(t: &AmiTables) -> Result<Vec<(&'static str, Vec<u8>, u64)>, FleetError> {
+pub fn encode(t: &AmiTables) -> Result<Vec<Encoded>, FleetError> {
     let mut out = Vec::new();
     let p = parquet_io::write(PackageRow::TABLE, &PackageRow::batch(&t.packages)?)?;
     out.push((PackageRow::TABLE, p, t.packages.len() as u64));
