@@ -100,6 +100,7 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   missing=()
   pkg_installed time || missing+=(time)
   pkg_installed rpm || missing+=(rpm)   # rpm 4.18: rpmbuild + librpm, the oracle of the rpm tests
+  pkg_installed python3-rpm || missing+=(python3-rpm)   # rpm.labelCompare: the oracle of the version sort keys (crates/bakeproof-fleet/tests/sortkey_oracle.rs)
   pkg_installed openssh-client || missing+=(openssh-client)   # ssh-keygen: real keys and the fingerprint oracle of the seal tests
   pkg_installed libcap2-bin || missing+=(libcap2-bin)   # setcap/getcap: file capabilities in the rpm -V 'P' test
   pkg_installed xfsprogs || missing+=(xfsprogs)   # mkfs.xfs -p: the XFS images of crates/bakeproof-image/tests/xfs.rs

@@ -52,18 +52,18 @@ pub fn derive(
     )
     .map_err(|error| FleetError::Attestations {
         ami: ami.to_string(),
-        error,
+        error: Box::new(error),
     })?;
     let sbom = att
         .sbom_document(store)
         .map_err(|error| FleetError::Attestations {
             ami: ami.to_string(),
-            error,
+            error: Box::new(error),
         })?;
     let chain = bakeproof_lifecycle::ops::read_ami_chain(store, ami, Some(att.tree_digest()), keys)
         .map_err(|error| FleetError::Lifecycle {
             ami: ami.to_string(),
-            error,
+            error: Box::new(error),
         })?;
     of_attestations(&att, &sbom, Some(&chain), choice)
 }
@@ -136,10 +136,7 @@ pub fn of_attestations(
                 uid: f.uid.map(str::to_owned),
                 gid: f.gid.map(str::to_owned),
                 package: f.package.map(str::to_owned),
-                link_target: f
-                    .link_target
-                    .as_deref()
-                    .map(bakeproof_index::encode_path),
+                link_target: f.link_target.as_deref().map(bakeproof_index::encode_path),
             });
         }
         rows.sort();

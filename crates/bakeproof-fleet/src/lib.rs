@@ -22,6 +22,7 @@ pub mod query;
 pub mod reports;
 pub mod rows;
 pub mod sortkey;
+pub mod sql;
 pub mod tables;
 
 use bakeproof_store::StoreError;
@@ -36,12 +37,12 @@ pub enum FleetError {
     #[error("attestations of {ami}: {error}")]
     Attestations {
         ami: String,
-        error: bakeproof_boot::FetchError,
+        error: Box<bakeproof_boot::FetchError>,
     },
     #[error("lifecycle of {ami}: {error}")]
     Lifecycle {
         ami: String,
-        error: bakeproof_lifecycle::LifecycleError,
+        error: Box<bakeproof_lifecycle::LifecycleError>,
     },
     /// A signed document that does not decode (SBOM, seal or audit report).
     #[error("{0}")]

@@ -43,10 +43,12 @@ pub fn write(table: &str, batch: &RecordBatch) -> Result<Vec<u8>, FleetError> {
 /// `table` of a schema version this reader knows.
 pub fn read(table: &str, bytes: Vec<u8>, what: &str) -> Result<Vec<RecordBatch>, FleetError> {
     let err = |e: &dyn std::fmt::Display| {
-        FleetError::Corrupt(format!("{what}: not a readable Parquet file of table {table}: {e}"))
+        FleetError::Corrupt(format!(
+            "{what}: not a readable Parquet file of table {table}: {e}"
+        ))
     };
-    let b = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-        .map_err(|e| err(&e))?;
+    let b =
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).map_err(|e| err(&e))?;
     let kv = b.metadata().file_metadata().key_value_metadata();
     let tag = kv
         .and_then(|kv| kv.iter().find(|k| k.key == SCHEMA_KEY))
@@ -93,6 +95,11 @@ mod tests {
         assert!(read("seal", a, "t").is_err());
         assert!(read("seal", b"PAR1 nope".to_vec(), "t").is_err());
         let s = write("seal", &SealRow::batch(&[]).unwrap()).unwrap();
-        assert!(read("seal", s, "t").unwrap().iter().all(|b| b.num_rows() == 0));
+        assert!(
+            read("seal", s, "t")
+                .unwrap()
+                .iter()
+                .all(|b| b.num_rows() == 0)
+        );
     }
 }

@@ -238,7 +238,11 @@ impl Query {
             t.subject.names(row)
                 && t.constraints.iter().all(|c| {
                     let v = row.full_version.as_deref().unwrap_or("");
-                    c.op.holds(compare(row.ecosystem.as_deref().unwrap_or(""), v, &c.version))
+                    c.op.holds(compare(
+                        row.ecosystem.as_deref().unwrap_or(""),
+                        v,
+                        &c.version,
+                    ))
                 })
         })
     }
@@ -310,6 +314,7 @@ pub fn run(
     let (parts, stats) = read_table(
         store,
         PackageRow::TABLE,
+        &crate::tables::table_prefix(PackageRow::TABLE),
         filter,
         threads,
         PackageRow::from_batch,
@@ -406,7 +411,13 @@ mod tests {
         assert_eq!(q.matches(&row("rpm", "openssl", "1.1.1k-1")), Some(1));
         let q = Query::parse(&["pkg:rpm/fedora/xz?arch=aarch64"]).unwrap();
         assert!(q.matches(&row("rpm", "xz", "5.6.0-1")).is_none());
-        for bad in [&[""][..], &[">= 1"], &["xz >="], &["xz >= >= 1"], &["xz =< 1"]] {
+        for bad in [
+            &[""][..],
+            &[">= 1"],
+            &["xz >="],
+            &["xz >= >= 1"],
+            &["xz =< 1"],
+        ] {
             assert!(Query::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -59,8 +59,20 @@ pub fn machine_id_hash(machine_id: &str) -> Option<String> {
     Some(hex::encode(b))
 }
 
+/// The text of `/etc/machine-id` of the root at `root`, read inside it
+/// (a symlink out of the root is not followed); `None` when unreadable.
+pub fn read_machine_id(root: &std::path::Path) -> Option<String> {
+    let r = bakeproof_index::Root::open(root).ok()?;
+    let b = r.read_file(b"/etc/machine-id", 4096).ok()?;
+    String::from_utf8(b).ok()
+}
+
 fn parse_id128(s: &str) -> Option<[u8; 16]> {
-    let s: String = if s.len() == 36 { s.replace('-', "") } else { s.to_owned() };
+    let s: String = if s.len() == 36 {
+        s.replace('-', "")
+    } else {
+        s.to_owned()
+    };
     if s.len() != 32 {
         return None;
     }
@@ -145,7 +157,11 @@ impl BootRecord {
             .and_then(|c| c.as_array())
             .into_iter()
             .flatten()
-            .filter_map(|k| k.get("fingerprint").and_then(|f| f.as_str()).map(str::to_owned))
+            .filter_map(|k| {
+                k.get("fingerprint")
+                    .and_then(|f| f.as_str())
+                    .map(str::to_owned)
+            })
             .collect();
         host_keys.sort();
         host_keys.dedup();
@@ -177,7 +193,11 @@ impl BootRecord {
 
     fn stem(&self, time_ms: i64, n: u32) -> String {
         let day = self.time.get(..10).unwrap_or("unknown");
-        let suffix = if n == 0 { String::new() } else { format!("-{n}") };
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         format!(
             "region={}/day={day}/{}-{time_ms}{suffix}",
             self.region, self.instance_id
@@ -279,6 +299,7 @@ pub fn findings(
     let (parts, stats) = read_table(
         store,
         ReportRow::TABLE,
+        REPORTS_TABLE_PREFIX,
         &PartFilter {
             regions: filter.regions.clone(),
             amis: Vec::new(),
@@ -375,7 +396,10 @@ mod tests {
         let a = machine_id_hash("3d1219c7c4c5404aaa1f6d2a48adfda4\n").unwrap();
         assert_eq!(a.len(), 32);
         assert_eq!(&a[12..13], "4");
-        assert_ne!(a, machine_id_hash("3d1219c7c4c5404aaa1f6d2a48adfda5").unwrap());
+        assert_ne!(
+            a,
+            machine_id_hash("3d1219c7c4c5404aaa1f6d2a48adfda5").unwrap()
+        );
     }
 
     fn row(id: &str, t: &str, result: &str, mid: &str, keys: &[&str]) -> (String, ReportRow) {
@@ -398,15 +422,37 @@ mod tests {
         let f = analyse(
             vec![
                 row("i-1", "2026-12-03T10:00:00Z", "failed", "m1", &["SHA256:a"]),
-                row("i-1", "2026-12-03T11:00:00Z", "verified", "m1", &["SHA256:a"]),
-                row("i-2", "2026-12-03T10:00:00Z", "unreachable", "m2", &["SHA256:b"]),
-                row("i-3", "2026-12-03T10:00:00Z", "verified", "m2", &["SHA256:a"]),
+                row(
+                    "i-1",
+                    "2026-12-03T11:00:00Z",
+                    "verified",
+                    "m1",
+                    &["SHA256:a"],
+                ),
+                row(
+                    "i-2",
+                    "2026-12-03T10:00:00Z",
+                    "unreachable",
+                    "m2",
+                    &["SHA256:b"],
+                ),
+                row(
+                    "i-3",
+                    "2026-12-03T10:00:00Z",
+                    "verified",
+                    "m2",
+                    &["SHA256:a"],
+                ),
             ],
             ReadStats::default(),
         );
         assert_eq!(f.instances, 3);
         assert_eq!(f.reports, 4);
-        let nv: Vec<&str> = f.not_verified.iter().map(|i| i.instance_id.as_str()).collect();
+        let nv: Vec<&str> = f
+            .not_verified
+            .iter()
+            .map(|i| i.instance_id.as_str())
+            .collect();
         assert_eq!(nv, ["i-2"]);
         assert_eq!(f.ghosts.len(), 2);
         assert_eq!(f.ghosts[0].kind, "machine-id");

@@ -2,7 +2,7 @@
 //! (the [`table!`] macro gives each row type its schema, its Arrow record
 //! batch and its reader), documented column by column in docs/fleet.md
 //! ("Schema"). Every column is nullable; the partition columns (`region`,
-//! `ami`; `region`, `date` for boot results) are in the object keys, not
+//! `ami`; `region`, `day` for boot results) are in the object keys, not
 //! in the files (Hive style: what Athena, Spark and DuckDB expect).
 
 use std::sync::Arc;
@@ -75,9 +75,7 @@ pub(crate) fn list_col(
 }
 
 fn bad_type(table: &str, col: &str, want: &str) -> FleetError {
-    FleetError::Corrupt(format!(
-        "table {table}: column {col} is not of type {want}"
-    ))
+    FleetError::Corrupt(format!("table {table}: column {col} is not of type {want}"))
 }
 
 pub(crate) fn get_str(a: &Option<StringArray>, i: usize) -> Option<String> {

@@ -64,7 +64,10 @@ pub fn manifest_key(ami: &AmiRef) -> String {
 pub fn partitions(key: &str) -> Vec<(&str, &str)> {
     let mut parts: Vec<&str> = key.split('/').collect();
     parts.pop();
-    parts.into_iter().filter_map(|c| c.split_once('=')).collect()
+    parts
+        .into_iter()
+        .filter_map(|c| c.split_once('='))
+        .collect()
 }
 
 /// One table file of an AMI, as its manifest names it.
@@ -145,8 +148,11 @@ pub struct TablesWritten {
     pub manifest: Written,
 }
 
+/// One encoded table file: the table, its Parquet bytes, its row count.
+pub type Encoded = (&'static str, Vec<u8>, u64);
+
 /// The Parquet bytes of each of an AMI's tables (`files` only when derived).
-pub fn encode(t: &AmiTables) -> Result<Vec<(&'static str, Vec<u8>, u64)>, FleetError> {
+pub fn encode(t: &AmiTables) -> Result<Vec<Encoded>, FleetError> {
     let mut out = Vec::new();
     let p = parquet_io::write(PackageRow::TABLE, &PackageRow::batch(&t.packages)?)?;
     out.push((PackageRow::TABLE, p, t.packages.len() as u64));
@@ -311,7 +317,7 @@ pub fn rebuild(
 pub struct ReadPart<R> {
     pub key: String,
     pub region: String,
-    /// The `ami=` (AMI tables) or `date=` (boot results) partition value.
+    /// The `ami=` (AMI tables) or `day=` (boot results) partition value.
     pub partition: String,
     pub rows: Vec<R>,
 }
@@ -339,11 +345,13 @@ pub struct ReadStats {
     pub parts: u64,
 }
 
-/// Reads every part of `table` that `filter` keeps (one listing, then the
+/// Reads every part of `table` below `prefix` ([`table_prefix`], or the
+/// boot results' directory) that `filter` keeps (one listing, then the
 /// parts `threads` at a time), each mapped by `keep` to the rows wanted.
 pub fn read_table<R, T, F>(
     store: &dyn Store,
     table: &str,
+    prefix: &str,
     filter: &PartFilter,
     threads: usize,
     from_batch: fn(&arrow_array::RecordBatch) -> Result<Vec<R>, FleetError>,
@@ -355,7 +363,7 @@ where
     F: Fn(&str, &str, R) -> Option<T> + Sync,
 {
     use rayon::prelude::*;
-    let keys = store.list(&table_prefix(table))?;
+    let keys = store.list(prefix)?;
     let mut stats = ReadStats {
         list_requests: 1 + keys.len() as u64 / 1000,
         ..ReadStats::default()
@@ -368,7 +376,7 @@ where
             let region = p.iter().find(|(n, _)| *n == "region")?.1.to_owned();
             let second = p
                 .iter()
-                .find(|(n, _)| *n == "ami" || *n == "date")?
+                .find(|(n, _)| *n == "ami" || *n == "day")?
                 .1
                 .to_owned();
             filter

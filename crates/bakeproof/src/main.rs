@@ -53,6 +53,8 @@ fn main() -> ExitCode {
         Command::VerifyAttestation(args) => commands::attest::run_verify(args),
         Command::Publish(args) => commands::store::run_publish(args),
         Command::Fetch(args) => commands::store::run_fetch(args),
+        Command::Tables(cmd) => commands::fleet::run_tables(cmd),
+        Command::Query(args) => commands::fleet::run_query(args),
         Command::Verify(args) => commands::boot::run(args),
         Command::Version(args) => commands::meta::run_version(args),
         Command::Completion(args) => commands::meta::run_completion(args),

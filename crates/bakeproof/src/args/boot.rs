@@ -99,6 +99,14 @@ pub struct BootVerifyArgs {
     /// after a status document is accepted, never lowered.
     #[arg(long, value_name = "FILE", default_value = bakeproof_boot::DEFAULT_STATUS_STATE)]
     pub status_state: PathBuf,
+    /// Also write the result, with this instance's id, AMI, region, time
+    /// and machine-id hash, to this store's reports/ (s3://BUCKET[/PREFIX],
+    /// file:///DIR, a directory; the attestation store or one of its own):
+    /// `bakeproof query --reports` finds the fleet's failures and ghost
+    /// identities there. A report that cannot be written is a warning; the
+    /// exit code stays the verification's.
+    #[arg(long, value_name = "URL", env = "BAKEPROOF_REPORT")]
+    pub report: Option<String>,
 }
 
 /// See `--lifecycle`.

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod boot;
 pub mod diff;
 pub mod ec2;
+pub mod fleet;
 pub mod image;
 pub mod lifecycle;
 pub mod meta;
@@ -59,6 +60,15 @@ pub enum Command {
     Publish(store::PublishArgs),
     /// Fetch an AMI's attestations from a store.
     Fetch(store::FetchArgs),
+    /// The fleet tables beside the attestations (Parquet, docs/fleet.md):
+    /// rebuild them for an existing store.
+    #[command(subcommand)]
+    Tables(fleet::TablesCommand),
+    /// Which AMIs contain a package in a version range (the package
+    /// manager's own order), from the fleet tables; or, with --reports,
+    /// the instances that did not verify and ghost identities. Exit 1 when
+    /// something matches.
+    Query(fleet::QueryArgs),
     /// First-boot check: this instance runs an attested, sealed, untampered image.
     Verify(boot::BootVerifyArgs),
     /// Print the version, the commit and the dates of this build.

@@ -67,6 +67,17 @@ pub struct PublishArgs {
     /// is a conflict, exit 1; an identical one is left as it is).
     #[arg(long)]
     pub replace: bool,
+    /// Public keys the attestations are checked against before the fleet
+    /// tables are derived from them (repeatable; docs/fleet.md). Without
+    /// one, no tables are written (`bakeproof tables rebuild` later).
+    #[arg(long, value_name = "PUB", env = "BAKEPROOF_PUBLIC_KEY")]
+    pub key: Vec<PathBuf>,
+    /// Also write the `files` table (one row per file: the large one).
+    #[arg(long)]
+    pub files_table: bool,
+    /// Write no fleet tables.
+    #[arg(long, conflicts_with = "files_table")]
+    pub no_tables: bool,
 }
 
 #[derive(Args, Debug)]

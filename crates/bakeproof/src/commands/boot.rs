@@ -94,7 +94,13 @@ fn config(args: &BootVerifyArgs) -> Result<BootConfig> {
 
 pub fn run(args: BootVerifyArgs) -> Result<u8> {
     let config = config(&args)?;
+    if let Some(url) = &args.report {
+        report_options(url, &args)?;
+    }
     let report = bakeproof_boot::verify(&config);
+    if let Some(url) = &args.report {
+        write_report(url, &args, &report);
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         BootFormat::Json => {
@@ -106,6 +112,39 @@ pub fn run(args: BootVerifyArgs) -> Result<u8> {
     }
     out.flush().context("writing to standard output")?;
     Ok(report.exit_code())
+}
+
+/// The report store's options: the S3 flags when it is a bucket.
+fn report_options(url: &str, args: &BootVerifyArgs) -> Result<bakeproof_store::StoreOptions> {
+    if url.starts_with("s3://") {
+        Ok(args.s3.options())
+    } else {
+        let o = bakeproof_store::StoreOptions::default();
+        bakeproof_store::check_options(url, &o)?;
+        Ok(o)
+    }
+}
+
+/// `--report URL`: the result, with this instance's identity, to the
+/// fleet's reports (docs/fleet.md). A failure is a warning: the exit code
+/// stays the verification's.
+fn write_report(url: &str, args: &BootVerifyArgs, report: &BootReport) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let machine_id = bakeproof_fleet::reports::read_machine_id(&args.root);
+    let record = bakeproof_fleet::reports::BootRecord::new(report, machine_id.as_deref(), now_ms);
+    let result = report_options(url, args)
+        .map_err(|e| e.to_string())
+        .and_then(|o| bakeproof_store::open_with(url, &o).map_err(|e| e.to_string()))
+        .and_then(|s| {
+            bakeproof_fleet::reports::write_report(s.as_ref(), &record, now_ms)
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(w) => log::info!("boot report written to {}/{}", w.location, w.json_key),
+        Err(e) => crate::output::warn(format!("--report {url}: the result was not reported: {e}")),
+    }
 }
 
 /// One line per check, the first 50 differences, the outcome.

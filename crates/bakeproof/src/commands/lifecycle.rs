@@ -196,6 +196,9 @@ fn run_record(action: Action, a: RecordArgs) -> Result<u8> {
         Err(e) => return Ok(failure(&cmd, &e)),
     };
     let p = &rec.record.predicate;
+    let mut readers = w.trusted.clone();
+    readers.insert(w.signer.public_key());
+    let tables = super::fleet::refresh_after_lifecycle(store.as_ref(), &ami, &readers);
     let ec2 = super::ec2::Ec2Outcome::after(&a.ec2, store.as_ref(), &ami, &w.trusted, w.now);
     if a.format == LifecycleFormat::Json {
         let mut v = json!({
@@ -204,6 +207,7 @@ fn run_record(action: Action, a: RecordArgs) -> Result<u8> {
             "conflicts": rec.conflicts,
             "statusVersion": rec.status.version,
             "statusExpires": rec.status.expires,
+            "tables": tables,
         });
         ec2.add_json(&mut v);
         print_json(&v)?;
@@ -223,6 +227,9 @@ fn run_record(action: Action, a: RecordArgs) -> Result<u8> {
             "({} concurrent write(s) took the slot first; re-read and retried)\n",
             rec.conflicts
         ));
+    }
+    if let Some(t) = &tables {
+        s.push_str(&format!("fleet tables: {t}\n"));
     }
     s.push_str(&ec2.text());
     crate::output::print_text(&s)?;

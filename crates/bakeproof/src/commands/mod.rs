@@ -9,6 +9,7 @@ pub mod audit;
 pub mod boot;
 pub mod diff;
 pub mod ec2;
+pub mod fleet;
 pub mod lifecycle;
 pub mod meta;
 pub mod scan;

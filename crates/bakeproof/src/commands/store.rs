@@ -18,6 +18,16 @@ fn open(a: &StoreArgs) -> Result<Box<dyn bakeproof_store::Store>, StoreError> {
 }
 
 pub fn run_publish(a: PublishArgs) -> Result<u8> {
+    // The keys first: an unreadable one is a usage error before anything
+    // is uploaded.
+    let keys = if a.key.is_empty() || a.no_tables {
+        None
+    } else {
+        Some(
+            bakeproof_attest::TrustedKeys::load_files(&a.key)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
+    };
     let store = match open(&a.store) {
         Ok(s) => s,
         Err(e) => return Ok(fail("publish", &e)),
@@ -46,7 +56,24 @@ pub fn run_publish(a: PublishArgs) -> Result<u8> {
                 };
                 println!("{what} index {ami} {loc}");
             }
-            Ok(exit::OK)
+            let amis: Vec<AmiRef> = r.indexes.iter().map(|(a, _, _)| a.clone()).collect();
+            match &keys {
+                Some(k) => Ok(crate::commands::fleet::publish_tables(
+                    store.as_ref(),
+                    &amis,
+                    k,
+                    a.files_table,
+                )),
+                None if a.no_tables => Ok(exit::OK),
+                None => {
+                    crate::output::note(
+                        "no fleet tables written: give --key PUB (or BAKEPROOF_PUBLIC_KEY) to \
+                         derive them from the verified attestations, or run \
+                         `bakeproof tables rebuild` later",
+                    );
+                    Ok(exit::OK)
+                }
+            }
         }
         Err(e) => Ok(fail("publish", &e)),
     }
