@@ -118,7 +118,7 @@ moto_breakdown() { # from line $1: counts per method (a GET with list-type= is a
 
 # ---- helpers ------------------------------------------------------------------
 attest_one() { # region ami sbom seal outdir
-    "$BIN" attest --sbom "$3" --seal "$4" --key "$KEYDIR/cosign.key" --ami "$1:$2" -o "$5/$2" >/dev/null
+    "$BIN" attest --sbom "$3" --seal "$4" --key "$KEYDIR/cosign.key" --ami "$1:$2" -o "$5/$2" >/dev/null 2>>"$5.log" || { cat "$5.log" >&2; return 1; }
 }
 publish_one() { # store ami-dir [flags...]
     local store=$1 dir=$2; shift 2
