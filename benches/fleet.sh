@@ -110,7 +110,8 @@ start_moto() {
 }
 # request lines moto logged so far (werkzeug: `"GET /path HTTP/1.1" 200 -`)
 moto_requests() { grep -cE '"(GET|PUT|POST|HEAD|DELETE) [^"]* HTTP/[0-9.]+" [0-9]{3}' "$MOTO_LOG" || true; }
-moto_breakdown() { # from line $1: counts per method (a GET with list-type= is a LIST)
+moto_lines() { wc -l < "$MOTO_LOG"; }
+moto_breakdown() { # after log line $1: counts per method (a GET with list-type= is a LIST)
     tail -n +"$(( $1 + 1 ))" "$MOTO_LOG" | grep -oE '"(GET|PUT|POST|HEAD|DELETE) [^ ]*' \
         | sed -E 's/^"GET [^ ]*(\?|&)list-type=.*/LIST/; s/^"([A-Z]+) .*/\1/' | sort | uniq -c \
         | awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1 }'
@@ -118,7 +119,7 @@ moto_breakdown() { # from line $1: counts per method (a GET with list-type= is a
 
 # ---- helpers ------------------------------------------------------------------
 attest_one() { # region ami sbom seal outdir
-    "$BIN" attest --sbom "$3" --seal "$4" --key "$KEYDIR/cosign.key" --ami "$1:$2" -o "$5/$2" >/dev/null
+    "$BIN" attest --sbom "$3" --seal "$4" --key "$KEYDIR/cosign.key" --ami "$1:$2" -o "$5/$2" >/dev/null 2>>"$5.log" || { cat "$5.log" >&2; return 1; }
 }
 publish_one() { # store ami-dir [flags...]
     local store=$1 dir=$2; shift 2
@@ -230,20 +231,20 @@ for N in "${NS[@]}"; do
         STORE=s3://$BUCKET/fleet
         p=1; [ "$N" -ge 1000 ] && p=$S3_PAR
         log "N=$N: publishing into $STORE (tables, -P$p)"
-        r0=$(moto_requests)
+        r0=$(moto_requests); l0=$(moto_lines)
         t0=$(now)
         awk -F'\t' '{ print $2 }' "$W/manifest.tsv" \
             | xargs -P "$p" -I{} bash -c 'publish_one "$0" "$1/{}" --endpoint-url "$2" --key "$KEYDIR/cosign.pub"' "$STORE" "$W/att" "$ENDPOINT"
         p_s3=$(sub "$t0" "$(now)")
         r1=$(moto_requests)
         r_p=$(calc "($r1 - $r0) / $N" 1)
-        echo "publish N=$N: $(moto_breakdown "$r0")" >> "$W/s3-requests.txt"
+        echo "publish N=$N: $(moto_breakdown "$l0")" >> "$W/s3-requests.txt"
         QANS=$W/query-s3.json
-        r0=$(moto_requests)
+        r0=$(moto_requests); l0=$(moto_lines)
         q_s3=$(bp_query "$STORE" --endpoint-url "$ENDPOINT")
         r1=$(moto_requests)
         r_q=$(calc "($r1 - $r0) / $RUNS" 1)
-        echo "query x$RUNS N=$N: $(moto_breakdown "$r0")" >> "$W/s3-requests.txt"
+        echo "query x$RUNS N=$N: $(moto_breakdown "$l0")" >> "$W/s3-requests.txt"
         c_s3=$(check "$QANS" "$W/expected.txt")
         stats_s3=$("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])).get("stats"),separators=(",",":")))' "$QANS" 2>/dev/null || echo '?')
         log "N=$N: S3 publish ${p_s3}s (${r_p} req/AMI), query ${q_s3}s $c_s3, ${r_q} req/query, stats $stats_s3"
