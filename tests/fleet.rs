@@ -279,7 +279,8 @@ fn engine(engine: &str, store: &Path, queries: &serde_json::Map<String, Value>) 
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-/// (region, ami) of each row of an engine's answer.
+/// (region, ami) of each row of an engine's answer, or of each match of
+/// `bakeproof query --format json` (`v["matches"]`).
 fn amis_of_rows(rows: &Value) -> BTreeSet<(String, String)> {
     rows.as_array()
         .unwrap()
@@ -309,17 +310,7 @@ fn query_json(store: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, Value) 
 }
 
 fn amis_of_answer(v: &Value) -> BTreeSet<(String, String)> {
-    v["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["region"].as_str().unwrap().to_owned(),
-                m["ami"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    amis_of_rows(&v["matches"])
 }
 
 /// The SQL blocks of docs/fleet.md marked `-- fleet-test: NAME`.

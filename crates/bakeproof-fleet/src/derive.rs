@@ -5,7 +5,7 @@
 
 use bakeproof_attest::TrustedKeys;
 use bakeproof_boot::{Attestations, FetchRequest, SealWanted, fetch_attestations};
-use bakeproof_pkgdb::version::Evr;
+use bakeproof_pkgdb::version::{Evr, parse_dpkg_version};
 use bakeproof_sbom::cyclonedx::{self, vocab};
 use bakeproof_store::{AmiRef, Store};
 
@@ -230,18 +230,15 @@ pub fn split_version(ptype: &str, full: &str) -> (Option<i64>, String, Option<St
                 e.release.map(str::to_owned),
             )
         }
-        "deb" => {
-            let (epoch, rest) = match full.split_once(':') {
-                Some((e, r)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => {
-                    (e.parse().ok(), r)
-                }
-                _ => (None, full),
-            };
-            match rest.rsplit_once('-') {
-                Some((u, r)) => (epoch, u.to_owned(), Some(r.to_owned())),
-                None => (epoch, rest.to_owned(), None),
-            }
-        }
+        // dpkg's own parse (`parseversion()`); a version it refuses stays whole.
+        "deb" => match parse_dpkg_version(full) {
+            Some(v) => (
+                (v.epoch != 0 || full.contains(':')).then_some(v.epoch as i64),
+                v.upstream.to_owned(),
+                non_empty(v.revision),
+            ),
+            None => (None, full.to_owned(), None),
+        },
         _ => (None, full.to_owned(), None),
     }
 }
@@ -261,6 +258,12 @@ mod tests {
             (None, "2.36".into(), Some("9+deb12u4".into()))
         );
         assert_eq!(split_version("deb", "1.0"), (None, "1.0".into(), None));
+        assert_eq!(
+            split_version("deb", "0:1.0-1"),
+            (Some(0), "1.0".into(), Some("1".into()))
+        );
+        // refused by dpkg (an empty revision): kept whole
+        assert_eq!(split_version("deb", "1.0-"), (None, "1.0-".into(), None));
         assert_eq!(
             split_version("rpm", "5.6.0-1.fc40"),
             (None, "5.6.0".into(), Some("1.fc40".into()))

@@ -181,14 +181,13 @@ impl Query {
         let mut i = 0;
         while i < toks.len() {
             let t = &toks[i];
-            if split_op(t).is_some() {
+            if let Some((op, rest)) = split_op(t) {
                 // an operator after a term continues it
                 let Some(last) = terms.last_mut() else {
                     return Err(FleetError::Invalid(format!(
                         "{t:?}: an operator needs a package before it"
                     )));
                 };
-                let (op, rest) = split_op(t).expect("checked");
                 let version = if rest.is_empty() {
                     i += 1;
                     toks.get(i).cloned().ok_or_else(|| {

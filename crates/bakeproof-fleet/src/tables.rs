@@ -365,7 +365,8 @@ where
     use rayon::prelude::*;
     let keys = store.list(prefix)?;
     let mut stats = ReadStats {
-        list_requests: 1 + keys.len() as u64 / 1000,
+        // S3 lists 1,000 keys a page (a directory: one listing).
+        list_requests: keys.len().div_ceil(1000).max(1) as u64,
         ..ReadStats::default()
     };
     let wanted: Vec<(String, String, String)> = keys
